@@ -1,0 +1,78 @@
+"""Small helpers shared across layers: identifiers, time, canonical JSON, name checks."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from conveyor.errors import ValidationFailed
+
+__all__ = [
+    "canonical_json",
+    "check_name",
+    "digest",
+    "from_ms",
+    "new_id",
+    "now_ms",
+    "to_iso",
+]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/ ]{0,249}$")
+
+
+def new_id() -> str:
+    """A new object identifier: 32 lowercase hex characters (UUID4)."""
+    return uuid.uuid4().hex
+
+
+def now_ms() -> int:
+    """Milliseconds since the Unix epoch, UTC."""
+    return time.time_ns() // 1_000_000
+
+
+def from_ms(ms: int | None) -> datetime | None:
+    """A timezone-aware UTC datetime from epoch milliseconds."""
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def to_iso(ms: int | None) -> str:
+    """ISO-8601 text of epoch milliseconds, or '' for None."""
+    value = from_ms(ms)
+    return "" if value is None else value.isoformat(timespec="milliseconds")
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return repr(obj)
+    if isinstance(obj, set | frozenset):
+        return sorted(obj)
+    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Deterministic JSON bytes (sorted keys) used for digests."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=_default)
+
+
+def digest(obj: Any) -> str:
+    """sha256 hex of the canonical JSON of ``obj``."""
+    return hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
+def check_name(value: object, what: str) -> str:
+    """Validate a human name (experiment, model, dataset, param key ...) and return it."""
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{what} must be a string, got {type(value).__name__}")
+    if not _NAME.match(value) or value != value.strip():
+        raise ValidationFailed(
+            f"invalid {what} {value!r}: use 1-250 characters from letters, digits, '_', '-', "
+            "'.', '/' and spaces, starting with a letter or digit, without surrounding spaces"
+        )
+    return value

@@ -1,0 +1,208 @@
+"""Settings: each declared once with its default and help.
+
+Resolution order for every setting: environment variable ``CONVEYOR_<NAME>`` > the
+``[conveyor]`` table of ``conveyor.toml`` in the working directory (or the file named by
+``CONVEYOR_CONFIG``) > the default. ``conveyor settings`` prints the resolved values.
+
+Usage::
+
+    from conveyor.config import get_settings
+    settings = get_settings()
+    settings.db_url
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conveyor.errors import ValidationFailed
+
+__all__ = ["SETTINGS", "Setting", "Settings", "get_settings", "reset_settings"]
+
+
+def _to_bool(raw: str | bool) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name (``CONVEYOR_`` + upper-case name in the environment)."""
+
+    name: str
+    cast: Callable[[Any], Any]
+    default: Any
+    help: str
+
+    @property
+    def env_var(self) -> str:
+        return "CONVEYOR_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("home", str, ".conveyor", "Folder for the embedded store: SQLite file and artifacts."),
+    Setting(
+        "db_url",
+        str,
+        "",
+        "SQLAlchemy URL of the metadata store; empty means SQLite at <home>/conveyor.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db",
+    ),
+    Setting(
+        "artifact_uri",
+        str,
+        "",
+        "Where artifacts live: a folder path or an fsspec URL such as s3://bucket/prefix; "
+        "empty means <home>/artifacts.",
+    ),
+    Setting(
+        "uri",
+        str,
+        "",
+        "Tracking server URL (http://host:port). Empty means embedded mode: the SDK talks to "
+        "the store directly.",
+    ),
+    Setting("token", str, "", "API token sent to the server as a Bearer token."),
+    Setting("http_timeout", float, 60.0, "Seconds the SDK waits for a server answer."),
+    Setting(
+        "metric_flush_interval",
+        float,
+        2.0,
+        "Seconds between background flushes of buffered metrics.",
+    ),
+    Setting(
+        "metric_flush_size",
+        int,
+        5000,
+        "Buffered metric points that trigger an early flush.",
+    ),
+    Setting(
+        "allow_pickle",
+        _to_bool,
+        False,
+        "Allow loading models that need pickle (custom Python models). Off by default: "
+        "pickle runs arbitrary code.",
+    ),
+    Setting("server_host", str, "127.0.0.1", "Interface `conveyor server` binds."),
+    Setting("server_port", int, 5050, "Port `conveyor server` listens on."),
+    Setting(
+        "max_request_mb",
+        float,
+        64.0,
+        "Largest JSON request body the API accepts, in MiB (artifact uploads stream and are "
+        "not limited by this).",
+    ),
+    Setting(
+        "s3_endpoint_url",
+        str,
+        "",
+        "Endpoint of an S3-compatible store (MinIO, moto, Ceph); empty means AWS.",
+    ),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class Settings:
+    """Resolved settings; attribute access by setting name."""
+
+    def __init__(self, values: Mapping[str, Any], sources: Mapping[str, str]) -> None:
+        self._values = dict(values)
+        self.sources = dict(sources)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self._values["home"]).expanduser()
+
+    @property
+    def resolved_db_url(self) -> str:
+        url = self._values["db_url"]
+        if url:
+            return str(url)
+        return f"sqlite:///{(self.home_path / 'conveyor.db').absolute()}"
+
+    @property
+    def resolved_artifact_uri(self) -> str:
+        uri = self._values["artifact_uri"]
+        if uri:
+            return str(uri)
+        return str((self.home_path / "artifacts").absolute())
+
+
+def _file_values(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
+    path = Path(env.get("CONVEYOR_CONFIG", "conveyor.toml"))
+    if not path.is_file():
+        return {}, ""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationFailed(f"{path}: not valid TOML ({exc}); fix or remove the file") from exc
+    table = data.get("conveyor", {})
+    unknown = sorted(set(table) - set(_BY_NAME))
+    if unknown:
+        raise ValidationFailed(
+            f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(_BY_NAME)}"
+        )
+    return table, str(path)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Resolve every setting from ``env`` (default ``os.environ``), the file and defaults."""
+    env = os.environ if env is None else env
+    from_file, file_name = _file_values(env)
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for setting in SETTINGS:
+        if setting.env_var in env:
+            raw, source = env[setting.env_var], setting.env_var
+        elif setting.name in from_file:
+            raw, source = from_file[setting.name], file_name
+        else:
+            values[setting.name], sources[setting.name] = setting.default, "default"
+            continue
+        try:
+            values[setting.name] = setting.cast(raw)
+        except (TypeError, ValueError) as exc:
+            raise ValidationFailed(
+                f"{source}: bad value {raw!r} for setting {setting.name!r} ({exc}). "
+                f"{setting.help}"
+            ) from exc
+        sources[setting.name] = source
+    return Settings(values, sources)
+
+
+_cached: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, resolved on first use."""
+    global _cached
+    if _cached is None:
+        _cached = load_settings()
+    return _cached
+
+
+def reset_settings() -> None:
+    """Forget the resolved settings so the next call re-reads env and file (tests, CLI)."""
+    global _cached
+    _cached = None

@@ -1,0 +1,152 @@
+"""The audit trail: append-only, hash-chained records of every mutation.
+
+Each event's ``hash`` is sha256 over the previous event's hash and the event's own fields,
+so removing or editing any stored event breaks every hash after it; ``verify_chain``
+finds the first break. Events are written by ``UnitOfWork.audit`` inside the same
+transaction as the change they describe: the change and its record commit together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from conveyor._util import canonical_json, digest, new_id, now_ms
+from conveyor.store.tables import audit_events, audit_head
+
+__all__ = ["AuditEvent", "ChainReport", "append_event", "list_events", "verify_chain"]
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One recorded mutation: who did what to which object, when, and a digest of it."""
+
+    seq: int
+    id: str
+    created: int
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    digest: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Result of verifying the chain: ``ok`` and, if not, the first bad sequence number."""
+
+    ok: bool
+    events: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+
+def _chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode() + canonical_json(fields)).hexdigest()
+
+
+def _hashed_fields(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "created": row["created"],
+        "actor": row["actor"],
+        "action": row["action"],
+        "object_type": row["object_type"],
+        "object_id": row["object_id"],
+        "digest": row["digest"],
+    }
+
+
+def append_event(
+    conn: sa.Connection,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    change: Any,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain on ``conn`` (which must be inside a write transaction).
+
+    The chain head row is locked (``FOR UPDATE`` on PostgreSQL; SQLite writers are already
+    serialised by ``BEGIN IMMEDIATE``) so concurrent writers extend the chain one by one.
+    """
+    head = conn.execute(
+        sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+    ).one()
+    row = {
+        "seq": head.seq + 1,
+        "id": new_id(),
+        "created": now_ms(),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "digest": digest(change),
+        "details": details or {},
+        "prev_hash": head.hash,
+    }
+    row["hash"] = _chain_hash(head.hash, _hashed_fields(row))
+    conn.execute(audit_events.insert().values(**row))
+    conn.execute(
+        audit_head.update().where(audit_head.c.id == 1).values(seq=row["seq"], hash=row["hash"])
+    )
+    return AuditEvent(**row)
+
+
+def list_events(
+    conn: sa.Connection,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    action: str | None = None,
+    limit: int = 100,
+    after_seq: int = 0,
+) -> list[AuditEvent]:
+    """Events in chain order, optionally filtered by object or action."""
+    query = sa.select(audit_events).where(audit_events.c.seq > after_seq)
+    if object_type:
+        query = query.where(audit_events.c.object_type == object_type)
+    if object_id:
+        query = query.where(audit_events.c.object_id == object_id)
+    if action:
+        query = query.where(audit_events.c.action == action)
+    rows = conn.execute(query.order_by(audit_events.c.seq).limit(limit)).mappings()
+    return [AuditEvent(**dict(r)) for r in rows]
+
+
+def verify_chain(conn: sa.Connection, batch: int = 10_000) -> ChainReport:
+    """Recompute every hash in order; report the first event that does not match."""
+    prev, count, last_seq = GENESIS, 0, 0
+    while True:
+        rows = conn.execute(
+            sa.select(audit_events)
+            .where(audit_events.c.seq > last_seq)
+            .order_by(audit_events.c.seq)
+            .limit(batch)
+        ).mappings().all()
+        if not rows:
+            break
+        for row in rows:
+            count += 1
+            if row["seq"] != last_seq + 1:
+                return ChainReport(False, count, last_seq + 1, "event missing from the chain")
+            if row["prev_hash"] != prev or _chain_hash(prev, _hashed_fields(row)) != row["hash"]:
+                return ChainReport(False, count, row["seq"], "hash does not match its content")
+            prev, last_seq = row["hash"], row["seq"]
+    head = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)).one()
+    if head.seq != last_seq or head.hash != prev:
+        return ChainReport(False, count, last_seq + 1, "chain head disagrees with last event")
+    return ChainReport(True, count)
