@@ -58,7 +58,9 @@ def _default(obj: Any) -> Any:
 
 def canonical_json(obj: Any) -> bytes:
     """Deterministic JSON bytes (sorted keys) used for digests."""
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=_default)
+    return orjson.dumps(
+        obj, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=_default
+    )
 
 
 def digest(obj: Any) -> str:
