@@ -11,6 +11,7 @@ from conveyor._util import check_name, new_id, now_ms
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.registry.entities import Model, ModelVersion
 from conveyor.store import UnitOfWork
+from conveyor.store.dialect import insert_if_absent
 from conveyor.store.tables import model_aliases, model_versions, models
 
 __all__ = [
@@ -50,7 +51,7 @@ def _aliases(conn: sa.Connection, model_id: str) -> dict[str, int]:
             model_aliases.c.model_id == model_id
         )
     )
-    return dict(rows.tuples().all())
+    return {alias: version for alias, version in rows}
 
 
 def _model(conn: sa.Connection, row: Any) -> Model:
@@ -137,6 +138,23 @@ def _version(row: Any, name: str, aliases: dict[str, int]) -> ModelVersion:
     )
 
 
+def _ensure_model(uow: UnitOfWork, name: str) -> None:
+    """Register ``name`` if missing; safe when concurrent writers race to create it."""
+    now = now_ms()
+    row = {
+        "id": new_id(),
+        "project_id": DEFAULT_PROJECT_ID,
+        "name": name,
+        "description": "",
+        "tags": {},
+        "latest_version": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if insert_if_absent(uow.conn, models, row, [models.c.project_id, models.c.name]):
+        uow.audit("model.create", "model", row["id"], row)
+
+
 def create_model_version(
     uow: UnitOfWork,
     name: str,
@@ -159,13 +177,7 @@ def create_model_version(
     check_name(name, "model name")
     if not files:
         raise ValidationFailed("a model version needs at least one file")
-    exists = uow.conn.execute(
-        sa.select(models.c.id).where(
-            models.c.project_id == DEFAULT_PROJECT_ID, models.c.name == name
-        )
-    ).first()
-    if exists is None:
-        create_model(uow, name)
+    _ensure_model(uow, name)
     model_id, version = uow.conn.execute(
         models.update()
         .where(models.c.project_id == DEFAULT_PROJECT_ID, models.c.name == name)

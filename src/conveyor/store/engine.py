@@ -54,9 +54,7 @@ class MetadataStore:
         elif self.dialect == "postgresql":
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
-            self.engine = sa.create_engine(
-                parsed, pool_pre_ping=True, pool_size=8, max_overflow=16
-            )
+            self.engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=16)
         else:
             raise ValidationFailed(
                 f"unsupported database {self.dialect!r}: use sqlite or postgresql"

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from conveyor._util import check_name
 from conveyor.errors import ValidationFailed
+from conveyor.store.dialect import insert_for
 from conveyor.store.tables import latest_metrics
 from conveyor.tracking.entities import decode_float, encode_float
 
@@ -160,15 +161,11 @@ def insert_metric_rows(conn: sa.Connection, run_id: str, rows: MetricRows) -> No
 
 def upsert_latest(conn: sa.Connection, run_id: str, rows: MetricRows) -> None:
     """Keep ``latest_metrics`` at each key's highest (step, timestamp) point."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     values = [
         {"run_id": run_id, "key": k, "value": _db_value(v), "step": s, "timestamp": t}
         for k, (v, s, t) in rows.latest().items()
     ]
-    stmt = insert(latest_metrics)
+    stmt = insert_for(conn, latest_metrics)
     excluded = stmt.excluded
     stmt = stmt.on_conflict_do_update(
         index_elements=[latest_metrics.c.run_id, latest_metrics.c.key],

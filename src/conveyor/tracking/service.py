@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from conveyor._util import check_name, new_id, now_ms
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.store import UnitOfWork
+from conveyor.store.dialect import insert_if_absent
 from conveyor.store.tables import (
     dataset_versions,
     datasets,
@@ -114,14 +115,24 @@ def get_experiment(conn: sa.Connection, id_or_name: str) -> Experiment:
 
 
 def get_or_create_experiment(uow: UnitOfWork, name: str) -> Experiment:
-    """The experiment named ``name``, created on first use."""
+    """The experiment named ``name``, created on first use (safe under concurrent callers)."""
     check_name(name, "experiment name")
-    row = uow.conn.execute(
-        sa.select(experiments).where(
-            experiments.c.project_id == DEFAULT_PROJECT_ID, experiments.c.name == name
-        )
-    ).first()
-    return _experiment(row) if row else create_experiment(uow, name)
+    now = now_ms()
+    row = {
+        "id": new_id(),
+        "project_id": DEFAULT_PROJECT_ID,
+        "name": name,
+        "description": "",
+        "tags": {},
+        "lifecycle": "active",
+        "created_at": now,
+        "updated_at": now,
+    }
+    unique = [experiments.c.project_id, experiments.c.name]
+    if insert_if_absent(uow.conn, experiments, row, unique):
+        uow.audit("experiment.create", "experiment", row["id"], row)
+        return _experiment(SimpleNamespace(**row))
+    return get_experiment(uow.conn, name)
 
 
 def list_experiments(conn: sa.Connection) -> list[Experiment]:
@@ -264,13 +275,14 @@ def log_batch(
 
 
 def _insert_params(conn: sa.Connection, run_id: str, new: dict[str, str]) -> None:
-    existing = dict(
-        conn.execute(
+    existing: dict[str, str] = {
+        key: value
+        for key, value in conn.execute(
             sa.select(param_rows.c.key, param_rows.c.value).where(
                 param_rows.c.run_id == run_id, param_rows.c.key.in_(list(new))
             )
-        ).tuples()
-    )
+        )
+    }
     for key, value in new.items():
         if key in existing and existing[key] != value:
             raise Conflict(

@@ -1,0 +1,217 @@
+"""Buffered logging: metrics, params and tags queue in memory and are sent in batches.
+
+One background thread per process flushes every run's buffer when it reaches
+``metric_flush_size`` points or every ``metric_flush_interval`` seconds; ``end_run``
+and interpreter exit flush synchronously. A failed flush keeps the data buffered and
+is retried; if it still fails when the run ends, ``end_run`` raises — nothing is
+dropped silently.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import threading
+import weakref
+from typing import Any, Protocol
+
+from conveyor._util import check_name, now_ms
+from conveyor.errors import Conflict, ConveyorError, ValidationFailed
+from conveyor.tracking.metric_rows import MetricRows
+
+__all__ = ["FlushFailed", "RunBuffer"]
+
+
+class _Sink(Protocol):
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        metrics: MetricRows | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> None: ...
+
+
+class FlushFailed(ConveyorError):
+    """Buffered data could not be sent; it is still buffered and will be retried."""
+
+    status = 503
+    code = "flush_failed"
+    headline = "Logging flush failed"
+
+
+class RunBuffer:
+    """Pending metrics, params and tags of one run."""
+
+    def __init__(self, sink: _Sink, run_id: str, *, flush_size: int, flush_interval: float):
+        self.sink = sink
+        self.run_id = run_id
+        self.flush_size = flush_size
+        self.flush_interval = flush_interval
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._metrics = MetricRows()
+        self._params: dict[str, str] = {}
+        self._tags: dict[str, str] = {}
+        self._logged_params: dict[str, str] = {}
+        self._keys: set[str] = set()
+        self.error: BaseException | None = None
+        _Flusher.get().register(self)
+
+    # -- producers (called on the user's thread) ------------------------------------------
+    def add_metric(self, key: str, value: float, step: int, timestamp: int | None) -> None:
+        if key not in self._keys:
+            check_name(key, "metric key")
+            self._keys.add(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            try:
+                value = float(value)  # numpy scalars, Decimal ...
+            except (TypeError, ValueError):
+                raise ValidationFailed(
+                    f"metric {key!r} value must be a number, got {type(value).__name__}"
+                ) from None
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValidationFailed(f"metric {key!r} step must be an integer ≥ 0, got {step!r}")
+        ts = now_ms() if timestamp is None else timestamp
+        with self._lock:
+            self._metrics.append(key, float(value), step, ts)
+            full = len(self._metrics) >= self.flush_size
+        if full:
+            _Flusher.get().wake()
+
+    def add_params(self, params: dict[str, Any]) -> None:
+        checked: dict[str, str] = {}
+        for key, value in params.items():
+            check_name(key, "param key")
+            text = value if isinstance(value, str) else str(value)
+            old = self._logged_params.get(key)
+            if old is not None and old != text:
+                raise Conflict(
+                    f"param {key!r} of run {self.run_id} is already {old!r}; params are "
+                    f"immutable, so it cannot become {text!r}. Log it under another key.",
+                    details={"key": key, "old": old, "new": text},
+                )
+            checked[key] = text
+        with self._lock:
+            self._logged_params.update(checked)
+            self._params.update(checked)
+
+    def add_tags(self, tags: dict[str, Any]) -> None:
+        checked = {
+            check_name(k, "tag key"): v if isinstance(v, str) else str(v) for k, v in tags.items()
+        }
+        with self._lock:
+            self._tags.update(checked)
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._metrics) + len(self._params) + len(self._tags)
+
+    # -- sending ---------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Send what is buffered; on failure keep it buffered and remember the error."""
+        with self._send_lock:
+            with self._lock:
+                metrics, params, tags = self._metrics, self._params, self._tags
+                if not (len(metrics) or params or tags):
+                    return
+                self._metrics, self._params, self._tags = MetricRows(), {}, {}
+            try:
+                self.sink.log_batch(
+                    self.run_id,
+                    metrics=metrics if len(metrics) else None,
+                    params=params or None,
+                    tags=tags or None,
+                )
+            except BaseException as exc:
+                with self._lock:  # put it back in front of anything logged meanwhile
+                    metrics.extend(self._metrics)
+                    self._metrics = metrics
+                    self._params = {**params, **self._params}
+                    self._tags = {**tags, **self._tags}
+                self.error = exc
+                raise
+            self.error = None
+
+    def close(self) -> None:
+        """Final synchronous flush; raises if the data could not be sent."""
+        try:
+            self.flush()
+        except ConveyorError as exc:
+            if isinstance(exc, ValidationFailed | Conflict):
+                _Flusher.get().unregister(self)
+                raise
+            raise FlushFailed(
+                f"{self.pending()} buffered metric points/params/tags of run {self.run_id} "
+                f"could not be sent: {exc.message}. They are still buffered; call end_run() "
+                "again once the store is reachable.",
+                details={"run_id": self.run_id, "cause": exc.code},
+            ) from exc
+        _Flusher.get().unregister(self)
+
+
+class _Flusher:
+    """The process's single background flushing thread."""
+
+    _instance: _Flusher | None = None
+    _guard = threading.Lock()
+
+    def __init__(self) -> None:
+        self._buffers: weakref.WeakSet[RunBuffer] = weakref.WeakSet()
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._loop, name="conveyor-flusher", daemon=True)
+        self._thread.start()
+        atexit.register(self.flush_all)
+
+    @classmethod
+    def get(cls) -> _Flusher:
+        with cls._guard:
+            if cls._instance is None:
+                cls._instance = _Flusher()
+            return cls._instance
+
+    def register(self, buffer: RunBuffer) -> None:
+        with self._cond:
+            self._buffers.add(buffer)
+
+    def unregister(self, buffer: RunBuffer) -> None:
+        with self._cond:
+            self._buffers.discard(buffer)
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify()
+
+    def _interval(self) -> float:
+        with self._cond:
+            intervals = [b.flush_interval for b in self._buffers]
+        return min(intervals) if intervals else 5.0
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait(timeout=self._interval())
+                buffers = list(self._buffers)
+            for buffer in buffers:
+                if not buffer.pending() or buffer._send_lock.locked():
+                    continue
+                try:
+                    buffer.flush()
+                except BaseException:  # kept buffered with .error set; end_run reports it
+                    continue
+
+    def flush_all(self) -> None:
+        """Flush every live buffer (at interpreter exit)."""
+        with self._cond:
+            buffers = list(self._buffers)
+        for buffer in buffers:
+            try:
+                buffer.flush()
+            except BaseException as exc:
+                n = buffer.pending()
+                print(
+                    f"conveyor: {n} buffered items of run {buffer.run_id} could not be sent "
+                    f"at exit: {exc}",
+                    file=sys.stderr,
+                )

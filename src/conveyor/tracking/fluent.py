@@ -1,0 +1,283 @@
+"""The fluent tracking API: ``conveyor.start_run()``, ``conveyor.log_metric(...)`` ...
+
+It keeps the active experiment and a stack of active runs (nested runs push onto it)
+for this process, and talks to whichever backend ``conveyor.connect()`` resolves:
+the embedded store by default, a server when ``CONVEYOR_URI`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from conveyor.config import get_settings
+from conveyor.errors import ValidationFailed
+from conveyor.tracking.buffer import RunBuffer
+from conveyor.tracking.entities import Experiment, MetricPoint, Run
+from conveyor.tracking.environment import capture_source
+
+__all__ = [
+    "ActiveRun",
+    "active_run",
+    "end_run",
+    "get_metric_history",
+    "get_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]
+
+_state_lock = threading.RLock()
+_experiment_name: str | None = None
+_stack: list[ActiveRun] = []
+
+
+def _backend() -> Any:
+    from conveyor.backend import connect
+
+    return connect()
+
+
+class ActiveRun:
+    """A run being logged to; a context manager that ends the run on exit.
+
+    Leaving the ``with`` block normally marks the run FINISHED; an exception marks it
+    FAILED (KeyboardInterrupt: KILLED) and propagates.
+    """
+
+    def __init__(self, run: Run, backend: Any) -> None:
+        self.run = run
+        self.backend = backend
+        settings = get_settings()
+        self.buffer = RunBuffer(
+            backend,
+            run.id,
+            flush_size=settings.metric_flush_size,
+            flush_interval=settings.metric_flush_interval,
+        )
+        self.ended = False
+
+    @property
+    def id(self) -> str:
+        return self.run.id
+
+    run_id = id
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            status = "FINISHED"
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = "KILLED"
+        else:
+            status = "FAILED"
+        if exc_type is None:
+            _end(self, status)
+            return
+        try:
+            _end(self, status)
+        except Exception as end_error:  # the user's exception stays the one raised
+            if exc is not None:
+                exc.add_note(f"conveyor: ending run {self.run.id} also failed: {end_error}")
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.run.name} id={self.run.id}>"
+
+
+def set_experiment(name: str) -> Experiment:
+    """Make ``name`` the experiment new runs go to (created on first use)."""
+    global _experiment_name
+    experiment: Experiment = _backend().get_or_create_experiment(name)
+    with _state_lock:
+        _experiment_name = experiment.name
+    return experiment
+
+
+def _current_experiment_name() -> str:
+    if _experiment_name:
+        return _experiment_name
+    return os.environ.get("CONVEYOR_EXPERIMENT_NAME") or "Default"
+
+
+def start_run(
+    run_name: str | None = None,
+    *,
+    nested: bool = False,
+    tags: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    experiment: str | None = None,
+    description: str | None = None,
+) -> ActiveRun:
+    """Start a run in the current experiment and make it active.
+
+    With an active run, pass ``nested=True`` to start a child run (its parent is the
+    active run); otherwise starting a second run is an error.
+    """
+    backend = _backend()
+    with _state_lock:
+        parent = _stack[-1] if _stack else None
+        if parent is not None and not nested:
+            raise ValidationFailed(
+                f"run {parent.run.id} is already active; end it first, or pass nested=True "
+                "to start a child run"
+            )
+        exp = backend.get_or_create_experiment(experiment or _current_experiment_name())
+        all_tags = {k: str(v) for k, v in (tags or {}).items()}
+        if description:
+            all_tags["conveyor.note"] = description
+        run = backend.create_run(
+            exp.id,
+            name=run_name,
+            parent_run_id=parent.run.id if parent else None,
+            tags=all_tags,
+            params=params,
+            source=capture_source(),
+        )
+        active = ActiveRun(run, backend)
+        if params:
+            active.buffer._logged_params.update({k: str(v) for k, v in params.items()})
+        _stack.append(active)
+    return active
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost active run, or None."""
+    with _state_lock:
+        return _stack[-1] if _stack else None
+
+
+def _require_run() -> ActiveRun:
+    run = active_run()
+    if run is None:
+        return start_run()  # like MLflow: logging without a run starts one
+    return run
+
+
+def _end(run: ActiveRun, status: str) -> None:
+    if run.ended:
+        return
+    run.buffer.close()
+    run.backend.end_run(run.run.id, status)
+    run.ended = True
+    with _state_lock:
+        if run in _stack:
+            _stack.remove(run)
+
+
+def end_run(status: str = "FINISHED") -> None:
+    """Flush and end the innermost active run (no-op when there is none)."""
+    run = active_run()
+    if run is not None:
+        _end(run, status)
+
+
+def log_param(key: str, value: Any) -> None:
+    """Log one parameter (immutable: a different value later raises Conflict)."""
+    _require_run().buffer.add_params({key: value})
+
+
+def log_params(params: dict[str, Any]) -> None:
+    """Log several parameters."""
+    if not isinstance(params, dict):
+        raise ValidationFailed("log_params takes a dict of name -> value")
+    _require_run().buffer.add_params(params)
+
+
+def log_metric(key: str, value: float, step: int = 0, timestamp: int | None = None) -> None:
+    """Log one metric value (buffered; sent in batches, flushed at end_run)."""
+    _require_run().buffer.add_metric(key, value, step, timestamp)
+
+
+def log_metrics(metrics: dict[str, float], step: int = 0, timestamp: int | None = None) -> None:
+    """Log several metric values at one step."""
+    if not isinstance(metrics, dict):
+        raise ValidationFailed("log_metrics takes a dict of name -> number")
+    buffer = _require_run().buffer
+    for key, value in metrics.items():
+        buffer.add_metric(key, value, step, timestamp)
+
+
+def set_tag(key: str, value: Any) -> None:
+    """Set a run tag (tags may be overwritten)."""
+    _require_run().buffer.add_tags({key: value})
+
+
+def set_tags(tags: dict[str, Any]) -> None:
+    """Set several run tags."""
+    if not isinstance(tags, dict):
+        raise ValidationFailed("set_tags takes a dict of name -> value")
+    _require_run().buffer.add_tags(tags)
+
+
+def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> dict[str, Any]:
+    """Upload a file as an artifact of the active run; returns path, sha256, size."""
+    path = Path(local_path)
+    if not path.is_file():
+        raise ValidationFailed(f"{path} is not a file; log folders with log_artifacts()")
+    dest = f"{artifact_path.strip('/')}/{path.name}" if artifact_path else path.name
+    run = _require_run()
+    with open(path, "rb") as fh:
+        entry: dict[str, Any] = run.backend.upload_artifact(run.run.id, dest, fh)
+    return entry
+
+
+def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> list[dict[str, Any]]:
+    """Upload every file under a folder, keeping relative paths."""
+    root = Path(local_dir)
+    if not root.is_dir():
+        raise ValidationFailed(f"{root} is not a folder")
+    run = _require_run()
+    entries = []
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = file.relative_to(root).as_posix()
+        dest = f"{artifact_path.strip('/')}/{rel}" if artifact_path else rel
+        with open(file, "rb") as fh:
+            entries.append(run.backend.upload_artifact(run.run.id, dest, fh))
+    return entries
+
+
+def get_run(run_id: str) -> Run:
+    """A run with its params, latest metrics, tags and inputs."""
+    run: Run = _backend().get_run(run_id)
+    return run
+
+
+def search_runs(
+    experiment_names: list[str] | None = None,
+    filter_string: str | None = None,
+    order_by: list[str] | str | None = None,
+    max_results: int = 1000,
+) -> list[Run]:
+    """Runs matching ``filter_string`` (e.g. ``metrics.auc > 0.8 and params.model = 'rf'``)."""
+    backend = _backend()
+    names = experiment_names
+    if names is None:
+        names = [_current_experiment_name()] if _experiment_name else None
+    ids = [backend.get_experiment(n).id for n in names] if names is not None else None
+    order = [order_by] if isinstance(order_by, str) else order_by
+    runs: list[Run] = backend.search_runs(ids, filter_string, order, max_results)
+    return runs
+
+
+def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
+    """Every logged value of a metric."""
+    points: list[MetricPoint] = _backend().get_metric_history(run_id, key)
+    return points

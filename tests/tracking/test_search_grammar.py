@@ -1,0 +1,54 @@
+"""The run filter grammar: what parses, and what is rejected with a useful message."""
+
+from __future__ import annotations
+
+import pytest
+
+from conveyor.errors import ValidationFailed
+from conveyor.tracking.search import Clause, OrderKey, parse_filter, parse_order_by
+
+
+def test_parses_metric_param_tag_and_attribute_clauses() -> None:
+    clauses = parse_filter(
+        "metrics.auc > 0.8 and params.model = 'rf' AND tags.`team name` != \"ml\" "
+        "and status IN ('FINISHED', 'FAILED') and metrics.val.loss <= 1e-3"
+    )
+    assert clauses == [
+        Clause("metric", "auc", ">", 0.8),
+        Clause("param", "model", "=", "rf"),
+        Clause("tag", "team name", "!=", "ml"),
+        Clause("attribute", "status", "in", ["FINISHED", "FAILED"]),
+        Clause("metric", "val.loss", "<=", 0.001),
+    ]
+
+
+def test_empty_filter_means_no_clauses() -> None:
+    assert parse_filter(None) == []
+    assert parse_filter("   ") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("metrics.auc >", "ends too early"),
+        ("metrics.auc > 'high'", "compares with a number"),
+        ("colour = 'red'", "unknown run attribute 'colour'"),
+        ("params.depth > 3", "operator '>' is not supported for param"),
+        ("metrics.a > 1 or metrics.b < 2", "OR is not supported"),
+        ("metrics.a > 1 metrics.b < 2", "expected 'and'"),
+        ("metrics.a ~ 1", "cannot parse filter"),
+    ],
+)
+def test_malformed_filters_say_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(ValidationFailed, match=message):
+        parse_filter(text)
+
+
+def test_order_by_terms() -> None:
+    assert parse_order_by(["metrics.auc DESC", "start_time", "params.model asc"]) == [
+        OrderKey("metric", "auc", True),
+        OrderKey("attribute", "start_time", False),
+        OrderKey("param", "model", False),
+    ]
+    with pytest.raises(ValidationFailed):
+        parse_order_by(["metrics.auc sideways"])
