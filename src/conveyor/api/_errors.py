@@ -1,0 +1,186 @@
+"""Every failure answers ``{"error": {"code", "message", "details"}}`` with its HTTP status.
+
+- ``ConveyorError`` -> its own ``status`` and ``code``;
+- request validation (pydantic) -> 422 ``invalid`` naming each bad field, or 400
+  ``malformed`` when the body is not JSON at all;
+- routing 404 / 405 -> ``not_found`` / ``method_not_allowed``;
+- anything unexpected -> 500 ``internal`` with an error id that is also logged with the
+  traceback; the message never carries the exception text (it may hold internals).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from conveyor.api._responses import OrjsonResponse
+from conveyor.errors import ConveyorError, MalformedRequest, PayloadTooLarge
+
+__all__ = ["ErrorMiddleware", "error_response", "install_error_handlers"]
+
+log = logging.getLogger("conveyor.api")
+
+_HTTP_CODES = {
+    400: "malformed",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> OrjsonResponse:
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    return OrjsonResponse(body, status_code=status)
+
+
+def _conveyor_error(exc: ConveyorError) -> OrjsonResponse:
+    return OrjsonResponse(exc.to_payload(), status_code=exc.status)
+
+
+async def _on_conveyor_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ConveyorError)
+    return _conveyor_error(exc)
+
+
+def _where(loc: Any) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)] if isinstance(loc, list | tuple) else []
+    return ".".join(parts) or "body"
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        first = errors[0]
+        reason = (first.get("ctx") or {}).get("error", "JSON decode error")
+        return _conveyor_error(
+            MalformedRequest(
+                f"request body is not valid JSON ({reason} at position {first['loc'][-1]}); "
+                "send a JSON object with Content-Type: application/json"
+            )
+        )
+    listed = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg")), "type": e.get("type")}
+        for e in errors
+    ]
+    summary = "; ".join(f"{_where(e.get('loc'))}: {e.get('msg')}" for e in errors[:5])
+    return error_response(422, "invalid", f"invalid request: {summary}", {"errors": listed})
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc.__cause__, ConveyorError):  # e.g. PayloadTooLarge while FastAPI read
+        return _conveyor_error(exc.__cause__)
+    code = _HTTP_CODES.get(exc.status_code, "internal" if exc.status_code >= 500 else "invalid")
+    message = str(exc.detail)
+    if exc.status_code == 404:
+        message = "no such API route; see /api/v1/docs for the endpoints"
+    elif exc.status_code == 405:
+        message = "method not allowed on this route; see /api/v1/docs for the endpoints"
+    elif exc.status_code == 400 and message == "There was an error parsing the body":
+        message = (
+            "the request body could not be read; send JSON with Content-Type: application/json"
+        )
+    return error_response(exc.status_code, code, message, {})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ConveyorError, _on_conveyor_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+
+
+class ErrorMiddleware:
+    """Request-size limit and the last-resort 500, as one small ASGI middleware.
+
+    Bodies over ``max_body`` bytes answer 413 (before reading them when Content-Length says
+    so; otherwise when the counted bytes pass the limit). Artifact uploads are exempt: they
+    stream to disk with bounded memory. An exception that no handler took answers 500 with
+    an error id (logged with the traceback) if the response has not started; once bytes
+    are on the wire, the connection is aborted instead so the client sees the failure.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body: int, exempt: Any) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.exempt = exempt  # callable(scope) -> bool: no body limit for this request
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limited = not self.exempt(scope)
+        if limited:
+            length = _content_length(scope)
+            if length is not None and length > self.max_body:
+                await self._too_large()(scope, receive, send)
+                return
+        seen = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if limited and message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise self._too_large_error()
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except ConveyorError as exc:  # raised outside any handler (e.g. body limit)
+            if started:
+                raise
+            await _conveyor_error(exc)(scope, receive, send)
+        except Exception:
+            error_id = uuid.uuid4().hex[:12]
+            log.exception(
+                "unexpected error %s on %s %s", error_id, scope.get("method"), scope.get("path")
+            )
+            if started:
+                raise
+            response = error_response(
+                500,
+                "internal",
+                f"internal server error (error id {error_id}); the server log has the details",
+                {"error_id": error_id},
+            )
+            await response(scope, receive, send)
+
+    def _too_large_error(self) -> PayloadTooLarge:
+        mib = self.max_body / (1 << 20)
+        return PayloadTooLarge(
+            f"request body is larger than the {mib:g} MiB limit; send smaller batches or raise "
+            "CONVEYOR_MAX_REQUEST_MB on the server",
+            details={"limit_bytes": self.max_body},
+        )
+
+    def _too_large(self) -> OrjsonResponse:
+        return _conveyor_error(self._too_large_error())
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,54 @@
+"""The REST API application: ``create_app()`` serves a LocalBackend under ``/api/v1``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from starlette.types import Scope
+
+from conveyor.api._errors import ErrorMiddleware, install_error_handlers
+from conveyor.api._responses import OrjsonResponse
+from conveyor.api.routers import artifacts, audit, experiments, health, models, runs
+from conveyor.backend.local import LocalBackend
+from conveyor.config import Settings, get_settings
+
+__all__ = ["API_PREFIX", "create_app"]
+
+API_PREFIX = "/api/v1"
+
+_UPLOAD = re.compile(r"^/api/v1/runs/[^/]+/artifacts/.+")
+
+
+def _is_upload(scope: Scope) -> bool:
+    """Artifact uploads stream to disk and are not subject to the JSON body limit."""
+    return scope.get("method") == "PUT" and bool(_UPLOAD.match(scope.get("path", "")))
+
+
+def create_app(backend: LocalBackend | None = None, *, settings: Settings | None = None) -> FastAPI:
+    """The API over ``backend`` (default: the stores named by the settings)."""
+    settings = settings or get_settings()
+    backend = backend or LocalBackend.from_settings(settings)
+    app = FastAPI(
+        title="Conveyor",
+        summary="Tracking, registry and audit API of the Conveyor MLOps platform.",
+        version="1",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        default_response_class=OrjsonResponse,
+        strict_content_type=False,  # clients that omit Content-Type still send JSON
+    )
+    app.state.backend = backend
+    app.state.settings = settings
+    install_error_handlers(app)
+    max_body = int(float(settings.max_request_mb) * (1 << 20))
+    app.add_middleware(ErrorMiddleware, max_body=max_body, exempt=_is_upload)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (health, experiments, runs, artifacts, models, audit):
+        router: Any = module.router
+        api.include_router(router)
+    app.include_router(api)
+    return app

@@ -1,0 +1,101 @@
+"""Run artifacts and blobs, streamed both ways with bounded memory.
+
+Upload: the request body is pulled chunk by chunk from the event loop into a worker
+thread running ``LocalBackend.upload_artifact`` (hash while writing a staging file, then
+commit into the content-addressed store and record) — the whole body is never in memory.
+Download: the verified chunks of the blob are streamed; the sha256 is sent up front in
+``X-Conveyor-Sha256`` (and the size in Content-Length) so clients verify what they got.
+If the stored bytes turn out corrupted the server logs it and aborts the connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import quote
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from conveyor.api._responses import OrjsonResponse
+from conveyor.api.deps import ActingBackend
+from conveyor.backend.local import LocalBackend
+from conveyor.errors import IntegrityError
+
+router = APIRouter(tags=["artifacts"])
+log = logging.getLogger("conveyor.api")
+
+SHA256_HEADER = "X-Conveyor-Sha256"
+
+
+def _pull(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
+    """A blocking iterator (for a worker thread) over an async byte stream."""
+
+    async def _next() -> bytes | None:
+        try:
+            return await stream.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    while (chunk := anyio.from_thread.run(_next)) is not None:
+        if chunk:
+            yield chunk
+
+
+@router.put(
+    "/runs/{run_id}/artifacts/{path:path}",
+    summary="Upload (stream) one artifact file of a run",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def upload_artifact(
+    run_id: str, path: str, request: Request, backend: ActingBackend
+) -> OrjsonResponse:
+    await run_in_threadpool(backend.get_run, run_id)  # 404 before reading any bytes
+    chunks = _pull(request.stream())
+    info = await anyio.to_thread.run_sync(backend.upload_artifact, run_id, path, chunks)
+    return OrjsonResponse(info, status_code=201)
+
+
+@router.get("/runs/{run_id}/artifacts", summary="List a run's artifacts under a prefix")
+async def list_artifacts(run_id: str, backend: ActingBackend, prefix: str = "") -> OrjsonResponse:
+    entries = await run_in_threadpool(backend.list_artifacts, run_id, prefix)
+    return OrjsonResponse({"artifacts": entries})
+
+
+@router.get("/runs/{run_id}/artifacts/{path:path}", summary="Download (stream) one artifact")
+async def download_artifact(run_id: str, path: str, backend: ActingBackend) -> StreamingResponse:
+    entry = await run_in_threadpool(backend.artifact_entry, run_id, path)
+    return await _stream_blob(backend, entry["sha256"], filename=entry["path"].rsplit("/")[-1])
+
+
+@router.get("/blobs/{sha256}", summary="Download (stream) a blob by its sha256")
+async def download_blob(sha256: str, backend: ActingBackend) -> StreamingResponse:
+    return await _stream_blob(backend, sha256)
+
+
+async def _stream_blob(
+    backend: LocalBackend, sha256: str, filename: str | None = None
+) -> StreamingResponse:
+    size = await run_in_threadpool(backend.artifacts.size, sha256)  # NotFound / bad sha first
+    chunks = backend.iter_blob(sha256)
+
+    def verified() -> Iterator[bytes]:
+        try:
+            yield from chunks
+        except IntegrityError as exc:
+            log.error("serving blob %s: %s", sha256, exc.message)
+            raise
+
+    headers = {SHA256_HEADER: sha256, "Content-Length": str(size)}
+    if filename:
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return StreamingResponse(verified(), media_type="application/octet-stream", headers=headers)

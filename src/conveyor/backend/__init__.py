@@ -1,0 +1,66 @@
+"""Backends: one client interface (``Backend``), two transports (embedded, HTTP).
+
+``connect()`` picks the transport from ``CONVEYOR_URI`` (or the ``uri`` argument):
+``http(s)://...`` talks to a server, anything else opens the embedded stores. One backend
+is kept per configuration so repeated SDK calls reuse the database pool or HTTP
+connections; ``reset_backends()`` closes them (tests, CLI).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from conveyor.backend.base import Backend
+from conveyor.backend.http import HttpBackend
+from conveyor.backend.local import LocalBackend
+from conveyor.config import Settings, get_settings
+
+__all__ = ["Backend", "HttpBackend", "LocalBackend", "connect", "reset_backends"]
+
+_lock = threading.Lock()
+_cache: dict[tuple[object, ...], Backend] = {}
+
+
+def _key(uri: str, settings: Settings) -> tuple[object, ...]:
+    if uri.startswith(("http://", "https://")):
+        return ("http", uri.rstrip("/"), settings.token, settings.http_timeout)
+    return (
+        "local",
+        settings.resolved_db_url,
+        settings.resolved_artifact_uri,
+        settings.s3_endpoint_url,
+    )
+
+
+def connect(uri: str | None = None, *, settings: Settings | None = None) -> Backend:
+    """The backend for ``uri`` (default ``settings.uri``): HTTP for http(s)://, else embedded."""
+    settings = settings or get_settings()
+    uri = uri if uri is not None else str(settings.uri or "")
+    key = _key(uri, settings)
+    with _lock:
+        backend = _cache.get(key)
+        if backend is None:
+            if key[0] == "http":
+                backend = HttpBackend(uri, token=settings.token, timeout=settings.http_timeout)
+            else:
+                backend = LocalBackend.from_settings(settings)
+            _cache[key] = backend
+        return backend
+
+
+def reset_backends() -> None:
+    """Close and forget every cached backend (the next ``connect()`` opens new ones)."""
+    with _lock:
+        backends = list(_cache.values())
+        _cache.clear()
+    for backend in backends:
+        if isinstance(backend, HttpBackend):
+            backend.close()
+        elif isinstance(backend, LocalBackend):
+            backend.meta.dispose()
+
+
+if TYPE_CHECKING:  # both transports must satisfy the Backend protocol
+    _local: type[Backend] = LocalBackend
+    _http: type[Backend] = HttpBackend

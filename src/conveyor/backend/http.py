@@ -1,0 +1,449 @@
+"""``HttpBackend``: the same methods as ``LocalBackend``, served by a Conveyor server.
+
+One persistent ``httpx.Client`` (keep-alive) per backend; bodies are orjson. Server errors
+come back as the same typed exceptions (``error_from_payload``); an unreachable server is
+``StoreUnavailable`` naming the URL. Artifacts stream both ways with bounded memory, and
+downloaded bytes are verified against their sha256 here too.
+
+Usage::
+
+    backend = HttpBackend("http://127.0.0.1:5050")
+    run = backend.create_run(backend.get_or_create_experiment("demo").id, params={"lr": 0.1})
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from conveyor.errors import (
+    ConveyorError,
+    IntegrityError,
+    StoreUnavailable,
+    ValidationFailed,
+    error_from_payload,
+)
+from conveyor.governance.audit import AuditEvent, ChainReport
+from conveyor.registry.entities import Model, ModelVersion
+from conveyor.tracking.entities import Experiment, MetricPoint, Run, decode_float
+from conveyor.tracking.metric_rows import MetricRows
+
+__all__ = ["SHA256_HEADER", "HttpBackend", "json_dumps"]
+
+API_PREFIX = "/api/v1"
+SHA256_HEADER = "X-Conveyor-Sha256"
+CHUNK = 1 << 20
+_AUDIT_FILTERS = frozenset({"object_type", "object_id", "action", "limit", "after_seq"})
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, float):
+        if math.isfinite(obj):
+            return obj
+        return "NaN" if obj != obj else ("Infinity" if obj > 0 else "-Infinity")
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _has_nonfinite(obj: Any) -> bool:
+    if isinstance(obj, float):
+        return not math.isfinite(obj)
+    if isinstance(obj, dict):
+        return any(_has_nonfinite(v) for v in obj.values())
+    if isinstance(obj, list | tuple):
+        return any(_has_nonfinite(v) for v in obj)
+    return False
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
+
+
+def json_dumps(content: Any) -> bytes:
+    """orjson bytes with NaN / ±inf as 'NaN' / 'Infinity' / '-Infinity' (orjson writes null)."""
+    data = orjson.dumps(content, default=_default)
+    if b"null" in data and _has_nonfinite(content):
+        data = orjson.dumps(_clean(content), default=_default)
+    return data
+
+
+def _segment(value: Any, what: str) -> str:
+    """One URL path segment (ids, aliases, versions), percent-encoded."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise ValidationFailed(f"{what} must be a non-empty string")
+    return quote(str(value), safe="")
+
+
+def _name(value: Any, what: str) -> str:
+    """A name that may contain '/', sent as a path tail."""
+    if not isinstance(value, str) or not value.strip("/"):
+        raise ValidationFailed(f"{what} must be a non-empty string")
+    return quote(value, safe="/")
+
+
+class HttpBackend:
+    """Tracking, artifacts, registry and audit through a Conveyor server's REST API."""
+
+    kind = "http"
+
+    def __init__(
+        self,
+        url: str,
+        token: str = "",
+        timeout: float = 60.0,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ValidationFailed(f"server URL must start with http:// or https://, got {url!r}")
+        self.url = url.rstrip("/")
+        headers = {"Accept": "application/json", "User-Agent": "conveyor-client"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._client = httpx.Client(
+            base_url=self.url + API_PREFIX,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_keepalive_connections=16, keepalive_expiry=30.0),
+            transport=transport,
+        )
+
+    # -- plumbing ------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        return self.url
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpBackend:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"cannot reach the Conveyor server at {self.url} ({type(exc).__name__}: {exc}). "
+            "Check that `conveyor server` is running there and that CONVEYOR_URI points to it.",
+            details={"url": self.url},
+        )
+
+    def _raise_for(self, response: httpx.Response) -> None:
+        if response.status_code < 400:
+            return
+        try:
+            payload = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            payload = response.text[:300]
+        raise error_from_payload(payload, response.status_code)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        *,
+        raw: bytes | None = None,
+    ) -> Any:
+        content = raw if raw is not None else (None if body is None else json_dumps(body))
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        try:
+            response = self._client.request(
+                method, path, content=content, params=params, headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise self._unavailable(exc) from exc
+        self._raise_for(response)
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise ConveyorError(
+                f"the server at {self.url} answered {method} {path} with a body that is not "
+                "JSON; is this URL a Conveyor server?"
+            ) from exc
+
+    # -- experiments ---------------------------------------------------------------------
+    def create_experiment(
+        self, name: str, description: str = "", tags: dict[str, str] | None = None
+    ) -> Experiment:
+        data = self._call(
+            "POST", "/experiments", {"name": name, "description": description, "tags": tags}
+        )
+        return Experiment(**data)
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        return Experiment(**self._call("POST", "/experiments/get-or-create", {"name": name}))
+
+    def get_experiment(self, id_or_name: str) -> Experiment:
+        if not isinstance(id_or_name, str) or not id_or_name:
+            raise ValidationFailed("experiment id or name must be a non-empty string")
+        return Experiment(**self._call("GET", f"/experiments/{quote(id_or_name, safe='/')}"))
+
+    def list_experiments(self) -> list[Experiment]:
+        return [Experiment(**e) for e in self._call("GET", "/experiments")["experiments"]]
+
+    # -- runs ----------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        *,
+        name: str | None = None,
+        parent_run_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        source: dict[str, Any] | None = None,
+        start_time: int | None = None,
+    ) -> Run:
+        body = {
+            "experiment_id": experiment_id,
+            "name": name,
+            "parent_run_id": parent_run_id,
+            "tags": tags,
+            "params": params,
+            "source": source,
+            "start_time": start_time,
+        }
+        return Run.from_dict(self._call("POST", "/runs", body))
+
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        metrics: MetricRows | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> None:
+        body: dict[str, Any] = {}
+        if metrics is not None:
+            try:
+                body["metrics"] = metrics.to_wire()
+            except TypeError:  # a non-number value: let validate() name the point
+                metrics.validate()
+                raise
+        if params is not None:
+            body["params"] = params
+        if tags is not None:
+            body["tags"] = tags
+        self._call("POST", f"/runs/{_segment(run_id, 'run id')}/log-batch", body)
+
+    def end_run(self, run_id: str, status: str = "FINISHED", end_time: int | None = None) -> None:
+        self._call(
+            "POST",
+            f"/runs/{_segment(run_id, 'run id')}/end",
+            {"status": status, "end_time": end_time},
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        return Run.from_dict(self._call("GET", f"/runs/{_segment(run_id, 'run id')}"))
+
+    def search_runs(
+        self,
+        experiment_ids: list[str] | None = None,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+        max_results: int = 1000,
+        offset: int = 0,
+    ) -> list[Run]:
+        body = {
+            "experiment_ids": experiment_ids,
+            "filter": filter_string,
+            "order_by": order_by,
+            "max_results": max_results,
+            "offset": offset,
+        }
+        return [Run.from_dict(r) for r in self._call("POST", "/runs/search", body)["runs"]]
+
+    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        data = self._call(
+            "GET", f"/runs/{_segment(run_id, 'run id')}/metric-history", params={"key": key}
+        )
+        return [
+            MetricPoint(p["key"], decode_float(p["value"]), p["step"], p["timestamp"])
+            for p in data["points"]
+        ]
+
+    # -- artifacts -----------------------------------------------------------------------
+    def upload_artifact(
+        self, run_id: str, path: str, stream: BinaryIO | Iterator[bytes]
+    ) -> dict[str, Any]:
+        """Stream ``stream`` (a binary file object or an iterator of bytes) to the server."""
+        from conveyor.tracking.service import check_artifact_path
+
+        path = check_artifact_path(path)
+        chunks: Iterator[bytes]
+        if hasattr(stream, "read"):
+            reader: Any = stream
+            chunks = iter(lambda: reader.read(CHUNK), b"")
+        else:
+            chunks = iter(stream)
+        url = f"/runs/{_segment(run_id, 'run id')}/artifacts/{quote(path, safe='/')}"
+        try:
+            response = self._client.put(
+                url, content=chunks, headers={"Content-Type": "application/octet-stream"}
+            )
+        except httpx.TransportError as exc:
+            raise self._unavailable(exc) from exc
+        self._raise_for(response)
+        return dict(orjson.loads(response.content))
+
+    def list_artifacts(self, run_id: str, prefix: str = "") -> list[dict[str, Any]]:
+        data = self._call(
+            "GET", f"/runs/{_segment(run_id, 'run id')}/artifacts", params={"prefix": prefix}
+        )
+        return list(data["artifacts"])
+
+    def artifact_entry(self, run_id: str, path: str) -> dict[str, Any]:
+        """The stored entry (sha256, size) of one run artifact file."""
+        from conveyor.errors import NotFound
+        from conveyor.tracking.service import check_artifact_path
+
+        path = check_artifact_path(path)
+        for entry in self.list_artifacts(run_id, path):
+            if entry["path"] == path:
+                return entry
+        raise NotFound(f"run {run_id} has no artifact {path!r}")
+
+    def iter_blob(self, sha256: str) -> Iterator[bytes]:
+        """The bytes of a stored blob, verified against ``sha256`` as they arrive.
+
+        Raises IntegrityError at the end when they do not hash back (as the local store
+        does), StoreUnavailable when the download is cut short.
+        """
+        url = f"/blobs/{_segment(sha256, 'sha256')}"
+        hasher, received, expected = hashlib.sha256(), 0, -1
+        try:
+            with self._client.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._raise_for(response)
+                expected = int(response.headers.get("content-length", -1))
+                try:
+                    for chunk in response.iter_bytes(CHUNK):
+                        hasher.update(chunk)
+                        received += len(chunk)
+                        yield chunk
+                except httpx.TransportError:
+                    if received != expected:
+                        raise
+        except httpx.TransportError as exc:
+            if 0 <= received < expected:
+                raise StoreUnavailable(
+                    f"download of blob {sha256} from {self.url} was cut short after "
+                    f"{received} of {expected} bytes; try again",
+                    details={"sha256": sha256, "received": received, "expected": expected},
+                ) from exc
+            raise self._unavailable(exc) from exc
+        actual = hasher.hexdigest()
+        if actual != sha256:
+            raise IntegrityError(
+                f"artifact blob {sha256} is corrupted: its bytes hash to {actual}. "
+                "Restore it from a backup or log the artifact again.",
+                details={"expected": sha256, "actual": actual},
+            )
+
+    def download_blob(self, sha256: str, dest: Path) -> Path:
+        """Write the verified blob to ``dest`` atomically; a corrupted blob leaves no file."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in self.iter_blob(sha256):
+                    out.write(chunk)
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return dest
+
+    # -- registry ------------------------------------------------------------------------
+    def register_model(
+        self,
+        name: str,
+        source: str,
+        *,
+        description: str = "",
+        tags: dict[str, str] | None = None,
+    ) -> ModelVersion:
+        """Register the model logged at ``runs:/<run_id>/<path>`` as the next version."""
+        body = {"source": source, "description": description, "tags": tags}
+        data = self._call("POST", f"/models/{_name(name, 'model name')}/versions", body)
+        return ModelVersion.from_dict(data)
+
+    def create_model(
+        self, name: str, description: str = "", tags: dict[str, str] | None = None
+    ) -> Model:
+        data = self._call(
+            "POST", "/models", {"name": name, "description": description, "tags": tags}
+        )
+        return Model(**data)
+
+    def get_model(self, name: str) -> Model:
+        return Model(**self._call("GET", f"/models/{_name(name, 'model name')}"))
+
+    def search_models(self, name_like: str = "", max_results: int = 1000) -> list[Model]:
+        data = self._call(
+            "GET", "/models", params={"name_like": name_like, "max_results": max_results}
+        )
+        return [Model(**m) for m in data["models"]]
+
+    def get_model_version(self, name: str, ref: str | int) -> ModelVersion:
+        """A version by number, alias or 'latest'."""
+        url = f"/models/{_name(name, 'model name')}/versions/{_segment(ref, 'version')}"
+        return ModelVersion.from_dict(self._call("GET", url))
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        data = self._call("GET", f"/models/{_name(name, 'model name')}/versions")
+        return [ModelVersion.from_dict(v) for v in data["versions"]]
+
+    def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion:
+        url = f"/models/{_name(name, 'model name')}/aliases/{_segment(alias, 'alias')}"
+        return ModelVersion.from_dict(self._call("PUT", url, {"version": version}))
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        self._call(
+            "DELETE", f"/models/{_name(name, 'model name')}/aliases/{_segment(alias, 'alias')}"
+        )
+
+    def set_model_version_tag(
+        self, name: str, version: int | str, key: str, value: str
+    ) -> ModelVersion:
+        url = f"/models/{_name(name, 'model name')}/versions/{_segment(version, 'version')}/tags"
+        return ModelVersion.from_dict(self._call("PUT", url, {"key": key, "value": value}))
+
+    def update_model_version(self, name: str, version: int | str, description: str) -> ModelVersion:
+        url = f"/models/{_name(name, 'model name')}/versions/{_segment(version, 'version')}"
+        return ModelVersion.from_dict(self._call("PATCH", url, {"description": description}))
+
+    # -- audit ---------------------------------------------------------------------------
+    def list_audit_events(self, **filters: Any) -> list[AuditEvent]:
+        unknown = sorted(set(filters) - _AUDIT_FILTERS)
+        if unknown:
+            raise TypeError(f"unknown audit filter(s) {unknown}; use {sorted(_AUDIT_FILTERS)}")
+        params = {k: v for k, v in filters.items() if v is not None}
+        data = self._call("GET", "/audit/events", params=params)
+        return [AuditEvent(**e) for e in data["events"]]
+
+    def verify_audit_chain(self) -> ChainReport:
+        return ChainReport(**self._call("GET", "/audit/verify"))
