@@ -16,8 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from conveyor.artifacts import ArtifactStore
+from conveyor.backend import reset_backends
 from conveyor.config import reset_settings
 from conveyor.store import MetadataStore
+from conveyor.tracking import fluent
 
 PG_ADMIN_URL = os.environ.get(
     "CONVEYOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -35,6 +37,8 @@ def conveyor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.chdir(tmp_path)
     reset_settings()
     yield home
+    fluent.reset()
+    reset_backends()
     reset_settings()
 
 

@@ -254,6 +254,14 @@ def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> li
     return entries
 
 
+def reset() -> None:
+    """Forget the active experiment and runs of this process without ending them (tests)."""
+    global _experiment_name
+    with _state_lock:
+        _experiment_name = None
+        _stack.clear()
+
+
 def get_run(run_id: str) -> Run:
     """A run with its params, latest metrics, tags and inputs."""
     run: Run = _backend().get_run(run_id)
