@@ -1,0 +1,609 @@
+"""The inference ASGI app: one tight hot path, no framework on it.
+
+::
+
+    app = InferenceApp(Router([RouteTable("churn", predictor)]),
+                       prediction_log=PredictionLog("/var/conveyor/logs"))
+    # uvicorn.run(app) — or conveyor.serving.run_server("module:factory", workers=2)
+
+Routes::
+
+    GET  /v2                         server metadata          GET /metrics   Prometheus
+    GET  /v2/health/live|ready       liveness / readiness     POST /feedback ground truth
+    GET  /v2/models/{name}[/ready]   model metadata / ready
+    POST /v2/models/{name}/infer     Open Inference Protocol v2
+    POST /invocations                MLflow protocol, default endpoint
+    POST /endpoints/{name}/invocations   same, named endpoint
+
+Bad input never yields a 500: 400 malformed JSON, 404 unknown model or path (named),
+405 wrong method, 413 body over ``max_body_bytes``, 422 every field error. A model that
+raises (or misses the table's deadline) is answered by the table's fallback, else 503 with
+an ``error_id`` that is also in the JSON log line holding the traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import orjson
+
+from conveyor.errors import (
+    ConveyorError,
+    ModelError,
+    NotFound,
+    PayloadTooLarge,
+    StoreUnavailable,
+    ValidationFailed,
+)
+from conveyor.serving.batching import MicroBatcher
+from conveyor.serving.metrics import ServingMetrics
+from conveyor.serving.prediction_log import PredictionLog
+from conveyor.serving.protocols import (
+    loads,
+    parse_invocations,
+    parse_v2,
+    render_invocations,
+    render_v2,
+    v2_datatype,
+)
+from conveyor.serving.routing import Route, Router, RouteTable
+
+__all__ = ["BatchingConfig", "InferenceApp", "MethodNotAllowed"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+log = logging.getLogger("conveyor.serving.app")
+
+_JSON = (b"content-type", b"application/json")
+_ALLOW_GET = [(b"allow", b"GET")]
+_ALLOW_POST = [(b"allow", b"POST")]
+
+
+class MethodNotAllowed(ConveyorError):
+    """The path exists but not for this HTTP method."""
+
+    status = 405
+    code = "method_not_allowed"
+    headline = "Method not allowed"
+
+
+class _Disconnected(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class BatchingConfig:
+    """Micro-batching: ``max_batch`` rows per call; ``max_wait_us`` extra wait under load."""
+
+    max_batch: int = 64
+    max_wait_us: int = 0
+
+
+def _ids(n: int) -> list[str]:
+    if n == 1:
+        return [os.urandom(16).hex()]
+    raw = os.urandom(16 * n).hex()
+    return [raw[i : i + 32] for i in range(0, 32 * n, 32)]
+
+
+def _sticky_field(payload: Any, field: str) -> str | None:
+    if not isinstance(payload, dict):
+        return None
+    for key in ("records", "dataframe_records", "instances", "inputs"):
+        value = payload.get(key)
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            value = value[0]
+        if isinstance(value, dict) and field in value:
+            return str(value[field])
+    return None
+
+
+class InferenceApp:
+    """Raw ASGI inference server over a ``Router``."""
+
+    server_name: ClassVar[str] = "conveyor"
+
+    def __init__(
+        self,
+        router: Router,
+        *,
+        prediction_log: PredictionLog | None = None,
+        max_body_bytes: int = 4 << 20,
+        batching: BatchingConfig | None = None,
+        metrics: ServingMetrics | None = None,
+        threads: int = 4,
+        access_log: bool = False,
+    ) -> None:
+        self.router = router
+        self.prediction_log = prediction_log
+        self.max_body_bytes = max_body_bytes
+        self.batching = batching
+        self.metrics = metrics or ServingMetrics()
+        self.access_log = access_log
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="conveyor-predict")
+        self._snapshot_task: asyncio.Task[None] | None = None
+        self.started = False
+        if prediction_log is not None:
+            self.metrics.gauges["log_dropped"] = lambda: prediction_log.dropped_total
+            self.metrics.gauges["log_depth"] = lambda: prediction_log.depth
+        for table in router.tables.values():
+            self._prepare(table)
+        router.on_swap.append(self._prepare)
+
+    # -- setup -------------------------------------------------------------------------------
+    def _prepare(self, table: RouteTable) -> None:
+        """Attach batchers to a table's routes before it goes live."""
+        if self.batching is None:
+            return
+        for route in table.all_routes():
+            if route.batcher is None:
+                route.batcher = MicroBatcher(
+                    route.predictor.predict_matrix,
+                    max_batch=self.batching.max_batch,
+                    max_wait_us=self.batching.max_wait_us,
+                    threaded=table.deadline_s is not None,
+                    executor=self.executor,
+                    on_batch=self._batch_hook(table.endpoint, route.version),
+                )
+
+    def _batch_hook(self, endpoint: str, version: str) -> Callable[[int], None]:
+        metrics = self.metrics
+
+        def hook(rows: int) -> None:
+            metrics.batch_size(endpoint, version, rows)
+
+        return hook
+
+    async def startup(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        if self.prediction_log is not None:
+            self.prediction_log.start()
+        if self.metrics.snapshot_dir is not None:
+            self._snapshot_task = asyncio.create_task(self._snapshots())
+
+    async def shutdown(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        if self._snapshot_task is not None:
+            self._snapshot_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._snapshot_task
+            self._snapshot_task = None
+        if self.prediction_log is not None:
+            await asyncio.to_thread(self.prediction_log.close)
+        self.metrics.write_snapshot()
+        self.executor.shutdown(wait=False)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[InferenceApp]:
+        """Startup/shutdown around a block, for in-process use (ASGITransport, tests)."""
+        await self.startup()
+        try:
+            yield self
+        finally:
+            await self.shutdown()
+
+    async def _snapshots(self) -> None:
+        while True:
+            self.metrics.write_snapshot()
+            await asyncio.sleep(1.0)
+
+    # -- ASGI --------------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        t0 = time.perf_counter()
+        rid: str | None = None
+        length: bytes | None = None
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                rid = value.decode("latin-1")[:200]
+            elif key == b"content-length":
+                length = value
+        if rid is None:
+            rid = os.urandom(8).hex()
+        path: str = scope["path"]
+        method: str = scope["method"]
+        labels = ("", "", "")
+        try:
+            if path == "/invocations" or (
+                path.startswith("/endpoints/") and path.endswith("/invocations")
+            ):
+                if method != "POST":
+                    raise MethodNotAllowed(f"{path} takes POST, not {method}")
+                name = path[11:-12] if path != "/invocations" else None
+                await self._infer(scope, receive, send, name, False, rid, length, t0)
+                return
+            if path.startswith("/v2/models/") and path.endswith("/infer"):
+                if method != "POST":
+                    raise MethodNotAllowed(f"{path} takes POST, not {method}")
+                await self._infer(scope, receive, send, path[11:-6], True, rid, length, t0)
+                return
+            if path == "/feedback":
+                if method != "POST":
+                    raise MethodNotAllowed(f"{path} takes POST, not {method}")
+                await self._feedback(receive, send, rid, length)
+                return
+            status, body = self._get(path, method)
+            await self._send(send, status, body, rid)
+            labels = ("", "", "")
+            if path != "/metrics":
+                self.metrics.observe(labels, status, time.perf_counter() - t0)
+        except ConveyorError as exc:
+            await self._error(send, exc, rid, labels, t0)
+        except _Disconnected:
+            return
+        except Exception as exc:  # a bug of ours: answer 500 with an id, keep serving
+            error_id = os.urandom(8).hex()
+            log.exception("internal error on %s %s", method, path,
+                          extra={"request_id": rid, "error_id": error_id})  # fmt: skip
+            failure = ConveyorError(
+                f"internal error {error_id}: {type(exc).__name__}", details={"error_id": error_id}
+            )
+            await self._error(send, failure, rid, labels, t0)
+
+    # -- inference ---------------------------------------------------------------------------
+    async def _infer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        endpoint: str | None,
+        v2: bool,
+        rid: str,
+        length: bytes | None,
+        t0: float,
+    ) -> None:
+        ts_ms = time.time_ns() // 1_000_000
+        table = self.router.get(endpoint)
+        labels = (table.endpoint, table.version, "")
+        try:
+            body = await self._body(receive, length)
+            payload = loads(body)
+            if table.single:
+                route = table.primary
+            else:
+                key: Any = None
+                if table.sticky_field is not None:
+                    key = _sticky_field(payload, table.sticky_field)
+                if key is None:
+                    for hk, hv in scope["headers"]:
+                        if hk == table.sticky_header:
+                            key = hv
+                            break
+                route = table.choose(key)
+            labels = (table.endpoint, route.version, route.name)
+            req_id = None
+            if v2:
+                matrix, req_id = parse_v2(payload, route.signature)
+            else:
+                matrix = parse_invocations(payload, route.signature)
+            try:
+                outputs = await self._predict(table, route, matrix)
+            except Exception as exc:
+                fallback = table.fallback
+                error_id = os.urandom(8).hex()
+                self.metrics.error(labels, "model_error")
+                log.error(
+                    "model %s version %s on route %s failed: %s",
+                    table.endpoint, route.version, route.name, exc,
+                    exc_info=not isinstance(exc, TimeoutError),
+                    extra={"request_id": rid, "error_id": error_id, "endpoint": table.endpoint,
+                           "route": route.name, "fallback": fallback is not None},
+                )  # fmt: skip
+                if fallback is None or fallback is route:
+                    raise ModelError(
+                        f"model {table.endpoint!r} version {route.version} failed to predict; "
+                        f"error id {error_id}",
+                        details={"error_id": error_id},
+                    ) from None
+                route = fallback
+                labels = (table.endpoint, route.version, route.name)
+                matrix = self._refit(route, matrix)
+                try:
+                    outputs = await self._call(route, matrix, None)
+                    self._check(outputs, matrix)
+                except Exception as exc2:
+                    self.metrics.error(labels, "model_error")
+                    log.error("fallback of %s failed: %s", table.endpoint, exc2, exc_info=True,
+                              extra={"request_id": rid, "error_id": error_id})  # fmt: skip
+                    raise ModelError(
+                        f"model {table.endpoint!r} and its fallback failed; error id {error_id}",
+                        details={"error_id": error_id},
+                    ) from None
+            ids = _ids(len(matrix))
+            if v2:
+                out = render_v2(table.endpoint, route.version, req_id, outputs, ids)
+            else:
+                out = render_invocations(outputs, ids, route.version)
+        except _Disconnected:
+            return
+        except ConveyorError as exc:
+            await self._error(send, exc, rid, labels, t0)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    _JSON,
+                    (b"content-length", str(len(out)).encode()),
+                    (b"x-request-id", rid.encode()),
+                    (b"x-conveyor-model-version", route.version.encode()),
+                    (b"x-conveyor-route", route.name.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": out})
+        latency = time.perf_counter() - t0
+        self.metrics.observe(labels, 200, latency)
+        if route.batcher is None:
+            self.metrics.batch_size(table.endpoint, route.version, len(matrix))
+        if self.prediction_log is not None:
+            self.prediction_log.log(
+                table.endpoint, route.version, route.name, ids, ts_ms, route.signature,
+                matrix, outputs, latency * 1000.0,
+            )  # fmt: skip
+        if self.access_log:
+            log.info(
+                "predict",
+                extra={"request_id": rid, "endpoint": table.endpoint, "route": route.name,
+                       "model_version": route.version, "rows": len(matrix),
+                       "latency_ms": round(latency * 1000, 3)},
+            )  # fmt: skip
+        if table.shadows:
+            await self._shadow(table, matrix, outputs, ids, ts_ms, rid)
+
+    async def _predict(self, table: RouteTable, route: Route, matrix: np.ndarray) -> np.ndarray:
+        outputs = await self._call(route, matrix, table.deadline_s)
+        self._check(outputs, matrix)
+        return outputs
+
+    async def _call(self, route: Route, matrix: np.ndarray, deadline: float | None) -> np.ndarray:
+        if deadline is None:
+            if route.batcher is not None:
+                return await route.batcher.submit(matrix)
+            return route.predictor.predict_matrix(matrix)
+        if route.batcher is not None:
+            job: Awaitable[np.ndarray] = route.batcher.submit(matrix)
+        else:
+            loop = asyncio.get_running_loop()
+            job = loop.run_in_executor(self.executor, route.predictor.predict_matrix, matrix)
+        try:
+            return await asyncio.wait_for(job, deadline)
+        except TimeoutError:
+            raise TimeoutError(f"deadline of {deadline * 1000:g} ms missed") from None
+
+    @staticmethod
+    def _check(outputs: Any, matrix: np.ndarray) -> None:
+        if not isinstance(outputs, np.ndarray) or len(outputs) != len(matrix):
+            raise RuntimeError(
+                f"model returned {type(outputs).__name__} of length "
+                f"{len(outputs) if hasattr(outputs, '__len__') else '?'} for {len(matrix)} rows"
+            )
+
+    @staticmethod
+    def _refit(route: Route, matrix: np.ndarray) -> np.ndarray:
+        """The same rows in another route's dtype (column order is the signature's)."""
+        dtype = route.signature.dtype
+        if matrix.dtype == dtype:
+            return matrix
+        return matrix.astype(dtype)
+
+    async def _shadow(
+        self,
+        table: RouteTable,
+        matrix: np.ndarray,
+        served: np.ndarray,
+        ids: list[str],
+        ts_ms: int,
+        rid: str,
+    ) -> None:
+        for shadow in table.shadows:
+            labels = (table.endpoint, shadow.version, shadow.name)
+            t0 = time.perf_counter()
+            try:
+                rows = self._refit(shadow, matrix)
+                outputs = await self._call(shadow, rows, None)
+                self._check(outputs, rows)
+            except Exception as exc:
+                self.metrics.error(labels, "shadow_error")
+                log.warning("shadow %s of %s failed: %s", shadow.name, table.endpoint, exc,
+                            extra={"request_id": rid})  # fmt: skip
+                continue
+            latency = (time.perf_counter() - t0) * 1000.0
+            if outputs.shape == served.shape:
+                agree = outputs == served
+                if agree.ndim > 1:
+                    agree = agree.reshape(len(agree), -1).all(axis=1)
+            else:
+                agree = np.zeros(len(rows), dtype=bool)
+            self.metrics.shadow_compared(labels, int(agree.sum()), len(agree))
+            if self.prediction_log is not None:
+                self.prediction_log.log(
+                    table.endpoint, shadow.version, shadow.name, _ids(len(rows)), ts_ms,
+                    shadow.signature, rows, outputs, latency, shadow_of=ids, agree=agree,
+                )  # fmt: skip
+
+    # -- other routes ------------------------------------------------------------------------
+    def _get(self, path: str, method: str) -> tuple[int, bytes]:
+        if method not in ("GET", "HEAD"):
+            if path in ("/metrics", "/v2", "/v2/health/live", "/v2/health/ready") or (
+                path.startswith("/v2/models/")
+            ):
+                raise MethodNotAllowed(f"{path} takes GET, not {method}")
+            raise NotFound(f"no route {method} {path}", details={"path": path})
+        if path == "/v2/health/live":
+            return 200, b'{"live":true}'
+        if path == "/v2/health/ready":
+            ready = bool(self.router.tables)
+            return (200 if ready else 503), orjson.dumps({"ready": ready})
+        if path == "/metrics":
+            return 200, self.metrics.render()
+        if path == "/v2":
+            return 200, orjson.dumps(
+                {"name": self.server_name, "version": "1", "extensions": ["conveyor-feedback"]}
+            )
+        if path.startswith("/v2/models/"):
+            rest = path[11:]
+            if rest.endswith("/ready"):
+                table = self.router.get(rest[:-6])
+                return 200, orjson.dumps({"name": table.endpoint, "ready": True})
+            table = self.router.get(rest)
+            return 200, orjson.dumps(self._model_metadata(table))
+        raise NotFound(f"no route GET {path}", details={"path": path})
+
+    @staticmethod
+    def _model_metadata(table: RouteTable) -> dict[str, Any]:
+        sig = table.signature
+        probe = np.zeros(1, dtype=sig.dtype)
+        return {
+            "name": table.endpoint,
+            "versions": sorted({r.version for r in table.routes}),
+            "platform": "conveyor",
+            "inputs": [
+                {"name": "input", "datatype": v2_datatype(probe), "shape": [-1, len(sig)]},
+                *[{"name": c.name, "datatype": c.type, "shape": [-1]} for c in sig.columns],
+            ],
+            "outputs": [{"name": "predict", "shape": [-1]}],
+            "parameters": {"traffic": table.describe()},
+        }
+
+    async def _feedback(self, receive: Receive, send: Send, rid: str, length: bytes | None) -> None:
+        payload = loads(await self._body(receive, length))
+        items = payload.get("feedback") if isinstance(payload, dict) else payload
+        if isinstance(items, dict) or items is None:
+            items = [payload]
+        if not isinstance(items, list) or not items:
+            raise ValidationFailed("feedback must be an object or a non-empty list of objects")
+        errors: list[dict[str, Any]] = []
+        by_endpoint: dict[str, list[tuple[str, Any]]] = {}
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                errors.append({"field": "*", "error": "expected an object", "row": i})
+                continue
+            pid = item.get("prediction_id")
+            if not isinstance(pid, str) or not pid:
+                errors.append({"field": "prediction_id", "error": "missing", "row": i})
+            if "label" not in item:
+                errors.append({"field": "label", "error": "missing", "row": i})
+            endpoint = item.get("endpoint", self.router.default)
+            if endpoint not in self.router.tables:
+                errors.append({"field": "endpoint", "error": f"unknown {endpoint!r}", "row": i})
+            if not errors:
+                by_endpoint.setdefault(str(endpoint), []).append((str(pid), item["label"]))
+        if errors:
+            raise ValidationFailed(
+                f"feedback has {len(errors)} error(s)",
+                details={"errors": errors[:100], "error_count": len(errors)},
+            )
+        if self.prediction_log is None:
+            raise StoreUnavailable("feedback needs a prediction log; start the server with one")
+        ts_ms = time.time_ns() // 1_000_000
+        accepted = 0
+        for endpoint, pairs in by_endpoint.items():
+            if self.prediction_log.log_feedback(endpoint, pairs, ts_ms):
+                accepted += len(pairs)
+        await self._send(send, 200, orjson.dumps({"accepted": accepted}), rid)
+
+    # -- plumbing ----------------------------------------------------------------------------
+    async def _body(self, receive: Receive, length: bytes | None) -> bytes:
+        limit = self.max_body_bytes
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                raise ValidationFailed("invalid Content-Length header") from None
+            if declared > limit:
+                raise PayloadTooLarge(
+                    f"request body of {declared} bytes is over the limit of {limit} bytes",
+                    details={"limit": limit, "size": declared},
+                )
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        body: bytes = message.get("body", b"")
+        if not message.get("more_body"):
+            if len(body) > limit:
+                raise PayloadTooLarge(
+                    f"request body is over the limit of {limit} bytes", details={"limit": limit}
+                )
+            return body
+        chunks, size = [body], len(body)
+        while message.get("more_body"):
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(
+                    f"request body is over the limit of {limit} bytes", details={"limit": limit}
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _send(
+        self,
+        send: Send,
+        status: int,
+        body: bytes,
+        rid: str,
+        extra: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        headers = [
+            (b"content-type", b"application/json")
+            if body[:1] in (b"{", b"[")
+            else (b"content-type", b"text/plain; version=0.0.4; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", rid.encode()),
+        ]
+        if extra:
+            headers.extend(extra)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _error(
+        self, send: Send, exc: ConveyorError, rid: str, labels: tuple[str, str, str], t0: float
+    ) -> None:
+        exc.details.setdefault("request_id", rid)
+        extra = None
+        if isinstance(exc, MethodNotAllowed):
+            extra = _ALLOW_GET if "takes GET" in exc.message else _ALLOW_POST
+        await self._send(send, exc.status, orjson.dumps(exc.to_payload()), rid, extra)
+        self.metrics.observe(labels, exc.status, time.perf_counter() - t0)
+        self.metrics.error(labels, exc.code)

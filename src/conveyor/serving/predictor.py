@@ -1,0 +1,364 @@
+"""The serving seam: a ``Predictor`` turns validated rows into predictions.
+
+The runtime never looks inside a model. It needs the ordered, typed input columns, a
+fast ``predict_matrix`` over a 2-D array in that column order, and per-field validation.
+Two adapters ship here::
+
+    OnnxPredictor.from_bytes(onnx_bytes, name="churn", version="3", columns=[...])
+    FunctionPredictor(lambda df: model.predict(df), name="churn", version="3", columns=[...])
+
+``Signature`` holds the columns and does the checking and the conversion of JSON rows
+into a matrix once, for every predictor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from conveyor.errors import ValidationFailed
+
+__all__ = [
+    "Column",
+    "FieldError",
+    "FunctionPredictor",
+    "OnnxPredictor",
+    "Predictor",
+    "Signature",
+]
+
+FieldError = dict[str, Any]
+"""``{"field": <column>, "error": <what is wrong>, "row": <index>}``."""
+
+# kind -> accepted aliases (MLflow / numpy / ONNX spellings)
+_KINDS = {
+    "float": ("float", "float32", "float64", "double", "number", "fp32", "fp64"),
+    "int": ("int", "int32", "int64", "integer", "long", "int8", "int16"),
+    "bool": ("bool", "boolean"),
+    "str": ("str", "string", "bytes", "object"),
+}
+_ALIAS = {alias: kind for kind, aliases in _KINDS.items() for alias in aliases}
+_TYPE_NAME = {"float": "a number", "int": "an integer", "bool": "a boolean", "str": "a string"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One input column: its name and type (``double``, ``float``, ``long``, ``string`` ...)."""
+
+    name: str
+    type: str = "double"
+
+    @property
+    def kind(self) -> str:
+        kind = _ALIAS.get(self.type.lower())
+        if kind is None:
+            raise ValidationFailed(
+                f"unknown column type {self.type!r} for {self.name!r}",
+                details={"known": sorted(_ALIAS)},
+            )
+        return kind
+
+
+def _accepts(kind: str, value: Any) -> bool:
+    t = type(value)
+    if kind == "float":
+        return t is float or t is int
+    if kind == "int":
+        return t is int
+    if kind == "bool":
+        return t is bool
+    return t is str
+
+
+class Signature:
+    """Ordered typed columns; validates JSON rows and builds the input matrix."""
+
+    __slots__ = ("_checks", "columns", "dtype", "kinds", "names", "numeric")
+
+    def __init__(self, columns: Sequence[Column], dtype: Any = None) -> None:
+        self.columns = tuple(columns)
+        self.names = tuple(c.name for c in self.columns)
+        self.kinds = tuple(c.kind for c in self.columns)
+        self.numeric = all(k in ("float", "int") for k in self.kinds)
+        self.dtype = np.dtype(dtype) if dtype is not None else None
+        if self.dtype is None:
+            self.dtype = np.dtype(np.float64) if self.numeric else np.dtype(object)
+        self._checks = tuple(zip(self.names, self.kinds, strict=True))
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def describe(self) -> list[dict[str, str]]:
+        return [{"name": c.name, "type": c.type} for c in self.columns]
+
+    # -- validation ------------------------------------------------------------------------
+    def record_errors(self, record: Any, row: int) -> list[FieldError]:
+        if not isinstance(record, Mapping):
+            return [{"field": "*", "error": "row must be a JSON object", "row": row}]
+        errors: list[FieldError] = []
+        for name, kind in self._checks:
+            if name not in record:
+                errors.append({"field": name, "error": "missing", "row": row})
+            elif not _accepts(kind, record[name]):
+                got = type(record[name]).__name__
+                errors.append(
+                    {"field": name, "error": f"expected {_TYPE_NAME[kind]}, got {got}", "row": row}
+                )
+        if len(record) > len(self.names) - sum(1 for e in errors if e["error"] == "missing"):
+            known = set(self.names)
+            for key in record:
+                if key not in known:
+                    errors.append({"field": str(key), "error": "unexpected field", "row": row})
+        return errors
+
+    def row_errors(self, values: Any, row: int) -> list[FieldError]:
+        if not isinstance(values, list):
+            return [{"field": "*", "error": "row must be a JSON array", "row": row}]
+        if len(values) != len(self.names):
+            return [
+                {
+                    "field": "*",
+                    "error": f"expected {len(self.names)} values, got {len(values)}",
+                    "row": row,
+                }
+            ]
+        return [
+            {
+                "field": name,
+                "error": f"expected {_TYPE_NAME[kind]}, got {type(v).__name__}",
+                "row": row,
+            }
+            for (name, kind), v in zip(self._checks, values, strict=True)
+            if not _accepts(kind, v)
+        ]
+
+    def validate(self, records: Sequence[Any]) -> list[FieldError]:
+        errors: list[FieldError] = []
+        for i, rec in enumerate(records):
+            errors.extend(self.record_errors(rec, i))
+        return errors
+
+    # -- conversion ------------------------------------------------------------------------
+    def records_to_matrix(self, records: Sequence[Any]) -> np.ndarray:
+        """Rows as dicts -> matrix in column order; raises ValidationFailed listing fields."""
+        names = self.names
+        n = len(names)
+        try:
+            rows = []
+            for rec in records:
+                if len(rec) != n:
+                    raise KeyError
+                rows.append([rec[k] for k in names])
+        except (KeyError, TypeError):
+            raise self._failed(self.validate(records)) from None
+        return self.rows_to_matrix(rows, checked_width=True)
+
+    def rows_to_matrix(self, rows: Sequence[Any], *, checked_width: bool = False) -> np.ndarray:
+        """Rows as lists in column order -> matrix; raises ValidationFailed listing fields."""
+        if not rows:
+            raise ValidationFailed("no rows to predict", details={"errors": []})
+        if self.numeric and all(k == "float" for k in self.kinds):
+            ok = True
+            n = len(self.names)
+            for r in rows:
+                if type(r) is not list or (not checked_width and len(r) != n):
+                    ok = False
+                    break
+                for v in r:
+                    t = type(v)
+                    if t is not float and t is not int:
+                        ok = False
+                        break
+                if not ok:
+                    break
+            if ok:
+                return np.array(rows, dtype=self.dtype)
+        errors: list[FieldError] = []
+        for i, r in enumerate(rows):
+            errors.extend(self.row_errors(r, i))
+        if errors:
+            raise self._failed(errors)
+        return np.array(rows, dtype=self.dtype)
+
+    def columns_to_matrix(self, columns: Mapping[str, Any]) -> np.ndarray:
+        """Column-oriented ``{name: [values]}`` -> matrix."""
+        errors: list[FieldError] = []
+        lengths = set()
+        for name in self.names:
+            col = columns.get(name)
+            if col is None:
+                errors.append({"field": name, "error": "missing"})
+            elif not isinstance(col, list):
+                errors.append({"field": name, "error": "expected a list of values"})
+            else:
+                lengths.add(len(col))
+        errors.extend(
+            {"field": str(k), "error": "unexpected field"} for k in columns if k not in self.names
+        )
+        if errors:
+            raise self._failed(errors)
+        if len(lengths) != 1:
+            raise self._failed([{"field": "*", "error": "columns have different lengths"}])
+        rows = [list(r) for r in zip(*(columns[n] for n in self.names), strict=True)]
+        return self.rows_to_matrix(rows, checked_width=True)
+
+    @staticmethod
+    def _failed(errors: list[FieldError]) -> ValidationFailed:
+        shown = errors[:100]
+        summary = ", ".join(f"{e['field']}: {e['error']}" for e in shown[:5])
+        return ValidationFailed(
+            f"input does not match the model signature ({summary})",
+            details={"errors": shown, "error_count": len(errors)},
+        )
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """What the serving runtime needs from a model.
+
+    ``predict_matrix`` takes a 2-D array whose columns follow ``input_columns`` and whose
+    dtype is ``matrix_dtype``; it returns one output per row (first axis).
+    """
+
+    name: str
+    version: str
+
+    @property
+    def input_columns(self) -> Sequence[Column]: ...
+
+    @property
+    def matrix_dtype(self) -> Any: ...
+
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray: ...
+
+    def predict_records(self, records: Sequence[Mapping[str, Any]]) -> list[Any]: ...
+
+    def validate(self, records: Sequence[Any]) -> list[FieldError]: ...
+
+
+class _Base:
+    name: str
+    version: str
+    signature: Signature
+
+    @property
+    def input_columns(self) -> tuple[Column, ...]:
+        return self.signature.columns
+
+    @property
+    def matrix_dtype(self) -> Any:
+        return self.signature.dtype
+
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def validate(self, records: Sequence[Any]) -> list[FieldError]:
+        return self.signature.validate(records)
+
+    def predict_records(self, records: Sequence[Mapping[str, Any]]) -> list[Any]:
+        result: list[Any] = self.predict_matrix(self.signature.records_to_matrix(records)).tolist()
+        return result
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, version={self.version!r})"
+
+
+def _columns(columns: Iterable[Column | str | tuple[str, str]]) -> list[Column]:
+    out = []
+    for c in columns:
+        if isinstance(c, Column):
+            out.append(c)
+        elif isinstance(c, str):
+            out.append(Column(c))
+        else:
+            out.append(Column(c[0], c[1]))
+    return out
+
+
+class OnnxPredictor(_Base):
+    """An ONNX model with one 2-D tensor input, run by onnxruntime.
+
+    ``output`` picks the session output returned per row (default: the first, e.g. the
+    label of a skl2onnx classifier converted with ``zipmap=False``).
+    """
+
+    def __init__(
+        self,
+        session: Any,
+        *,
+        name: str,
+        version: str,
+        columns: Iterable[Column | str | tuple[str, str]],
+        output: str | int = 0,
+    ) -> None:
+        self.session = session
+        self.name = name
+        self.version = str(version)
+        inp = session.get_inputs()
+        if len(inp) != 1:
+            raise ValidationFailed(
+                "OnnxPredictor needs a model with exactly one tensor input",
+                details={"inputs": [i.name for i in inp]},
+            )
+        self._input = inp[0].name
+        dtype: Any = np.float64 if "double" in inp[0].type else np.float32
+        if "int64" in inp[0].type:
+            dtype = np.int64
+        self.signature = Signature(_columns(columns), dtype=dtype)
+        outs = [o.name for o in session.get_outputs()]
+        self._output = outs[output] if isinstance(output, int) else output
+        if self._output not in outs:
+            raise ValidationFailed(
+                f"ONNX model has no output {output!r}", details={"outputs": outs}
+            )
+        self._outputs = [self._output]
+
+    @classmethod
+    def from_bytes(
+        cls,
+        data: bytes,
+        *,
+        name: str,
+        version: str,
+        columns: Iterable[Column | str | tuple[str, str]],
+        output: str | int = 0,
+        threads: int = 1,
+    ) -> OnnxPredictor:
+        """Build from serialized ONNX; ``threads`` bounds onnxruntime's intra-op pool."""
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        sess = ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+        return cls(sess, name=name, version=version, columns=columns, output=output)
+
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        result: np.ndarray = self.session.run(self._outputs, {self._input: matrix})[0]
+        return result
+
+
+class FunctionPredictor(_Base):
+    """Any Python callable on a pandas DataFrame (native fallbacks, tests)."""
+
+    def __init__(
+        self,
+        fn: Callable[[Any], Any],
+        *,
+        name: str,
+        version: str,
+        columns: Iterable[Column | str | tuple[str, str]],
+    ) -> None:
+        self.fn = fn
+        self.name = name
+        self.version = str(version)
+        self.signature = Signature(_columns(columns))
+
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        import pandas as pd
+
+        frame = pd.DataFrame(matrix, columns=list(self.signature.names))
+        return np.asarray(self.fn(frame))

@@ -1,0 +1,260 @@
+"""Request bodies -> input matrix, predictions -> response bodies.
+
+Accepted on ``POST /invocations`` (MLflow scoring protocol plus a plain form)::
+
+    {"dataframe_split": {"columns": [...], "data": [[...], ...]}}
+    {"dataframe_records": [{"col": v, ...}, ...]}
+    {"instances": [{...}, ...]}   or   [[...], ...]   or   {"col": [...], ...}
+    {"inputs": ...}               same shapes as "instances"
+    {"records": [{...}, ...]}     or a single object {"records": {...}}
+
+and on ``POST /v2/models/{name}/infer`` (Open Inference Protocol v2)::
+
+    {"id": "...", "inputs": [{"name": "input", "shape": [n, k], "datatype": "FP32",
+                              "data": [...flat or nested...]}]}
+    {"inputs": [{"name": "<column>", "shape": [n], "datatype": "FP64", "data": [...]}, ...]}
+
+Every parser returns a 2-D numpy matrix in the signature's column order or raises
+``ValidationFailed`` listing each field error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import orjson
+
+from conveyor.errors import MalformedRequest, ValidationFailed
+from conveyor.serving.predictor import Signature
+
+__all__ = [
+    "MLFLOW_KEYS",
+    "V2_DATATYPES",
+    "loads",
+    "parse_invocations",
+    "parse_v2",
+    "render_invocations",
+    "render_v2",
+    "v2_datatype",
+]
+
+MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs", "records")
+V2_DATATYPES = {
+    "BOOL",
+    "UINT8",
+    "UINT16",
+    "UINT32",
+    "UINT64",
+    "INT8",
+    "INT16",
+    "INT32",
+    "INT64",
+    "FP16",
+    "FP32",
+    "FP64",
+    "BYTES",
+}
+_NUMPY_OPT = orjson.OPT_SERIALIZE_NUMPY
+
+
+def loads(body: bytes) -> Any:
+    """Parse JSON or raise ``MalformedRequest`` (400)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedRequest(
+            f"request body is not valid JSON: {exc}", details={"position": exc.pos}
+        ) from None
+
+
+def _tabular(value: Any, sig: Signature, where: str) -> np.ndarray:
+    """A list of records, a list of rows or a dict of columns."""
+    if isinstance(value, Mapping):
+        if all(isinstance(v, list) for v in value.values()) and value:
+            return sig.columns_to_matrix(value)
+        return sig.records_to_matrix([value])
+    if not isinstance(value, list) or not value:
+        raise ValidationFailed(
+            f"{where!r} must be a non-empty list of rows or an object of columns",
+            details={"errors": [{"field": where, "error": "expected a non-empty list"}]},
+        )
+    first = value[0]
+    if isinstance(first, Mapping):
+        return sig.records_to_matrix(value)
+    if isinstance(first, list):
+        return sig.rows_to_matrix(value)
+    if len(sig) != 1:  # a flat list is one row
+        return sig.rows_to_matrix([value])
+    return sig.rows_to_matrix([[v] for v in value])
+
+
+def parse_invocations(payload: Any, sig: Signature) -> np.ndarray:
+    """An MLflow-style or ``records`` body -> matrix."""
+    if not isinstance(payload, dict):
+        raise ValidationFailed(
+            "request body must be a JSON object with one of " + ", ".join(MLFLOW_KEYS),
+            details={"errors": [{"field": "*", "error": "expected a JSON object"}]},
+        )
+    records = payload.get("records")
+    if records is not None:
+        if isinstance(records, dict):
+            return sig.records_to_matrix([records])
+        if isinstance(records, list) and records:
+            return sig.records_to_matrix(records)
+        raise ValidationFailed(
+            "'records' must be a non-empty list of objects",
+            details={"errors": [{"field": "records", "error": "expected a non-empty list"}]},
+        )
+    split = payload.get("dataframe_split")
+    if split is not None:
+        if not isinstance(split, dict) or not isinstance(split.get("data"), list):
+            raise ValidationFailed(
+                "'dataframe_split' needs 'columns' and 'data'",
+                details={
+                    "errors": [{"field": "dataframe_split", "error": "expected columns+data"}]
+                },
+            )
+        columns = split.get("columns")
+        data = split["data"]
+        if columns is None or list(columns) == list(sig.names):
+            return sig.rows_to_matrix(data)
+        if not isinstance(columns, list):
+            raise ValidationFailed(
+                "'dataframe_split.columns' must be a list",
+                details={"errors": [{"field": "dataframe_split.columns", "error": "not a list"}]},
+            )
+        rows = []
+        for i, row in enumerate(data):
+            if not isinstance(row, list) or len(row) != len(columns):
+                raise ValidationFailed(
+                    f"dataframe_split row {i} does not have {len(columns)} values",
+                    details={"errors": [{"field": "*", "error": "wrong row width", "row": i}]},
+                )
+            rows.append(dict(zip(columns, row, strict=True)))
+        return sig.records_to_matrix(rows)
+    records = payload.get("dataframe_records")
+    if records is not None:
+        return _tabular(records, sig, "dataframe_records")
+    for key in ("instances", "inputs"):
+        value = payload.get(key)
+        if value is not None:
+            return _tabular(value, sig, key)
+    raise ValidationFailed(
+        "request body needs one of the keys " + ", ".join(MLFLOW_KEYS),
+        details={"errors": [{"field": "*", "error": "no known input key"}], "keys": list(payload)},
+    )
+
+
+def _field_error(field: str, error: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"invalid v2 input {field!r}: {error}",
+        details={"errors": [{"field": field, "error": error}], "error_count": 1},
+    )
+
+
+def _v2_input(entry: Any, i: int) -> tuple[str, list[int], Any]:
+    if not isinstance(entry, dict):
+        raise _field_error(f"inputs[{i}]", "expected an object")
+    name = entry.get("name")
+    shape = entry.get("shape")
+    datatype = entry.get("datatype")
+    data = entry.get("data")
+    if not isinstance(name, str):
+        raise _field_error(f"inputs[{i}].name", "missing")
+    if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
+        raise _field_error(name, "shape must be a list of non-negative integers")
+    if datatype is not None and datatype not in V2_DATATYPES:
+        raise _field_error(name, f"unknown datatype {datatype!r}")
+    if not isinstance(data, list):
+        raise _field_error(name, "data must be a list")
+    return name, shape, data
+
+
+def parse_v2(payload: Any, sig: Signature) -> tuple[np.ndarray, str | None]:
+    """An Open Inference Protocol v2 request -> (matrix, request id or None)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
+        raise _field_error("inputs", "the body must be an object with a list 'inputs'")
+    req_id = payload.get("id")
+    req_id = str(req_id) if req_id is not None else None
+    inputs = payload["inputs"]
+    if not inputs:
+        raise _field_error("inputs", "empty")
+    parsed = [_v2_input(e, i) for i, e in enumerate(inputs)]
+    names = set(sig.names)
+    if len(parsed) == 1 and not (
+        len(sig) == 1 and parsed[0][0] in names and len(parsed[0][1]) == 1
+    ):
+        name, shape, data = parsed[0]
+        k = len(sig)
+        if len(shape) == 1:
+            shape = [1, shape[0]]
+        if len(shape) != 2 or shape[1] != k:
+            raise _field_error(name, f"shape must be [n, {k}], got {parsed[0][1]}")
+        if data and isinstance(data[0], list):
+            rows = data
+        else:
+            if len(data) != shape[0] * k:
+                raise _field_error(name, f"data has {len(data)} values, shape needs {shape[0] * k}")
+            rows = [data[j * k : (j + 1) * k] for j in range(shape[0])]
+        if len(rows) != shape[0]:
+            raise _field_error(name, f"data has {len(rows)} rows, shape says {shape[0]}")
+        return sig.rows_to_matrix(rows), req_id
+    columns: dict[str, Any] = {}
+    for name, shape, data in parsed:
+        flat = data
+        if data and isinstance(data[0], list):
+            flat = [v for row in data for v in (row if isinstance(row, list) else [row])]
+        if shape and shape[0] != len(flat):
+            raise _field_error(name, f"data has {len(flat)} values, shape says {shape[0]}")
+        columns[name] = flat
+    return sig.columns_to_matrix(columns), req_id
+
+
+def v2_datatype(arr: np.ndarray) -> str:
+    kind = arr.dtype.kind
+    if kind == "b":
+        return "BOOL"
+    if kind == "f":
+        return "FP32" if arr.dtype.itemsize == 4 else "FP64"
+    if kind in "iu":
+        return ("UINT" if kind == "u" else "INT") + str(arr.dtype.itemsize * 8)
+    return "BYTES"
+
+
+def _jsonable(arr: np.ndarray) -> Any:
+    if arr.dtype.kind in "biuf" and arr.flags.c_contiguous:
+        return arr
+    return arr.tolist()
+
+
+def render_invocations(outputs: np.ndarray, ids: Sequence[str], version: str) -> bytes:
+    """``{"predictions": [...], "prediction_ids": [...], "model_version": "..."}``."""
+    return orjson.dumps(
+        {"predictions": _jsonable(outputs), "prediction_ids": ids, "model_version": version},
+        option=_NUMPY_OPT,
+    )
+
+
+def render_v2(
+    model: str, version: str, req_id: str | None, outputs: np.ndarray, ids: Sequence[str]
+) -> bytes:
+    """An Open Inference Protocol v2 response with the prediction ids as a parameter."""
+    return orjson.dumps(
+        {
+            "model_name": model,
+            "model_version": version,
+            "id": req_id if req_id is not None else ids[0],
+            "parameters": {"prediction_ids": ids},
+            "outputs": [
+                {
+                    "name": "predict",
+                    "shape": list(outputs.shape),
+                    "datatype": v2_datatype(outputs),
+                    "data": _jsonable(outputs.reshape(-1)),
+                }
+            ],
+        },
+        option=_NUMPY_OPT,
+    )
