@@ -27,10 +27,11 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import conveyor  # noqa: E402
-from churn_data import FEATURES, TARGET, make_churn  # noqa: E402
-from conveyor.config import get_settings  # noqa: E402
-from conveyor.data.checks import allowed_values, in_range, not_null, row_count  # noqa: E402
+from churn_data import FEATURES, TARGET, make_churn
+
+import conveyor
+from conveyor.config import get_settings
+from conveyor.data.checks import allowed_values, in_range, not_null, row_count
 
 console = Console()
 NUMERIC = [

@@ -19,7 +19,12 @@ FILES = [{"path": "conveyor-model.json", "sha256": "a" * 64, "size": 10}]
 def _register(meta: MetadataStore, name: str = "churn") -> int:
     with meta.write(BOB) as uow:
         return registry.create_model_version(
-            uow, name, source="runs:/r/model", manifest_sha256="a" * 64, flavor="sklearn", files=FILES
+            uow,
+            name,
+            source="runs:/r/model",
+            manifest_sha256="a" * 64,
+            flavor="sklearn",
+            files=FILES,
         ).version
 
 

@@ -60,7 +60,7 @@ def test_param_conflict_and_same_value_relog(meta: MetadataStore) -> None:
         service.log_batch(uow, run_id, params={"lr": 0.1})
     with meta.write(ALICE) as uow:
         service.log_batch(uow, run_id, params={"lr": "0.1"})  # same value: accepted
-    with pytest.raises(Conflict, match="'lr'.*'0.1'.*'0.2'"), meta.write(ALICE) as uow:
+    with pytest.raises(Conflict, match=r"'lr'.*'0.1'.*'0.2'"), meta.write(ALICE) as uow:
         service.log_batch(uow, run_id, params={"lr": 0.2})
 
 
