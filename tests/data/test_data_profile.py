@@ -68,7 +68,11 @@ def test_nulls_nan_and_infinities_are_counted_apart() -> None:
     data = pa.table({"x": pa.array([1.0, None, np.nan, np.inf, -np.inf, 3.0])})
     col = profile_table(data).to_dict()["columns"][0]
     assert (col["count"], col["nulls"], col["nan"], col["pos_inf"], col["neg_inf"]) == (
-        6, 1, 1, 1, 1,
+        6,
+        1,
+        1,
+        1,
+        1,
     )
     assert (col["finite"], col["min"], col["max"], col["mean"]) == (2, 1.0, 3.0, 2.0)
     json.dumps(col, allow_nan=False)
@@ -187,7 +191,12 @@ def test_profile_parquet_streams_row_groups(tmp_path: Path) -> None:
 
 
 def test_empty_and_all_null_columns() -> None:
-    table = pa.table({"x": pa.array([None, None], type=pa.float64()), "s": pa.array([None, None], type=pa.string())})
+    table = pa.table(
+        {
+            "x": pa.array([None, None], type=pa.float64()),
+            "s": pa.array([None, None], type=pa.string()),
+        }
+    )
     cols = profile_table(table).to_dict()["columns"]
     assert cols[0]["min"] is None and cols[0]["quantiles"]["p50"] is None
     assert cols[0]["histogram"] == {"edges": [], "counts": []}

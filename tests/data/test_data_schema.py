@@ -54,8 +54,12 @@ def test_compare_schemas_reports_missing_extra_and_type_changes() -> None:
     assert diff.type_changed == [{"name": "b", "expected": "string", "actual": "long"}]
     assert not diff.identical and not diff.compatible
     assert "missing columns ['c']" in diff.describe()
-    same = compare_schemas(old, pa.schema([("a", pa.int8()), ("b", pa.large_string()),
-                                            ("c", pa.float32()), ("z", pa.bool_())]))
+    same = compare_schemas(
+        old,
+        pa.schema(
+            [("a", pa.int8()), ("b", pa.large_string()), ("c", pa.float32()), ("z", pa.bool_())]
+        ),
+    )
     assert same.compatible and not same.identical
     assert compare_schemas(old, old).identical
     assert compare_schemas(old, old).to_dict() == {"missing": [], "extra": [], "type_changed": []}
