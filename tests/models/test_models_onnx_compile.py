@@ -143,3 +143,14 @@ def test_no_converter_returns_none_with_reason(tmp_path: Path) -> None:
     reasons: list[str] = []
     assert compile_to_onnx(loaded, frame, reasons=reasons) is None
     assert reasons == ["no ONNX converter for flavor 'pyfunc'"]
+
+
+def test_raw_classification_booster_is_not_compiled(clf_data: Data, tmp_path: Path) -> None:
+    frame, y = clf_data
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1}, lgb.Dataset(frame, y), num_boost_round=5
+    )
+    loaded = _load(booster, frame, tmp_path / "m")
+    reasons: list[str] = []
+    assert compile_to_onnx(loaded, frame.head(), reasons=reasons) is None
+    assert "LGBMClassifier" in reasons[0]

@@ -407,3 +407,19 @@ def test_third_party_flavor_registers_like_builtins(tmp_path: Path) -> None:
         flavor_registry._LOADED.pop("constant", None)
     with pytest.raises(ValidationFailed, match="module:Class"):
         register_flavor("bad", "no_colon")
+
+
+def test_flavor_file_must_be_listed_in_manifest(clf_data: Data, tmp_path: Path) -> None:
+    root = tmp_path / "m"
+    _saved(clf_data, root)
+    (root / "other.skops").write_bytes((root / "model.skops").read_bytes())
+    _rewrite_manifest(root, lambda data: data["flavor_options"].update(file="other.skops"))
+    with pytest.raises(IntegrityError, match=r"other\.skops") as info:
+        load_model(root)
+    assert info.value.details["file"] == "other.skops"
+    _rewrite_manifest(
+        root,
+        lambda data: data.update(input_example="other.skops", flavor_options={"file": "x"}),
+    )
+    with pytest.raises(ValidationFailed, match="not a listed file"):
+        load_model(root)

@@ -133,6 +133,11 @@ class ModelManifest:
         """sha256 of the canonical manifest bytes: the model's identity."""
         return hashlib.sha256(self.to_bytes()).hexdigest()
 
+    def covers(self, rel: str) -> bool:
+        """True when ``rel`` is a listed file or a folder holding listed files."""
+        rel = _safe_relpath(rel).rstrip("/")
+        return any(f.path == rel or f.path.startswith(rel + "/") for f in self.files)
+
     def file(self, rel: str) -> FileEntry:
         """The entry for ``rel``; ValidationFailed when the manifest does not list it."""
         for entry in self.files:
@@ -157,6 +162,9 @@ class ModelManifest:
                 FileEntry(_safe_relpath(str(f["path"])), str(f["sha256"]), int(f["size"]))
                 for f in data["files"]
             )
+            example = data.get("input_example")
+            if example is not None and example not in {f.path for f in files}:
+                raise ValidationFailed(f"input_example {example!r} is not a listed file")
             return cls(
                 flavor=str(data["flavor"]),
                 flavor_options=dict(data.get("flavor_options") or {}),

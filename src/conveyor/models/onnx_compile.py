@@ -278,6 +278,12 @@ def compile_to_onnx(
         else:
             skip(f"no ONNX converter for flavor {loaded.flavor!r}")
             return None
+        if compiled.classes is None and len(compiled.session.get_outputs()) > 1:
+            skip(
+                "a raw Booster with a classification objective has no recorded classes; save "
+                "the scikit-learn wrapper (LGBMClassifier / XGBClassifier) to compile it"
+            )
+            return None
         compiled.predict(frame)
     except Exception as exc:  # converters raise anything from RuntimeError to NameError
         skip(f"conversion failed: {type(exc).__name__}: {exc}"[:500])

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from conveyor.config import get_settings
-from conveyor.errors import Conflict, ValidationFailed
+from conveyor.errors import Conflict, IntegrityError, ValidationFailed
 from conveyor.models.flavors import detect_flavor, get_flavor
 from conveyor.models.flavors.base import Predictor
 from conveyor.models.manifest import MANIFEST_NAME, FileEntry, ModelManifest, hash_file
@@ -314,7 +314,15 @@ def load_model(path: Path, *, allow_pickle: bool | None = None) -> LoadedModel:
     impl = get_flavor(manifest.flavor)
     for entry in manifest.files:
         entry.verify(path)
+    options = dict(manifest.flavor_options)
+    for rel in impl.referenced_files(options):
+        if not manifest.covers(rel):
+            raise IntegrityError(
+                f"the {manifest.flavor} flavor would read {rel!r}, which the manifest does not "
+                "list with a sha256; refusing to load unverified files. Save the model again.",
+                details={"file": rel, "expected": None, "actual": None},
+            )
     if allow_pickle is None:
         allow_pickle = bool(get_settings().allow_pickle)
-    predictor = impl.load(path, dict(manifest.flavor_options), allow_pickle=allow_pickle)
+    predictor = impl.load(path, options, allow_pickle=allow_pickle)
     return LoadedModel(manifest, cast(Predictor, predictor), path)

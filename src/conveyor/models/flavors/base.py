@@ -62,6 +62,13 @@ class Flavor(ABC):
     def load(self, path: Path, options: dict[str, Any], *, allow_pickle: bool) -> Predictor:
         """Read the model from ``path`` (files already verified)."""
 
+    def referenced_files(self, options: dict[str, Any]) -> list[str]:
+        """Relative paths (files or folders) ``load`` will read; each must be in the manifest.
+
+        The default is the ``file`` option; override when a flavor reads more.
+        """
+        return [str(options["file"])] if options.get("file") else []
+
 
 def classes_to_options(classes: Any) -> dict[str, Any]:
     """JSON-able form of a classes array (values plus numpy dtype)."""

@@ -113,6 +113,10 @@ class PyfuncFlavor(Flavor):
             options["artifacts"][name] = dest.relative_to(path).as_posix()
         return options
 
+    def referenced_files(self, options: dict[str, Any]) -> list[str]:
+        refs = [str(v) for v in (options.get("artifacts") or {}).values()]
+        return refs + ([str(options["pickle"])] if options.get("pickle") else [])
+
     def load(self, path: Path, options: dict[str, Any], *, allow_pickle: bool) -> Predictor:
         ref = str(options.get("python_model", ""))
         cls = _import_class(ref)
