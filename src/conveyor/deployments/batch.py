@@ -1,0 +1,166 @@
+"""Batch scoring: stream a Parquet or CSV file through a model into a Parquet file.
+
+::
+
+    stats = predict_file(backend, "models:/churn@champion", "in.parquet", "out.parquet",
+                         chunk_rows=50_000)
+
+The input is read in record batches of ``chunk_rows`` rows (pyarrow), each batch is
+checked against the model signature (``validate_input``: a schema mismatch names every
+bad field), predicted, and appended to the output with a ``ParquetWriter`` — memory stays
+bounded by a few chunks whatever the file size. The output holds the input columns plus
+``prediction`` (or one column per named model output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from conveyor.errors import NotFound, ValidationFailed
+from conveyor.registry.uris import materialize, resolve_model_uri
+
+__all__ = ["BatchStats", "iter_batches", "predict_file"]
+
+DEFAULT_CHUNK_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    """What a batch run did."""
+
+    rows: int
+    chunks: int
+    output: str
+    model_uri: str
+    model_version: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _format(path: Path) -> str:
+    suffix = "".join(path.suffixes[-2:]).lower()
+    if suffix.endswith((".parquet", ".pq")):
+        return "parquet"
+    if suffix.endswith((".csv", ".csv.gz", ".tsv")):
+        return "csv"
+    raise ValidationFailed(f"cannot tell the format of {path}: use a .parquet or .csv file")
+
+
+def _rebatch(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in batches:
+        while batch.num_rows:
+            take = min(rows - size, batch.num_rows)
+            pending.append(batch.slice(0, take))
+            batch = batch.slice(take)
+            size += take
+            if size == rows:
+                yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
+                pending, size = [], 0
+    if size:
+        yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
+
+
+def iter_batches(path: Path, chunk_rows: int) -> tuple[Iterator[pa.RecordBatch], int | None]:
+    """Record batches of at most ``chunk_rows`` rows, and the total row count if known."""
+    if not path.is_file():
+        raise NotFound(f"no input file at {path}")
+    if _format(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(path)
+        return _rebatch(pf.iter_batches(batch_size=chunk_rows), chunk_rows), pf.metadata.num_rows
+    import pyarrow.csv as pacsv
+
+    parse = pacsv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+    reader = pacsv.open_csv(path, parse_options=parse)
+    return _rebatch(iter(reader), chunk_rows), None
+
+
+def _outputs(result: Any, rows: int) -> dict[str, Any]:
+    if isinstance(result, pd.DataFrame):
+        return {str(c): result[c].to_numpy() for c in result.columns}
+    array = np.asarray(result)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim == 2:
+        return {f"prediction_{i}": array[:, i] for i in range(array.shape[1])}
+    if len(array) != rows:
+        raise ValidationFailed(f"the model returned {len(array)} predictions for {rows} rows")
+    return {"prediction": array}
+
+
+def predict_file(
+    backend: Any,
+    model_uri: str,
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    keep_columns: bool = True,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> BatchStats:
+    """Score ``input_path`` (Parquet or CSV) with ``model_uri`` into ``output_path`` (Parquet).
+
+    ``progress(rows_done, total_rows_or_None)`` is called after each chunk. The output file
+    is written to a temporary name and renamed at the end, so a failed run leaves none.
+    """
+    import pyarrow.parquet as pq
+
+    from conveyor.models import load_model
+
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise ValidationFailed(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    source, target = Path(input_path), Path(output_path)
+    if _format(target) != "parquet":
+        raise ValidationFailed(f"the output {target} must be a .parquet file")
+    resolved = resolve_model_uri(backend, model_uri)
+    model = load_model(materialize(backend, resolved))
+    batches, total = iter_batches(source, chunk_rows)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    writer: pq.ParquetWriter | None = None
+    rows = chunks = 0
+    try:
+        for batch in batches:
+            frame = batch.to_pandas()
+            errors = model.validate_input(frame)
+            if errors:
+                fields = ", ".join(f"{e['field']} ({e['error']})" for e in errors[:10])
+                raise ValidationFailed(
+                    f"{source} rows {rows}-{rows + len(frame) - 1} do not match the signature "
+                    f"of {model_uri}: {fields}",
+                    details={"errors": errors, "first_row": rows},
+                )
+            outputs = _outputs(model.predict(frame), len(frame))
+            out = frame if keep_columns else pd.DataFrame(index=frame.index)
+            out = out.assign(**outputs)
+            table = pa.Table.from_pandas(out, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(partial, table.schema)
+            else:
+                table = table.cast(writer.schema)
+            writer.write_table(table)
+            rows += len(frame)
+            chunks += 1
+            if progress is not None:
+                progress(rows, total)
+        if writer is None:  # empty input: an empty output with no rows
+            raise ValidationFailed(f"{source} has no rows to score")
+        writer.close()
+        writer = None
+        partial.replace(target)
+    finally:
+        if writer is not None:
+            writer.close()
+        partial.unlink(missing_ok=True)
+    return BatchStats(rows, chunks, str(target), model_uri, resolved.version)

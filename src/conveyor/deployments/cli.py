@@ -1,0 +1,316 @@
+"""CLI: ``conveyor deploy|rollback|serve|predict`` and ``conveyor deployments list|show|revisions``.
+
+``app`` has no name, so the root CLI adds its commands at the top level (one line in
+``conveyor.cli.main.MODULES``). Deploy/rollback/serve need the embedded store (the serving
+runtime reads deployments from the metadata store); ``predict`` works with a server too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
+from conveyor.deployments import batch, compile, service
+from conveyor.deployments.entities import CompileResult, Revision
+from conveyor.errors import ValidationFailed
+from conveyor.registry.entities import ModelVersion
+
+__all__ = ["app", "deployments_app"]
+
+app = typer.Typer(no_args_is_help=True)
+deployments_app = typer.Typer(
+    name="deployments", help="Endpoints and their revisions.", no_args_is_help=True
+)
+app.add_typer(deployments_app)
+
+EndpointArg = Annotated[str, typer.Argument(help="Endpoint name.")]
+
+
+def _local() -> Any:
+    import conveyor
+
+    backend = conveyor.connect()
+    if not hasattr(backend, "meta"):
+        raise ValidationFailed(
+            "deployments run against the metadata store: unset CONVEYOR_URI and point "
+            "CONVEYOR_DB_URL / CONVEYOR_HOME at the store the server uses"
+        )
+    return backend
+
+
+def _routes(rev: Revision) -> str:
+    parts = []
+    for r in rev.routes:
+        alias = f" (@{r.alias})" if r.alias else ""
+        weight = f" {r.weight:g}%" if r.role in ("primary", "canary", "ab") else ""
+        status = rev.compiled.get(r.key)
+        how = f" [{status.status}]" if status else ""
+        parts.append(f"{r.name}: {r.key}{alias}{weight}{how}")
+    return "; ".join(parts)
+
+
+def _compile_line(result: CompileResult) -> str:
+    if result.status == "onnx":
+        p = result.parity or {}
+        return (
+            f"ONNX {str(result.onnx_sha256)[:12]} (agreement {p.get('agreement', 0):.4f}, "
+            f"max diff {p.get('max_abs_diff', 0):.2g})"
+        )
+    return f"{result.status}: {result.reason}"
+
+
+def _show_revision(rev: Revision, title: str) -> None:
+    out = console()
+    info: dict[str, Any] = {
+        "revision": rev.revision,
+        "state": rev.rollout_state,
+        "reason": rev.reason
+        + (f" (restores revision {rev.restored_from})" if rev.restored_from else ""),
+        "created": f"{fmt_time(rev.created_at)} by {rev.created_by}",
+        "deadline ms": rev.deadline_ms or "",
+        "sticky": (
+            f"field {rev.sticky['field']}"
+            if rev.sticky.get("field")
+            else f"header {rev.sticky.get('header')}"
+        ),
+    }
+    out.print(kv_table(title, info))
+    out.print(
+        table(
+            "Routes",
+            ["route", "role", "model", "version", "alias", "weight", "serving"],
+            [
+                [
+                    r.name,
+                    r.role,
+                    r.model,
+                    r.version,
+                    r.alias or "",
+                    f"{r.weight:g}" if r.role in ("primary", "canary", "ab") else "",
+                    _compile_line(rev.compiled[r.key]) if r.key in rev.compiled else "",
+                ]
+                for r in rev.routes
+            ],
+        )
+    )
+
+
+@app.command("deploy")
+def deploy_cmd(
+    endpoint: EndpointArg,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="Primary model: <name>@<alias> or <name>/<version>."),
+    ] = None,
+    canary: Annotated[
+        list[str] | None,
+        typer.Option("--canary", help="Canary route <name>/<version>:<weight> (repeatable)."),
+    ] = None,
+    shadow: Annotated[
+        list[str] | None,
+        typer.Option("--shadow", help="Shadow route <name>/<version> (repeatable)."),
+    ] = None,
+    ab: Annotated[
+        list[str] | None,
+        typer.Option("--ab", help="A/B route <name>/<version>:<weight> (repeatable)."),
+    ] = None,
+    ab_key: Annotated[
+        str | None,
+        typer.Option(
+            "--ab-key", help="Sticky A/B key: a header name (X-User-Id) or field:<input field>."
+        ),
+    ] = None,
+    fallback: Annotated[
+        str | None, typer.Option("--fallback", help="Fallback model <name>/<version>.")
+    ] = None,
+    deadline_ms: Annotated[
+        int | None,
+        typer.Option("--deadline-ms", help="Answer from the fallback after this many ms."),
+    ] = None,
+    no_compile: Annotated[
+        bool, typer.Option("--no-compile", help="Skip ONNX compilation (serve natively).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Deploy model versions to an endpoint as a new revision (ONNX when parity holds)."""
+    backend = _local()
+    err = console()
+
+    def compiled(mv: ModelVersion, result: CompileResult) -> None:
+        if not as_json:
+            err.print(f"  {mv.name}/{mv.version}: {_compile_line(result)}", markup=False)
+
+    rev = compile.deploy_endpoint(
+        backend,
+        endpoint,
+        model=model,
+        canary=canary or None,
+        shadow=shadow or None,
+        ab=ab or None,
+        ab_key=ab_key,
+        fallback=fallback,
+        deadline_ms=deadline_ms,
+        compile=not no_compile,
+        on_compile=compiled,
+    )
+    emit(rev.to_dict(), lambda: _show_revision(rev, f"Deployed {endpoint}"), as_json)
+
+
+@app.command("rollback")
+def rollback_cmd(
+    endpoint: EndpointArg,
+    to: Annotated[
+        int | None, typer.Option("--to", help="Revision to restore (default: the previous).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Restore the previous revision of an endpoint, as a new revision."""
+    backend = _local()
+    with backend.meta.write(backend.actor) as uow:
+        rev = service.rollback(uow, endpoint, to_revision=to)
+    emit(rev.to_dict(), lambda: _show_revision(rev, f"Rolled back {endpoint}"), as_json)
+
+
+@app.command("serve")
+def serve_cmd(
+    endpoints: Annotated[
+        list[str] | None, typer.Argument(help="Endpoints to serve (default: every endpoint).")
+    ] = None,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8080,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
+    poll: Annotated[
+        float, typer.Option("--poll", help="Seconds between checks for new revisions.")
+    ] = 1.0,
+) -> None:
+    """Serve endpoints over HTTP; new revisions are picked up without a restart."""
+    from conveyor.deployments.runtime import serve
+
+    _local()
+    console().print(f"Serving {', '.join(endpoints or ['every endpoint'])} on "
+                    f"http://{host}:{port} ({workers} worker(s))", markup=False)  # fmt: skip
+    serve(endpoints or None, host, port, workers, poll_interval=poll)
+
+
+@app.command("predict")
+def predict_cmd(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="models:/<name>@<alias>, models:/<name>/<v>.")
+    ],
+    input_path: Annotated[Path, typer.Option("--input", "-i", help="Parquet or CSV input.")],
+    output_path: Annotated[Path, typer.Option("--output", "-o", help="Parquet output.")],
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", help="Rows per chunk (bounds memory).")
+    ] = batch.DEFAULT_CHUNK_ROWS,
+    as_json: JsonOption = False,
+) -> None:
+    """Score a Parquet/CSV file in chunks into a Parquet file."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    import conveyor
+
+    if not model.startswith(("models:/", "runs:/")):
+        model = f"models:/{model}"
+    with Progress(
+        TextColumn("[bold]scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+        console=console(),
+        transient=True,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task("predict", total=None)
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        stats = batch.predict_file(
+            conveyor.connect(),
+            model,
+            input_path,
+            output_path,
+            chunk_rows=chunk_rows,
+            progress=progress,
+        )
+    emit(
+        stats.to_dict(),
+        lambda: console().print(
+            f"Wrote {stats.rows} predictions in {stats.chunks} chunk(s) to {stats.output}",
+            markup=False,
+        ),
+        as_json,
+    )
+
+
+@deployments_app.command("list")
+def list_cmd(as_json: JsonOption = False) -> None:
+    """Every endpoint with its current revision."""
+    backend = _local()
+    with backend.meta.read() as conn:
+        items = service.list_deployments(conn)
+    emit(
+        [d.to_dict() for d in items],
+        lambda: console().print(
+            table(
+                f"Deployments ({len(items)})",
+                ["endpoint", "revision", "state", "routes", "updated"],
+                [
+                    [
+                        d.name,
+                        d.current_revision,
+                        d.current.rollout_state if d.current else "",
+                        _routes(d.current) if d.current else "",
+                        fmt_time(d.updated_at),
+                    ]
+                    for d in items
+                ],
+            )
+        ),
+        as_json,
+    )
+
+
+@deployments_app.command("show")
+def show_cmd(endpoint: EndpointArg, as_json: JsonOption = False) -> None:
+    """An endpoint's current revision: routes, weights, compile results."""
+    backend = _local()
+    with backend.meta.read() as conn:
+        dep = service.get_deployment(conn, endpoint)
+    if dep.current is None:
+        raise ValidationFailed(f"endpoint {endpoint!r} has no revision yet")
+    current = dep.current
+    emit(dep.to_dict(), lambda: _show_revision(current, f"Endpoint {endpoint}"), as_json)
+
+
+@deployments_app.command("revisions")
+def revisions_cmd(endpoint: EndpointArg, as_json: JsonOption = False) -> None:
+    """Every revision of an endpoint, newest first."""
+    backend = _local()
+    with backend.meta.read() as conn:
+        revs = service.list_revisions(conn, endpoint)
+    emit(
+        [r.to_dict() for r in revs],
+        lambda: console().print(
+            table(
+                f"Revisions of {endpoint} ({len(revs)})",
+                ["revision", "reason", "state", "routes", "created", "by"],
+                [
+                    [
+                        r.revision,
+                        r.reason + (f" → {r.restored_from}" if r.restored_from else ""),
+                        r.rollout_state,
+                        _routes(r),
+                        fmt_time(r.created_at),
+                        r.created_by,
+                    ]
+                    for r in revs
+                ],
+            )
+        ),
+        as_json,
+    )

@@ -1,0 +1,131 @@
+"""Deploy-time compilation: each model version to ONNX once, kept only when parity holds.
+
+::
+
+    result = ensure_compiled(backend, model_version)   # cached per model version
+    result.status            # "onnx": serve onnx_sha256; "native": serve the model itself
+    result.parity            # ParityReport.to_dict(): agreement, max_abs_diff, passed ...
+
+The version's files are materialised and verified, the model is loaded, converted with
+:func:`conveyor.models.compile_to_onnx` on its input example, and compared with the native
+model by :func:`conveyor.models.parity_check`. Passing ONNX bytes go to the content-addressed
+artifact store; the result (either way, with the reason) is cached in the metadata store so
+later revisions of any endpoint reuse it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from conveyor.deployments import service
+from conveyor.deployments.entities import CompileResult, Revision
+from conveyor.registry.entities import ModelVersion
+from conveyor.registry.uris import ResolvedModel, materialize
+
+__all__ = ["compile_version", "deploy_endpoint", "ensure_compiled", "load_version"]
+
+log = logging.getLogger(__name__)
+
+
+def load_version(backend: Any, mv: ModelVersion) -> Any:
+    """The model version as a verified ``LoadedModel`` (files downloaded once, sha256-checked)."""
+    from conveyor.models import load_model
+
+    resolved = ResolvedModel(mv.uri, mv.manifest_sha256, mv.files, mv.name, mv.version)
+    return load_model(materialize(backend, resolved))
+
+
+def compile_version(
+    backend: Any, mv: ModelVersion, validation_df: pd.DataFrame | None = None
+) -> CompileResult:
+    """Try ONNX for one version (no caching): store the bytes when parity passes."""
+    from conveyor.models import compile_to_onnx, parity_check
+
+    loaded = load_version(backend, mv)
+
+    def native(reason: str, parity: dict[str, Any] | None = None) -> CompileResult:
+        log.info("serving %s natively: %s", mv.uri, reason)
+        return CompileResult(
+            mv.name, mv.version, "native", None, parity, reason, mv.manifest_sha256
+        )
+
+    sample = validation_df if validation_df is not None else loaded.input_example
+    if sample is None or len(sample) == 0:
+        return native("no input example to compile and check parity with")
+    reasons: list[str] = []
+    compiled = compile_to_onnx(loaded, sample, reasons=reasons)
+    if compiled is None:
+        return native("; ".join(reasons) or "no ONNX converter applies")
+    report = parity_check(loaded, compiled, sample)
+    if not report.passed:
+        return native("ONNX parity failed: " + "; ".join(report.failures), report.to_dict())
+    info = backend.artifacts.put_bytes(compiled.to_bytes())
+    return CompileResult(
+        mv.name, mv.version, "onnx", info.sha256, report.to_dict(), "", mv.manifest_sha256
+    )
+
+
+def ensure_compiled(
+    backend: Any, mv: ModelVersion, validation_df: pd.DataFrame | None = None
+) -> CompileResult:
+    """The cached compile result of ``mv``, compiling (and caching) it the first time."""
+    with backend.meta.read() as conn:
+        cached = service.get_compile(conn, mv)
+    if cached is not None:
+        return cached
+    result = compile_version(backend, mv, validation_df)
+    with backend.meta.write(backend.actor) as uow:
+        return service.record_compile(uow, mv, result)
+
+
+def deploy_endpoint(
+    backend: Any,
+    endpoint: str,
+    *,
+    model: str | None = None,
+    canary: service.Refs = None,
+    shadow: service.Refs = None,
+    ab: service.Refs = None,
+    ab_key: str | None = None,
+    fallback: str | None = None,
+    deadline_ms: int | None = None,
+    description: str = "",
+    compile: bool = True,
+    on_compile: Callable[[ModelVersion, CompileResult], None] | None = None,
+) -> Revision:
+    """Resolve and validate the routes, compile each version (cached), write the revision.
+
+    Compiling runs outside the write transaction; the revision records each version's
+    compile result. ``compile=False`` records ``pending`` for versions never compiled
+    (the runtime serves those natively).
+    """
+    with backend.meta.read() as conn:
+        pairs = service.plan(
+            conn, model=model, canary=canary, shadow=shadow, ab=ab, fallback=fallback
+        )
+    if compile:
+        seen: set[str] = set()
+        for spec, mv in pairs:
+            if spec.key in seen:
+                continue
+            seen.add(spec.key)
+            result = ensure_compiled(backend, mv)
+            if on_compile is not None:
+                on_compile(mv, result)
+    with backend.meta.write(backend.actor) as uow:
+        return service.deploy(
+            uow,
+            endpoint,
+            model=model,
+            canary=canary,
+            shadow=shadow,
+            ab=ab,
+            ab_key=ab_key,
+            fallback=fallback,
+            deadline_ms=deadline_ms,
+            description=description,
+        )

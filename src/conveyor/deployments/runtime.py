@@ -1,0 +1,430 @@
+"""Runtime bridge: serve an endpoint's current revision and hot-swap new ones.
+
+::
+
+    server = DeploymentServer(LocalBackend.from_settings(), ["churn"])  # an ASGI app
+    # uvicorn.run(server) — or serve(["churn"], port=8080, workers=2)
+
+``build_route_table`` turns a stored :class:`Revision` into a serving ``RouteTable``: an
+``OnnxPredictor`` from the compiled ONNX bytes (read from the content-addressed store and
+verified against their sha256) or, for versions served natively, a ``FunctionPredictor``
+over the verified ``LoadedModel``.
+
+``RevisionWatcher`` polls one cheap query (each endpoint's current revision number) every
+``interval`` seconds. When it changes, the new table is built off the event loop — models
+loaded, ONNX sessions created — and only then made live with ``router.swap(table)``, a single
+reference assignment: requests in flight finish on the table they started with, new ones
+take the new table, none is dropped. A revision that fails to build (corrupted blob:
+IntegrityError; missing model; bad signature) is reported in ``watcher.errors``, in the log
+and at ``GET /deployments``, and the previous revision keeps serving. Polling was chosen over
+database notifications because it works the same on SQLite and PostgreSQL, survives
+reconnects, and costs one indexed query per interval per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterable, MutableMapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from conveyor.deployments import service
+from conveyor.deployments.compile import load_version
+from conveyor.deployments.entities import CompileResult, Revision, RouteSpec
+from conveyor.errors import ConveyorError, ValidationFailed
+from conveyor.registry import service as registry
+from conveyor.registry.entities import ModelVersion
+from conveyor.serving import (
+    FunctionPredictor,
+    InferenceApp,
+    OnnxPredictor,
+    Predictor,
+    Route,
+    Router,
+    RouteTable,
+)
+
+__all__ = [
+    "ENDPOINTS_ENV",
+    "POLL_ENV",
+    "DeploymentServer",
+    "PredictorCache",
+    "RevisionWatcher",
+    "build_route_table",
+    "create_app",
+    "mount_endpoints",
+    "serve",
+]
+
+log = logging.getLogger("conveyor.deployments.runtime")
+
+ENDPOINTS_ENV = "CONVEYOR_SERVE_ENDPOINTS"
+POLL_ENV = "CONVEYOR_SERVE_POLL_S"
+_COLUMN_TYPES = {"double", "float", "long", "integer", "int", "boolean", "bool", "string", "str"}
+
+Scope = MutableMapping[str, Any]
+
+
+def _columns(mv: ModelVersion) -> list[tuple[str, str]]:
+    sig = mv.signature or {}
+    inputs = sig.get("inputs") if isinstance(sig, dict) else None
+    if not inputs:
+        raise ValidationFailed(
+            f"model {mv.uri} has no input signature, so the server cannot check requests; "
+            "log it again with input_example=... (or signature=...) and deploy the new version"
+        )
+    cols = []
+    for i, col in enumerate(inputs):
+        kind = str(col.get("type", "double")).lower()
+        cols.append((str(col.get("name") or i), kind if kind in _COLUMN_TYPES else "string"))
+    return cols
+
+
+class PredictorCache:
+    """Predictors already built, by model version and artifact, shared by revisions."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, ...], Predictor] = {}
+
+    def get(self, backend: Any, mv: ModelVersion, compiled: CompileResult | None) -> Predictor:
+        if compiled is not None and compiled.status == "onnx" and compiled.onnx_sha256:
+            key = ("onnx", mv.name, str(mv.version), compiled.onnx_sha256)
+        else:
+            key = ("native", mv.name, str(mv.version), mv.manifest_sha256)
+        predictor = self._items.get(key)
+        if predictor is None:
+            predictor = _build_predictor(backend, mv, compiled)
+            self._items[key] = predictor
+        return predictor
+
+    def retain(self, live: Iterable[Predictor]) -> None:
+        """Forget predictors no live table uses any more."""
+        keep = {id(p) for p in live}
+        self._items = {k: p for k, p in self._items.items() if id(p) in keep}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _build_predictor(backend: Any, mv: ModelVersion, compiled: CompileResult | None) -> Predictor:
+    columns = _columns(mv)
+    version = str(mv.version)
+    if compiled is not None and compiled.status == "onnx" and compiled.onnx_sha256:
+        from conveyor.models import CompiledModel
+
+        data = backend.artifacts.read_bytes(compiled.onnx_sha256)  # IntegrityError if altered
+        model = CompiledModel.from_bytes(data)
+        if model.per_column is None and not model._labels_are_indices:
+            return OnnxPredictor.from_bytes(data, name=mv.name, version=version, columns=columns)
+        return FunctionPredictor(model.predict, name=mv.name, version=version, columns=columns)
+    loaded = load_version(backend, mv)  # every file verified against the manifest
+    return FunctionPredictor(loaded.predict, name=mv.name, version=version, columns=columns)
+
+
+def build_route_table(
+    backend: Any, revision: Revision, cache: PredictorCache | None = None
+) -> RouteTable:
+    """The serving table of a stored revision (loads and verifies every model it needs)."""
+    cache = cache if cache is not None else PredictorCache()
+    with backend.meta.read() as conn:
+        versions = {
+            r.key: registry.get_model_version(conn, r.model, r.version) for r in revision.routes
+        }
+
+    def route(spec: RouteSpec) -> Route:
+        predictor = cache.get(backend, versions[spec.key], revision.compiled.get(spec.key))
+        return Route(spec.name, predictor, spec.weight or 100.0)
+
+    weighted = [route(r) for r in revision.routes if r.role in ("primary", "canary", "ab")]
+    shadows = [route(r) for r in revision.routes_by_role("shadow")]
+    fallbacks = [route(r) for r in revision.routes_by_role("fallback")]
+    return RouteTable(
+        revision.endpoint,
+        weighted,
+        shadows=shadows,
+        fallback=fallbacks[0] if fallbacks else None,
+        deadline_ms=revision.deadline_ms,
+        sticky_header=str(revision.sticky.get("header") or service.DEFAULT_STICKY_HEADER),
+        sticky_field=revision.sticky.get("field"),
+        revision=str(revision.revision),
+    )
+
+
+@dataclass
+class EndpointStatus:
+    """What the watcher knows of one endpoint."""
+
+    serving: int | None = None
+    latest: int | None = None
+    error: str | None = None
+    error_code: str | None = None
+    failed_revision: int | None = None
+    swaps: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class RevisionWatcher:
+    """Keeps a ``Router`` on each endpoint's current revision (see the module docs).
+
+    ``endpoints=None`` serves every deployed endpoint, including ones deployed later.
+    """
+
+    backend: Any
+    router: Router
+    endpoints: Sequence[str] | None = None
+    interval: float = 1.0
+    cache: PredictorCache = field(default_factory=PredictorCache)
+    status: dict[str, EndpointStatus] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.swapped = asyncio.Event()
+        self.poll_error: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stop: asyncio.Event | None = None
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return {n: s.error for n, s in self.status.items() if s.error}
+
+    def load_initial(self) -> None:
+        """Build and install every endpoint's current table; raises if one cannot load."""
+        with self.backend.meta.read() as conn:
+            if self.endpoints is not None:
+                for name in self.endpoints:
+                    service.get_deployment(conn, name)  # NotFound names the endpoint
+            current = service.current_revisions(conn, self.endpoints)
+        for name, number in current.items():
+            table = self._build(name, number)
+            self._install(table, number)
+
+    def _build(self, endpoint: str, number: int) -> RouteTable:
+        with self.backend.meta.read() as conn:
+            revision = service.get_revision(conn, endpoint, number)
+        return build_route_table(self.backend, revision, self.cache)
+
+    def _install(self, table: RouteTable, number: int) -> None:
+        self.router.swap(table)
+        st = self.status.setdefault(table.endpoint, EndpointStatus())
+        st.serving = st.latest = number
+        st.error = st.error_code = None
+        st.failed_revision = None
+        st.swaps += 1
+        live = [r.predictor for t in self.router.tables.values() for r in t.all_routes()]
+        self.cache.retain(live)
+        log.info("endpoint %s now serves revision %s", table.endpoint, number)
+
+    def poll(self) -> list[tuple[RouteTable, int]]:
+        """One check of the store: the tables of endpoints whose revision changed, built.
+
+        Does not swap; failures are recorded in ``status`` and the old table stays live.
+        """
+        try:
+            with self.backend.meta.read() as conn:
+                current = service.current_revisions(conn, self.endpoints)
+            self.poll_error = None
+        except Exception as exc:  # store unreachable: keep serving what we have
+            self.poll_error = f"{type(exc).__name__}: {exc}"
+            log.warning("cannot poll deployments: %s", exc)
+            return []
+        ready = []
+        for name, number in current.items():
+            st = self.status.setdefault(name, EndpointStatus())
+            st.latest = number
+            if number == st.serving or number == st.failed_revision:
+                continue
+            try:
+                ready.append((self._build(name, number), number))
+            except Exception as exc:
+                st.failed_revision = number
+                st.error = f"revision {number} failed to load: {exc}"
+                st.error_code = exc.code if isinstance(exc, ConveyorError) else "internal"
+                log.error(
+                    "endpoint %s: revision %s failed to load, still serving revision %s: %s",
+                    name, number, st.serving, exc, exc_info=not isinstance(exc, ConveyorError),
+                )  # fmt: skip
+        return ready
+
+    def check(self) -> list[str]:
+        """Poll and swap now (synchronously); returns the endpoints that changed."""
+        changed = []
+        for table, number in self.poll():
+            self._install(table, number)
+            changed.append(table.endpoint)
+        return changed
+
+    async def run(self) -> None:
+        """Poll every ``interval`` seconds until :meth:`stop`."""
+        stop = self._stop = self._stop or asyncio.Event()
+        while not stop.is_set():
+            ready = await asyncio.to_thread(self.poll)
+            for table, number in ready:  # swap on the event loop thread
+                self._install(table, number)
+            if ready:
+                self.swapped.set()
+                self.swapped = asyncio.Event()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.interval)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stop = asyncio.Event()
+            self._task = asyncio.create_task(self.run(), name="conveyor-revision-watcher")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        assert self._stop is not None
+        self._stop.set()
+        task, self._task = self._task, None
+        with suppress(asyncio.CancelledError):
+            await task
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "endpoints": {n: s.to_dict() for n, s in sorted(self.status.items())},
+            "poll_error": self.poll_error,
+            "interval_s": self.interval,
+        }
+
+
+class DeploymentServer:
+    """ASGI app: the inference app for deployed endpoints, kept current by a watcher.
+
+    Adds ``GET /deployments`` (revision served per endpoint, load errors) to the inference
+    routes. Mounted under another app (``mount_endpoints``) it starts on its first request
+    unless the host app calls :meth:`startup` / :meth:`shutdown` in its lifespan.
+    """
+
+    def __init__(
+        self,
+        backend: Any,
+        endpoints: Sequence[str] | None = None,
+        *,
+        poll_interval: float = 1.0,
+        **app_options: Any,
+    ) -> None:
+        self.router = Router()
+        self.watcher = RevisionWatcher(backend, self.router, endpoints, poll_interval)
+        self.watcher.load_initial()
+        self.app = InferenceApp(self.router, **app_options)
+        self._started = False
+        self._lock: asyncio.Lock | None = None
+
+    async def startup(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        await self.app.startup()
+        self.watcher.start()
+
+    async def shutdown(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        await self.watcher.stop()
+        await self.app.shutdown()
+
+    async def _lazy_start(self) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            await self.startup()
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            if not self._started:
+                await self._lazy_start()
+            root = scope.get("root_path") or ""
+            path: str = scope["path"]
+            if root and path.startswith(root):
+                path = path[len(root) :] or "/"
+                scope = {**scope, "path": path}
+            if path == "/deployments" and scope["method"] in ("GET", "HEAD"):
+                body = orjson.dumps(self.watcher.describe())
+                headers = [(b"content-type", b"application/json"),
+                           (b"content-length", str(len(body)).encode())]  # fmt: skip
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await self.app(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def mount_endpoints(
+    app: Any,
+    backend: Any = None,
+    endpoints: Sequence[str] | None = None,
+    *,
+    path: str = "/serving",
+    poll_interval: float = 1.0,
+    **app_options: Any,
+) -> DeploymentServer:
+    """Mount the inference app for ``endpoints`` (default: all) under ``path`` of a
+    Starlette/FastAPI ``app``; returns the server (call its ``startup``/``shutdown`` from
+    the host lifespan, or let it start on its first request)."""
+    if backend is None:
+        from conveyor.backend.local import LocalBackend
+
+        backend = LocalBackend.from_settings()
+    server = DeploymentServer(backend, endpoints, poll_interval=poll_interval, **app_options)
+    app.mount(path, server)
+    return server
+
+
+def create_app() -> DeploymentServer:
+    """uvicorn factory: endpoints from ``$CONVEYOR_SERVE_ENDPOINTS`` (comma-separated)."""
+    from conveyor.backend.local import LocalBackend
+    from conveyor.serving.logs import configure_logging
+
+    configure_logging()
+    names = [n for n in os.environ.get(ENDPOINTS_ENV, "").split(",") if n]
+    interval = float(os.environ.get(POLL_ENV, "1.0"))
+    return DeploymentServer(LocalBackend.from_settings(), names or None, poll_interval=interval)
+
+
+def serve(
+    endpoints: Sequence[str] | None,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+    *,
+    poll_interval: float = 1.0,
+) -> None:
+    """Run the inference server for ``endpoints`` until SIGTERM/SIGINT (every worker
+    process builds its own tables and runs its own watcher)."""
+    from conveyor.backend.local import LocalBackend
+    from conveyor.serving import run_server
+
+    backend = LocalBackend.from_settings()
+    with backend.meta.read() as conn:  # fail fast, naming the endpoint
+        for name in endpoints or []:
+            service.get_revision(conn, name)
+    backend.meta.dispose()
+    os.environ[ENDPOINTS_ENV] = ",".join(endpoints or [])
+    os.environ[POLL_ENV] = str(poll_interval)
+    run_server("conveyor.deployments.runtime:create_app", host, port, workers)
