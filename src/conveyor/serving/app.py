@@ -308,10 +308,16 @@ class InferenceApp:
                 route = table.choose(key)
             labels = (table.endpoint, route.version, route.name)
             req_id = None
-            if v2:
-                matrix, req_id = parse_v2(payload, route.signature)
-            else:
-                matrix = parse_invocations(payload, route.signature)
+            try:
+                if v2:
+                    matrix, req_id = parse_v2(payload, route.signature)
+                else:
+                    matrix = parse_invocations(payload, route.signature)
+            except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+                raise ValidationFailed(
+                    f"cannot read the input rows: {exc}",
+                    details={"errors": [{"field": "*", "error": str(exc)[:200]}]},
+                ) from None
             try:
                 outputs = await self._predict(table, route, matrix)
             except Exception as exc:

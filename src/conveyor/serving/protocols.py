@@ -118,7 +118,7 @@ def parse_invocations(payload: Any, sig: Signature) -> np.ndarray:
             )
         columns = split.get("columns")
         data = split["data"]
-        if columns is None or list(columns) == list(sig.names):
+        if columns is None or columns == list(sig.names):
             return sig.rows_to_matrix(data)
         if not isinstance(columns, list):
             raise ValidationFailed(
