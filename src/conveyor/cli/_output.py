@@ -25,6 +25,7 @@ __all__ = [
     "JsonOption",
     "compact",
     "console",
+    "debug_enabled",
     "emit",
     "err_console",
     "fmt_float",

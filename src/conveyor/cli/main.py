@@ -1,7 +1,8 @@
 """The ``conveyor`` app: the root options, the command modules, and error handling.
 
-Adding an area is one line in ``MODULES``: a module exposing ``app`` (a ``typer.Typer``
-with a ``name`` for a command group, or without one to add its commands at the top level).
+Adding an area is one line in ``MODULES``: the dotted path of a module exposing ``app``
+(a ``typer.Typer`` with a ``name`` for a command group, or without one to add its commands
+at the top level).
 
 Errors: a ``ConveyorError`` prints ``<headline>: <message>`` in red on stderr and exits 2
 for invalid input (``ValidationFailed``), 1 otherwise. Anything unexpected prints a short
@@ -10,6 +11,7 @@ message and exits 1; ``--debug`` (or ``CONVEYOR_DEBUG=1``) adds the traceback.
 
 from __future__ import annotations
 
+import importlib
 import traceback
 from typing import Annotated, Any
 
@@ -17,14 +19,21 @@ import typer
 from typer.core import TyperGroup
 
 from conveyor.backend import reset_backends
-from conveyor.cli import audit, datasets, experiments, models, runs, system
 from conveyor.cli._output import debug_enabled, err_console, state
 from conveyor.errors import ConveyorError, ValidationFailed
 
 __all__ = ["MODULES", "app", "exit_code", "main"]
 
-#: The command modules, in help order.
-MODULES = [experiments, runs, models, datasets, audit, system]
+#: The command modules (dotted paths), in help order. Each exposes ``app``.
+MODULES = [
+    "conveyor.cli.experiments",
+    "conveyor.cli.runs",
+    "conveyor.cli.models",
+    "conveyor.cli.datasets",
+    "conveyor.cli.audit",
+    "conveyor.deployments.cli",
+    "conveyor.cli.system",
+]
 
 
 def exit_code(error: ConveyorError) -> int:
@@ -104,7 +113,7 @@ def _root(
 
 
 for _module in MODULES:
-    app.add_typer(_module.app)
+    app.add_typer(importlib.import_module(_module).app)
 
 
 def main() -> None:
