@@ -11,12 +11,11 @@ import pandas as pd
 from conveyor.data.entities import DatasetVersion
 from conveyor.data.service import (
     DEFAULT_PROJECT_ID,
-    _log,
-    _raise_checks,
     get_dataset_version,
     get_dataset_version_by_id,
     link_run_input,
     load_dataset_version,
+    record_dataset_version,
 )
 from conveyor.errors import ValidationFailed
 
@@ -58,22 +57,20 @@ def log_dataset(
 
     backend = _local()
     run = active_run() if link_to_run else None
-    with backend.meta.write(backend.actor) as uow:
-        dv, report = _log(
-            uow,
-            backend.artifacts,
-            name=name,
-            data=data,
-            project_id=project_id,
-            description=description,
-            source=source,
-            expectations=expectations,
-        )
-        if run is not None:
-            link_run_input(uow, run.id, dv.id, context)
-    if raise_on_failure and report is not None:
-        _raise_checks(report, dv)
-    return dv
+    return record_dataset_version(
+        backend.meta,
+        backend.artifacts,
+        backend.actor,
+        name=name,
+        data=data,
+        project_id=project_id,
+        description=description,
+        source=source,
+        expectations=expectations,
+        raise_on_failure=raise_on_failure,
+        run_id=None if run is None else run.id,
+        context=context,
+    )
 
 
 def log_input(dataset_version: DatasetVersion | str, context: str = "training") -> None:

@@ -31,7 +31,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from conveyor._util import check_name, new_id, now_ms
-from conveyor.artifacts import ArtifactStore
+from conveyor.artifacts import ArtifactStore, BlobInfo
 from conveyor.data.checks import CheckReport, CheckSuite, run_checks
 from conveyor.data.entities import Dataset, DatasetVersion, RunInput
 from conveyor.data.frames import content_hash, read_parquet, to_table, write_parquet
@@ -174,40 +174,52 @@ def _raise_checks(report: CheckReport, dv: DatasetVersion) -> None:
         raise
 
 
-def _log(
-    uow: UnitOfWork,
-    artifacts: ArtifactStore,
-    *,
-    name: str,
-    data: Any,
-    project_id: str,
-    description: str,
-    source: str,
-    expectations: Any,
-) -> tuple[DatasetVersion, CheckReport | None]:
-    check_name(name, "dataset name")
-    if not isinstance(source, str) or not isinstance(description, str):
-        raise ValidationFailed("source and description must be strings")
-    table = to_table(data)
-    sha = content_hash(table)
-    suite = _suite(expectations)
-    report = None if suite is None else run_checks(table, suite)
+class _Prepared:
+    """Data read, hashed and checked; schema, profile and Parquet file made on demand."""
 
-    found = _dataset_row(uow.conn, name, project_id)
-    existing = None if found is None else _version_by_sha(uow.conn, found, sha)
+    def __init__(self, name: str, data: Any, expectations: Any, description: str, source: str):
+        check_name(name, "dataset name")
+        if not isinstance(source, str) or not isinstance(description, str):
+            raise ValidationFailed("source and description must be strings")
+        self.name, self.description, self.source = name, description, source
+        self.table = to_table(data)
+        self.sha256 = content_hash(self.table)
+        suite = _suite(expectations)
+        self.report = None if suite is None else run_checks(self.table, suite)
+        self.schema: list[dict[str, Any]] = []
+        self.profile: dict[str, Any] = {}
+        self.blob: BlobInfo | None = None
+
+    def materialise(self, artifacts: ArtifactStore) -> BlobInfo:
+        """Infer the schema, profile the data and store its Parquet file (once)."""
+        if self.blob is None:
+            self.schema = infer_schema(self.table)
+            self.profile = profile_table(self.table).to_dict()
+            with tempfile.TemporaryDirectory(prefix="conveyor-dataset-") as tmp:
+                path = write_parquet(self.table, Path(tmp) / "data.parquet")
+                self.blob = artifacts.put_file(path)
+        return self.blob
+
+
+def _stored(conn: sa.Connection, prep: _Prepared, project_id: str) -> DatasetVersion | None:
+    found = _dataset_row(conn, prep.name, project_id)
+    return None if found is None else _version_by_sha(conn, found, prep.sha256)
+
+
+def _store(
+    uow: UnitOfWork, artifacts: ArtifactStore, prep: _Prepared, project_id: str
+) -> DatasetVersion:
+    existing = _stored(uow.conn, prep, project_id)
     if existing is not None:
-        return existing, report
-    schema = infer_schema(table)
-    profile = profile_table(table).to_dict()
-    with tempfile.TemporaryDirectory(prefix="conveyor-dataset-") as tmp:
-        blob = artifacts.put_file(write_parquet(table, Path(tmp) / "data.parquet"))
-    dataset = _ensure_dataset(uow, name, project_id, description)
+        return existing
+    blob = prep.materialise(artifacts)
+    dataset = _ensure_dataset(uow, prep.name, project_id, prep.description)
     # lock the dataset row (PostgreSQL; SQLite writers are serialised already) and look
     # again: a concurrent writer may have stored the same content meanwhile
     uow.conn.execute(sa.select(datasets.c.id).where(datasets.c.id == dataset.id).with_for_update())
-    existing = _version_by_sha(uow.conn, dataset, sha)
+    existing = _version_by_sha(uow.conn, dataset, prep.sha256)
     if existing is not None:
-        return existing, report
+        return existing
 
     version = uow.conn.execute(
         datasets.update()
@@ -215,18 +227,19 @@ def _log(
         .values(latest_version=datasets.c.latest_version + 1)
         .returning(datasets.c.latest_version)
     ).scalar_one()
+    report = prep.report
     row = {
         "id": new_id(),
         "dataset_id": dataset.id,
         "version": version,
-        "sha256": sha,
+        "sha256": prep.sha256,
         "file_sha256": blob.sha256,
-        "num_rows": table.num_rows,
+        "num_rows": prep.table.num_rows,
         "num_bytes": blob.size,
-        "schema": schema,
-        "profile": profile,
+        "schema": prep.schema,
+        "profile": prep.profile,
         "checks": None if report is None else report.to_dict(),
-        "source": source,
+        "source": prep.source,
         "created_by": str(uow.actor),
         "created_at": now_ms(),
     }
@@ -237,12 +250,12 @@ def _log(
         "dataset_version",
         row["id"],
         change,
-        name=name,
+        name=prep.name,
         version=version,
-        sha256=sha,
+        sha256=prep.sha256,
         checks_passed=None if report is None else report.passed,
     )
-    return _version_record(SimpleNamespace(**row), dataset), report
+    return _version_record(SimpleNamespace(**row), dataset)
 
 
 def log_dataset_version(
@@ -268,18 +281,10 @@ def log_dataset_version(
     With ``raise_on_failure`` the error is raised after the version is written in ``uow``
     (see the module docstring to keep it).
     """
-    dv, report = _log(
-        uow,
-        artifacts,
-        name=name,
-        data=data,
-        project_id=project_id,
-        description=description,
-        source=source,
-        expectations=expectations,
-    )
-    if raise_on_failure and report is not None:
-        _raise_checks(report, dv)
+    prep = _Prepared(name, data, expectations, description, source)
+    dv = _store(uow, artifacts, prep, project_id)
+    if raise_on_failure and prep.report is not None:
+        _raise_checks(prep.report, dv)
     return dv
 
 
@@ -295,25 +300,28 @@ def record_dataset_version(
     source: str = "",
     expectations: Any = None,
     raise_on_failure: bool = False,
+    run_id: str | None = None,
+    context: str = "training",
 ) -> DatasetVersion:
     """``log_dataset_version`` in its own write transaction, committed before it raises.
 
-    With ``raise_on_failure=True`` and failing checks, the version and its report are
+    Hashing, profiling and the Parquet upload happen *before* the write transaction
+    opens, so other writers are not held up by large data. With ``run_id`` the version is
+    also linked to that run as an input (``context``) in the same transaction. With
+    ``raise_on_failure=True`` and failing checks, the version and its report are
     committed first, then ``ValidationFailed`` is raised.
     """
+    prep = _Prepared(name, data, expectations, description, source)
+    with store.read() as conn:
+        known = _stored(conn, prep, project_id)
+    if known is None:
+        prep.materialise(artifacts)
     with store.write(actor) as uow:
-        dv, report = _log(
-            uow,
-            artifacts,
-            name=name,
-            data=data,
-            project_id=project_id,
-            description=description,
-            source=source,
-            expectations=expectations,
-        )
-    if raise_on_failure and report is not None:
-        _raise_checks(report, dv)
+        dv = _store(uow, artifacts, prep, project_id)
+        if run_id is not None:
+            link_run_input(uow, run_id, dv.id, context)
+    if raise_on_failure and prep.report is not None:
+        _raise_checks(prep.report, dv)
     return dv
 
 
