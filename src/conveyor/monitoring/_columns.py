@@ -1,8 +1,8 @@
 """Column samples: the one-pass summaries every drift method and quality check reads.
 
-* :class:`NumericSample` — the finite values of one column, **sorted**, plus row and null
-  counts. Sorting once lets KS, Wasserstein, PSI bins and histograms all run as
-  ``searchsorted`` over sorted arrays (exact, O(n log n) once, then O(n)).
+* :class:`NumericSample` - the finite values of one column plus row and null counts,
+  sorted on demand (once) for the methods that need order statistics: exact KS,
+  Wasserstein and PSI bins then run as ``searchsorted`` over sorted arrays.
   Memory: 8 bytes per non-null row of the one column being analysed.
 * :class:`CategoricalSample` — value counts of one column (categories as text).
 * :class:`CategoricalPair` — reference and current counts aligned on one category axis;
@@ -31,12 +31,17 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NumericSample:
-    """Sorted finite values of a numeric column and how many rows it had."""
+    """Finite values of a numeric column and how many rows it had.
+
+    ``values`` may be unsorted; :meth:`sorted_values` sorts them in place once (methods
+    that need order statistics call it; binned methods do not pay for a sort).
+    """
 
     values: np.ndarray
     rows: int
+    is_sorted: bool = False
 
     @property
     def n(self) -> int:
@@ -46,11 +51,16 @@ class NumericSample:
     def null_count(self) -> int:
         return self.rows - self.n
 
+    def sorted_values(self) -> np.ndarray:
+        if not self.is_sorted:
+            self.values.sort()
+            self.is_sorted = True
+        return self.values
+
     @classmethod
     def from_values(cls, values: object) -> NumericSample:
         arr = np.asarray(values, dtype=np.float64).ravel()
-        finite = arr[np.isfinite(arr)]
-        return cls(np.sort(finite), int(arr.size))
+        return cls(np.array(arr[np.isfinite(arr)]), int(arr.size))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,21 +110,20 @@ class CategoricalPair:
 
 
 def read_numeric(source: Source, name: str, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> NumericSample:
-    """Stream one numeric column into a sorted array of its finite values."""
+    """Stream one numeric column into an array of its finite values (not sorted)."""
     out = np.empty(source.num_rows, dtype=np.float64)
     pos = 0
     rows = 0
     for chunk in source.chunks(name, chunk_rows):
         vals = to_float_array(chunk)
         rows += vals.size
-        vals = vals[np.isfinite(vals)]
+        if not np.isfinite(vals).all():
+            vals = vals[np.isfinite(vals)]
         if pos + vals.size > out.size:  # a source that under-reported its row count
             out = np.resize(out, max(pos + vals.size, 2 * out.size))
         out[pos : pos + vals.size] = vals
         pos += vals.size
-    values = out[:pos]
-    values.sort()
-    return NumericSample(values, rows)
+    return NumericSample(out[:pos], rows)
 
 
 def read_categorical(

@@ -14,7 +14,7 @@ __all__ = ["categorical_plot", "numeric_plot"]
 def numeric_plot(ref: NumericSample, cur: NumericSample, bins: int = 30) -> dict[str, Any]:
     """Equal-width bins over the 0.5-99.5% range of both windows (tails clipped into the
     end bins), as proportions of each window's non-null values."""
-    a, b = ref.values, cur.values
+    a, b = _plot_sample(ref), _plot_sample(cur)
     if a.size == 0 and b.size == 0:
         return {}
     lows = [x[int(0.005 * (x.size - 1))] for x in (a, b) if x.size]
@@ -37,6 +37,14 @@ def numeric_plot(ref: NumericSample, cur: NumericSample, bins: int = 30) -> dict
         "reference": props(a),
         "current": props(b),
     }
+
+
+def _plot_sample(s: NumericSample, limit: int = 200_000) -> np.ndarray:
+    """Sorted values for the chart: all of them if sorted or small, else every k-th value
+    (a systematic sample of at most ``limit``; charts are for the eye, not the verdict)."""
+    if s.is_sorted or s.n <= limit:
+        return s.sorted_values()
+    return np.sort(s.values[:: -(-s.n // limit)])
 
 
 def categorical_plot(pair: CategoricalPair, top: int = 20) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def quantile_bin_counts(
     a: np.ndarray, b: np.ndarray, bins: int = 10
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Counts of sorted ``a`` and ``b`` in bins cut at the quantiles of ``a``; and the cuts."""
-    idx = np.minimum((np.arange(1, bins) * a.size) // bins, a.size - 1)
+    idx = np.clip((np.arange(1, bins) * a.size) // bins - 1, 0, a.size - 1)
     cuts = np.unique(a[idx])
     ref = np.diff(np.concatenate([[0], np.searchsorted(a, cuts, side="right"), [a.size]]))
     cur = np.diff(np.concatenate([[0], np.searchsorted(b, cuts, side="right"), [b.size]]))
@@ -59,7 +59,9 @@ class NumericPSI(DriftMethod):
         self.eps = float(eps)
 
     def measure(self, reference: NumericSample, current: NumericSample) -> Measurement:
-        ref, cur, cuts = quantile_bin_counts(reference.values, current.values, self.bins)
+        ref, cur, cuts = quantile_bin_counts(
+            reference.sorted_values(), current.sorted_values(), self.bins
+        )
         value = psi(ref, cur, self.eps)
         return Measurement(statistic=value, distance=value, details={"bins": int(cuts.size + 1)})
 

@@ -38,7 +38,7 @@ class WassersteinNormed(DriftMethod):
     distance_label = "Wasserstein / reference std"
 
     def measure(self, reference: NumericSample, current: NumericSample) -> Measurement:
-        w = wasserstein_sorted(reference.values, current.values)
+        w = wasserstein_sorted(reference.sorted_values(), current.sorted_values())
         scale = float(np.std(reference.values))
         if scale == 0.0 or not np.isfinite(scale):
             if w == 0.0:
