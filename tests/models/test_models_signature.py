@@ -89,6 +89,10 @@ def test_validate_coercions_and_nulls() -> None:
     assert list(coerced.columns) == ["d", "l", "s", "opt"]
     assert coerced["d"].dtype == np.float64 and coerced["l"].dtype == np.int64
     assert coerced["opt"].isna().all()
+    in_order = coerce_frame(pd.DataFrame({"l": [1.0, 2.0]}), (ColSpec("long", "l"),))
+    assert in_order["l"].dtype == np.int64
+    ready = pd.DataFrame({"d": [1.0], "l": [1]})
+    assert coerce_frame(ready, (ColSpec("double", "d"), ColSpec("long", "l"))) is ready
     bad = pd.DataFrame({"d": [np.nan, 1.0], "l": [1.5, 2.0], "s": ["a", None], "opt": [None, "x"]})
     assert validate_frame(bad, specs) == [
         {"field": "l", "error": "expected long, got double"},

@@ -116,6 +116,11 @@ class CompiledModel:
     def is_classifier(self) -> bool:
         return self.classes is not None
 
+    @property
+    def labels_are_indices(self) -> bool:
+        """True when the ONNX label output holds class indices mapped through ``classes``."""
+        return self._labels_are_indices
+
     def _labels(self, out: np.ndarray) -> np.ndarray:
         if self.classes is None:
             return out.reshape(-1) if out.ndim == 2 else out

@@ -61,6 +61,7 @@ _ACCEPTS: dict[str, frozenset[str]] = {
     "datetime": frozenset({"datetime"}),
     "binary": frozenset({"binary"}),
 }
+_CAST = {"double": np.dtype(np.float64), "float": np.dtype(np.float32)}
 _INFERRED = {
     "floating": "double",
     "mixed-integer-float": "double",
@@ -261,7 +262,6 @@ def to_frame(data: Any, columns: Sequence[str] | None) -> pd.DataFrame:
 
 def _type_error(spec: ColSpec, column: pd.Series) -> str | None:
     observed = _observed_type(column)
-    nulls = bool(column.isna().any())
     if observed is None:  # every value null
         return None if not spec.required else "null values in a required column"
     if observed not in _ACCEPTS[spec.type]:
@@ -272,7 +272,7 @@ def _type_error(spec: ColSpec, column: pd.Series) -> str | None:
         )
         if not whole:
             return f"expected {spec.type}, got {observed}"
-    if nulls and spec.required and spec.type not in ("double", "float"):
+    if spec.required and spec.type not in ("double", "float") and bool(column.isna().any()):
         return "null values in a required column"
     return None
 
@@ -300,6 +300,13 @@ def validate_frame(frame: pd.DataFrame, inputs: Iterable[ColSpec]) -> list[dict[
 
 def coerce_frame(frame: pd.DataFrame, inputs: Sequence[ColSpec]) -> pd.DataFrame:
     """Columns in signature order, absent optional columns as nulls, numbers cast to spec."""
+    names = [spec.name if spec.name is not None else str(i) for i, spec in enumerate(inputs)]
+    if list(frame.columns) == names and all(
+        _CAST.get(spec.type, dtype) == dtype
+        and not (spec.type in ("long", "integer") and dtype.kind == "f")
+        for spec, dtype in zip(inputs, frame.dtypes, strict=True)
+    ):
+        return frame  # already in order and type: the common serving case
     out: dict[str, Any] = {}
     for i, spec in enumerate(inputs):
         name = spec.name if spec.name is not None else str(i)
