@@ -1,0 +1,64 @@
+"""Deploy-time compilation: ONNX with parity for a random forest, native with a reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.isotonic import IsotonicRegression
+
+from conveyor.deployments import deploy_endpoint
+from conveyor.models import CompiledModel
+
+from .helpers import log_and_register
+
+
+def test_random_forest_compiles_to_onnx_with_parity_recorded(
+    home_backend: Any,
+    forests: list[RandomForestClassifier],
+    clf_data: tuple[pd.DataFrame, np.ndarray],
+) -> None:
+    X, _ = clf_data
+    version = log_and_register(forests[0], "churn", X.head(20))
+    rev = deploy_endpoint(home_backend, "churn-api", model=f"churn/{version}")
+    result = rev.compiled[f"churn/{version}"]
+    assert result.status == "onnx", result.reason
+    assert result.parity is not None and result.parity["passed"]
+    assert result.parity["agreement"] == 1.0 and result.parity["max_abs_diff"] <= 1e-4
+    assert result.parity["rows"] == 20
+    onnx_bytes = home_backend.artifacts.read_bytes(result.onnx_sha256)  # verified by sha256
+    compiled = CompiledModel.from_bytes(onnx_bytes)
+    assert (compiled.predict(X) == forests[0].predict(X)).all()
+
+    # cached per model version: a second endpoint reuses the result, no recompilation
+    again = deploy_endpoint(home_backend, "churn-api-2", model="churn/latest")
+    assert again.compiled[f"churn/{version}"] == result
+    events = home_backend.list_audit_events(action="model_version.compile")
+    assert [e.object_id for e in events] == [f"churn/{version}"]
+
+
+def test_models_without_converter_or_example_are_served_natively(
+    home_backend: Any,
+    isotonic: IsotonicRegression,
+    forests: list[RandomForestClassifier],
+    clf_data: tuple[pd.DataFrame, np.ndarray],
+) -> None:
+    X, _ = clf_data
+    log_and_register(isotonic, "iso", X[["f0"]].head(10))
+    rev = deploy_endpoint(home_backend, "iso-api", model="iso/1")
+    result = rev.compiled["iso/1"]
+    assert result.status == "native" and result.onnx_sha256 is None
+    assert "conversion failed" in result.reason and "IsotonicRegression" in result.reason
+
+    log_and_register(forests[1], "bare", None)
+    rev = deploy_endpoint(home_backend, "bare-api", model="bare/1", compile=True)
+    assert rev.compiled["bare/1"].status == "native"
+    assert "no input example" in rev.compiled["bare/1"].reason
+
+
+def test_no_compile_records_pending(home_backend: Any, forests: list[Any], clf_data: Any) -> None:
+    log_and_register(forests[1], "quick", clf_data[0].head(5))
+    rev = deploy_endpoint(home_backend, "quick-api", model="quick/1", compile=False)
+    assert rev.compiled["quick/1"].status == "pending"
