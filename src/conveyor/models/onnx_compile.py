@@ -178,7 +178,10 @@ def _mlt_float_input(n: int) -> list[tuple[str, Any]]:
     return [("input", FloatTensorType([None, n]))]
 
 
-def _sklearn(loaded: LoadedModel, columns: list[str], types: dict[str, str]) -> CompiledModel:
+def _sklearn(
+    loaded: LoadedModel, columns: list[str], types: dict[str, str]
+) -> tuple[Any, dict[str, str] | None]:
+    """The ONNX model and, when it takes one input per column, each column's kind."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType, Int64TensorType, StringTensorType
 
@@ -190,15 +193,8 @@ def _sklearn(loaded: LoadedModel, columns: list[str], types: dict[str, str]) -> 
         options = {id(final): {"zipmap": False}}
     if all(types.get(c, "double") in _NUMERIC for c in columns):
         try:
-            onnx_model = convert_sklearn(
-                model, initial_types=_float_input(len(columns)), options=options
-            )
-            return CompiledModel(
-                onnx_model.SerializeToString(),
-                columns=columns,
-                classes=loaded.classes,
-                source_flavor="sklearn",
-            )
+            initial = _float_input(len(columns))
+            return convert_sklearn(model, initial_types=initial, options=options), None
         except Exception as exc:  # e.g. a ColumnTransformer selecting columns by name
             log.debug("single-tensor conversion failed (%s); trying one input per column", exc)
     kinds: dict[str, str] = {}
@@ -209,46 +205,24 @@ def _sklearn(loaded: LoadedModel, columns: list[str], types: dict[str, str]) -> 
         )
     tensor = {"string": StringTensorType, "long": Int64TensorType, "float": FloatTensorType}
     initial = [(c, tensor[k]([None, 1])) for c, k in kinds.items()]
-    onnx_model = convert_sklearn(model, initial_types=initial, options=options)
-    return CompiledModel(
-        onnx_model.SerializeToString(),
-        columns=columns,
-        classes=loaded.classes,
-        per_column=kinds,
-        source_flavor="sklearn",
-    )
+    return convert_sklearn(model, initial_types=initial, options=options), kinds
 
 
-def _lightgbm(loaded: LoadedModel, columns: list[str]) -> CompiledModel:
+def _lightgbm(loaded: LoadedModel, columns: list[str]) -> Any:
     from onnxmltools import convert_lightgbm
 
-    onnx_model = convert_lightgbm(
-        loaded.native, initial_types=_mlt_float_input(len(columns)), zipmap=False
-    )
-    return CompiledModel(
-        onnx_model.SerializeToString(),
-        columns=columns,
-        classes=loaded.classes,
-        labels_are_indices=True,
-        source_flavor="lightgbm",
-    )
+    initial = _mlt_float_input(len(columns))
+    return convert_lightgbm(loaded.native, initial_types=initial, zipmap=False)
 
 
-def _xgboost(loaded: LoadedModel, columns: list[str]) -> CompiledModel:
+def _xgboost(loaded: LoadedModel, columns: list[str]) -> Any:
     from onnxmltools import convert_xgboost
 
     native = loaded.native
     booster = (native if hasattr(native, "get_dump") else native.get_booster()).copy()
     booster.feature_names = None  # the converter only understands f0, f1, ... names
     booster.feature_types = None
-    onnx_model = convert_xgboost(booster, initial_types=_mlt_float_input(len(columns)))
-    return CompiledModel(
-        onnx_model.SerializeToString(),
-        columns=columns,
-        classes=loaded.classes,
-        labels_are_indices=True,
-        source_flavor="xgboost",
-    )
+    return convert_xgboost(booster, initial_types=_mlt_float_input(len(columns)))
 
 
 def compile_to_onnx(
@@ -270,19 +244,28 @@ def compile_to_onnx(
     frame = loaded.prepare(sample)
     columns = signature.input_names if signature else [str(c) for c in frame.columns]
     types = {c.name or str(i): c.type for i, c in enumerate(signature.inputs)} if signature else {}
+    if loaded.flavor == "onnx":
+        skip("the model is already ONNX")
+        return None
+    if loaded.flavor not in ("sklearn", "lightgbm", "xgboost"):
+        skip(f"no ONNX converter for flavor {loaded.flavor!r}")
+        return None
     try:
+        per_column = None
         if loaded.flavor == "sklearn":
-            compiled = _sklearn(loaded, columns, types)
+            proto, per_column = _sklearn(loaded, columns, types)
         elif loaded.flavor == "lightgbm":
-            compiled = _lightgbm(loaded, columns)
-        elif loaded.flavor == "xgboost":
-            compiled = _xgboost(loaded, columns)
-        elif loaded.flavor == "onnx":
-            skip("the model is already ONNX")
-            return None
+            proto = _lightgbm(loaded, columns)
         else:
-            skip(f"no ONNX converter for flavor {loaded.flavor!r}")
-            return None
+            proto = _xgboost(loaded, columns)
+        compiled = CompiledModel(
+            proto.SerializeToString(),
+            columns=columns,
+            classes=loaded.classes,
+            labels_are_indices=loaded.flavor != "sklearn",  # boosters label by index
+            per_column=per_column,
+            source_flavor=loaded.flavor,
+        )
         if compiled.classes is None and len(compiled.session.get_outputs()) > 1:
             skip(
                 "a raw Booster with a classification objective has no recorded classes; save "
