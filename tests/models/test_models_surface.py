@@ -6,7 +6,7 @@ import conveyor.models as models
 
 
 def test_exported_names() -> None:
-    assert sorted(models.__all__) == [
+    assert models.__all__ == [
         "FLAVORS",
         "FORMAT_VERSION",
         "MANIFEST_NAME",
