@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from conveyor.api._responses import OrjsonResponse
 from conveyor.errors import ConveyorError, MalformedRequest, PayloadTooLarge
 
-__all__ = ["ErrorMiddleware", "error_response", "install_error_handlers"]
+__all__ = ["ErrorMiddleware", "StreamAborted", "error_response", "install_error_handlers"]
 
 log = logging.getLogger("conveyor.api")
 
@@ -34,6 +34,10 @@ _HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
 }
+
+
+class StreamAborted(Exception):
+    """Raised inside a streaming body to cut the response short (closing the connection)."""
 
 
 def error_response(
@@ -145,6 +149,12 @@ class ErrorMiddleware:
 
         try:
             await self.app(scope, counted_receive, tracked_send)
+        except StreamAborted as exc:
+            # The status line is long gone: log, and return without the final body chunk;
+            # the server then closes the connection and the client sees a cut response.
+            log.error("%s; response to %s cut short", exc, scope.get("path"))
+            if not started:
+                await error_response(500, "internal", str(exc))(scope, receive, send)
         except ConveyorError as exc:  # raised outside any handler (e.g. body limit)
             if started:
                 raise

@@ -42,6 +42,7 @@ __all__ = ["SHA256_HEADER", "HttpBackend", "json_dumps"]
 
 API_PREFIX = "/api/v1"
 SHA256_HEADER = "X-Conveyor-Sha256"
+SIZE_HEADER = "X-Conveyor-Size"
 CHUNK = 1 << 20
 _AUDIT_FILTERS = frozenset({"object_type", "object_id", "action", "limit", "after_seq"})
 
@@ -338,17 +339,19 @@ class HttpBackend:
                 if response.status_code >= 400:
                     response.read()
                     self._raise_for(response)
-                expected = int(response.headers.get("content-length", -1))
+                expected = int(response.headers.get(SIZE_HEADER, -1))
                 try:
-                    for chunk in response.iter_bytes(CHUNK):
+                    for chunk in response.iter_bytes():
                         hasher.update(chunk)
                         received += len(chunk)
                         yield chunk
                 except httpx.TransportError:
+                    # The server cuts the response short when the stored bytes fail their
+                    # check at the end; with every byte here, the hash below says so.
                     if received != expected:
                         raise
         except httpx.TransportError as exc:
-            if 0 <= received < expected:
+            if 0 <= received < expected or (expected >= 0 and received > expected):
                 raise StoreUnavailable(
                     f"download of blob {sha256} from {self.url} was cut short after "
                     f"{received} of {expected} bytes; try again",

@@ -4,13 +4,14 @@ Upload: the request body is pulled chunk by chunk from the event loop into a wor
 thread running ``LocalBackend.upload_artifact`` (hash while writing a staging file, then
 commit into the content-addressed store and record) — the whole body is never in memory.
 Download: the verified chunks of the blob are streamed; the sha256 is sent up front in
-``X-Conveyor-Sha256`` (and the size in Content-Length) so clients verify what they got.
-If the stored bytes turn out corrupted the server logs it and aborts the connection.
+``X-Conveyor-Sha256`` (and the size in ``X-Conveyor-Size``) so clients verify what they
+got. The body is chunked: if the stored bytes turn out corrupted (known only at the end),
+the server logs it and closes the connection without the final chunk, so every client
+sees an incomplete response rather than a clean one.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote
 
@@ -21,15 +22,16 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
+from conveyor.api._errors import StreamAborted
 from conveyor.api._responses import OrjsonResponse
 from conveyor.api.deps import ActingBackend
 from conveyor.backend.local import LocalBackend
 from conveyor.errors import IntegrityError
 
 router = APIRouter(tags=["artifacts"])
-log = logging.getLogger("conveyor.api")
 
 SHA256_HEADER = "X-Conveyor-Sha256"
+SIZE_HEADER = "X-Conveyor-Size"
 
 
 def _pull(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
@@ -92,10 +94,10 @@ async def _stream_blob(
         try:
             yield from chunks
         except IntegrityError as exc:
-            log.error("serving blob %s: %s", sha256, exc.message)
-            raise
+            raise StreamAborted(f"serving blob {sha256}: {exc.message}") from exc
 
-    headers = {SHA256_HEADER: sha256, "Content-Length": str(size)}
+    # No Content-Length: the body is chunked, so cutting it short is visible to any client.
+    headers = {SHA256_HEADER: sha256, SIZE_HEADER: str(size)}
     if filename:
         headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     return StreamingResponse(verified(), media_type="application/octet-stream", headers=headers)

@@ -11,6 +11,7 @@ from conveyor.api._responses import OrjsonResponse
 from conveyor.api.deps import ActingBackend, read_json
 from conveyor.api.routers._models import Body
 from conveyor.errors import ValidationFailed
+from conveyor.tracking.entities import decode_float
 from conveyor.tracking.metric_rows import MetricRows
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -123,7 +124,7 @@ async def log_batch(run_id: str, request: Request, backend: ActingBackend) -> Or
             f"log-batch body has unknown field(s) {unknown}; expected metrics, params, tags"
         )
     raw_metrics = data.get("metrics")
-    metrics = MetricRows.from_wire(raw_metrics) if raw_metrics is not None else None
+    metrics = _rows_from_wire(raw_metrics) if raw_metrics is not None else None
     params, tags = data.get("params"), data.get("tags")
     for name, value in (("params", params), ("tags", tags)):
         if value is not None and not isinstance(value, dict):
@@ -132,6 +133,35 @@ async def log_batch(run_id: str, request: Request, backend: ActingBackend) -> Or
         lambda: backend.log_batch(run_id, metrics=metrics, params=params, tags=tags)
     )
     return OrjsonResponse({"points": len(metrics) if metrics is not None else 0})
+
+
+def _rows_from_wire(data: Any) -> MetricRows:
+    """Columns from the wire, checked for shape; values decoded from 'NaN'/'Infinity'.
+
+    ``MetricRows.from_wire`` also runs ``validate()``, which ``LocalBackend.log_batch``
+    runs again; at 10k points a batch, validating once is a third of the server's time.
+    """
+    if not isinstance(data, dict):
+        raise ValidationFailed("metrics must be an object with keys, values, steps, timestamps")
+    try:
+        columns = [data[name] for name in ("keys", "values", "steps", "timestamps")]
+    except KeyError as exc:
+        raise ValidationFailed(f"metrics is missing the column {exc.args[0]!r}") from None
+    if not all(type(c) is list for c in columns) or len({len(c) for c in columns}) != 1:
+        raise ValidationFailed("metrics columns must be lists of equal length")
+    keys, values, steps, timestamps = columns
+    if any(type(v) is str for v in values):
+        values = [_decode(v, i) if type(v) is str else v for i, v in enumerate(values)]
+    return MetricRows(keys, values, steps, timestamps)
+
+
+def _decode(value: str, index: int) -> float:
+    try:
+        return decode_float(value)
+    except ValueError:
+        raise ValidationFailed(
+            f"metric value at point {index} must be a number, got {value!r}"
+        ) from None
 
 
 @router.post("/{run_id}/end", summary="End a run with a status")

@@ -1,0 +1,295 @@
+"""One behaviour suite, run on every transport × store combination.
+
+``backend`` is a LocalBackend on SQLite and on PostgreSQL (``meta`` from conftest), and
+an HttpBackend talking to a real uvicorn server (in a thread, on a loopback port) that
+serves that same LocalBackend. The tests only use the ``Backend`` interface.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from conveyor.api import create_app
+from conveyor.api.testing import ServerThread
+from conveyor.artifacts import ArtifactStore
+from conveyor.backend import Backend, HttpBackend, LocalBackend
+from conveyor.backend.local import MODEL_MANIFEST
+from conveyor.errors import Conflict, IntegrityError, NotFound, ValidationFailed
+from conveyor.store import MetadataStore
+from conveyor.tracking.metric_rows import MetricRows
+
+
+@pytest.fixture(params=["local", pytest.param("http", marks=pytest.mark.server)])
+def backend(
+    request: pytest.FixtureRequest, meta: MetadataStore, artifacts: ArtifactStore
+) -> Iterator[Backend]:
+    local = LocalBackend(meta, artifacts)
+    if request.param == "local":
+        yield local
+        return
+    with ServerThread(create_app(local)) as server, HttpBackend(server.url) as client:
+        yield client
+
+
+def _rows(points: list[tuple[str, float, int]]) -> MetricRows:
+    rows = MetricRows()
+    for key, value, step in points:
+        rows.append(key, value, step, 1_700_000_000_000 + step)
+    return rows
+
+
+def _run(backend: Backend, **kwargs: object) -> str:
+    exp = backend.get_or_create_experiment("exp")
+    return backend.create_run(exp.id, **kwargs).id  # type: ignore[arg-type]
+
+
+# -- experiments ---------------------------------------------------------------------------
+def test_experiments_crud(backend: Backend) -> None:
+    exp = backend.create_experiment("churn", description="d", tags={"team": "risk"})
+    assert backend.get_experiment(exp.id) == exp
+    assert backend.get_experiment("churn") == exp
+    assert backend.get_or_create_experiment("churn") == exp
+    other = backend.get_or_create_experiment("team/fraud v2")
+    assert backend.get_experiment("team/fraud v2").id == other.id
+    assert {e.name for e in backend.list_experiments()} >= {"churn", "team/fraud v2"}
+    with pytest.raises(Conflict, match="churn"):
+        backend.create_experiment("churn")
+    with pytest.raises(NotFound, match="nope"):
+        backend.get_experiment("nope")
+    with pytest.raises(ValidationFailed):
+        backend.create_experiment(" bad name")
+
+
+# -- runs ----------------------------------------------------------------------------------
+def test_run_create_log_end_get(backend: Backend) -> None:
+    exp = backend.create_experiment("e")
+    run = backend.create_run(
+        exp.id, name="first", params={"lr": 0.1, "depth": 3}, tags={"team": "a"}
+    )
+    assert run.status == "RUNNING" and run.params == {"lr": "0.1", "depth": "3"}
+    backend.log_batch(
+        run.id,
+        metrics=_rows([("loss", 0.9, 0), ("loss", 0.5, 1), ("acc", 0.7, 1)]),
+        params={"seed": 7},
+        tags={"stage": "dev"},
+    )
+    backend.end_run(run.id, "FINISHED")
+    got = backend.get_run(run.id)
+    assert got.status == "FINISHED" and got.end_time is not None
+    assert got.name == "first" and got.experiment_id == exp.id
+    assert got.params == {"lr": "0.1", "depth": "3", "seed": "7"}
+    assert got.tags == {"team": "a", "stage": "dev"}
+    assert got.metrics == {"loss": 0.5, "acc": 0.7}
+    child = backend.create_run(exp.id, parent_run_id=run.id)
+    assert backend.get_run(child.id).parent_run_id == run.id
+
+
+def test_param_conflict(backend: Backend) -> None:
+    run_id = _run(backend, params={"lr": 0.1})
+    backend.log_batch(run_id, params={"lr": 0.1})  # same value again is fine
+    with pytest.raises(Conflict, match="lr"):
+        backend.log_batch(run_id, params={"lr": 0.2})
+    assert backend.get_run(run_id).params == {"lr": "0.1"}
+
+
+def test_non_finite_metrics_round_trip(backend: Backend) -> None:
+    run_id = _run(backend)
+    values = [math.nan, math.inf, -math.inf, 1.5, -0.0, 1e308]
+    backend.log_batch(run_id, metrics=_rows([("m", v, i) for i, v in enumerate(values)]))
+    backend.log_batch(run_id, metrics=_rows([("last_nan", math.nan, 0), ("last_inf", math.inf, 0)]))
+    history = backend.get_metric_history(run_id, "m")
+    assert [p.step for p in history] == list(range(len(values)))
+    got = [p.value for p in history]
+    assert math.isnan(got[0]) and got[1:] == values[1:]
+    metrics = backend.get_run(run_id).metrics
+    assert metrics["m"] == 1e308
+    assert math.isnan(metrics["last_nan"]) and metrics["last_inf"] == math.inf
+
+
+def test_metric_history_and_latest(backend: Backend) -> None:
+    run_id = _run(backend)
+    backend.log_batch(run_id, metrics=_rows([("train/loss", 1.0 / (s + 1), s) for s in range(50)]))
+    backend.log_batch(run_id, metrics=_rows([("train/loss", 9.0, 3)]))  # older step: history only
+    history = backend.get_metric_history(run_id, "train/loss")
+    assert len(history) == 51
+    assert backend.get_run(run_id).metrics["train/loss"] == pytest.approx(1 / 50)
+    assert backend.get_metric_history(run_id, "absent") == []
+
+
+def test_bad_metric_batches_are_rejected(backend: Backend) -> None:
+    run_id = _run(backend)
+    with pytest.raises(ValidationFailed, match="step"):
+        backend.log_batch(run_id, metrics=MetricRows(["m"], [1.0], [-1], [0]))
+    with pytest.raises(ValidationFailed, match="metric key"):
+        backend.log_batch(run_id, metrics=MetricRows([" bad"], [1.0], [0], [0]))
+    with pytest.raises(ValidationFailed, match="value"):
+        backend.log_batch(run_id, metrics=MetricRows(["m"], ["x"], [0], [0]))  # type: ignore[list-item]
+    with pytest.raises(ValidationFailed, match="status"):
+        backend.end_run(run_id, "DONE")
+    assert backend.get_metric_history(run_id, "m") == []
+
+
+def test_search_filters_and_order(backend: Backend) -> None:
+    exp = backend.create_experiment("search")
+    other = backend.create_experiment("other")
+    ids = {}
+    for name, acc, model in [("a", 0.6, "rf"), ("b", 0.9, "gbm"), ("c", 0.3, "rf")]:
+        run = backend.create_run(exp.id, name=name, params={"model": model})
+        backend.log_batch(run.id, metrics=_rows([("acc", acc, 0)]))
+        ids[name] = run.id
+    backend.create_run(other.id, name="x")
+    found = backend.search_runs([exp.id], "metrics.acc > 0.5", ["metrics.acc DESC"])
+    assert [r.name for r in found] == ["b", "a"]
+    found = backend.search_runs([exp.id], "params.model = 'rf'", ["metrics.acc ASC"])
+    assert [r.name for r in found] == ["c", "a"]
+    page = backend.search_runs([exp.id], None, ["metrics.acc DESC"], max_results=1, offset=1)
+    assert [r.id for r in page] == [ids["a"]]
+    assert {r.name for r in backend.search_runs([exp.id, other.id])} == {"a", "b", "c", "x"}
+
+
+def test_malformed_filter_names_the_problem(backend: Backend) -> None:
+    exp = backend.create_experiment("f")
+    with pytest.raises(ValidationFailed, match="ends too early"):
+        backend.search_runs([exp.id], "metrics.acc >")
+    with pytest.raises(ValidationFailed, match="max_results"):
+        backend.search_runs([exp.id], max_results=0)
+
+
+def test_unknown_objects_are_not_found_naming_the_id(backend: Backend) -> None:
+    with pytest.raises(NotFound, match="0123abc"):
+        backend.get_run("0123abc")
+    with pytest.raises(NotFound, match="0123abc"):
+        backend.log_batch("0123abc", metrics=_rows([("m", 1.0, 0)]))
+    with pytest.raises(NotFound, match="ghost-model"):
+        backend.get_model("ghost-model")
+    backend.create_model("real")
+    with pytest.raises(NotFound, match="real"):
+        backend.get_model_version("real", 7)
+    with pytest.raises(NotFound, match="champion"):
+        backend.get_model_version("real", "champion")
+    with pytest.raises(NotFound, match="0123abc"):
+        backend.upload_artifact("0123abc", "a.txt", iter([b"x"]))
+
+
+# -- artifacts -----------------------------------------------------------------------------
+def test_artifacts_upload_download_list(backend: Backend, tmp_path: Path) -> None:
+    run_id = _run(backend)
+    data = bytes(range(256)) * 8192  # 2 MiB: several chunks
+    sha = hashlib.sha256(data).hexdigest()
+    info = backend.upload_artifact(run_id, "model/weights.bin", io.BytesIO(data))
+    assert info == {"path": "model/weights.bin", "sha256": sha, "size": len(data)}
+    small = backend.upload_artifact(run_id, "./notes/readme é.txt", iter([b"hello ", b"world"]))
+    assert small["path"] == "notes/readme é.txt"
+    assert small["sha256"] == hashlib.sha256(b"hello world").hexdigest()
+    listed = backend.list_artifacts(run_id)
+    assert [e["path"] for e in listed] == ["model/weights.bin", "notes/readme é.txt"]
+    assert backend.list_artifacts(run_id, "model") == [info]
+    assert backend.artifact_entry(run_id, "model/weights.bin") == info
+    assert b"".join(backend.iter_blob(sha)) == data
+    dest = backend.download_blob(sha, tmp_path / "out" / "w.bin")
+    assert dest.read_bytes() == data
+    with pytest.raises(NotFound, match="missing.txt"):
+        backend.artifact_entry(run_id, "missing.txt")
+    with pytest.raises(ValidationFailed, match="inside the run"):
+        backend.upload_artifact(run_id, "../escape.txt", iter([b"x"]))
+    with pytest.raises(NotFound):
+        list(backend.iter_blob("f" * 64))
+    with pytest.raises(ValidationFailed, match="sha256"):
+        list(backend.iter_blob("not-a-sha"))
+
+
+def test_corrupted_blob_is_an_integrity_error(
+    backend: Backend, artifacts: ArtifactStore, tmp_path: Path
+) -> None:
+    run_id = _run(backend)
+    data = b"precious model bytes " * 100_000
+    sha = backend.upload_artifact(run_id, "m.bin", iter([data]))["sha256"]
+    path = artifacts.backend.local_path(artifacts.key(sha))
+    assert path is not None
+    path.write_bytes(data.replace(b"precious", b"tampered"))  # same size, other bytes
+    with pytest.raises(IntegrityError, match=sha):
+        b"".join(backend.iter_blob(sha))
+    with pytest.raises(IntegrityError):
+        backend.download_blob(sha, tmp_path / "m.bin")
+    assert not (tmp_path / "m.bin").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+# -- registry ------------------------------------------------------------------------------
+def _log_model(backend: Backend, run_id: str, payload: bytes) -> None:
+    manifest = orjson.dumps({"flavor": "sklearn", "signature": {"inputs": [{"name": "x"}]}})
+    backend.upload_artifact(run_id, f"model/{MODEL_MANIFEST}", iter([manifest]))
+    backend.upload_artifact(run_id, "model/model.skops", iter([payload]))
+
+
+def test_registry_register_alias_resolve(backend: Backend) -> None:
+    run_a, run_b = _run(backend), _run(backend)
+    _log_model(backend, run_a, b"model-a")
+    _log_model(backend, run_b, b"model-b")
+    v1 = backend.register_model("team/churn", f"runs:/{run_a}/model", description="first")
+    v2 = backend.register_model("team/churn", f"runs:/{run_b}/model", tags={"k": "v"})
+    assert (v1.version, v2.version) == (1, 2)
+    assert v1.flavor == "sklearn" and v1.run_id == run_a and v1.source == f"runs:/{run_a}/model"
+    assert {f["path"] for f in v1.files} == {MODEL_MANIFEST, "model.skops"}
+    assert v2.tags == {"k": "v"}
+    assert backend.set_alias("team/churn", "champion", 1).aliases == ["champion"]
+    assert backend.get_model_version("team/churn", "champion").version == 1
+    assert backend.get_model_version("team/churn", "latest").version == 2
+    assert backend.get_model_version("team/churn", 2) == v2
+    assert backend.get_model("team/churn").aliases == {"champion": 1}
+    tagged = backend.set_model_version_tag("team/churn", 1, "validated", "yes")
+    assert tagged.tags == {"validated": "yes"}
+    assert backend.update_model_version("team/churn", "1", "best so far").description == (
+        "best so far"
+    )
+    assert sorted(v.version for v in backend.list_model_versions("team/churn")) == [1, 2]
+    backend.delete_alias("team/churn", "champion")
+    with pytest.raises(NotFound, match="champion"):
+        backend.get_model_version("team/churn", "champion")
+    with pytest.raises(NotFound, match="champion"):
+        backend.delete_alias("team/churn", "champion")
+    model = backend.create_model("plain", description="no versions")
+    assert model.latest_version == 0
+    assert [m.name for m in backend.search_models("%churn%")] == ["team/churn"]
+    assert [m.name for m in backend.search_models(max_results=1)] == ["plain"]
+    with pytest.raises(Conflict):
+        backend.create_model("plain")
+    with pytest.raises(ValidationFailed, match="runs:/"):
+        backend.register_model("team/churn", "s3://elsewhere/model")
+    with pytest.raises(NotFound):
+        backend.register_model("team/churn", f"runs:/{run_a}/no-model-here")
+
+
+# -- audit ---------------------------------------------------------------------------------
+def test_every_mutation_is_audited_and_the_chain_verifies(backend: Backend) -> None:
+    exp = backend.create_experiment("audited")
+    run = backend.create_run(exp.id, params={"a": 1})
+    backend.log_batch(run.id, metrics=_rows([("m", 1.0, 0)]))
+    backend.upload_artifact(run.id, "f.txt", iter([b"x"]))
+    backend.end_run(run.id)
+    _log_model(backend, run.id, b"m")
+    backend.register_model("audited-model", f"runs:/{run.id}/model")
+    backend.set_alias("audited-model", "prod", 1)
+    backend.set_model_version_tag("audited-model", 1, "k", "v")
+
+    run_actions = [e.action for e in backend.list_audit_events(object_id=run.id)]
+    assert run_actions[0] == "run.create" and "run.update" in run_actions
+    assert run_actions.count("run.log_artifact") == 3
+    assert len(run_actions) >= 6  # + the metric batch
+    exp_events = backend.list_audit_events(object_type="experiment", object_id=exp.id)
+    assert [e.action for e in exp_events] == ["experiment.create"]
+    versions = backend.list_audit_events(object_type="model_version")
+    assert {e.action for e in versions} >= {"model_version.create", "model_version.set_tag"}
+    everything = backend.list_audit_events(limit=1000)
+    assert [e.seq for e in everything] == list(range(1, len(everything) + 1))
+    assert backend.list_audit_events(after_seq=everything[-2].seq) == everything[-1:]
+    assert all(e.actor for e in everything)
+    report = backend.verify_audit_chain()
+    assert report.ok and report.events == len(everything)
