@@ -84,12 +84,12 @@ CANDIDATES = {
                 (
                     "clf",
                     HistGradientBoostingClassifier(
-                        max_iter=200, learning_rate=0.06, max_leaf_nodes=24, random_state=0
+                        max_iter=120, learning_rate=0.08, max_leaf_nodes=24, random_state=0
                     ),
                 ),
             ]
         ),
-        {"model": "gradient-boosting", "max_iter": 200, "learning_rate": 0.06},
+        {"model": "gradient-boosting", "max_iter": 120, "learning_rate": 0.08},
     ),
 }
 
@@ -173,7 +173,10 @@ def register_champion(test: object) -> None:
     model = conveyor.load_model("models:/churn@champion")
     sample = test[FEATURES].head(5)  # type: ignore[index]
     predictions = model.predict(sample)
-    console.print(f"models:/churn@champion predicts {list(np.asarray(predictions))} on 5 rows")
+    console.print(
+        f"models:/churn@champion predicts {np.asarray(predictions).tolist()} on 5 rows",
+        markup=False,
+    )
 
 
 def main() -> None:
@@ -189,7 +192,7 @@ def main() -> None:
         "  conveyor models show churn\n"
         "  conveyor datasets show churn-train\n"
         "  conveyor audit verify\n"
-        f"  (run them with CONVEYOR_HOME={settings.home_path})"
+        f"  (run them with CONVEYOR_HOME={settings.home_path.absolute()})"
     )
 
 

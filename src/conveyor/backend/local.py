@@ -11,8 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import pandas as pd
+
 from conveyor.artifacts import ArtifactStore
 from conveyor.config import Settings, get_settings
+from conveyor.data import service as datasets
+from conveyor.data.entities import Dataset, DatasetVersion
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.governance import audit
 from conveyor.governance.identity import Actor, local_actor
@@ -259,6 +263,65 @@ class LocalBackend:
     def update_model_version(self, name: str, version: int | str, description: str) -> ModelVersion:
         with self.meta.write(self.actor) as uow:
             return registry.update_model_version(uow, name, version, description=description)
+
+    # -- datasets ------------------------------------------------------------------------
+    def log_dataset(
+        self,
+        name: str,
+        data: Any,
+        *,
+        description: str = "",
+        source: str = "",
+        expectations: Any = None,
+        run_id: str | None = None,
+        context: str = "training",
+    ) -> DatasetVersion:
+        """Store ``data`` as a version of ``name`` (same content, same version).
+
+        Failed checks are recorded on the version, never raised here; the SDK raises
+        after the version is committed when asked to.
+        """
+        return datasets.record_dataset_version(
+            self.meta,
+            self.artifacts,
+            self.actor,
+            name=name,
+            data=data,
+            description=description,
+            source=source,
+            expectations=expectations,
+            run_id=run_id,
+            context=context,
+        )
+
+    def link_input(self, run_id: str, dataset_version_id: str, context: str = "training") -> None:
+        with self.meta.write(self.actor) as uow:
+            datasets.link_run_input(uow, run_id, dataset_version_id, context)
+
+    def get_dataset_version(self, name: str, version: int | str | None = None) -> DatasetVersion:
+        """A dataset version by number (latest when None)."""
+        with self.meta.read() as conn:
+            return datasets.get_dataset_version(conn, name, version)
+
+    def get_dataset_version_by_id(self, dataset_version_id: str) -> DatasetVersion:
+        with self.meta.read() as conn:
+            return datasets.get_dataset_version_by_id(conn, dataset_version_id)
+
+    def list_datasets(self) -> list[Dataset]:
+        with self.meta.read() as conn:
+            return datasets.list_datasets(conn)
+
+    def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
+        with self.meta.read() as conn:
+            return datasets.list_versions(conn, name)
+
+    def load_dataset(self, name: str, version: int | str | None = None) -> pd.DataFrame:
+        """A dataset version's rows as a DataFrame, verified by sha256."""
+        frame = datasets.load_dataset_version(
+            self.artifacts, self.get_dataset_version(name, version), as_pandas=True
+        )
+        assert isinstance(frame, pd.DataFrame)
+        return frame
 
     # -- audit ---------------------------------------------------------------------------
     def list_audit_events(self, **filters: Any) -> list[audit.AuditEvent]:

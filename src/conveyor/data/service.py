@@ -164,7 +164,8 @@ def _suite(expectations: Any) -> CheckSuite | None:
     return CheckSuite(expectations)
 
 
-def _raise_checks(report: CheckReport, dv: DatasetVersion) -> None:
+def raise_failed_checks(report: CheckReport, dv: DatasetVersion) -> None:
+    """Raise ValidationFailed listing failed checks, with the stored version in details."""
     if report.passed:
         return
     try:
@@ -284,7 +285,7 @@ def log_dataset_version(
     prep = _Prepared(name, data, expectations, description, source)
     dv = _store(uow, artifacts, prep, project_id)
     if raise_on_failure and prep.report is not None:
-        _raise_checks(prep.report, dv)
+        raise_failed_checks(prep.report, dv)
     return dv
 
 
@@ -321,7 +322,7 @@ def record_dataset_version(
         if run_id is not None:
             link_run_input(uow, run_id, dv.id, context)
     if raise_on_failure and prep.report is not None:
-        _raise_checks(prep.report, dv)
+        raise_failed_checks(prep.report, dv)
     return dv
 
 
