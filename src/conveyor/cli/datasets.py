@@ -68,6 +68,19 @@ def versions(name: NameArg, as_json: JsonOption = False) -> None:
     )
 
 
+def _yes_no(value: Any) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+def _compact_profile(profile: dict[str, Any] | None) -> dict[str, Any]:
+    """The profile's per-column summaries without the mergeable sketch state."""
+    profile = profile or {}
+    columns = [
+        {k: v for k, v in col.items() if k != "sketch"} for col in profile.get("columns") or []
+    ]
+    return {**profile, "columns": columns}
+
+
 def _profile_rows(profile: dict[str, Any]) -> list[list[Any]]:
     rows = []
     for col in profile.get("columns") or []:
@@ -116,7 +129,7 @@ def _render_version(dv: Any) -> None:
         table(
             "Schema",
             ["column", "type", "nullable"],
-            [[c.get("name"), c.get("type"), c.get("nullable", "")] for c in dv.schema],
+            [[c.get("name"), c.get("type"), _yes_no(c.get("nullable"))] for c in dv.schema],
         )
     )
     if dv.checks is not None:
@@ -145,4 +158,5 @@ def show(
 ) -> None:
     """One dataset version: schema, row count, sha256, check results, profile."""
     dv = data_backend().get_dataset_version(name, version)
-    emit(dv.to_dict(), lambda: _render_version(dv), as_json)
+    data = {**dv.to_dict(), "profile": _compact_profile(dv.profile)}
+    emit(data, lambda: _render_version(dv), as_json)

@@ -1,0 +1,77 @@
+"""CLI fixtures: a store seeded through the backend (never through the CLI under test)."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conveyor.backend.local import LocalBackend
+from conveyor.tracking.metric_rows import MetricRows
+
+T0 = 1_700_000_000_000
+MANIFEST = {
+    "flavor": "sklearn",
+    "signature": {"inputs": [{"name": "age", "type": "double"}], "outputs": None},
+}
+WEIGHTS = bytes(range(256)) * 400  # 100 KiB, enough for a few progress updates
+
+
+@dataclass
+class Seeded:
+    """What the ``seeded`` fixture stored."""
+
+    home: Path
+    experiment_id: str
+    run_ids: list[str]  # rf 0.91, lr 0.75 (loss NaN), rf 0.85 — in creation order
+    weights: bytes = WEIGHTS  # model/weights.bin of the first run
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def backend(conveyor_home: Path) -> Iterator[LocalBackend]:
+    """A backend on the test's CONVEYOR_HOME, for seeding and checking."""
+    api = LocalBackend.from_settings()
+    yield api
+    api.meta.dispose()
+
+
+@pytest.fixture
+def seeded(backend: LocalBackend, conveyor_home: Path) -> Seeded:
+    """Experiment 'churn' with three finished runs, a logged model registered as v1 @champion."""
+    exp = backend.create_experiment("churn", description="who leaves")
+    run_ids = []
+    for i, (model, auc) in enumerate([("rf", 0.91), ("lr", 0.75), ("rf", 0.85)]):
+        run = backend.create_run(
+            exp.id,
+            name=f"run-{i}",
+            params={"model": model, "max_depth": 4 + i},
+            tags={"team": "growth"},
+            source={"git": {"commit": "abc123", "branch": "main", "dirty": False}},
+        )
+        rows = MetricRows()
+        for step in range(3):
+            rows.append("auc", round(auc - 0.1 * (2 - step), 4), step, T0 + step)
+        rows.append("loss", math.nan if model == "lr" else 0.25, 0, T0)
+        backend.log_batch(run.id, metrics=rows)
+        backend.end_run(run.id)
+        run_ids.append(run.id)
+    first = run_ids[0]
+    backend.upload_artifact(
+        first, "model/conveyor-model.json", io.BytesIO(json.dumps(MANIFEST).encode())
+    )
+    backend.upload_artifact(first, "model/weights.bin", io.BytesIO(WEIGHTS))
+    backend.upload_artifact(first, "report.txt", io.BytesIO(b"fine\n"))
+    backend.register_model("churn-model", f"runs:/{first}/model")
+    backend.set_alias("churn-model", "champion", 1)
+    return Seeded(conveyor_home, exp.id, run_ids)
