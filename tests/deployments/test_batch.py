@@ -1,0 +1,95 @@
+"""Batch scoring: stream Parquet/CSV in chunks, bounded memory, clear schema errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from conveyor.deployments import predict_file
+from conveyor.deployments.cli import app
+from conveyor.errors import NotFound, ValidationFailed
+
+from .helpers import log_and_register
+
+
+@pytest.fixture
+def scored(home_backend: Any, forests: list[Any], clf_data: Any, tmp_path: Path) -> Path:
+    """A registered forest (alias champion) and a 1,000-row input Parquet file."""
+    X = clf_data[0]
+    log_and_register(forests[0], "churn", X.head(10))
+    home_backend.set_alias("churn", "champion", 1)
+    big = pd.concat([X] * 4, ignore_index=True).head(1000)
+    path = tmp_path / "in.parquet"
+    big.to_parquet(path, row_group_size=128)
+    return path
+
+
+def test_parquet_streams_in_chunks(
+    home_backend: Any, scored: Path, forests: list[Any], tmp_path: Path
+) -> None:
+    calls: list[tuple[int, int | None]] = []
+    out = tmp_path / "out" / "scores.parquet"
+    stats = predict_file(home_backend, "models:/churn@champion", scored, out, chunk_rows=300,
+                         progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    assert (stats.rows, stats.chunks, stats.model_version) == (1000, 4, 1)
+    assert calls == [(300, 1000), (600, 1000), (900, 1000), (1000, 1000)]
+    result = pq.ParquetFile(out)
+    assert result.metadata.num_rows == 1000
+    frame = result.read().to_pandas()
+    source = pd.read_parquet(scored)
+    assert list(frame.columns) == [*source.columns, "prediction"]
+    assert (frame["prediction"].to_numpy() == forests[0].predict(source)).all()
+
+
+def test_csv_input_and_schema_errors(home_backend: Any, scored: Path, tmp_path: Path) -> None:
+    frame = pd.read_parquet(scored)
+    csv = tmp_path / "in.csv"
+    frame.to_csv(csv, index=False)
+    out = tmp_path / "csv-out.parquet"
+    stats = predict_file(home_backend, "models:/churn/1", csv, out, chunk_rows=256)
+    assert stats.rows == len(frame) == pq.ParquetFile(out).metadata.num_rows
+
+    bad = tmp_path / "bad.parquet"
+    frame.drop(columns=["f2"]).assign(f1=lambda d: d["f1"].astype(str)).to_parquet(bad)
+    with pytest.raises(ValidationFailed, match=r"f2 \(missing\)") as info:
+        predict_file(home_backend, "models:/churn/1", bad, tmp_path / "x.parquet")
+    assert "f1" in info.value.message
+    assert not (tmp_path / "x.parquet").exists()
+    with pytest.raises(NotFound, match="no input file"):
+        predict_file(home_backend, "models:/churn/1", tmp_path / "nope.parquet", out)
+    with pytest.raises(ValidationFailed, match="chunk_rows"):
+        predict_file(home_backend, "models:/churn/1", csv, out, chunk_rows=0)
+
+
+def test_cli_predict_and_deploy_commands(scored: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "cli.parquet"
+    result = runner.invoke(app, ["predict", "--model", "churn@champion", "--input", str(scored),
+                                 "--output", str(out), "--chunk-rows", "400"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Wrote 1000 predictions in 3 chunk(s)" in result.output
+    assert pq.ParquetFile(out).metadata.num_rows == 1000
+
+    result = runner.invoke(app, ["deploy", "churn-api", "--model", "churn@champion"])
+    assert result.exit_code == 0, result.output
+    assert "churn/1: ONNX" in result.output
+    result = runner.invoke(app, ["deploy", "churn-api", "--model", "churn/1",
+                                 "--shadow", "churn/1", "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for args in (["deployments", "list"], ["deployments", "show", "churn-api"],
+                 ["deployments", "revisions", "churn-api"], ["rollback", "churn-api"]):  # fmt: skip
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "churn" in result.output
+    result = runner.invoke(app, ["deployments", "revisions", "churn-api", "--json"])
+    revisions = json.loads(result.output)
+    assert [r["revision"] for r in revisions] == [3, 2, 1]
+    assert revisions[0]["reason"] == "rollback" and revisions[0]["restored_from"] == 1
+    assert np.isclose(revisions[2]["compiled"]["churn/1"]["parity"]["agreement"], 1.0)
