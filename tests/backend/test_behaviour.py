@@ -1,4 +1,4 @@
-"""One behaviour suite, run on every transport × store combination.
+"""One behaviour suite, run on every transport and store combination.
 
 ``backend`` is a LocalBackend on SQLite and on PostgreSQL (``meta`` from conftest), and
 an HttpBackend talking to a real uvicorn server (in a thread, on a loopback port) that
@@ -195,7 +195,7 @@ def test_artifacts_upload_download_list(backend: Backend, tmp_path: Path) -> Non
     assert b"".join(backend.iter_blob(sha)) == data
     dest = backend.download_blob(sha, tmp_path / "out" / "w.bin")
     assert dest.read_bytes() == data
-    with pytest.raises(NotFound, match="missing.txt"):
+    with pytest.raises(NotFound, match=r"missing\.txt"):
         backend.artifact_entry(run_id, "missing.txt")
     with pytest.raises(ValidationFailed, match="inside the run"):
         backend.upload_artifact(run_id, "../escape.txt", iter([b"x"]))
