@@ -62,12 +62,39 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
+_pg_migrated: set[str] = set()
+
+
 def _reset_pg(url: str) -> None:
+    """Empty the test database: migrate once per session, then truncate between tests."""
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
+        if url not in _pg_migrated:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+        else:
+            tables = [
+                name
+                for (name,) in conn.exec_driver_sql(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            ]
+            if tables:
+                quoted = ", ".join(f'"{t}"' for t in tables)
+                conn.exec_driver_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+            # the rows migration 0001 seeds
+            conn.exec_driver_sql(
+                "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, repeat('0', 64))"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO projects (id, name, description, created_at) "
+                "VALUES (repeat('0', 32), 'default', '', 0)"
+            )
     engine.dispose()
+    if url not in _pg_migrated:
+        MetadataStore(url).dispose()
+        _pg_migrated.add(url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
