@@ -83,7 +83,7 @@ class ArtifactStore:
             reader: Any = chunks
             stream = iter(lambda: reader.read(CHUNK), b"")
         else:
-            stream = chunks  # type: ignore[assignment]
+            stream = chunks
         hasher, size = hashlib.sha256(), 0
         tmp = self.backend.staging_dir() / f"{uuid.uuid4().hex}.part"
         try:

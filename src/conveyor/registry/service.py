@@ -79,7 +79,7 @@ def create_model(
     ).first():
         raise Conflict(f"model {name!r} is already registered")
     now = now_ms()
-    row = {
+    row: dict[str, Any] = {
         "id": new_id(),
         "project_id": DEFAULT_PROJECT_ID,
         "name": name,
@@ -141,7 +141,7 @@ def _version(row: Any, name: str, aliases: dict[str, int]) -> ModelVersion:
 def _ensure_model(uow: UnitOfWork, name: str) -> None:
     """Register ``name`` if missing; safe when concurrent writers race to create it."""
     now = now_ms()
-    row = {
+    row: dict[str, Any] = {
         "id": new_id(),
         "project_id": DEFAULT_PROJECT_ID,
         "name": name,
@@ -184,7 +184,7 @@ def create_model_version(
         .values(latest_version=models.c.latest_version + 1, updated_at=now_ms())
         .returning(models.c.id, models.c.latest_version)
     ).one()
-    row = {
+    row: dict[str, Any] = {
         "id": new_id(),
         "model_id": model_id,
         "version": version,

@@ -123,7 +123,7 @@ def _as_value(value: Any, index: int) -> float:
             raise ValidationFailed(
                 f"metric value at point {index} must be a number, got {value!r}"
             ) from None
-    return value  # type: ignore[no-any-return]  # validated in validate()
+    return value  # validated in validate()
 
 
 def _db_value(value: float) -> float | None:

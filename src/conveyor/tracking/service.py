@@ -83,7 +83,7 @@ def create_experiment(
     if exists:
         raise Conflict(f"experiment {name!r} already exists (id {exists.id})")
     now = now_ms()
-    row = {
+    row: dict[str, Any] = {
         "id": new_id(),
         "project_id": DEFAULT_PROJECT_ID,
         "name": name,
@@ -118,7 +118,7 @@ def get_or_create_experiment(uow: UnitOfWork, name: str) -> Experiment:
     """The experiment named ``name``, created on first use (safe under concurrent callers)."""
     check_name(name, "experiment name")
     now = now_ms()
-    row = {
+    row: dict[str, Any] = {
         "id": new_id(),
         "project_id": DEFAULT_PROJECT_ID,
         "name": name,
@@ -190,7 +190,7 @@ def create_run(
         name = f"run-{run_id[:8]}"
     check_name(name, "run name")
     tags = _check_str_map(tags or {}, "tag")
-    row = {
+    row: dict[str, Any] = {
         "id": run_id,
         "experiment_id": experiment.id,
         "parent_run_id": parent_run_id,
