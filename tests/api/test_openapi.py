@@ -1,0 +1,50 @@
+"""The OpenAPI document lists every route; the docs page is served."""
+
+from __future__ import annotations
+
+import httpx
+
+EXPECTED = {
+    ("get", "/api/v1/health"),
+    ("post", "/api/v1/experiments"),
+    ("get", "/api/v1/experiments"),
+    ("post", "/api/v1/experiments/get-or-create"),
+    ("get", "/api/v1/experiments/{id_or_name}"),
+    ("post", "/api/v1/runs"),
+    ("get", "/api/v1/runs/{run_id}"),
+    ("post", "/api/v1/runs/{run_id}/log-batch"),
+    ("post", "/api/v1/runs/{run_id}/end"),
+    ("post", "/api/v1/runs/search"),
+    ("get", "/api/v1/runs/{run_id}/metric-history"),
+    ("put", "/api/v1/runs/{run_id}/artifacts/{path}"),
+    ("get", "/api/v1/runs/{run_id}/artifacts/{path}"),
+    ("get", "/api/v1/runs/{run_id}/artifacts"),
+    ("get", "/api/v1/blobs/{sha256}"),
+    ("post", "/api/v1/models"),
+    ("get", "/api/v1/models"),
+    ("get", "/api/v1/models/{name}"),
+    ("post", "/api/v1/models/{name}/versions"),
+    ("get", "/api/v1/models/{name}/versions"),
+    ("get", "/api/v1/models/{name}/versions/{ref}"),
+    ("patch", "/api/v1/models/{name}/versions/{version}"),
+    ("put", "/api/v1/models/{name}/versions/{version}/tags"),
+    ("put", "/api/v1/models/{name}/aliases/{alias}"),
+    ("delete", "/api/v1/models/{name}/aliases/{alias}"),
+    ("get", "/api/v1/audit/events"),
+    ("get", "/api/v1/audit/verify"),
+}
+
+
+def test_openapi_lists_the_routes(client: httpx.Client) -> None:
+    doc = client.get("/api/v1/openapi.json").json()
+    found = {(method, path) for path, ops in doc["paths"].items() for method in ops}
+    assert found == EXPECTED
+    log_batch = doc["paths"]["/api/v1/runs/{run_id}/log-batch"]["post"]
+    schema = log_batch["requestBody"]["content"]["application/json"]["schema"]
+    assert set(schema["properties"]["metrics"]["required"]) == {
+        "keys",
+        "values",
+        "steps",
+        "timestamps",
+    }
+    assert client.get("/api/v1/docs").status_code == 200
