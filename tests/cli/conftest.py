@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from conveyor.backend.local import LocalBackend
+from conveyor.cli.main import app
 from conveyor.tracking.metric_rows import MetricRows
 
 T0 = 1_700_000_000_000
@@ -36,6 +38,18 @@ class Seeded:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture
+def run_json(runner: CliRunner) -> Callable[..., Any]:
+    """Invoke ``conveyor <args> --json``, check it succeeded, return the parsed stdout."""
+
+    def invoke(*args: str) -> Any:
+        result = runner.invoke(app, [*args, "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    return invoke
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,29 +19,27 @@ from conveyor.store.tables import audit_events
 if TYPE_CHECKING:
     from tests.cli.conftest import Seeded
 
-
-def run_json(runner: CliRunner, *args: str) -> object:
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+RunJson = Callable[..., Any]
 
 
-def test_models_list_and_show(runner: CliRunner, seeded: Seeded) -> None:
+def test_models_list_and_show(runner: CliRunner, run_json: RunJson, seeded: Seeded) -> None:
     result = runner.invoke(app, ["models", "list"])
     assert result.exit_code == 0, result.output
     assert "churn-model" in result.stdout and "@champion→v1" in result.stdout
-    models = run_json(runner, "models", "list")
+    models = run_json("models", "list")
     assert [(m["name"], m["aliases"]) for m in models] == [("churn-model", {"champion": 1})]
 
-    shown = run_json(runner, "models", "show", "churn-model")
+    shown = run_json("models", "show", "churn-model")
     assert [(v["version"], v["aliases"]) for v in shown["versions"]] == [(1, ["champion"])]
     table = runner.invoke(app, ["models", "show", "churn-model"]).stdout
     assert "Versions (1)" in table and "sklearn" in table
 
 
-def test_models_version_by_number_and_alias(runner: CliRunner, seeded: Seeded) -> None:
-    by_alias = run_json(runner, "models", "version", "churn-model", "champion")
-    by_number = run_json(runner, "models", "version", "churn-model", "1")
+def test_models_version_by_number_and_alias(
+    runner: CliRunner, run_json: RunJson, seeded: Seeded
+) -> None:
+    by_alias = run_json("models", "version", "churn-model", "champion")
+    by_number = run_json("models", "version", "churn-model", "1")
     assert by_alias == by_number
     assert by_alias["uri"] == "models:/churn-model/1"
     assert by_alias["run_id"] == seeded.run_ids[0]
@@ -50,17 +49,17 @@ def test_models_version_by_number_and_alias(runner: CliRunner, seeded: Seeded) -
         assert text in result.stdout
 
 
-def test_models_register_and_aliases(runner: CliRunner, seeded: Seeded) -> None:
+def test_models_register_and_aliases(runner: CliRunner, run_json: RunJson, seeded: Seeded) -> None:
     source = f"runs:/{seeded.run_ids[0]}/model"
     result = runner.invoke(app, ["models", "register", source, "--name", "churn-model"])
     assert result.exit_code == 0, result.output
     assert "Registered churn-model version 2" in result.stdout
 
-    moved = run_json(runner, "models", "alias", "churn-model", "champion", "2")
+    moved = run_json("models", "alias", "churn-model", "champion", "2")
     assert moved["version"] == 2 and moved["aliases"] == ["champion"]
     result = runner.invoke(app, ["models", "alias", "--delete", "churn-model", "champion"])
     assert result.exit_code == 0, result.output
-    assert run_json(runner, "models", "show", "churn-model")["aliases"] == {}
+    assert run_json("models", "show", "churn-model")["aliases"] == {}
 
     again = runner.invoke(app, ["models", "alias", "--delete", "churn-model", "champion"])
     assert again.exit_code == 1
@@ -85,24 +84,24 @@ def test_models_unknown_version(runner: CliRunner, seeded: Seeded) -> None:
     assert "no version 7" in result.stderr
 
 
-def test_audit_list_and_filters(runner: CliRunner, seeded: Seeded) -> None:
-    events = run_json(runner, "audit", "list", "--limit", "1000")
+def test_audit_list_and_filters(runner: CliRunner, run_json: RunJson, seeded: Seeded) -> None:
+    events = run_json("audit", "list", "--limit", "1000")
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     first_run = seeded.run_ids[0]
-    for_run = run_json(runner, "audit", "list", "--object-type", "run", "--object-id", first_run)
+    for_run = run_json("audit", "list", "--object-type", "run", "--object-id", first_run)
     assert for_run and {e["object_id"] for e in for_run} == {first_run}
     assert for_run[0]["action"] == "run.create"
-    limited = run_json(runner, "audit", "list", "-n", "2")
+    limited = run_json("audit", "list", "-n", "2")
     assert len(limited) == 2
     table = runner.invoke(app, ["audit", "list", "--object-type", "experiment"]).stdout
     assert f"experiment:{seeded.experiment_id}" in table and "experiment.create" in table
 
 
-def test_audit_verify_ok(runner: CliRunner, seeded: Seeded) -> None:
+def test_audit_verify_ok(runner: CliRunner, run_json: RunJson, seeded: Seeded) -> None:
     result = runner.invoke(app, ["audit", "verify"])
     assert result.exit_code == 0, result.output
     assert "Audit chain intact" in result.stdout
-    report = run_json(runner, "audit", "verify")
+    report = run_json("audit", "verify")
     assert report["ok"] is True and report["first_bad_seq"] is None and report["events"] > 10
 
 
@@ -121,13 +120,17 @@ def test_audit_verify_broken_chain(
 
 
 def test_settings_shows_value_source_and_help(
-    runner: CliRunner, conveyor_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    runner: CliRunner,
+    run_json: RunJson,
+    conveyor_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("CONVEYOR_TOKEN", "s3cr3t")
     monkeypatch.setenv("CONVEYOR_SERVER_PORT", "6000")
     (tmp_path / "conveyor.toml").write_text("[conveyor]\nmetric_flush_size = 77\n")
     reset_settings()
-    rows = {r["name"]: r for r in run_json(runner, "settings")}
+    rows = {r["name"]: r for r in run_json("settings")}
     assert rows["server_port"]["value"] == 6000 and rows["server_port"]["source"] == "env"
     assert (
         rows["metric_flush_size"]["value"] == 77 and rows["metric_flush_size"]["source"] == "file"
@@ -151,9 +154,9 @@ def test_bad_setting_is_a_usage_error(runner: CliRunner, monkeypatch: pytest.Mon
     assert result.stderr.startswith("Invalid input: CONVEYOR_SERVER_PORT: bad value 'many'")
 
 
-def test_version(runner: CliRunner) -> None:
+def test_version(runner: CliRunner, run_json: RunJson) -> None:
     import conveyor
 
     result = runner.invoke(app, ["version"])
     assert result.stdout.strip() == f"conveyor {conveyor.__version__}"
-    assert run_json(runner, "version")["version"] == conveyor.__version__
+    assert run_json("version")["version"] == conveyor.__version__

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from typer.testing import CliRunner
 
@@ -13,26 +14,22 @@ from conveyor.cli.main import app
 if TYPE_CHECKING:
     from tests.cli.conftest import Seeded
 
-
-def run_json(runner: CliRunner, *args: str) -> object:
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+RunJson = Callable[..., Any]
 
 
-def test_experiments_list_show_create(runner: CliRunner, seeded: Seeded) -> None:
+def test_experiments_list_show_create(runner: CliRunner, run_json: RunJson, seeded: Seeded) -> None:
     result = runner.invoke(app, ["experiments", "list"])
     assert result.exit_code == 0, result.output
     assert "churn" in result.stdout and seeded.experiment_id in result.stdout
 
-    by_name = run_json(runner, "experiments", "show", "churn")
-    by_id = run_json(runner, "experiments", "show", seeded.experiment_id)
+    by_name = run_json("experiments", "show", "churn")
+    by_id = run_json("experiments", "show", seeded.experiment_id)
     assert by_name == by_id
     assert by_name["description"] == "who leaves"
 
-    created = run_json(runner, "experiments", "create", "fraud", "--description", "d")
+    created = run_json("experiments", "create", "fraud", "--description", "d")
     assert created["name"] == "fraud"
-    names = [e["name"] for e in run_json(runner, "experiments", "list")]
+    names = [e["name"] for e in run_json("experiments", "list")]
     assert sorted(names) == ["churn", "fraud"]
 
 
@@ -43,14 +40,14 @@ def test_experiment_create_duplicate_is_a_conflict(runner: CliRunner, seeded: Se
     assert "Traceback" not in result.output
 
 
-def test_runs_list_table_and_json(runner: CliRunner, seeded: Seeded) -> None:
+def test_runs_list_table_and_json(runner: CliRunner, run_json: RunJson, seeded: Seeded) -> None:
     result = runner.invoke(app, ["runs", "list", "--experiment", "churn"])
     assert result.exit_code == 0, result.output
     for run_id in seeded.run_ids:
         assert run_id in result.stdout
     assert "loss=NaN" in result.stdout
 
-    runs = run_json(runner, "runs", "list", "--max", "2")
+    runs = run_json("runs", "list", "--max", "2")
     assert isinstance(runs, list) and len(runs) == 2
     assert [r["id"] for r in runs] == seeded.run_ids[:0:-1]  # newest first
     lr = next(r for r in runs if r["params"]["model"] == "lr")
@@ -66,13 +63,13 @@ def test_global_json_option(runner: CliRunner, seeded: Seeded) -> None:
     assert again.stdout.lstrip().startswith("Runs (3)")
 
 
-def test_runs_show(runner: CliRunner, seeded: Seeded) -> None:
+def test_runs_show(runner: CliRunner, run_json: RunJson, seeded: Seeded) -> None:
     run_id = seeded.run_ids[0]
     result = runner.invoke(app, ["runs", "show", run_id])
     assert result.exit_code == 0, result.output
     for text in ("run-0", "max_depth", "auc", "0.91", "growth", "abc123 main"):
         assert text in result.stdout
-    data = run_json(runner, "runs", "show", run_id)
+    data = run_json("runs", "show", run_id)
     assert data["params"] == {"model": "rf", "max_depth": "4"}
     assert data["metrics"] == {"auc": 0.91, "loss": 0.25}
 
@@ -84,10 +81,10 @@ def test_runs_show_unknown_run(runner: CliRunner, seeded: Seeded) -> None:
     assert result.stdout == ""
 
 
-def test_runs_search_filter_and_order(runner: CliRunner, seeded: Seeded) -> None:
+def test_runs_search_filter_and_order(runner: CliRunner, run_json: RunJson, seeded: Seeded) -> None:
     args = ["runs", "search", "--filter", "metrics.auc > 0.8 and params.model = 'rf'"]
     args += ["--order-by", "metrics.auc DESC", "--experiment", "churn"]
-    found = run_json(runner, *args)
+    found = run_json(*args)
     assert [r["id"] for r in found] == [seeded.run_ids[0], seeded.run_ids[2]]
 
     result = runner.invoke(app, args)
@@ -117,31 +114,33 @@ def test_runs_list_unknown_experiment(runner: CliRunner, seeded: Seeded) -> None
     assert "nope" in result.stderr
 
 
-def test_runs_metrics_history(runner: CliRunner, seeded: Seeded) -> None:
-    history = run_json(runner, "runs", "metrics", seeded.run_ids[0], "auc")
+def test_runs_metrics_history(runner: CliRunner, run_json: RunJson, seeded: Seeded) -> None:
+    history = run_json("runs", "metrics", seeded.run_ids[0], "auc")
     assert [(p["step"], p["value"]) for p in history] == [(0, 0.71), (1, 0.81), (2, 0.91)]
-    nan = run_json(runner, "runs", "metrics", seeded.run_ids[1], "loss")
+    nan = run_json("runs", "metrics", seeded.run_ids[1], "loss")
     assert nan[0]["value"] == "NaN"
     result = runner.invoke(app, ["runs", "metrics", seeded.run_ids[0], "auc"])
     assert result.exit_code == 0, result.output
     assert "Metric auc (3 points)" in result.stdout
 
 
-def test_runs_artifacts(runner: CliRunner, seeded: Seeded) -> None:
+def test_runs_artifacts(runner: CliRunner, run_json: RunJson, seeded: Seeded) -> None:
     run_id = seeded.run_ids[0]
-    entries = run_json(runner, "runs", "artifacts", run_id)
+    entries = run_json("runs", "artifacts", run_id)
     assert [e["path"] for e in entries] == [
         "model/conveyor-model.json",
         "model/weights.bin",
         "report.txt",
     ]
-    only_model = run_json(runner, "runs", "artifacts", run_id, "--path", "model")
+    only_model = run_json("runs", "artifacts", run_id, "--path", "model")
     assert len(only_model) == 2
     result = runner.invoke(app, ["runs", "artifacts", run_id])
     assert "model/weights.bin" in result.stdout and str(len(seeded.weights)) in result.stdout
 
 
-def test_runs_download_folder_and_file(runner: CliRunner, seeded: Seeded, tmp_path: Path) -> None:
+def test_runs_download_folder_and_file(
+    runner: CliRunner, run_json: RunJson, seeded: Seeded, tmp_path: Path
+) -> None:
     run_id = seeded.run_ids[0]
     dest = tmp_path / "out"
     result = runner.invoke(app, ["runs", "download", run_id, "model", "--dest", str(dest)])
@@ -151,7 +150,7 @@ def test_runs_download_folder_and_file(runner: CliRunner, seeded: Seeded, tmp_pa
     assert "Downloaded 2 file(s)" in result.stdout
     assert not list(dest.rglob("*.part"))
 
-    single = run_json(runner, "runs", "download", run_id, "model/weights.bin", "-d", str(dest))
+    single = run_json("runs", "download", run_id, "model/weights.bin", "-d", str(dest))
     assert single[0]["dest"] == str((dest / "weights.bin").resolve())
     assert (dest / "weights.bin").read_bytes() == seeded.weights
 

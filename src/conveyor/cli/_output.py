@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from conveyor._util import to_iso
+from conveyor.tracking.entities import encode_float
 
 __all__ = [
     "JsonOption",
@@ -65,11 +66,7 @@ def err_console() -> Console:
 def jsonable(value: Any) -> Any:
     """``value`` with NaN/±inf as the strings "NaN"/"Infinity"/"-Infinity", objects as dicts."""
     if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
+        return encode_float(value)
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -98,12 +95,9 @@ def fmt_time(ms: int | None) -> str:
 
 
 def fmt_float(value: Any) -> str:
+    """A table cell: floats to 6 significant digits, NaN/±inf spelled as in JSON."""
     if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return f"{value:.6g}"
+        return f"{value:.6g}" if math.isfinite(value) else str(encode_float(value))
     return "" if value is None else str(value)
 
 
