@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -191,12 +192,14 @@ def _sklearn(
         steps = getattr(model, "steps", None)
         final = steps[-1][1] if steps else model
         options = {id(final): {"zipmap": False}}
+    first: Exception | None = None
     if all(types.get(c, "double") in _NUMERIC for c in columns):
         try:
             initial = _float_input(len(columns))
             return convert_sklearn(model, initial_types=initial, options=options), None
         except Exception as exc:  # e.g. a ColumnTransformer selecting columns by name
             log.debug("single-tensor conversion failed (%s); trying one input per column", exc)
+            first = exc
     kinds: dict[str, str] = {}
     for c in columns:
         kind = types.get(c, "double")
@@ -205,7 +208,12 @@ def _sklearn(
         )
     tensor = {"string": StringTensorType, "long": Int64TensorType, "float": FloatTensorType}
     initial = [(c, tensor[k]([None, 1])) for c, k in kinds.items()]
-    return convert_sklearn(model, initial_types=initial, options=options), kinds
+    try:
+        return convert_sklearn(model, initial_types=initial, options=options), kinds
+    except Exception:
+        if first is not None:  # the single-tensor error says more about a numeric model
+            raise first from (first.__cause__ or first.__context__)
+        raise
 
 
 def _lightgbm(loaded: LoadedModel, columns: list[str]) -> Any:
@@ -223,6 +231,16 @@ def _xgboost(loaded: LoadedModel, columns: list[str]) -> Any:
     booster.feature_names = None  # the converter only understands f0, f1, ... names
     booster.feature_types = None
     return convert_xgboost(booster, initial_types=_mlt_float_input(len(columns)))
+
+
+def _convert(
+    loaded: LoadedModel, columns: list[str], types: dict[str, str]
+) -> tuple[Any, dict[str, str] | None]:
+    if loaded.flavor == "sklearn":
+        return _sklearn(loaded, columns, types)
+    if loaded.flavor == "lightgbm":
+        return _lightgbm(loaded, columns), None
+    return _xgboost(loaded, columns), None
 
 
 def compile_to_onnx(
@@ -251,13 +269,11 @@ def compile_to_onnx(
         skip(f"no ONNX converter for flavor {loaded.flavor!r}")
         return None
     try:
-        per_column = None
-        if loaded.flavor == "sklearn":
-            proto, per_column = _sklearn(loaded, columns, types)
-        elif loaded.flavor == "lightgbm":
-            proto = _lightgbm(loaded, columns)
-        else:
-            proto = _xgboost(loaded, columns)
+        with warnings.catch_warnings():
+            # converters read deprecated estimator attributes; that noise is not actionable
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            proto, per_column = _convert(loaded, columns, types)
         compiled = CompiledModel(
             proto.SerializeToString(),
             columns=columns,
@@ -274,7 +290,11 @@ def compile_to_onnx(
             return None
         compiled.predict(frame)
     except Exception as exc:  # converters raise anything from RuntimeError to NameError
-        skip(f"conversion failed: {type(exc).__name__}: {exc}"[:500])
+        reason = f"conversion failed: {type(exc).__name__}: {str(exc)[:300]}"
+        cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        if cause is not None:
+            reason += f" (caused by {type(cause).__name__}: {str(cause)[:200]})"
+        skip(reason)
         return None
     return compiled
 
