@@ -1,0 +1,398 @@
+"""Model performance once labels arrive: per window, per model version and per route.
+
+Classification: accuracy, precision, recall, F1 (binary on the positive class, macro
+over classes otherwise), ROC AUC, log loss and calibration (expected calibration error +
+reliability bins) when the output carries scores. Regression: MAE, RMSE, R².
+
+Outputs: a served output is a label (``"yes"``, ``1``), a score (one number in [0, 1]
+for a binary model, thresholded at ``threshold``), or a list of class probabilities (the
+predicted class is the argmax; the class of column ``j`` is ``classes[j]``, default the
+sorted labels, or ``j`` itself when the labels are ``0..k-1``).
+
+Only labelled predictions count; ``label_coverage`` is reported next to the metrics, and a
+group without labels has ``status="insufficient_data"`` and no metrics (never NaN). All
+arithmetic is vectorised numpy; the results equal ``sklearn.metrics`` on the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from scipy.stats import rankdata
+
+from conveyor.monitoring.windows import WindowData
+
+__all__ = [
+    "GroupPerformance",
+    "PerformanceReport",
+    "Task",
+    "calibration",
+    "classification_metrics",
+    "performance_report",
+    "regression_metrics",
+    "roc_auc",
+]
+
+Task = Literal["auto", "classification", "regression"]
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float | None:
+    """Binary ROC AUC (ties averaged) of 0/1 ``y_true``; None when one class is absent."""
+    y = np.asarray(y_true, dtype=bool)
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = rankdata(np.asarray(score, dtype=np.float64))
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def calibration(y_true: np.ndarray, prob: np.ndarray, n_bins: int = 10) -> dict[str, Any]:
+    """Expected calibration error and reliability bins of binary scores ``prob``.
+
+    Equal-width bins over [0, 1]; ECE = Σ (n_bin / n) · |mean score - positive rate|.
+    """
+    y = np.asarray(y_true, dtype=np.float64)
+    p = np.clip(np.asarray(prob, dtype=np.float64), 0.0, 1.0)
+    idx = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
+    counts = np.bincount(idx, minlength=n_bins)
+    sum_p = np.bincount(idx, weights=p, minlength=n_bins)
+    sum_y = np.bincount(idx, weights=y, minlength=n_bins)
+    nz = counts > 0
+    mean_p = np.divide(sum_p, counts, out=np.zeros(n_bins), where=nz)
+    rate = np.divide(sum_y, counts, out=np.zeros(n_bins), where=nz)
+    ece = float(np.sum(counts[nz] / len(p) * np.abs(mean_p[nz] - rate[nz]))) if len(p) else 0.0
+    bins = [
+        {
+            "lower": i / n_bins,
+            "upper": (i + 1) / n_bins,
+            "count": int(counts[i]),
+            "mean_score": float(mean_p[i]) if nz[i] else None,
+            "positive_rate": float(rate[i]) if nz[i] else None,
+        }
+        for i in range(n_bins)
+    ]
+    return {"ece": ece, "bins": bins}
+
+
+def _prf(y: np.ndarray, pred: np.ndarray, classes: np.ndarray, positive: Any) -> dict[str, float]:
+    def one(c: Any) -> tuple[float, float, float]:
+        tp = float(np.sum((pred == c) & (y == c)))
+        fp = float(np.sum((pred == c) & (y != c)))
+        fn = float(np.sum((pred != c) & (y == c)))
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return p, r, f
+
+    if positive is not None:
+        p, r, f = one(positive)
+    else:
+        stats = np.array([one(c) for c in classes])
+        p, r, f = (float(v) for v in stats.mean(axis=0))
+    return {"precision": p, "recall": r, "f1": f}
+
+
+def classification_metrics(
+    y_true: Sequence[Any] | np.ndarray,
+    y_pred: Sequence[Any] | np.ndarray,
+    proba: np.ndarray | None = None,
+    *,
+    classes: Sequence[Any] | None = None,
+    positive: Any = None,
+    n_bins: int = 10,
+) -> dict[str, Any]:
+    """Metrics of predicted labels ``y_pred`` (and class probabilities ``proba``, one
+    column per entry of ``classes``) against ``y_true``.
+
+    Two classes: precision/recall/F1 of ``positive`` (default ``1``/``True`` when present,
+    else the second class in sorted order), AUC/log loss/ECE from its probability
+    column. More classes: macro averages, one-vs-rest macro AUC, multiclass log loss, ECE
+    on the top-class confidence.
+    """
+    y = np.asarray(y_true, dtype=object)
+    pred = np.asarray(y_pred, dtype=object)
+    seen = sorted(set(y.tolist()) | set(pred.tolist()), key=_sort_key)
+    cls = np.asarray(list(classes) if classes is not None else seen, dtype=object)
+    out: dict[str, Any] = {"n": len(y), "classes": [_plain(c) for c in cls]}
+    out["accuracy"] = float(np.mean(y == pred)) if len(y) else None
+    binary = len(cls) == 2
+    pos = positive
+    if binary and pos is None:
+        pos = next((c for c in cls if c is True or c == 1), cls[1])
+    out.update(_prf(y, pred, cls, pos if binary else None))
+    if binary:
+        out["positive"] = _plain(pos)
+    if proba is None:
+        return out
+    proba = np.asarray(proba, dtype=np.float64)
+    index = {_key(c): j for j, c in enumerate(cls)}
+    y_idx = np.array([index.get(_key(v), -1) for v in y.tolist()])
+    known = y_idx >= 0
+    if not known.all():
+        out["unknown_labels"] = int((~known).sum())
+    yk, pk = y_idx[known], proba[known]
+    if len(yk) == 0:
+        return out
+    row_sum = pk.sum(axis=1, keepdims=True)
+    pn = np.clip(pk / np.where(row_sum > 0, row_sum, 1.0), _EPS, 1 - _EPS)
+    pn = pn / pn.sum(axis=1, keepdims=True)
+    out["log_loss"] = float(-np.mean(np.log(pn[np.arange(len(yk)), yk])))
+    if binary:
+        j = index[_key(pos)]
+        hit = yk == j
+        out["auc"] = roc_auc(hit, pk[:, j])
+        cal = calibration(hit, pk[:, j], n_bins)
+    else:
+        aucs = [roc_auc(yk == j, pk[:, j]) for j in range(len(cls))]
+        valid = [a for a in aucs if a is not None]
+        out["auc"] = float(np.mean(valid)) if valid else None
+        conf = pk.max(axis=1)
+        cal = calibration(pk.argmax(axis=1) == yk, conf, n_bins)
+    out["ece"] = cal["ece"]
+    out["calibration_bins"] = cal["bins"]
+    return out
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
+    """MAE, RMSE and R² (None when the labels are constant) of numeric predictions."""
+    y = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    err = p - y
+    ss_tot = float(np.sum((y - y.mean()) ** 2)) if len(y) else 0.0
+    return {
+        "n": len(y),
+        "mae": float(np.mean(np.abs(err))),
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "r2": 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else None,
+    }
+
+
+# -- from a window ---------------------------------------------------------------------------
+def _sort_key(v: Any) -> tuple[str, Any]:
+    return (type(v).__name__ if not isinstance(v, int | float) else "0num", v)
+
+
+def _key(v: Any) -> Any:
+    """Labels compare across JSON types: 1, 1.0 and True are one class."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+def _decode(texts: list[str | None]) -> list[Any]:
+    return [None if t is None else json.loads(t) for t in texts]
+
+
+@dataclass(slots=True)
+class GroupPerformance:
+    """Performance of one group (the whole window, one model version or one route)."""
+
+    group: str
+    value: str | None
+    rows: int
+    labelled: int
+    label_coverage: float
+    status: Literal["ok", "insufficient_data"]
+    task: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "value": self.value,
+            "rows": self.rows,
+            "labelled": self.labelled,
+            "label_coverage": self.label_coverage,
+            "status": self.status,
+            "task": self.task,
+            "metrics": self.metrics,
+            "reason": self.reason,
+        }
+
+
+@dataclass(slots=True)
+class PerformanceReport:
+    """``overall`` plus one entry per model version and per route of the window."""
+
+    endpoint: str
+    window: dict[str, Any]
+    task: str | None
+    overall: GroupPerformance
+    by_version: list[GroupPerformance]
+    by_route: list[GroupPerformance]
+
+    @property
+    def status(self) -> str:
+        return self.overall.status
+
+    def metric(self, name: str) -> float | None:
+        if name in ("label_coverage", "coverage"):
+            return self.overall.label_coverage
+        value = self.overall.metrics.get(name)
+        return None if value is None or not isinstance(value, int | float) else float(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "window": self.window,
+            "task": self.task,
+            "status": self.status,
+            "overall": self.overall.to_dict(),
+            "by_version": [g.to_dict() for g in self.by_version],
+            "by_route": [g.to_dict() for g in self.by_route],
+        }
+
+
+def _infer_task(labels: list[Any], outputs: list[Any]) -> str:
+    if any(isinstance(v, str | bool) for v in labels) or any(
+        isinstance(o, list | str | bool) for o in outputs
+    ):
+        return "classification"
+    nums = np.asarray([float(v) for v in labels if isinstance(v, int | float)])
+    out = np.asarray([float(o) for o in outputs if isinstance(o, int | float)])
+    if len(nums) == 0:
+        return "classification"
+    integral = bool(np.all(np.mod(nums, 1) == 0))
+    if integral and len(np.unique(nums)) <= 20:
+        in_unit = len(out) > 0 and bool(np.all((out >= 0) & (out <= 1)))
+        out_integral = len(out) > 0 and bool(np.all(np.mod(out, 1) == 0))
+        if out_integral or in_unit:
+            return "classification"
+    return "regression"
+
+
+def _group(
+    group: str,
+    value: str | None,
+    labels: list[Any],
+    outputs: list[Any],
+    rows: int,
+    task: str,
+    classes: Sequence[Any] | None,
+    positive: Any,
+    threshold: float,
+    n_bins: int,
+) -> GroupPerformance:
+    labelled = [i for i, v in enumerate(labels) if v is not None]
+    coverage = len(labelled) / rows if rows else 0.0
+    if not labelled:
+        reason = "no predictions in the window" if rows == 0 else "no labels have arrived yet"
+        return GroupPerformance(
+            group, value, rows, 0, coverage, "insufficient_data", None, {}, reason
+        )
+    y = [labels[i] for i in labelled]
+    o = [outputs[i] for i in labelled]
+    kind = task if task != "auto" else _infer_task(y, o)
+    try:
+        if kind == "regression":
+            metrics = regression_metrics(
+                np.asarray(y, dtype=np.float64), np.asarray(o, dtype=np.float64)
+            )
+        else:
+            metrics = _classification_from_outputs(y, o, classes, positive, threshold, n_bins)
+    except (TypeError, ValueError) as exc:
+        return GroupPerformance(
+            group, value, rows, len(y), coverage, "insufficient_data", kind, {},
+            f"outputs and labels cannot be compared as {kind}: {exc}",
+        )  # fmt: skip
+    metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+               for k, v in metrics.items()}  # fmt: skip
+    return GroupPerformance(group, value, rows, len(y), coverage, "ok", kind, metrics)
+
+
+def _classification_from_outputs(
+    y: list[Any],
+    o: list[Any],
+    classes: Sequence[Any] | None,
+    positive: Any,
+    threshold: float,
+    n_bins: int,
+) -> dict[str, Any]:
+    ys = [_key(v) for v in y]
+    if all(isinstance(v, list) for v in o):  # class probabilities
+        proba = np.asarray(o, dtype=np.float64)
+        k = proba.shape[1]
+        label_set = sorted(set(ys), key=_sort_key)
+        if classes is None:
+            indices = all(isinstance(v, int) and 0 <= v < k for v in label_set)
+            cls = list(range(k)) if indices else label_set
+        else:
+            cls = list(classes)
+        if len(cls) != k:
+            raise ValueError(f"{k} probability columns but {len(cls)} classes {cls[:10]}")
+        pred = np.asarray(cls, dtype=object)[proba.argmax(axis=1)]
+        return classification_metrics(
+            ys, pred, proba, classes=cls, positive=positive, n_bins=n_bins
+        )
+    distinct = {int(v) if isinstance(v, bool) else v for v in ys}
+    scores = [v for v in o if isinstance(v, float) and not float(v).is_integer()]
+    if scores and distinct <= {0, 1}:  # binary scores
+        s = np.asarray(o, dtype=np.float64)
+        pred = (s >= threshold).astype(np.int64)
+        proba = np.column_stack([1 - s, s])
+        return classification_metrics(
+            [int(v) for v in ys], pred, proba, classes=[0, 1], positive=1, n_bins=n_bins
+        )
+    return classification_metrics(
+        ys, [_key(v) for v in o], classes=classes, positive=positive, n_bins=n_bins
+    )
+
+
+def performance_report(
+    data: WindowData,
+    *,
+    task: Task = "auto",
+    classes: Sequence[Any] | None = None,
+    positive: Any = None,
+    threshold: float = 0.5,
+    n_bins: int = 10,
+) -> PerformanceReport:
+    """Performance of a window (see the module docstring), overall, per version, per route."""
+    table = data.table
+    labels = _decode(table.column("label").to_pylist()) if table.num_rows else []
+    outputs = _decode(table.column("output").to_pylist()) if table.num_rows else []
+    rows = table.num_rows
+    if task == "auto":
+        pairs = [(v, o) for v, o in zip(labels, outputs, strict=True) if v is not None]
+        task_used: str = (
+            _infer_task([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else "auto"
+        )
+    else:
+        task_used = task
+    options = (task_used, classes, positive, threshold, n_bins)
+    overall = _group("window", None, labels, outputs, rows, *options)
+    groups: dict[str, list[GroupPerformance]] = {"model_version": [], "route": []}
+    for column, out in groups.items():
+        values = table.column(column).to_pylist() if rows else []
+        for name in data._values(column):
+            idx = [i for i, v in enumerate(values) if v == name]
+            out.append(
+                _group(
+                    column,
+                    name,
+                    [labels[i] for i in idx],
+                    [outputs[i] for i in idx],
+                    len(idx),
+                    *options,
+                )
+            )
+    return PerformanceReport(
+        data.endpoint,
+        data.window.to_dict(),
+        overall.task,
+        overall,
+        groups["model_version"],
+        groups["route"],
+    )
