@@ -40,23 +40,23 @@ CASES: dict[str, tuple[str, Callable[[Data], Any]]] = {
     ),
     "lightgbm-multiclass-strings": (
         "multi_data",
-        lambda d: lgb.LGBMClassifier(n_estimators=10, verbose=-1).fit(*d),
+        lambda d: lgb.LGBMClassifier(n_estimators=10, verbose=-1, n_jobs=1).fit(*d),
     ),
     "lightgbm-binary": (
         "clf_data",
-        lambda d: lgb.LGBMClassifier(n_estimators=10, verbose=-1).fit(*d),
+        lambda d: lgb.LGBMClassifier(n_estimators=10, verbose=-1, n_jobs=1).fit(*d),
     ),
     "lightgbm-regressor": (
         "reg_data",
-        lambda d: lgb.LGBMRegressor(n_estimators=10, verbose=-1).fit(*d),
+        lambda d: lgb.LGBMRegressor(n_estimators=10, verbose=-1, n_jobs=1).fit(*d),
     ),
     "xgboost-classifier": (
         "clf_data",
-        lambda d: xgb.XGBClassifier(n_estimators=10, max_depth=3).fit(*d),
+        lambda d: xgb.XGBClassifier(n_estimators=10, max_depth=3, n_jobs=1).fit(*d),
     ),
     "xgboost-regressor": (
         "reg_data",
-        lambda d: xgb.XGBRegressor(n_estimators=10, max_depth=3).fit(*d),
+        lambda d: xgb.XGBRegressor(n_estimators=10, max_depth=3, n_jobs=1).fit(*d),
     ),
 }
 
@@ -148,7 +148,9 @@ def test_no_converter_returns_none_with_reason(tmp_path: Path) -> None:
 def test_raw_classification_booster_is_not_compiled(clf_data: Data, tmp_path: Path) -> None:
     frame, y = clf_data
     booster = lgb.train(
-        {"objective": "binary", "verbose": -1}, lgb.Dataset(frame, y), num_boost_round=5
+        {"objective": "binary", "verbose": -1, "num_threads": 1},
+        lgb.Dataset(frame, y),
+        num_boost_round=5,
     )
     loaded = _load(booster, frame, tmp_path / "m")
     reasons: list[str] = []

@@ -80,43 +80,47 @@ CASES: dict[str, tuple[str, Callable[[Data], Any], str, bool]] = {
     "sklearn-pipeline": ("mixed_data", _pipeline, "sklearn", True),
     "lightgbm-clf-strings": (
         "multi_data",
-        lambda d: lgb.LGBMClassifier(n_estimators=5, verbose=-1).fit(*d),
+        lambda d: lgb.LGBMClassifier(n_estimators=5, verbose=-1, n_jobs=1).fit(*d),
         "lightgbm",
         True,
     ),
     "lightgbm-binary": (
         "clf_data",
-        lambda d: lgb.LGBMClassifier(n_estimators=5, verbose=-1).fit(*d),
+        lambda d: lgb.LGBMClassifier(n_estimators=5, verbose=-1, n_jobs=1).fit(*d),
         "lightgbm",
         True,
     ),
     "lightgbm-reg": (
         "reg_data",
-        lambda d: lgb.LGBMRegressor(n_estimators=5, verbose=-1).fit(*d),
+        lambda d: lgb.LGBMRegressor(n_estimators=5, verbose=-1, n_jobs=1).fit(*d),
         "lightgbm",
         False,
     ),
     "lightgbm-booster": (
         "reg_data",
-        lambda d: lgb.train({"verbose": -1}, lgb.Dataset(d[0], d[1]), num_boost_round=5),
+        lambda d: lgb.train(
+            {"verbose": -1, "num_threads": 1}, lgb.Dataset(d[0], d[1]), num_boost_round=5
+        ),
         "lightgbm",
         False,
     ),
     "xgboost-clf": (
         "clf_data",
-        lambda d: xgb.XGBClassifier(n_estimators=5, max_depth=3).fit(*d),
+        lambda d: xgb.XGBClassifier(n_estimators=5, max_depth=3, n_jobs=1).fit(*d),
         "xgboost",
         True,
     ),
     "xgboost-reg": (
         "reg_data",
-        lambda d: xgb.XGBRegressor(n_estimators=5, max_depth=3).fit(*d),
+        lambda d: xgb.XGBRegressor(n_estimators=5, max_depth=3, n_jobs=1).fit(*d),
         "xgboost",
         False,
     ),
     "xgboost-booster": (
         "reg_data",
-        lambda d: xgb.train({"max_depth": 3}, xgb.DMatrix(d[0], d[1]), num_boost_round=5),
+        lambda d: xgb.train(
+            {"max_depth": 3, "nthread": 1}, xgb.DMatrix(d[0], d[1]), num_boost_round=5
+        ),
         "xgboost",
         False,
     ),
