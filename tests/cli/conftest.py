@@ -5,6 +5,10 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +54,29 @@ def run_json(runner: CliRunner) -> Callable[..., Any]:
         return json.loads(result.stdout)
 
     return invoke
+
+
+@pytest.fixture
+def conveyor_exe() -> list[str]:
+    """The installed ``conveyor`` script beside this Python, else ``python -m ...``."""
+    exe = shutil.which("conveyor", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "conveyor.cli.main"]
+
+
+@pytest.fixture
+def run_exe(conveyor_exe: list[str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the real executable: ``run_exe(*args, env=None)`` (default: this test's env)."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*conveyor_exe, *args],
+            env=os.environ if env is None else env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    return run
 
 
 @pytest.fixture

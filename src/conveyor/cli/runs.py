@@ -49,8 +49,10 @@ def _duration(run: Run) -> str:
     return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
 
 
-def _runs_table(title: str, items: list[Run], metric_keys: list[str]) -> Any:
-    columns = ["run id", "name", "status", "started", "duration"]
+def _runs_table(
+    title: str, items: list[Run], metric_keys: list[str], experiments: dict[str, str]
+) -> Any:
+    columns = ["run id", "experiment", "name", "status", "started", "duration"]
     columns += [f"metrics.{k}" for k in metric_keys]
     columns += ["metrics" if not metric_keys else "other metrics", "params"]
     rows = []
@@ -60,6 +62,7 @@ def _runs_table(title: str, items: list[Run], metric_keys: list[str]) -> Any:
         rows.append(
             [
                 run.id,
+                experiments.get(run.experiment_id, run.experiment_id),
                 run.name,
                 run.status,
                 fmt_time(run.start_time),
@@ -88,10 +91,14 @@ def _experiment_ids(experiment: str | None) -> list[str] | None:
     return None if experiment is None else [backend().get_experiment(experiment).id]
 
 
+def _experiment_names() -> dict[str, str]:
+    return {e.id: e.name for e in backend().list_experiments()}
+
+
 def _emit_runs(title: str, items: list[Run], metric_keys: list[str], as_json: bool) -> None:
     emit(
         [r.to_dict() for r in items],
-        lambda: console().print(_runs_table(title, items, metric_keys)),
+        lambda: console().print(_runs_table(title, items, metric_keys, _experiment_names())),
         as_json,
     )
 
@@ -150,7 +157,7 @@ def _render_run(run: Run) -> None:
     fields: dict[str, Any] = {
         "id": run.id,
         "name": run.name,
-        "experiment": run.experiment_id,
+        "experiment": f"{backend().get_experiment(run.experiment_id).name} ({run.experiment_id})",
         "status": run.status,
         "user": run.user,
         "started": fmt_time(run.start_time),
