@@ -104,3 +104,19 @@ def test_artifacts_only_for_pyfunc(tmp_path: Path) -> None:
     model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
     with pytest.raises(ValidationFailed, match="artifacts="):
         save_model(model, tmp_path / "m", artifacts={"a": tmp_path})
+
+
+class Days(PythonModel):
+    def predict(self, context: PythonModelContext, model_input: Any) -> Any:
+        return (model_input["when"] - pd.Timestamp("2026-01-01")).dt.days.to_numpy()
+
+
+def test_datetime_example_round_trips(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"when": pd.to_datetime(["2026-01-02", "2026-01-11"])})
+    manifest = save_model(Days(), tmp_path / "m", input_example=frame)
+    assert manifest.signature is not None
+    assert manifest.signature["inputs"] == [{"name": "when", "type": "datetime", "required": True}]
+    loaded = load_model(tmp_path / "m")
+    example = loaded.input_example
+    assert example is not None and loaded.validate_input(example) == []
+    np.testing.assert_array_equal(loaded.predict(example), [1, 10])

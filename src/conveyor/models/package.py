@@ -78,7 +78,11 @@ class LoadedModel:
         """The input example stored with the model, if any."""
         if self.manifest.input_example is None:
             return None
-        return _read_example(self.path / self.manifest.input_example)
+        frame = _read_example(self.path / self.manifest.input_example)
+        for spec in self.signature.inputs if self.signature else ():
+            if spec.type == "datetime" and spec.name in frame.columns:
+                frame[spec.name] = pd.to_datetime(frame[spec.name])  # JSON holds ISO text
+        return frame
 
     def validate_input(self, data: Any) -> list[dict[str, str]]:
         """Field errors of ``data`` against the signature (empty list: acceptable).
