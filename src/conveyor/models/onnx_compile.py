@@ -36,7 +36,7 @@ import pandas as pd
 from conveyor.errors import ValidationFailed
 from conveyor.models.flavors.base import classes_from_options, classes_to_options
 from conveyor.models.flavors.onnx import session_options
-from conveyor.models.package import LoadedModel
+from conveyor.models.loaded import LoadedModel
 
 __all__ = ["CompiledModel", "ParityReport", "compile_to_onnx", "parity_check"]
 
