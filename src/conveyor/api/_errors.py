@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -149,6 +150,8 @@ class ErrorMiddleware:
 
         try:
             await self.app(scope, counted_receive, tracked_send)
+        except ClientDisconnect:
+            log.info("client went away during %s %s", scope.get("method"), scope.get("path"))
         except StreamAborted as exc:
             # The status line is long gone: log, and return without the final body chunk;
             # the server then closes the connection and the client sees a cut response.

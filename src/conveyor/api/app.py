@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -29,8 +31,17 @@ def _is_upload(scope: Scope) -> bool:
 def create_app(backend: LocalBackend | None = None, *, settings: Settings | None = None) -> FastAPI:
     """The API over ``backend`` (default: the stores named by the settings)."""
     settings = settings or get_settings()
+    owned = backend is None
     backend = backend or LocalBackend.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:  # a backend passed in belongs to the caller
+            backend.meta.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Conveyor",
         summary="Tracking, registry and audit API of the Conveyor MLOps platform.",
         version="1",
