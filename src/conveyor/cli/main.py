@@ -109,7 +109,13 @@ def _root(
 ) -> None:
     state.json = as_json
     state.debug = debug
-    ctx.call_on_close(reset_backends)
+    ctx.call_on_close(_close)
+
+
+def _close() -> None:
+    """After each invocation: close the backends it opened, forget the global options."""
+    state.json = state.debug = False
+    reset_backends()
 
 
 for _module in MODULES:
