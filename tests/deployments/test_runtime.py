@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -206,3 +207,31 @@ def test_unknown_endpoint_is_named(home_backend: Any) -> None:
 
     with pytest.raises(NotFound, match="'ghost' is not deployed"):
         DeploymentServer(home_backend, ["ghost"])
+
+
+def test_mount_survives_an_endpoint_that_cannot_load(two_versions: Any) -> None:
+    rev = deploy_endpoint(two_versions, "churn-api", model="churn/2")
+    corrupt_blob(two_versions.artifacts, str(rev.compiled["churn/2"].onnx_sha256))
+    server = mount_endpoints(Starlette(), two_versions, path="/serving")
+    assert server.router.tables == {}
+    assert server.watcher.status["churn-api"].error_code == "integrity"
+
+
+def test_uvicorn_factory_reads_its_environment(
+    two_versions: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import logging
+
+    from conveyor.deployments import runtime
+
+    for name in ("conveyor.serving", "conveyor.deployments"):  # the factory configures these
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "handlers", list(logger.handlers))
+        monkeypatch.setattr(logger, "propagate", logger.propagate)
+        monkeypatch.setattr(logger, "level", logger.level)
+    monkeypatch.setenv(runtime.ENDPOINTS_ENV, "churn-api")
+    monkeypatch.setenv(runtime.POLL_ENV, "0.5")
+    monkeypatch.setenv(runtime.LOG_ENV, str(tmp_path / "predictions"))
+    server = runtime.create_app()
+    assert list(server.router.tables) == ["churn-api"]
+    assert server.watcher.interval == 0.5 and server.app.prediction_log is not None

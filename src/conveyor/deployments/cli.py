@@ -185,6 +185,10 @@ def serve_cmd(
     poll: Annotated[
         float, typer.Option("--poll", help="Seconds between checks for new revisions.")
     ] = 1.0,
+    log_uri: Annotated[
+        str | None,
+        typer.Option("--log-uri", help="Folder or URL for the prediction log (default: none)."),
+    ] = None,
 ) -> None:
     """Serve endpoints over HTTP; new revisions are picked up without a restart."""
     from conveyor.deployments.runtime import serve
@@ -192,7 +196,7 @@ def serve_cmd(
     _local()
     console().print(f"Serving {', '.join(endpoints or ['every endpoint'])} on "
                     f"http://{host}:{port} ({workers} worker(s))", markup=False)  # fmt: skip
-    serve(endpoints or None, host, port, workers, poll_interval=poll)
+    serve(endpoints or None, host, port, workers, poll_interval=poll, log_uri=log_uri)
 
 
 @app.command("predict")

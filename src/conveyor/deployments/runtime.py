@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 from collections.abc import Iterable, MutableMapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ from conveyor.serving import (
 
 __all__ = [
     "ENDPOINTS_ENV",
+    "LOG_ENV",
     "POLL_ENV",
     "DeploymentServer",
     "PredictorCache",
@@ -65,6 +67,7 @@ log = logging.getLogger("conveyor.deployments.runtime")
 
 ENDPOINTS_ENV = "CONVEYOR_SERVE_ENDPOINTS"
 POLL_ENV = "CONVEYOR_SERVE_POLL_S"
+LOG_ENV = "CONVEYOR_SERVE_LOG_URI"
 _COLUMN_TYPES = {"double", "float", "long", "integer", "int", "boolean", "bool", "string", "str"}
 
 Scope = MutableMapping[str, Any]
@@ -194,8 +197,16 @@ class RevisionWatcher:
     def errors(self) -> dict[str, str]:
         return {n: s.error for n, s in self.status.items() if s.error}
 
-    def load_initial(self) -> None:
-        """Build and install every endpoint's current table; raises if one cannot load."""
+    def load_initial(self, *, strict: bool = True) -> None:
+        """Build and install every endpoint's current table.
+
+        ``strict``: raise when an endpoint is not deployed or its revision cannot load (a
+        server started for named endpoints should fail fast); otherwise record the error in
+        ``status`` like a later poll would, and serve the endpoints that do load.
+        """
+        if not strict:
+            self.check()
+            return
         with self.backend.meta.read() as conn:
             if self.endpoints is not None:
                 for name in self.endpoints:
@@ -309,11 +320,12 @@ class DeploymentServer:
         endpoints: Sequence[str] | None = None,
         *,
         poll_interval: float = 1.0,
+        strict: bool = True,
         **app_options: Any,
     ) -> None:
         self.router = Router()
         self.watcher = RevisionWatcher(backend, self.router, endpoints, poll_interval)
-        self.watcher.load_initial()
+        self.watcher.load_initial(strict=strict)
         self.app = InferenceApp(self.router, **app_options)
         self._started = False
         self._lock: asyncio.Lock | None = None
@@ -386,25 +398,50 @@ def mount_endpoints(
 ) -> DeploymentServer:
     """Mount the inference app for ``endpoints`` (default: all) under ``path`` of a
     Starlette/FastAPI ``app``; returns the server (call its ``startup``/``shutdown`` from
-    the host lifespan, or let it start on its first request)."""
+    the host lifespan, or let it start on its first request). An endpoint whose revision
+    cannot load does not stop the host app: it is reported at ``{path}/deployments``."""
     if backend is None:
         from conveyor.backend.local import LocalBackend
 
         backend = LocalBackend.from_settings()
-    server = DeploymentServer(backend, endpoints, poll_interval=poll_interval, **app_options)
+    server = DeploymentServer(
+        backend, endpoints, poll_interval=poll_interval, strict=False, **app_options
+    )
     app.mount(path, server)
     return server
 
 
-def create_app() -> DeploymentServer:
-    """uvicorn factory: endpoints from ``$CONVEYOR_SERVE_ENDPOINTS`` (comma-separated)."""
-    from conveyor.backend.local import LocalBackend
-    from conveyor.serving.logs import configure_logging
+def _configure_logging() -> None:
+    """JSON log lines on stderr for the serving runtime and this bridge (idempotent)."""
+    from conveyor.serving.logs import JsonFormatter, configure_logging
 
     configure_logging()
+    logger = logging.getLogger("conveyor.deployments")
+    logger.setLevel(logging.INFO)
+    if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        logger.addHandler(handler)
+    logger.propagate = False
+
+
+def create_app() -> DeploymentServer:
+    """uvicorn factory: endpoints from ``$CONVEYOR_SERVE_ENDPOINTS`` (comma-separated, empty:
+    all), poll interval from ``$CONVEYOR_SERVE_POLL_S``, prediction log folder or URL from
+    ``$CONVEYOR_SERVE_LOG_URI`` (unset: no prediction log)."""
+    from conveyor.backend.local import LocalBackend
+    from conveyor.serving import PredictionLog
+
+    _configure_logging()
     names = [n for n in os.environ.get(ENDPOINTS_ENV, "").split(",") if n]
     interval = float(os.environ.get(POLL_ENV, "1.0"))
-    return DeploymentServer(LocalBackend.from_settings(), names or None, poll_interval=interval)
+    log_uri = os.environ.get(LOG_ENV)
+    return DeploymentServer(
+        LocalBackend.from_settings(),
+        names or None,
+        poll_interval=interval,
+        prediction_log=PredictionLog(log_uri) if log_uri else None,
+    )
 
 
 def serve(
@@ -414,6 +451,7 @@ def serve(
     workers: int = 1,
     *,
     poll_interval: float = 1.0,
+    log_uri: str | None = None,
 ) -> None:
     """Run the inference server for ``endpoints`` until SIGTERM/SIGINT (every worker
     process builds its own tables and runs its own watcher)."""
@@ -427,4 +465,6 @@ def serve(
     backend.meta.dispose()
     os.environ[ENDPOINTS_ENV] = ",".join(endpoints or [])
     os.environ[POLL_ENV] = str(poll_interval)
+    if log_uri:
+        os.environ[LOG_ENV] = log_uri
     run_server("conveyor.deployments.runtime:create_app", host, port, workers)
