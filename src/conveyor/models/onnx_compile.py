@@ -72,7 +72,10 @@ class CompiledModel:
             "source_flavor": source_flavor,
             **(classes_to_options(classes) if classes is not None else {}),
         }
+        kept = [(p.key, p.value) for p in proto.metadata_props if p.key != _META]
         del proto.metadata_props[:]
+        for key, value in kept:
+            proto.metadata_props.add(key=key, value=value)
         entry = proto.metadata_props.add()
         entry.key, entry.value = _META, json.dumps(info, sort_keys=True)
         self._bytes = proto.SerializeToString()
