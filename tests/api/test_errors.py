@@ -107,6 +107,17 @@ def test_unknown_objects_404_name_the_id(client: httpx.Client) -> None:
     _error(client.get("/api/v1/blobs/xyz"), 422, "invalid")
 
 
+def test_bad_dataset_uploads_are_rejected(client: httpx.Client) -> None:
+    url = "/api/v1/datasets/d/versions"
+    files = {"data": ("data.parquet", b"not parquet", "application/octet-stream")}
+    error = _error(client.post(url, files=files), 422, "invalid")
+    assert "Parquet" in error["message"]
+    error = _error(client.post(url, data={"description": "no file"}), 422, "invalid")
+    assert "data" in error["message"]
+    response = client.post(url, files=files, data={"expectations": "{oops"})
+    _error(response, 400, "malformed")
+
+
 def test_conflicts_are_409(client: httpx.Client) -> None:
     client.post("/api/v1/experiments", json={"name": "twice"})
     error = _error(client.post("/api/v1/experiments", json={"name": "twice"}), 409, "conflict")

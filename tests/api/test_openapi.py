@@ -30,6 +30,12 @@ EXPECTED = {
     ("put", "/api/v1/models/{name}/versions/{version}/tags"),
     ("put", "/api/v1/models/{name}/aliases/{alias}"),
     ("delete", "/api/v1/models/{name}/aliases/{alias}"),
+    ("post", "/api/v1/datasets/{name}/versions"),
+    ("get", "/api/v1/datasets"),
+    ("get", "/api/v1/datasets/{name}/versions"),
+    ("get", "/api/v1/datasets/{name}/versions/{version}"),
+    ("get", "/api/v1/dataset-versions/{dataset_version_id}"),
+    ("post", "/api/v1/runs/{run_id}/inputs"),
     ("get", "/api/v1/audit/events"),
     ("get", "/api/v1/audit/verify"),
 }

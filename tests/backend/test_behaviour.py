@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
+import pandas as pd
 import pytest
 
 from conveyor.api import create_app
@@ -21,6 +22,8 @@ from conveyor.api.testing import ServerThread
 from conveyor.artifacts import ArtifactStore
 from conveyor.backend import Backend, HttpBackend, LocalBackend
 from conveyor.backend.local import MODEL_MANIFEST
+from conveyor.data import checks
+from conveyor.data.frames import content_hash, to_table
 from conveyor.errors import Conflict, IntegrityError, NotFound, ValidationFailed
 from conveyor.store import MetadataStore
 from conveyor.tracking.metric_rows import MetricRows
@@ -293,3 +296,43 @@ def test_every_mutation_is_audited_and_the_chain_verifies(backend: Backend) -> N
     assert all(e.actor for e in everything)
     report = backend.verify_audit_chain()
     assert report.ok and report.events == len(everything)
+
+
+# -- datasets ------------------------------------------------------------------------------
+def test_datasets_log_get_list_load_link(backend: Backend) -> None:
+    frame = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", None], "c": [0.5, math.nan, math.inf]})
+    dv = backend.log_dataset("iris/train", frame, description="d", source="s3://bucket/x")
+    assert (dv.name, dv.version, dv.num_rows) == ("iris/train", 1, 3)
+    assert dv.sha256 == content_hash(to_table(frame)) and dv.source == "s3://bucket/x"
+    assert backend.log_dataset("iris/train", frame.copy()) == dv  # same content, same version
+    checked = backend.log_dataset(
+        "iris/train",
+        frame.assign(a=[1, 1, 1]),
+        expectations=[checks.unique("a"), checks.not_null("b", max_fraction=0.5)],
+    )
+    assert checked.version == 2 and checked.checks_passed is False
+    assert backend.get_dataset_version("iris/train") == checked
+    assert backend.get_dataset_version("iris/train", 1) == dv
+    assert backend.get_dataset_version("iris/train", "1") == dv
+    assert backend.get_dataset_version_by_id(checked.id) == checked
+    assert [d.name for d in backend.list_datasets()] == ["iris/train"]
+    assert [v.version for v in backend.list_dataset_versions("iris/train")] == [1, 2]
+    pd.testing.assert_frame_equal(backend.load_dataset("iris/train", 1), frame)
+
+    run_id = _run(backend)
+    backend.link_input(run_id, dv.id, "training")
+    backend.link_input(run_id, dv.id, "training")  # idempotent
+    assert [i["dataset_version_id"] for i in backend.get_run(run_id).inputs] == [dv.id]
+    with pytest.raises(Conflict, match="training"):
+        backend.link_input(run_id, dv.id, "validation")
+    linked = backend.log_dataset("other", frame, run_id=run_id, context="test")
+    assert {i["context"] for i in backend.get_run(run_id).inputs} == {"training", "test"}
+    assert linked.name == "other"
+    with pytest.raises(NotFound, match="ghost"):
+        backend.get_dataset_version("ghost")
+    with pytest.raises(NotFound, match="iris/train"):
+        backend.get_dataset_version("iris/train", 9)
+    with pytest.raises(ValidationFailed, match="dataset version"):
+        backend.get_dataset_version("iris/train", "first")
+    with pytest.raises(ValidationFailed, match="dataset name"):
+        backend.log_dataset(" bad", frame)

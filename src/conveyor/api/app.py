@@ -12,7 +12,15 @@ from starlette.types import Scope
 
 from conveyor.api._errors import ErrorMiddleware, install_error_handlers
 from conveyor.api._responses import OrjsonResponse
-from conveyor.api.routers import artifacts, audit, experiments, health, models, runs
+from conveyor.api.routers import (
+    artifacts,
+    audit,
+    datasets,
+    experiments,
+    health,
+    models,
+    runs,
+)
 from conveyor.backend.local import LocalBackend
 from conveyor.config import Settings, get_settings
 
@@ -20,12 +28,16 @@ __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX = "/api/v1"
 
-_UPLOAD = re.compile(r"^/api/v1/runs/[^/]+/artifacts/.+")
+_ARTIFACT_UPLOAD = re.compile(r"^/api/v1/runs/[^/]+/artifacts/.+")
+_DATASET_UPLOAD = re.compile(r"^/api/v1/datasets/.+/versions$")
 
 
 def _is_upload(scope: Scope) -> bool:
-    """Artifact uploads stream to disk and are not subject to the JSON body limit."""
-    return scope.get("method") == "PUT" and bool(_UPLOAD.match(scope.get("path", "")))
+    """Artifact and dataset uploads stream to disk; the JSON body limit does not apply."""
+    method, path = scope.get("method"), scope.get("path", "")
+    if method == "PUT":
+        return bool(_ARTIFACT_UPLOAD.match(path))
+    return method == "POST" and bool(_DATASET_UPLOAD.match(path))
 
 
 def create_app(backend: LocalBackend | None = None, *, settings: Settings | None = None) -> FastAPI:
@@ -58,7 +70,7 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
     app.add_middleware(ErrorMiddleware, max_body=max_body, exempt=_is_upload)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, experiments, runs, artifacts, models, audit):
+    for module in (health, experiments, runs, artifacts, datasets, models, audit):
         router: Any = module.router
         api.include_router(router)
     app.include_router(api)

@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+import pandas as pd
+
+from conveyor.data.entities import Dataset, DatasetVersion
 from conveyor.governance.audit import AuditEvent, ChainReport
 from conveyor.registry.entities import Model, ModelVersion
 from conveyor.tracking.entities import Experiment, MetricPoint, Run
@@ -125,6 +128,35 @@ class Backend(Protocol):
     def update_model_version(
         self, name: str, version: int | str, description: str
     ) -> ModelVersion: ...
+
+    # -- datasets ------------------------------------------------------------------------
+    def log_dataset(
+        self,
+        name: str,
+        data: Any,
+        *,
+        description: str = "",
+        source: str = "",
+        expectations: Any = None,
+        run_id: str | None = None,
+        context: str = "training",
+    ) -> DatasetVersion: ...
+
+    def link_input(
+        self, run_id: str, dataset_version_id: str, context: str = "training"
+    ) -> None: ...
+
+    def get_dataset_version(
+        self, name: str, version: int | str | None = None
+    ) -> DatasetVersion: ...
+
+    def get_dataset_version_by_id(self, dataset_version_id: str) -> DatasetVersion: ...
+
+    def list_datasets(self) -> list[Dataset]: ...
+
+    def list_dataset_versions(self, name: str) -> list[DatasetVersion]: ...
+
+    def load_dataset(self, name: str, version: int | str | None = None) -> pd.DataFrame: ...
 
     # -- audit ---------------------------------------------------------------------------
     def list_audit_events(self, **filters: Any) -> list[AuditEvent]: ...

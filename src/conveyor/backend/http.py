@@ -13,9 +13,11 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +27,9 @@ from urllib.parse import quote
 
 import httpx
 import orjson
+import pandas as pd
 
+from conveyor.data.entities import Dataset, DatasetVersion
 from conveyor.errors import (
     ConveyorError,
     IntegrityError,
@@ -81,6 +85,13 @@ def json_dumps(content: Any) -> bytes:
     if b"null" in data and _has_nonfinite(content):
         data = orjson.dumps(_clean(content), default=_default)
     return data
+
+
+_DATASET_VERSION_FIELDS = frozenset(f.name for f in dataclasses.fields(DatasetVersion))
+
+
+def _dataset_version(data: dict[str, Any]) -> DatasetVersion:
+    return DatasetVersion(**{k: v for k, v in data.items() if k in _DATASET_VERSION_FIELDS})
 
 
 def _segment(value: Any, what: str) -> str:
@@ -438,6 +449,82 @@ class HttpBackend:
     def update_model_version(self, name: str, version: int | str, description: str) -> ModelVersion:
         url = f"/models/{_name(name, 'model name')}/versions/{_segment(version, 'version')}"
         return ModelVersion.from_dict(self._call("PATCH", url, {"description": description}))
+
+    # -- datasets ------------------------------------------------------------------------
+    def log_dataset(
+        self,
+        name: str,
+        data: Any,
+        *,
+        description: str = "",
+        source: str = "",
+        expectations: Any = None,
+        run_id: str | None = None,
+        context: str = "training",
+    ) -> DatasetVersion:
+        """Store ``data`` as a version of ``name`` (same content, same version).
+
+        ``data`` (DataFrame, Arrow table, .parquet/.csv path) is converted to Parquet here
+        and uploaded; the server hashes, checks and profiles it like the embedded backend.
+        """
+        from conveyor.data.checks import CheckSuite
+        from conveyor.data.frames import to_table, write_parquet
+
+        url = f"/datasets/{_name(name, 'dataset name')}/versions"
+        table = to_table(data)
+        form: dict[str, str] = {"description": description, "source": source}
+        form["context"] = context
+        if run_id is not None:
+            form["run_id"] = run_id
+        if expectations is not None:
+            suite = (
+                expectations
+                if isinstance(expectations, CheckSuite)
+                else CheckSuite.from_dict(expectations)
+                if isinstance(expectations, dict)
+                else CheckSuite(expectations)
+            )
+            form["expectations"] = json_dumps(suite.to_dict()).decode()
+        with tempfile.TemporaryDirectory(prefix="conveyor-upload-") as tmp:
+            path = write_parquet(table, Path(tmp) / "data.parquet")
+            with open(path, "rb") as fh:
+                files = {"data": ("data.parquet", fh, "application/vnd.apache.parquet")}
+                try:
+                    response = self._client.post(url, data=form, files=files)
+                except httpx.TransportError as exc:
+                    raise self._unavailable(exc) from exc
+        self._raise_for(response)
+        return _dataset_version(orjson.loads(response.content))
+
+    def link_input(self, run_id: str, dataset_version_id: str, context: str = "training") -> None:
+        body = {"dataset_version_id": dataset_version_id, "context": context}
+        self._call("POST", f"/runs/{_segment(run_id, 'run id')}/inputs", body)
+
+    def get_dataset_version(self, name: str, version: int | str | None = None) -> DatasetVersion:
+        """A dataset version by number (latest when None)."""
+        ref = "latest" if version is None else version
+        url = f"/datasets/{_name(name, 'dataset name')}/versions/{_segment(ref, 'version')}"
+        return _dataset_version(self._call("GET", url))
+
+    def get_dataset_version_by_id(self, dataset_version_id: str) -> DatasetVersion:
+        url = f"/dataset-versions/{_segment(dataset_version_id, 'dataset version id')}"
+        return _dataset_version(self._call("GET", url))
+
+    def list_datasets(self) -> list[Dataset]:
+        return [Dataset(**d) for d in self._call("GET", "/datasets")["datasets"]]
+
+    def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
+        data = self._call("GET", f"/datasets/{_name(name, 'dataset name')}/versions")
+        return [_dataset_version(v) for v in data["versions"]]
+
+    def load_dataset(self, name: str, version: int | str | None = None) -> pd.DataFrame:
+        """A dataset version's rows as a DataFrame, verified by sha256 on arrival."""
+        from conveyor.data.frames import read_parquet
+
+        dv = self.get_dataset_version(name, version)
+        frame = read_parquet(b"".join(self.iter_blob(dv.file_sha256))).to_pandas()
+        assert isinstance(frame, pd.DataFrame)
+        return frame
 
     # -- audit ---------------------------------------------------------------------------
     def list_audit_events(self, **filters: Any) -> list[AuditEvent]:

@@ -1,0 +1,114 @@
+"""Datasets: log a version (Parquet upload), link run inputs, get and list versions.
+
+A version is uploaded as multipart/form-data: the ``data`` part is a Parquet file (the
+client converts DataFrames, Arrow tables and CSV files first), the other parts are plain
+form fields; ``expectations`` is the JSON of a check suite. The file part is spooled to
+disk by the multipart parser, so memory stays bounded while it arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fastapi import APIRouter, File, Form, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from conveyor.api._responses import OrjsonResponse
+from conveyor.api.deps import ActingBackend
+from conveyor.api.routers._models import Body
+from conveyor.errors import MalformedRequest, ValidationFailed
+
+router = APIRouter(tags=["datasets"])
+
+
+class LinkInput(Body):
+    dataset_version_id: str
+    context: str = "training"
+
+
+def _expectations(raw: str | None) -> Any:
+    if raw is None or raw == "":
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedRequest(f"expectations must be JSON ({exc})") from None
+
+
+def _read_table(upload: UploadFile) -> pa.Table:
+    try:
+        return pq.read_table(upload.file)
+    except (pa.ArrowException, OSError) as exc:
+        raise ValidationFailed(f"the data part is not a readable Parquet file: {exc}") from exc
+
+
+@router.post(
+    "/datasets/{name:path}/versions",
+    status_code=201,
+    summary="Log a dataset version (the same content returns the existing version)",
+)
+async def log_dataset(
+    name: str,
+    backend: ActingBackend,
+    data: Annotated[UploadFile, File(description="The rows as a Parquet file")],
+    description: Annotated[str, Form()] = "",
+    source: Annotated[str, Form()] = "",
+    expectations: Annotated[str | None, Form(description="Check suite JSON")] = None,
+    run_id: Annotated[str | None, Form()] = None,
+    context: Annotated[str, Form()] = "training",
+) -> OrjsonResponse:
+    suite = _expectations(expectations)
+
+    def log() -> Any:
+        return backend.log_dataset(
+            name,
+            _read_table(data),
+            description=description,
+            source=source,
+            expectations=suite,
+            run_id=run_id or None,
+            context=context,
+        )
+
+    try:
+        version = await run_in_threadpool(log)
+    finally:
+        await data.close()
+    return OrjsonResponse(version.to_dict(), status_code=201)
+
+
+@router.get("/datasets", summary="List datasets")
+async def list_datasets(backend: ActingBackend) -> OrjsonResponse:
+    found = await run_in_threadpool(backend.list_datasets)
+    return OrjsonResponse({"datasets": [d.to_dict() for d in found]})
+
+
+@router.get("/datasets/{name:path}/versions", summary="List a dataset's versions, oldest first")
+async def list_versions(name: str, backend: ActingBackend) -> OrjsonResponse:
+    versions = await run_in_threadpool(backend.list_dataset_versions, name)
+    return OrjsonResponse({"versions": [v.to_dict() for v in versions]})
+
+
+@router.get(
+    "/datasets/{name:path}/versions/{version}", summary="Get a dataset version (or 'latest')"
+)
+async def get_version(name: str, version: str, backend: ActingBackend) -> OrjsonResponse:
+    found = await run_in_threadpool(backend.get_dataset_version, name, version)
+    return OrjsonResponse(found.to_dict())
+
+
+@router.get("/dataset-versions/{dataset_version_id}", summary="Get a dataset version by id")
+async def get_version_by_id(dataset_version_id: str, backend: ActingBackend) -> OrjsonResponse:
+    found = await run_in_threadpool(backend.get_dataset_version_by_id, dataset_version_id)
+    return OrjsonResponse(found.to_dict())
+
+
+@router.post("/runs/{run_id}/inputs", summary="Record that a run used a dataset version")
+async def link_input(run_id: str, body: LinkInput, backend: ActingBackend) -> OrjsonResponse:
+    await run_in_threadpool(backend.link_input, run_id, body.dataset_version_id, body.context)
+    return OrjsonResponse(
+        {"run_id": run_id, "dataset_version_id": body.dataset_version_id, "context": body.context}
+    )
