@@ -9,14 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from conveyor.artifacts import ArtifactStore
 from conveyor.config import Settings, get_settings
-from conveyor.data import service as datasets
-from conveyor.data.entities import Dataset, DatasetVersion
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.governance import audit
 from conveyor.governance.identity import Actor, local_actor
@@ -26,6 +22,11 @@ from conveyor.store import MetadataStore
 from conveyor.tracking import service as tracking
 from conveyor.tracking.entities import Experiment, MetricPoint, Run
 from conveyor.tracking.metric_rows import MetricRows
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from conveyor.data.entities import Dataset, DatasetVersion
 
 __all__ = ["MODEL_MANIFEST", "LocalBackend"]
 
@@ -281,6 +282,8 @@ class LocalBackend:
         Failed checks are recorded on the version, never raised here; the SDK raises
         after the version is committed when asked to.
         """
+        from conveyor.data import service as datasets
+
         return datasets.record_dataset_version(
             self.meta,
             self.artifacts,
@@ -295,28 +298,42 @@ class LocalBackend:
         )
 
     def link_input(self, run_id: str, dataset_version_id: str, context: str = "training") -> None:
+        from conveyor.data import service as datasets
+
         with self.meta.write(self.actor) as uow:
             datasets.link_run_input(uow, run_id, dataset_version_id, context)
 
     def get_dataset_version(self, name: str, version: int | str | None = None) -> DatasetVersion:
         """A dataset version by number (latest when None)."""
+        from conveyor.data import service as datasets
+
         with self.meta.read() as conn:
             return datasets.get_dataset_version(conn, name, version)
 
     def get_dataset_version_by_id(self, dataset_version_id: str) -> DatasetVersion:
+        from conveyor.data import service as datasets
+
         with self.meta.read() as conn:
             return datasets.get_dataset_version_by_id(conn, dataset_version_id)
 
     def list_datasets(self) -> list[Dataset]:
+        from conveyor.data import service as datasets
+
         with self.meta.read() as conn:
             return datasets.list_datasets(conn)
 
     def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
+        from conveyor.data import service as datasets
+
         with self.meta.read() as conn:
             return datasets.list_versions(conn, name)
 
     def load_dataset(self, name: str, version: int | str | None = None) -> pd.DataFrame:
         """A dataset version's rows as a DataFrame, verified by sha256."""
+        import pandas as pd
+
+        from conveyor.data import service as datasets
+
         frame = datasets.load_dataset_version(
             self.artifacts, self.get_dataset_version(name, version), as_pandas=True
         )
