@@ -51,10 +51,14 @@ def test_parquet_streams_in_chunks(
 def test_csv_input_and_schema_errors(home_backend: Any, scored: Path, tmp_path: Path) -> None:
     frame = pd.read_parquet(scored)
     csv = tmp_path / "in.csv"
+    frame = frame.assign(customer_id=[f"c{i}" for i in range(len(frame))])  # passed through
     frame.to_csv(csv, index=False)
     out = tmp_path / "csv-out.parquet"
     stats = predict_file(home_backend, "models:/churn/1", csv, out, chunk_rows=256)
     assert stats.rows == len(frame) == pq.ParquetFile(out).metadata.num_rows
+    scores = pd.read_parquet(out)
+    assert scores["customer_id"].tolist() == frame["customer_id"].tolist()
+    assert scores["f0"].dtype == np.float64
 
     bad = tmp_path / "bad.parquet"
     frame.drop(columns=["f2"]).assign(f1=lambda d: d["f1"].astype(str)).to_parquet(bad)

@@ -9,7 +9,8 @@ The input is read in record batches of ``chunk_rows`` rows (pyarrow), each batch
 checked against the model signature (``validate_input``: a schema mismatch names every
 bad field), predicted, and appended to the output with a ``ParquetWriter`` — memory stays
 bounded by a few chunks whatever the file size. The output holds the input columns plus
-``prediction`` (or one column per named model output).
+``prediction`` (or one column per named model output); input columns outside the model
+signature (ids, keys) are not given to the model, only passed through.
 """
 
 from __future__ import annotations
@@ -70,8 +71,24 @@ def _rebatch(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Record
         yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
 
 
-def iter_batches(path: Path, chunk_rows: int) -> tuple[Iterator[pa.RecordBatch], int | None]:
-    """Record batches of at most ``chunk_rows`` rows, and the total row count if known."""
+_ARROW_TYPES = {
+    "double": pa.float64(),
+    "float": pa.float32(),
+    "long": pa.int64(),
+    "integer": pa.int32(),
+    "boolean": pa.bool_(),
+    "string": pa.string(),
+}
+
+
+def iter_batches(
+    path: Path, chunk_rows: int, column_types: dict[str, str] | None = None
+) -> tuple[Iterator[pa.RecordBatch], int | None]:
+    """Record batches of at most ``chunk_rows`` rows, and the total row count if known.
+
+    ``column_types`` (signature types by column) fixes the CSV parser's types for those
+    columns, so every chunk has the same schema.
+    """
     if not path.is_file():
         raise NotFound(f"no input file at {path}")
     if _format(path) == "parquet":
@@ -82,7 +99,14 @@ def iter_batches(path: Path, chunk_rows: int) -> tuple[Iterator[pa.RecordBatch],
     import pyarrow.csv as pacsv
 
     parse = pacsv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-    reader = pacsv.open_csv(path, parse_options=parse)
+    types = {
+        name: _ARROW_TYPES[kind]
+        for name, kind in (column_types or {}).items()
+        if kind in _ARROW_TYPES
+    }
+    reader = pacsv.open_csv(
+        path, parse_options=parse, convert_options=pacsv.ConvertOptions(column_types=types)
+    )
     return _rebatch(iter(reader), chunk_rows), None
 
 
@@ -125,7 +149,12 @@ def predict_file(
         raise ValidationFailed(f"the output {target} must be a .parquet file")
     resolved = resolve_model_uri(backend, model_uri)
     model = load_model(materialize(backend, resolved))
-    batches, total = iter_batches(source, chunk_rows)
+    signature = model.signature
+    features = signature.input_names if signature is not None else None
+    types: dict[str, str] = {}
+    if signature is not None:
+        types = dict(zip(signature.input_names, (c.type for c in signature.inputs), strict=True))
+    batches, total = iter_batches(source, chunk_rows, types)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     writer: pq.ParquetWriter | None = None
@@ -133,7 +162,9 @@ def predict_file(
     try:
         for batch in batches:
             frame = batch.to_pandas()
-            errors = model.validate_input(frame)
+            # columns outside the signature (ids, keys) pass through to the output
+            inputs = frame if features is None else frame[[c for c in features if c in frame]]
+            errors = model.validate_input(inputs)
             if errors:
                 fields = ", ".join(f"{e['field']} ({e['error']})" for e in errors[:10])
                 raise ValidationFailed(
@@ -141,14 +172,20 @@ def predict_file(
                     f"of {model_uri}: {fields}",
                     details={"errors": errors, "first_row": rows},
                 )
-            outputs = _outputs(model.predict(frame), len(frame))
+            outputs = _outputs(model.predict(inputs), len(frame))
             out = frame if keep_columns else pd.DataFrame(index=frame.index)
             out = out.assign(**outputs)
             table = pa.Table.from_pandas(out, preserve_index=False)
             if writer is None:
                 writer = pq.ParquetWriter(partial, table.schema)
             else:
-                table = table.cast(writer.schema)
+                try:
+                    table = table.cast(writer.schema)
+                except (pa.ArrowInvalid, ValueError) as exc:
+                    raise ValidationFailed(
+                        f"{source} rows {rows}-{rows + len(frame) - 1} have other column "
+                        f"types than the first chunk: {exc}"
+                    ) from exc
             writer.write_table(table)
             rows += len(frame)
             chunks += 1

@@ -141,7 +141,8 @@ def build_route_table(
 
     def route(spec: RouteSpec) -> Route:
         predictor = cache.get(backend, versions[spec.key], revision.compiled.get(spec.key))
-        return Route(spec.name, predictor, spec.weight or 100.0)
+        weighted = spec.role in ("primary", "canary", "ab")
+        return Route(spec.name, predictor, spec.weight if weighted else 100.0)
 
     weighted = [route(r) for r in revision.routes if r.role in ("primary", "canary", "ab")]
     shadows = [route(r) for r in revision.routes_by_role("shadow")]
