@@ -43,6 +43,7 @@ from conveyor.store import UnitOfWork
 __all__ = [
     "CheckOutcome",
     "MonitorScheduler",
+    "WindowReport",
     "apply_monitors",
     "create_monitor",
     "delete_monitor",
@@ -54,6 +55,7 @@ __all__ = [
     "list_monitors",
     "run_once",
     "update_monitor",
+    "window_report",
 ]
 
 log = logging.getLogger("conveyor.monitoring.service")
@@ -657,3 +659,130 @@ class MonitorScheduler:
                 self.ticks += 1
                 self._tick.notify_all()
             self._stop.wait(self.interval)
+
+
+# -- one report over a window ----------------------------------------------------------------
+@dataclass(slots=True)
+class WindowReport:
+    """Drift, quality, performance, business value and operational figures of one window.
+
+    ``drift``/``quality`` are None (and ``reference_error`` says why) when no reference data
+    could be found; ``business`` is None unless a value matrix or function was given.
+    """
+
+    summary: dict[str, Any]
+    performance: Any
+    operational: Any
+    drift: Any = None
+    quality: Any = None
+    business: Any = None
+    reference_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "window": self.summary,
+            "reference_error": self.reference_error,
+            "drift": self.drift.to_dict() if self.drift is not None else None,
+            "quality": self.quality.to_dict() if self.quality is not None else None,
+            "performance": self.performance.to_dict(),
+            "business": self.business.to_dict() if self.business is not None else None,
+            "operational": self.operational.to_dict(),
+        }
+
+    def to_html(self) -> str:
+        """The drift report's HTML (when there is one) with the other sections appended."""
+        import html
+
+        import orjson
+
+        sections = []
+        for title, part in (
+            ("Window", self.summary),
+            ("Performance", self.performance.to_dict()),
+            ("Business value", self.business.to_dict() if self.business is not None else None),
+            ("Operational", self.operational.to_dict()),
+            ("Data quality", self.quality.to_dict() if self.quality is not None else None),
+        ):
+            if part is None:
+                continue
+            text = orjson.dumps(_jsonable(part), option=orjson.OPT_INDENT_2).decode()
+            sections.append(
+                f"<section><h2>{html.escape(title)}</h2><pre>{html.escape(text)}</pre></section>"
+            )
+        extra = "\n".join(sections)
+        if self.drift is not None:
+            page = str(self.drift.to_html())
+            if "</body>" in page:
+                return page.replace("</body>", f"{extra}\n</body>", 1)
+            return page + extra
+        note = html.escape(self.reference_error or "no reference data")
+        return (
+            "<!doctype html><html><head><meta charset='utf-8'><title>Conveyor monitoring"
+            f"</title></head><body><h1>Monitoring report</h1><p>Drift: {note}</p>{extra}"
+            "</body></html>"
+        )
+
+    def save_html(self, path: str | Any) -> Any:
+        from pathlib import Path
+
+        target = Path(path)
+        target.write_text(self.to_html(), encoding="utf-8")
+        return target
+
+
+def window_report(
+    backend: Any,
+    endpoint: str,
+    window: Window | str | float = "1h",
+    *,
+    now: datetime | int | None = None,
+    log_uri: str | None = None,
+    model_version: str | None = None,
+    route: str | None = None,
+    model: str | None = None,
+    reference: Any = None,
+    task: str = "auto",
+    value: Any = None,
+    baseline: Any = "predict_nothing",
+    progress: Callable[[int, int, str], None] | None = None,
+) -> WindowReport:
+    """Everything about one window of ``endpoint``. ``reference``: data to compare with
+    (default: the training data of the window's main model version, see ``reference_for``)."""
+    from conveyor.monitoring.business import business_value
+    from conveyor.monitoring.drift import drift_report
+    from conveyor.monitoring.operational import operational_report
+    from conveyor.monitoring.performance import performance_report
+    from conveyor.monitoring.quality import quality_report
+
+    if not isinstance(window, Window):
+        window = Window.last(window, now=_ms(now))
+    data = read_window(endpoint, window, log_uri=log_uri, model_version=model_version, route=route)
+    out = WindowReport(
+        data.summary(),
+        performance_report(data, task=task),  # type: ignore[arg-type]
+        operational_report(data),
+    )
+    if value is not None:
+        out.business = business_value(data, value, baseline=baseline)
+    if data.status != "ok":
+        out.reference_error = data.reason
+        return out
+    ref = reference
+    if ref is None:
+        seen = data.versions()
+        try:
+            ref = reference_for(
+                backend, endpoint, model_version=model_version or seen[0], model=model
+            )
+        except Exception as exc:
+            out.reference_error = f"no reference data: {exc}"
+            return out
+    current = data.inputs()
+    ref_cols = list(getattr(ref, "column_names", None) or [str(c) for c in ref.columns])
+    columns = [c for c in current.column_names if c in ref_cols]
+    if not columns:
+        out.reference_error = "no logged input column is in the reference data"
+        return out
+    out.drift = drift_report(ref, current, columns=columns, progress=progress)
+    out.quality = quality_report(ref, current, columns=columns)
+    return out
