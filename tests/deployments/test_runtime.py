@@ -59,6 +59,11 @@ def test_route_table_from_revision(
     X = clf_data[0]
     labels = table.primary.predictor.predict_matrix(X.to_numpy(dtype=np.float32))
     assert (labels == forests[0].predict(X)).all()
+    # a zero-weight canary stays at zero (loaded, never chosen)
+    rev = deploy_endpoint(two_versions, "churn-api", model="churn/1", canary="churn/2:0")
+    table = build_route_table(two_versions, rev)
+    assert [r.weight for r in table.routes] == [100.0, 0.0]
+    assert {table.choose(str(i)).name for i in range(200)} == {"primary"}
 
 
 def test_server_serves_onnx_and_native_models(
