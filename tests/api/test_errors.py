@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -90,6 +91,30 @@ def test_non_finite_values_travel_as_strings(client: httpx.Client) -> None:
     run = client.get(f"/api/v1/runs/{run_id}")
     assert b"NaN" in run.content and b"null" not in run.content.split(b'"metrics"')[1]
     assert run.json()["metrics"] == {"a": "NaN", "b": "Infinity", "c": "-Infinity"}
+
+
+def test_out_of_range_numbers_are_422_not_500(client: httpx.Client) -> None:
+    exp = client.post("/api/v1/experiments/get-or-create", json={"name": "e"}).json()["id"]
+    run_id = _run(client)
+    huge = 10**30
+    cases = [
+        ("POST", "/api/v1/runs", {"experiment_id": exp, "start_time": huge}),
+        ("POST", "/api/v1/runs", {"experiment_id": exp, "source": {"x": huge}}),
+        ("POST", f"/api/v1/runs/{run_id}/end", {"end_time": huge}),
+        ("POST", "/api/v1/runs/search", {"filter": f"metrics.m > {huge}"}),
+        ("POST", f"/api/v1/runs/{run_id}/log-batch", {"metrics": _one_point(ts=2**63)}),
+        ("GET", f"/api/v1/models/m/versions/{huge}", None),
+        ("GET", f"/api/v1/models?max_results={huge}", None),
+    ]
+    client.post("/api/v1/models", json={"name": "m"})
+    for method, path, body in cases:
+        content = None if body is None else json.dumps(body)
+        response = client.request(method, path, content=content, headers=JSON)
+        _error(response, 422, "invalid")
+
+
+def _one_point(ts: int) -> dict[str, list[Any]]:
+    return {"keys": ["m"], "values": [1.0], "steps": [0], "timestamps": [ts]}
 
 
 def test_unknown_route_404_and_wrong_method_405(client: httpx.Client) -> None:

@@ -4,6 +4,7 @@
 - request validation (pydantic) -> 422 ``invalid`` naming each bad field, or 400
   ``malformed`` when the body is not JSON at all;
 - routing 404 / 405 -> ``not_found`` / ``method_not_allowed``;
+- integers the database cannot hold -> 422 ``invalid``;
 - anything unexpected -> 500 ``internal`` with an error id that is also logged with the
   traceback; the message never carries the exception text (it may hold internals).
 """
@@ -14,6 +15,7 @@ import logging
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -99,8 +101,22 @@ async def _on_http_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, {})
 
 
+async def _on_out_of_range(_request: Request, exc: Exception) -> Response:
+    # Numbers past 64 bits reach the database driver (OverflowError on SQLite, DataError on
+    # PostgreSQL): bad input, not a server fault.
+    log.info("out-of-range value in a request: %s", exc)
+    return error_response(
+        422,
+        "invalid",
+        "a number in the request is out of range: integers must fit in 64 bits",
+        {},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConveyorError, _on_conveyor_error)
+    app.add_exception_handler(OverflowError, _on_out_of_range)
+    app.add_exception_handler(sa.exc.DataError, _on_out_of_range)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
 

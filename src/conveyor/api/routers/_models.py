@@ -1,10 +1,33 @@
-"""Pydantic base for request bodies: unknown fields are rejected, naming them."""
+"""Pydantic pieces for request bodies: unknown fields rejected, 64-bit integers, JSON."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated, Any
 
-__all__ = ["Body"]
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+__all__ = ["Body", "Count", "EpochMs", "JsonMap"]
+
+INT64_MAX = 2**63 - 1
+
+#: Epoch milliseconds (UTC).
+EpochMs = Annotated[int, Field(ge=0, le=INT64_MAX)]
+#: A non-negative count or offset the database can hold.
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+
+
+def _json_safe(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None:
+        try:
+            orjson.dumps(value)
+        except TypeError as exc:  # e.g. integers past 64 bits
+            raise ValueError(f"not storable as JSON: {exc}") from None
+    return value
+
+
+#: A JSON object of free-form values (params, source), storable as JSON.
+JsonMap = Annotated[dict[str, Any] | None, AfterValidator(_json_safe)]
 
 
 class Body(BaseModel):

@@ -20,7 +20,7 @@ async def list_events(
     object_id: str | None = None,
     action: str | None = None,
     limit: int = Query(100, ge=1, le=10_000),
-    after_seq: int = Query(0, ge=0),
+    after_seq: int = Query(0, ge=0, le=2**63 - 1),
 ) -> OrjsonResponse:
     filters = {"object_type": object_type, "object_id": object_id, "action": action}
     events = await run_in_threadpool(

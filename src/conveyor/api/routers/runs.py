@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from conveyor.api._responses import OrjsonResponse
 from conveyor.api.deps import ActingBackend, read_json
-from conveyor.api.routers._models import Body
+from conveyor.api.routers._models import Body, Count, EpochMs, JsonMap
 from conveyor.errors import ValidationFailed
 from conveyor.tracking.entities import decode_float
 from conveyor.tracking.metric_rows import MetricRows
@@ -22,22 +22,22 @@ class CreateRun(Body):
     name: str | None = None
     parent_run_id: str | None = None
     tags: dict[str, str] | None = None
-    params: dict[str, Any] | None = None
-    source: dict[str, Any] | None = None
-    start_time: int | None = None
+    params: JsonMap = None
+    source: JsonMap = None
+    start_time: EpochMs | None = None
 
 
 class EndRun(Body):
     status: str = "FINISHED"
-    end_time: int | None = None
+    end_time: EpochMs | None = None
 
 
 class SearchRuns(Body):
     experiment_ids: list[str] | None = None
     filter: str | None = None
-    order_by: list[str] | None = None
-    max_results: int = 1000
-    offset: int = 0
+    order_by: list[str] | str | None = None
+    max_results: Count = 1000
+    offset: Count = 0
 
 
 _LOG_BATCH_SCHEMA: dict[str, Any] = {
@@ -95,7 +95,7 @@ async def search_runs(body: SearchRuns, backend: ActingBackend) -> OrjsonRespons
         backend.search_runs,
         body.experiment_ids,
         body.filter,
-        body.order_by,
+        [body.order_by] if isinstance(body.order_by, str) else body.order_by,
         body.max_results,
         body.offset,
     )
