@@ -361,3 +361,15 @@ def test_monitor_specs_from_files(tmp_path: Path) -> None:
     assert load_monitor_specs(tmp_path / "m.toml")[0].threshold == 200
     with pytest.raises(ValidationFailed, match="needs"):
         load_monitor_specs(tmp_path / "m.json")
+
+
+def test_migration_matches_the_table_definitions(meta: MetadataStore) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from conveyor.store.tables import metadata
+
+    with meta.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    ours = [d for d in diff if any(t in repr(d) for t in ("monitor", "alerts"))]
+    assert ours == []
