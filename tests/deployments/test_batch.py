@@ -81,7 +81,9 @@ def test_cli_predict_and_deploy_commands(scored: Path, tmp_path: Path) -> None:
     assert "Wrote 1000 predictions in 3 chunk(s)" in result.output
     assert pq.ParquetFile(out).metadata.num_rows == 1000
 
-    result = runner.invoke(app, ["deploy", "churn-api", "--model", "churn@champion"])
+    result = runner.invoke(
+        app, ["deploy", "churn-api", "--model", "churn@champion", "--validation-data", str(scored)]
+    )
     assert result.exit_code == 0, result.output
     assert "churn/1: ONNX" in result.output
     result = runner.invoke(app, ["deploy", "churn-api", "--model", "churn/1",
@@ -96,4 +98,5 @@ def test_cli_predict_and_deploy_commands(scored: Path, tmp_path: Path) -> None:
     revisions = json.loads(result.output)
     assert [r["revision"] for r in revisions] == [3, 2, 1]
     assert revisions[0]["reason"] == "rollback" and revisions[0]["restored_from"] == 1
-    assert np.isclose(revisions[2]["compiled"]["churn/1"]["parity"]["agreement"], 1.0)
+    parity = revisions[2]["compiled"]["churn/1"]["parity"]
+    assert np.isclose(parity["agreement"], 1.0) and parity["rows"] == 1000

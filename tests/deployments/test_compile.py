@@ -62,3 +62,13 @@ def test_no_compile_records_pending(home_backend: Any, forests: list[Any], clf_d
     log_and_register(forests[1], "quick", clf_data[0].head(5))
     rev = deploy_endpoint(home_backend, "quick-api", model="quick/1", compile=False)
     assert rev.compiled["quick/1"].status == "pending"
+
+
+def test_validation_data_replaces_the_input_example(
+    home_backend: Any, forests: list[Any], clf_data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    X, y = clf_data
+    log_and_register(forests[1], "churn", X.head(5))
+    rev = deploy_endpoint(home_backend, "ep", model="churn/1", validation_data=X.assign(label=y))
+    parity = rev.compiled["churn/1"].parity
+    assert parity is not None and parity["rows"] == len(X) and parity["passed"]

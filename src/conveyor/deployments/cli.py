@@ -98,6 +98,17 @@ def _show_revision(rev: Revision, title: str) -> None:
     )
 
 
+def _read_sample(path: Path, rows: int = 10_000) -> Any:
+    """The first ``rows`` rows of a Parquet/CSV file as a DataFrame."""
+    import pyarrow as pa
+
+    batches, _ = batch.iter_batches(path, rows)
+    first = next(batches, None)
+    if first is None:
+        raise ValidationFailed(f"{path} has no rows to check parity with")
+    return pa.Table.from_batches([first]).to_pandas()
+
+
 @app.command("deploy")
 def deploy_cmd(
     endpoint: EndpointArg,
@@ -130,6 +141,13 @@ def deploy_cmd(
         int | None,
         typer.Option("--deadline-ms", help="Answer from the fallback after this many ms."),
     ] = None,
+    validation_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--validation-data",
+            help="Parquet/CSV rows for the ONNX parity check (default: the input example).",
+        ),
+    ] = None,
     no_compile: Annotated[
         bool, typer.Option("--no-compile", help="Skip ONNX compilation (serve natively).")
     ] = False,
@@ -154,6 +172,7 @@ def deploy_cmd(
         fallback=fallback,
         deadline_ms=deadline_ms,
         compile=not no_compile,
+        validation_data=_read_sample(validation_data) if validation_data else None,
         on_compile=compiled,
     )
     emit(rev.to_dict(), lambda: _show_revision(rev, f"Deployed {endpoint}"), as_json)

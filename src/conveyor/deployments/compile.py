@@ -54,6 +54,8 @@ def compile_version(
         )
 
     sample = validation_df if validation_df is not None else loaded.input_example
+    if sample is not None and loaded.signature is not None:  # labels, ids: not model inputs
+        sample = sample[[c for c in loaded.signature.input_names if c in sample.columns]]
     if sample is None or len(sample) == 0:
         return native("no input example to compile and check parity with")
     reasons: list[str] = []
@@ -95,13 +97,16 @@ def deploy_endpoint(
     deadline_ms: int | None = None,
     description: str = "",
     compile: bool = True,
+    validation_data: pd.DataFrame | None = None,
     on_compile: Callable[[ModelVersion, CompileResult], None] | None = None,
 ) -> Revision:
     """Resolve and validate the routes, compile each version (cached), write the revision.
 
     Compiling runs outside the write transaction; the revision records each version's
-    compile result. ``compile=False`` records ``pending`` for versions never compiled
-    (the runtime serves those natively).
+    compile result. ``validation_data`` (rows with the models' input columns) replaces the
+    input example for the parity check of versions compiled now (results are cached per
+    version, so it does not re-check versions compiled before). ``compile=False`` records
+    ``pending`` for versions never compiled (the runtime serves those natively).
     """
     with backend.meta.read() as conn:
         pairs = service.plan(
@@ -113,7 +118,7 @@ def deploy_endpoint(
             if spec.key in seen:
                 continue
             seen.add(spec.key)
-            result = ensure_compiled(backend, mv)
+            result = ensure_compiled(backend, mv, validation_data)
             if on_compile is not None:
                 on_compile(mv, result)
     with backend.meta.write(backend.actor) as uow:
