@@ -373,3 +373,21 @@ def test_migration_matches_the_table_definitions(meta: MetadataStore) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     ours = [d for d in diff if any(t in repr(d) for t in ("monitor", "alerts"))]
     assert ours == []
+
+
+@pytest.mark.parametrize(
+    "metric",
+    ["performance.auc", "performance.label_coverage", "business.value_per_prediction",
+     "latency.p99", "throughput", "throughput.rows", "volume", "fallback_rate", "drift.share",
+     "drift.x0", "drift.x0.p_value", "quality.null_rate.x0", "quality.issues"],
+)  # fmt: skip
+def test_known_metrics_validate(metric: str) -> None:
+    MonitorSpec("m", "e", metric, 1.0).validate()
+
+
+@pytest.mark.parametrize(
+    "metric", ["performance.auroc", "performance", "latency.p42", "quality.nulls", "drift", "x"]
+)
+def test_unknown_metrics_are_refused(metric: str) -> None:
+    with pytest.raises(ValidationFailed, match="metric"):
+        MonitorSpec("m", "e", metric, 1.0).validate()

@@ -73,9 +73,37 @@ _FAMILIES = ("drift", "quality", "performance", "business", "latency", "throughp
 _OPERATIONAL = ("volume", "requests", "fallback_rate", "error_rate")
 
 
+_NAMES = {
+    "performance": {
+        "accuracy", "precision", "recall", "f1", "auc", "log_loss", "ece", "mae", "rmse", "r2",
+        "label_coverage", "coverage",
+    },
+    "business": {
+        "value_per_prediction", "per_prediction", "value", "total", "uplift", "baseline_total",
+        "baseline_per_prediction",
+    },
+    "latency": {"p50", "p95", "p99", "mean", "max"},
+    "throughput": {"rows", "rps"},
+}  # fmt: skip
+
+
 def metric_family(metric: str) -> str:
     """``drift``, ``quality``, ``performance``, ``business`` or ``operational``."""
-    head = metric.split(".", 1)[0]
+    head, _, rest = metric.partition(".")
+    known = _NAMES.get(head)
+    if known is not None and rest and rest not in known:
+        raise ValidationFailed(
+            f"unknown metric {metric!r}: {head}. takes one of {sorted(known)}",
+            details={"metric": metric},
+        )
+    if head in ("performance", "latency") and not rest:
+        raise ValidationFailed(f"metric {metric!r} needs a name: {head}.{sorted(known or ())[0]}")
+    if head == "quality" and not (rest.startswith("null_rate.") or rest == "issues"):
+        raise ValidationFailed(
+            f"unknown metric {metric!r}: quality.null_rate.<column> or quality.issues"
+        )
+    if head == "drift" and not rest:
+        raise ValidationFailed("drift metrics: drift.share, drift.<column>[.p_value|.drifted]")
     if head in ("latency", "throughput") or metric in _OPERATIONAL:
         return "operational"
     if head in _FAMILIES:
