@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,8 +11,10 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.isotonic import IsotonicRegression
 
 from conveyor.deployments import deploy_endpoint
+from conveyor.deployments.runtime import build_route_table
 from conveyor.models import CompiledModel
 
+from .conftest import register
 from .helpers import log_and_register
 
 
@@ -72,3 +75,18 @@ def test_validation_data_replaces_the_input_example(
     rev = deploy_endpoint(home_backend, "ep", model="churn/1", validation_data=X.assign(label=y))
     parity = rev.compiled["churn/1"].parity
     assert parity is not None and parity["rows"] == len(X) and parity["passed"]
+
+
+def test_compile_cache_and_route_table_on_each_store(
+    backend: Any, forests: list[Any], clf_data: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
+) -> None:
+    X, _ = clf_data
+    register(backend, "churn", forests[0], X.head(10), tmp_path)
+    first = deploy_endpoint(backend, "a", model="churn/1")
+    second = deploy_endpoint(backend, "b", model="churn/1", shadow="churn/1")
+    assert first.compiled["churn/1"].status == "onnx"
+    assert second.compiled == first.compiled
+    assert len(backend.list_audit_events(action="model_version.compile")) == 1
+    table = build_route_table(backend, second)
+    labels = table.primary.predictor.predict_matrix(X.to_numpy(np.float32))
+    assert (labels == forests[0].predict(X)).all()
