@@ -312,6 +312,10 @@ def test_drift_and_quality_monitors_use_the_model_versions_training_data(
     assert outcomes["x0"].value > 0.4  # KS D of a 1.5 sd shift
     assert outcomes["c0p"].status == "ok"
     assert outcomes["nulls"].status == "ok" and outcomes["nulls"].value == 0.0
+    _create(backend, name="named", metric="drift.share", threshold=0.3,
+            options={"reference": "train:1"})  # fmt: skip
+    named = evaluate_monitor(backend, "named", now=END, log_uri=str(shifted))
+    assert (named.status, named.value) == ("breach", 0.5)
     _create(backend, name="nomodel", metric="drift.share", threshold=0.3)  # no deployment
     out = evaluate_monitor(backend, "nomodel", now=END, log_uri=str(shifted))
     assert out.status == "insufficient_data" and "no reference data" in str(out.reason)
@@ -391,3 +395,32 @@ def test_known_metrics_validate(metric: str) -> None:
 def test_unknown_metrics_are_refused(metric: str) -> None:
     with pytest.raises(ValidationFailed, match="metric"):
         MonitorSpec("m", "e", metric, 1.0).validate()
+
+
+def test_concurrent_evaluators_open_one_alert(
+    backend: LocalBackend, log_uri: str, events: list[AlertEvent]
+) -> None:
+    import threading
+
+    _create(backend)
+    barrier = threading.Barrier(4)
+    actions: list[str] = []
+    errors: list[BaseException] = []
+
+    def evaluate() -> None:
+        barrier.wait()
+        try:
+            actions.append(evaluate_monitor(backend, "p99", now=END, log_uri=log_uri).action)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=evaluate) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(actions) == ["fire", "update", "update", "update"]
+    with backend.meta.read() as conn:
+        assert len(list_alerts(conn, monitor="p99")) == 1
+    assert [e.kind for e in events] == ["firing"]
