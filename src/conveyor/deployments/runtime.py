@@ -189,7 +189,6 @@ class RevisionWatcher:
     status: dict[str, EndpointStatus] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.swapped = asyncio.Event()
         self.poll_error: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
@@ -279,9 +278,6 @@ class RevisionWatcher:
             ready = await asyncio.to_thread(self.poll)
             for table, number in ready:  # swap on the event loop thread
                 self._install(table, number)
-            if ready:
-                self.swapped.set()
-                self.swapped = asyncio.Event()
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.interval)
 
@@ -301,7 +297,7 @@ class RevisionWatcher:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "endpoints": {n: s.to_dict() for n, s in sorted(self.status.items())},
+            "endpoints": {n: s.to_dict() for n, s in sorted(dict(self.status).items())},
             "poll_error": self.poll_error,
             "interval_s": self.interval,
         }
