@@ -208,9 +208,10 @@ def _measure(plan: _Planned, ref: Source, cur: Source, chunk_rows: int, min_rows
     if res.kind == "numeric":
         a, b = read_numeric(ref, res.column, chunk_rows), read_numeric(cur, res.column, chunk_rows)
         _counts(res, a.n, a.rows, b.n, b.rows)
-        res.plot = numeric_plot(a, b)
-        args: tuple[Any, Any] = (a, b)
-        reason = _too_few(a, b, min_rows)
+        try:
+            _judge(plan, (a, b), _too_few(a, b, min_rows))
+        finally:  # after the method, so a sort it did is reused by the chart
+            res.plot = numeric_plot(a, b)
     else:
         ra, rb = (
             read_categorical(ref, res.column, chunk_rows),
@@ -227,8 +228,12 @@ def _measure(plan: _Planned, ref: Source, cur: Source, chunk_rows: int, min_rows
         res.unseen_share = pair.unseen_count / rb.n if rb.n else None
         res.details["unseen_distinct"] = len(pair.unseen)
         res.details["categories"] = len(pair.categories)
-        args = (pair.reference, pair.current)
-        reason = _too_few(ra, rb, min_rows)
+        _judge(plan, (pair.reference, pair.current), _too_few(ra, rb, min_rows))
+
+
+def _judge(plan: _Planned, args: tuple[Any, Any], reason: str | None) -> None:
+    res, method = plan.result, plan.method
+    assert method is not None
     if reason is not None:
         res.reason = reason
         return
