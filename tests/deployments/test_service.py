@@ -179,3 +179,16 @@ def test_migration_matches_the_table_definitions(backend: LocalBackend) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     ours = [d for d in diff if "deployment" in repr(d) or "model_compilations" in repr(d)]
     assert ours == []
+
+
+def test_public_surface() -> None:
+    import conveyor.deployments as pkg
+
+    assert sorted(pkg.__all__) == sorted(
+        ["ROLES", "BatchStats", "CompileResult", "Deployment", "ModelRef", "Revision",
+         "RouteSpec", "compile_version", "current_revisions", "deploy", "deploy_endpoint",
+         "ensure_compiled", "get_compile", "get_deployment", "get_revision", "list_deployments",
+         "list_revisions", "load_version", "parse_ref", "plan", "predict_file",
+         "record_compile", "rollback"]
+    )  # fmt: skip
+    assert all(hasattr(pkg, name) for name in pkg.__all__)
