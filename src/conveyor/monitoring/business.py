@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from conveyor.errors import ValidationFailed
+from conveyor.monitoring.performance import Pairs, group_masks, labelled_pairs
 from conveyor.monitoring.windows import WindowData
 
 __all__ = [
@@ -115,53 +116,77 @@ class BusinessReport:
         }
 
 
+@dataclass(slots=True)
+class _RowValues:
+    """Per labelled row: its value, its baseline value, and (matrix) the confusion cells."""
+
+    value: np.ndarray
+    baseline: np.ndarray | None
+    pred_pos: np.ndarray | None = None
+    true_pos: np.ndarray | None = None
+
+
+def _matrix_rows(pairs: Pairs, m: ValueMatrix, baseline: Any) -> _RowValues:
+    if pairs.numeric and isinstance(m.positive, int | float):
+        o, y = pairs.o, pairs.y
+        pred_pos = np.where(np.mod(o, 1) != 0, o >= m.threshold, o == float(m.positive))
+        true_pos = y == float(m.positive)
+    else:
+        pred_pos, true_pos = m.is_positive(list(pairs.o)), m.is_positive(list(pairs.y))
+    cell = np.where(
+        pred_pos, np.where(true_pos, m.tp, m.fp), np.where(true_pos, m.fn, m.tn)
+    ).astype(np.float64)
+    base: np.ndarray | None = None
+    if baseline == "predict_nothing":
+        base = np.where(true_pos, m.fn, m.tn).astype(np.float64)
+    elif baseline == "predict_all":
+        base = np.where(true_pos, m.tp, m.fp).astype(np.float64)
+    return _RowValues(cell, base, pred_pos, true_pos)
+
+
+def _function_rows(table: Any, pairs: Pairs, value: ValueFunction, baseline: Any) -> _RowValues:
+    idx = np.flatnonzero(pairs.mask)
+    rows = table.take(idx).to_pylist()
+    preds = [json.loads(r["output"]) for r in rows]
+    labels = [json.loads(r["label"]) for r in rows]
+    vals = np.fromiter(
+        (value(p, lab, r) for p, lab, r in zip(preds, labels, rows, strict=True)),
+        dtype=np.float64,
+        count=len(rows),
+    )
+    base = None
+    if callable(baseline):
+        base = np.fromiter(
+            (baseline(lab, r) for lab, r in zip(labels, rows, strict=True)),
+            dtype=np.float64,
+            count=len(rows),
+        )
+    return _RowValues(vals, base)
+
+
 def _value_group(
-    group: str,
-    name: str | None,
-    rows: list[dict[str, Any]],
-    value: ValueMatrix | ValueFunction,
-    baseline: BaselineFunction | str | None,
+    group: str, name: str | None, rows: int, sub: np.ndarray, per_row: _RowValues
 ) -> BusinessGroup:
-    labelled = [r for r in rows if r["label"] is not None]
-    coverage = len(labelled) / len(rows) if rows else 0.0
-    out = BusinessGroup(group, name, len(rows), len(labelled), coverage, "insufficient_data")
-    if not labelled:
+    """``sub``: which labelled rows belong to the group."""
+    n = int(sub.sum())
+    out = BusinessGroup(group, name, rows, n, n / rows if rows else 0.0, "insufficient_data")
+    if not n:
         out.reason = "no predictions in the window" if not rows else "no labels have arrived yet"
         return out
-    preds = [json.loads(r["output"]) for r in labelled]
-    labels = [json.loads(r["label"]) for r in labelled]
-    n = len(labelled)
-    if isinstance(value, ValueMatrix):
-        pred_pos = value.is_positive(preds)
-        true_pos = value.is_positive(labels)
-        tp = int(np.sum(pred_pos & true_pos))
-        tn = int(np.sum(~pred_pos & ~true_pos))
-        fp = int(np.sum(pred_pos & ~true_pos))
-        fn = int(np.sum(~pred_pos & true_pos))
-        out.counts = {"tp": tp, "tn": tn, "fp": fp, "fn": fn}
-        total = tp * value.tp + tn * value.tn + fp * value.fp + fn * value.fn
-        if baseline == "predict_nothing":
-            base: float | None = (tn + fp) * value.tn + (tp + fn) * value.fn
-        elif baseline == "predict_all":
-            base = (tn + fp) * value.fp + (tp + fn) * value.tp
-        elif callable(baseline):
-            base = float(sum(baseline(lab, r) for lab, r in zip(labels, labelled, strict=True)))
-        else:
-            base = None
-    else:
-        total = float(
-            sum(value(p, lab, r) for p, lab, r in zip(preds, labels, labelled, strict=True))
-        )
-        if callable(baseline):
-            base = float(sum(baseline(lab, r) for lab, r in zip(labels, labelled, strict=True)))
-        else:
-            base = None
+    if per_row.pred_pos is not None and per_row.true_pos is not None:
+        p, t = per_row.pred_pos[sub], per_row.true_pos[sub]
+        out.counts = {
+            "tp": int(np.sum(p & t)),
+            "tn": int(np.sum(~p & ~t)),
+            "fp": int(np.sum(p & ~t)),
+            "fn": int(np.sum(~p & t)),
+        }
     out.status = "ok"
-    out.total = float(total)
-    out.per_prediction = float(total) / n
-    if base is not None:
-        out.baseline_total = float(base)
-        out.baseline_per_prediction = float(base) / n
+    out.total = float(per_row.value[sub].sum())
+    out.per_prediction = out.total / n
+    if per_row.baseline is not None:
+        out.baseline_total = float(per_row.baseline[sub].sum())
+        out.baseline_per_prediction = out.baseline_total / n
         out.uplift = out.total - out.baseline_total
     return out
 
@@ -186,13 +211,23 @@ def business_value(
         raise ValidationFailed(
             f"unknown baseline {baseline!r}: use 'predict_nothing', 'predict_all' or a function"
         )
-    rows = data.table.to_pylist() if data.num_rows else []
-    overall = _value_group("window", None, rows, value, baseline)
+    table = data.table
+    pairs = labelled_pairs(table)
+    if isinstance(value, ValueMatrix):
+        per_row = _matrix_rows(pairs, value, baseline)
+        if callable(baseline):
+            per_row.baseline = _function_rows(
+                table, pairs, lambda p, lab, r: 0.0, baseline
+            ).baseline
+    else:
+        per_row = _function_rows(table, pairs, value, baseline)
+    everything = np.ones(len(pairs.y), dtype=bool)
+    overall = _value_group("window", None, data.num_rows, everything, per_row)
     groups: dict[str, list[BusinessGroup]] = {"model_version": [], "route": []}
     for column, out in groups.items():
-        for name in data._values(column):
-            subset = [r for r in rows if r[column] == name]
-            out.append(_value_group(column, name, subset, value, baseline))
+        for name, rows_of in group_masks(table, column, data._values(column)):
+            sub = rows_of[pairs.mask]
+            out.append(_value_group(column, name, int(rows_of.sum()), sub, per_row))
     label = baseline if isinstance(baseline, str) else ("custom" if baseline else None)
     return BusinessReport(
         data.endpoint, data.window.to_dict(), label, overall, groups["model_version"],

@@ -29,10 +29,12 @@ from conveyor.monitoring.windows import WindowData
 
 __all__ = [
     "GroupPerformance",
+    "Pairs",
     "PerformanceReport",
     "Task",
     "calibration",
     "classification_metrics",
+    "labelled_pairs",
     "performance_report",
     "regression_metrics",
     "roc_auc",
@@ -116,9 +118,13 @@ def classification_metrics(
     column. More classes: macro averages, one-vs-rest macro AUC, multiclass log loss, ECE
     on the top-class confidence.
     """
-    y = np.asarray(y_true, dtype=object)
-    pred = np.asarray(y_pred, dtype=object)
-    seen = sorted(set(y.tolist()) | set(pred.tolist()), key=_sort_key)
+    y, pred = np.asarray(y_true), np.asarray(y_pred)
+    numeric = y.dtype.kind in "biuf" and pred.dtype.kind in "biuf"
+    if numeric and all(isinstance(c, int | float) for c in classes or ()):
+        seen: list[Any] = np.unique(np.concatenate([y, pred])).tolist()
+    else:
+        y, pred = y.astype(object), pred.astype(object)
+        seen = sorted(set(y.tolist()) | set(pred.tolist()), key=_sort_key)
     cls = np.asarray(list(classes) if classes is not None else seen, dtype=object)
     out: dict[str, Any] = {"n": len(y), "classes": [_plain(c) for c in cls]}
     out["accuracy"] = float(np.mean(y == pred)) if len(y) else None
@@ -132,8 +138,7 @@ def classification_metrics(
     if proba is None:
         return out
     proba = np.asarray(proba, dtype=np.float64)
-    index = {_key(c): j for j, c in enumerate(cls)}
-    y_idx = np.array([index.get(_key(v), -1) for v in y.tolist()])
+    y_idx = _class_index(y, cls)
     known = y_idx >= 0
     if not known.all():
         out["unknown_labels"] = int((~known).sum())
@@ -145,7 +150,7 @@ def classification_metrics(
     pn = pn / pn.sum(axis=1, keepdims=True)
     out["log_loss"] = float(-np.mean(np.log(pn[np.arange(len(yk)), yk])))
     if binary:
-        j = index[_key(pos)]
+        j = [_key(c) for c in cls.tolist()].index(_key(pos))
         hit = yk == j
         out["auc"] = roc_auc(hit, pk[:, j])
         cal = calibration(hit, pk[:, j], n_bins)
@@ -158,6 +163,18 @@ def classification_metrics(
     out["ece"] = cal["ece"]
     out["calibration_bins"] = cal["bins"]
     return out
+
+
+def _class_index(y: np.ndarray, cls: np.ndarray) -> np.ndarray:
+    """Index of each label in ``cls`` (-1 when unknown); vectorised for numeric labels."""
+    if y.dtype.kind in "biuf" and all(isinstance(c, int | float) for c in cls.tolist()):
+        values = np.asarray(cls.tolist(), dtype=np.float64)
+        order = np.argsort(values, kind="stable")
+        ranked = values[order]
+        pos = np.clip(np.searchsorted(ranked, y.astype(np.float64)), 0, len(ranked) - 1)
+        return np.where(ranked[pos] == y, order[pos], -1)
+    index = {_key(c): j for j, c in enumerate(cls.tolist())}
+    return np.array([index.get(_key(v), -1) for v in y.tolist()], dtype=np.int64)
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
@@ -190,8 +207,48 @@ def _plain(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
 
 
-def _decode(texts: list[str | None]) -> list[Any]:
-    return [None if t is None else json.loads(t) for t in texts]
+@dataclass(slots=True)
+class Pairs:
+    """The labelled rows of a window: ``mask`` over all rows, labels ``y`` and outputs ``o``
+    of the labelled rows — float arrays when both were logged as numbers (``numeric``),
+    else decoded JSON values."""
+
+    mask: np.ndarray
+    y: Any
+    o: Any
+    numeric: bool
+
+    def take(self, rows: np.ndarray) -> Pairs:
+        """The pairs of the rows selected by the boolean ``rows`` (over all rows)."""
+        sub = rows[self.mask]
+        if self.numeric:
+            return Pairs(self.mask & rows, self.y[sub], self.o[sub], True)
+        idx = np.flatnonzero(sub)
+        return Pairs(self.mask & rows, [self.y[i] for i in idx], [self.o[i] for i in idx], False)
+
+
+def labelled_pairs(table: Any) -> Pairs:
+    """Labels and outputs of the labelled rows of a window table (JSON decoded only when
+    the numeric columns cannot stand in for it)."""
+    if table.num_rows == 0:
+        return Pairs(np.zeros(0, dtype=bool), [], [], False)
+    mask = np.asarray(table.column("label").is_valid().to_numpy(zero_copy_only=False))
+    names = table.column_names
+    if "label_num" in names and "output_num" in names:
+        y = table.column("label_num").to_numpy(zero_copy_only=False)[mask]
+        o = table.column("output_num").to_numpy(zero_copy_only=False)[mask]
+        y, o = np.asarray(y, dtype=np.float64), np.asarray(o, dtype=np.float64)
+        if np.isfinite(y).all() and np.isfinite(o).all():
+            return Pairs(mask, y, o, True)
+    idx = np.flatnonzero(mask)
+    labels = table.column("label").take(idx).to_pylist()
+    outputs = table.column("output").take(idx).to_pylist()
+    return Pairs(mask, [json.loads(v) for v in labels], [json.loads(v) for v in outputs], False)
+
+
+def group_masks(table: Any, column: str, names: list[str]) -> list[tuple[str, np.ndarray]]:
+    values = np.asarray(table.column(column).to_numpy(zero_copy_only=False), dtype=object)
+    return [(name, values == name) for name in names]
 
 
 @dataclass(slots=True)
@@ -255,13 +312,16 @@ class PerformanceReport:
         }
 
 
-def _infer_task(labels: list[Any], outputs: list[Any]) -> str:
-    if any(isinstance(v, str | bool) for v in labels) or any(
-        isinstance(o, list | str | bool) for o in outputs
-    ):
-        return "classification"
-    nums = np.asarray([float(v) for v in labels if isinstance(v, int | float)])
-    out = np.asarray([float(o) for o in outputs if isinstance(o, int | float)])
+def _infer_task(labels: Any, outputs: Any) -> str:
+    if isinstance(labels, np.ndarray):
+        nums, out = labels, np.asarray(outputs, dtype=np.float64)
+    else:
+        if any(isinstance(v, str | bool) for v in labels) or any(
+            isinstance(o, list | str | bool) for o in outputs
+        ):
+            return "classification"
+        nums = np.asarray([float(v) for v in labels if isinstance(v, int | float)])
+        out = np.asarray([float(o) for o in outputs if isinstance(o, int | float)])
     if len(nums) == 0:
         return "classification"
     integral = bool(np.all(np.mod(nums, 1) == 0))
@@ -276,8 +336,7 @@ def _infer_task(labels: list[Any], outputs: list[Any]) -> str:
 def _group(
     group: str,
     value: str | None,
-    labels: list[Any],
-    outputs: list[Any],
+    pairs: Pairs,
     rows: int,
     task: str,
     classes: Sequence[Any] | None,
@@ -285,15 +344,14 @@ def _group(
     threshold: float,
     n_bins: int,
 ) -> GroupPerformance:
-    labelled = [i for i, v in enumerate(labels) if v is not None]
-    coverage = len(labelled) / rows if rows else 0.0
+    labelled = len(pairs.y)
+    coverage = labelled / rows if rows else 0.0
     if not labelled:
         reason = "no predictions in the window" if rows == 0 else "no labels have arrived yet"
         return GroupPerformance(
             group, value, rows, 0, coverage, "insufficient_data", None, {}, reason
         )
-    y = [labels[i] for i in labelled]
-    o = [outputs[i] for i in labelled]
+    y, o = pairs.y, pairs.o
     kind = task if task != "auto" else _infer_task(y, o)
     try:
         if kind == "regression":
@@ -304,12 +362,12 @@ def _group(
             metrics = _classification_from_outputs(y, o, classes, positive, threshold, n_bins)
     except (TypeError, ValueError) as exc:
         return GroupPerformance(
-            group, value, rows, len(y), coverage, "insufficient_data", kind, {},
+            group, value, rows, labelled, coverage, "insufficient_data", kind, {},
             f"outputs and labels cannot be compared as {kind}: {exc}",
         )  # fmt: skip
     metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                for k, v in metrics.items()}  # fmt: skip
-    return GroupPerformance(group, value, rows, len(y), coverage, "ok", kind, metrics)
+    return GroupPerformance(group, value, rows, labelled, coverage, "ok", kind, metrics)
 
 
 def _classification_from_outputs(
@@ -320,6 +378,18 @@ def _classification_from_outputs(
     threshold: float,
     n_bins: int,
 ) -> dict[str, Any]:
+    if isinstance(y, np.ndarray):  # numbers on both sides
+        if np.all(np.mod(o, 1) == 0):  # labels
+            ints = np.all(np.mod(y, 1) == 0)
+            yi, oi = (y.astype(np.int64), o.astype(np.int64)) if ints else (y, o)
+            return classification_metrics(yi, oi, classes=classes, positive=positive, n_bins=n_bins)
+        if np.isin(y, (0.0, 1.0)).all():  # binary scores
+            pred = (o >= threshold).astype(np.int64)
+            proba = np.column_stack([1 - o, o])
+            return classification_metrics(
+                y.astype(np.int64), pred, proba, classes=[0, 1], positive=1, n_bins=n_bins
+            )
+        raise ValueError("numeric outputs are neither labels nor binary scores")
     ys = [_key(v) for v in y]
     if all(isinstance(v, list) for v in o):  # class probabilities
         proba = np.asarray(o, dtype=np.float64)
@@ -361,33 +431,17 @@ def performance_report(
 ) -> PerformanceReport:
     """Performance of a window (see the module docstring), overall, per version, per route."""
     table = data.table
-    labels = _decode(table.column("label").to_pylist()) if table.num_rows else []
-    outputs = _decode(table.column("output").to_pylist()) if table.num_rows else []
+    pairs = labelled_pairs(table)
     rows = table.num_rows
+    task_used: str = task
     if task == "auto":
-        pairs = [(v, o) for v, o in zip(labels, outputs, strict=True) if v is not None]
-        task_used: str = (
-            _infer_task([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else "auto"
-        )
-    else:
-        task_used = task
+        task_used = _infer_task(pairs.y, pairs.o) if len(pairs.y) else "auto"
     options = (task_used, classes, positive, threshold, n_bins)
-    overall = _group("window", None, labels, outputs, rows, *options)
+    overall = _group("window", None, pairs, rows, *options)
     groups: dict[str, list[GroupPerformance]] = {"model_version": [], "route": []}
     for column, out in groups.items():
-        values = table.column(column).to_pylist() if rows else []
-        for name in data._values(column):
-            idx = [i for i, v in enumerate(values) if v == name]
-            out.append(
-                _group(
-                    column,
-                    name,
-                    [labels[i] for i in idx],
-                    [outputs[i] for i in idx],
-                    len(idx),
-                    *options,
-                )
-            )
+        for name, rows_of in group_masks(table, column, data._values(column)):
+            out.append(_group(column, name, pairs.take(rows_of), int(rows_of.sum()), *options))
     return PerformanceReport(
         data.endpoint,
         data.window.to_dict(),
