@@ -76,13 +76,14 @@ def _accepts(kind: str, value: Any) -> bool:
 class Signature:
     """Ordered typed columns; validates JSON rows and builds the input matrix."""
 
-    __slots__ = ("_checks", "columns", "dtype", "kinds", "names", "numeric")
+    __slots__ = ("_checks", "all_float", "columns", "dtype", "kinds", "names", "numeric")
 
     def __init__(self, columns: Sequence[Column], dtype: Any = None) -> None:
         self.columns = tuple(columns)
         self.names = tuple(c.name for c in self.columns)
         self.kinds = tuple(c.kind for c in self.columns)
         self.numeric = all(k in ("float", "int") for k in self.kinds)
+        self.all_float = all(k == "float" for k in self.kinds)
         self.dtype = np.dtype(dtype) if dtype is not None else None
         if self.dtype is None:
             self.dtype = np.dtype(np.float64) if self.numeric else np.dtype(object)
@@ -160,7 +161,7 @@ class Signature:
         """Rows as lists in column order -> matrix; raises ValidationFailed listing fields."""
         if not rows:
             raise ValidationFailed("no rows to predict", details={"errors": []})
-        if self.numeric and all(k == "float" for k in self.kinds):
+        if self.all_float:
             ok = True
             n = len(self.names)
             for r in rows:

@@ -37,7 +37,7 @@ _SCALE = 1 << 32
 class Route:
     """One predictor under a route name (``primary``, ``canary``, ``b`` ...) with a weight."""
 
-    __slots__ = ("batcher", "name", "predictor", "signature", "weight")
+    __slots__ = ("batcher", "name", "predictor", "signature", "version", "weight")
 
     def __init__(self, name: str, predictor: Predictor, weight: float = 100.0) -> None:
         if weight < 0:
@@ -46,11 +46,8 @@ class Route:
         self.predictor = predictor
         self.weight = float(weight)
         self.signature = Signature(predictor.input_columns, dtype=predictor.matrix_dtype)
+        self.version: str = predictor.version
         self.batcher: Any = None  # set by the app when micro-batching is on
-
-    @property
-    def version(self) -> str:
-        return self.predictor.version
 
     def __repr__(self) -> str:
         return f"Route({self.name!r}, {self.predictor!r}, weight={self.weight})"

@@ -127,6 +127,8 @@ def run_server(
         http="httptools" if has("httptools") else "h11",
         lifespan="on",
         access_log=False,
+        proxy_headers=False,  # its middleware costs ~4 µs a request; put a proxy in front
+        server_header=False,
         log_level=log_level,
         timeout_graceful_shutdown=int(graceful_timeout_s),
         backlog=4096,
