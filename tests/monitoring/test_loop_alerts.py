@@ -424,3 +424,15 @@ def test_concurrent_evaluators_open_one_alert(
     with backend.meta.read() as conn:
         assert len(list_alerts(conn, monitor="p99")) == 1
     assert [e.kind for e in events] == ["firing"]
+
+
+def test_a_monitor_deleted_mid_round_is_skipped(backend: LocalBackend, log_uri: str) -> None:
+    _create(backend)
+    _create(backend, name="vol", metric="volume", comparison="<", threshold=1)
+    with backend.meta.read() as conn:
+        stale = get_monitor(conn, "p99")
+    with backend.meta.write(backend.actor) as uow:
+        delete_monitor(uow, "p99")
+    with pytest.raises(NotFound, match="deleted"):
+        evaluate_monitor(backend, stale, now=END, log_uri=log_uri)
+    assert [o.monitor for o in run_once(backend, now=END, log_uri=log_uri)] == ["vol"]

@@ -189,3 +189,17 @@ def test_operational_percentiles_and_throughput(tmp_path: Path) -> None:
     logged = _table([1, 2], [None, None], error=[None, "boom"], route=["primary", "fallback"])
     rep2 = operational_report(logged)
     assert rep2.error_rate == 0.5 and rep2.fallback_rate == 0.5
+
+
+def test_numeric_columns_and_json_give_the_same_figures(tmp_path: Path) -> None:
+    data = _window(tmp_path)
+    table = data.table
+    as_json = WindowData(
+        ENDPOINT, data.window, table.drop_columns(["label_num", "output_num"]), "ok"
+    )
+    fast, slow = performance_report(data), performance_report(as_json)
+    for name in ("accuracy", "f1", "auc", "log_loss", "ece"):
+        assert fast.overall.metrics[name] == pytest.approx(slow.overall.metrics[name])
+    matrix = ValueMatrix(tp=5, fp=-1, fn=-5)
+    a, b = business_value(data, matrix).to_dict(), business_value(as_json, matrix).to_dict()
+    assert a["overall"] == b["overall"] and a["by_route"] == b["by_route"]

@@ -32,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from conveyor._util import new_id, now_ms
-from conveyor.errors import Conflict, NotFound, ValidationFailed
+from conveyor.errors import Conflict, NotFound, StoreUnavailable, ValidationFailed
 from conveyor.monitoring.alerts import Alert, AlertEvent, call_hooks, transition
 from conveyor.monitoring.monitors import MetricResult, Monitor, MonitorSpec, compute_metric
 from conveyor.monitoring.notifiers import notify
@@ -412,9 +412,11 @@ def _store_check(
 ) -> tuple[CheckOutcome, str | None]:
     """Store the check and the alert transition; the outcome and what to notify."""
     conn = uow.conn
-    conn.execute(
+    locked = conn.execute(
         sa.select(monitors.c.id).where(monitors.c.id == monitor.id).with_for_update()
     ).first()
+    if locked is None:
+        raise NotFound(f"monitor {monitor.name!r} was deleted", details={"monitor": monitor.name})
     status = result.status
     if status == "ok" and result.value is not None and monitor.breached(result.value):
         status = "breach"
@@ -586,7 +588,14 @@ def run_once(
     for i, monitor in enumerate(todo, 1):
         if cancel is not None and cancel.is_set():
             break
-        out.append(evaluate_monitor(backend, monitor, now=at, log_uri=log_uri, _refs=refs))
+        try:
+            out.append(evaluate_monitor(backend, monitor, now=at, log_uri=log_uri, _refs=refs))
+        except NotFound:  # deleted during the round
+            log.info("monitor %s was deleted during the round", monitor.name)
+        except StoreUnavailable:
+            raise
+        except Exception:
+            log.exception("monitor %s: storing its check failed", monitor.name)
         if progress is not None:
             progress(i, len(todo), monitor.name)
     return out
