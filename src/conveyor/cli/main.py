@@ -32,6 +32,7 @@ MODULES = [
     "conveyor.cli.datasets",
     "conveyor.cli.audit",
     "conveyor.deployments.cli",
+    "conveyor.monitoring.cli",
     "conveyor.cli.system",
 ]
 
@@ -62,6 +63,13 @@ class ConveyorGroup(TyperGroup):
             return super().invoke(ctx)
         except _PASS_THROUGH:
             raise
+        except BrokenPipeError:
+            # stdout closed early (`conveyor runs list | head`): stop quietly, like Unix tools
+            import os
+            import sys
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except ConveyorError as error:
             if debug_enabled():
                 err_console().print(traceback.format_exc(), markup=False, style="dim")
