@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-import pandas as pd
-
-from conveyor.data.entities import Dataset, DatasetVersion
 from conveyor.governance.audit import AuditEvent, ChainReport
 from conveyor.registry.entities import Model, ModelVersion
 from conveyor.tracking.entities import Experiment, MetricPoint, Run
 from conveyor.tracking.metric_rows import MetricRows
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from conveyor.data.entities import Dataset, DatasetVersion
 
 __all__ = ["Backend"]
 

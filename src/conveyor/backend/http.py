@@ -22,14 +22,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
 
 import httpx
 import orjson
-import pandas as pd
 
-from conveyor.data.entities import Dataset, DatasetVersion
 from conveyor.errors import (
     ConveyorError,
     IntegrityError,
@@ -41,6 +39,11 @@ from conveyor.governance.audit import AuditEvent, ChainReport
 from conveyor.registry.entities import Model, ModelVersion
 from conveyor.tracking.entities import Experiment, MetricPoint, Run, decode_float
 from conveyor.tracking.metric_rows import MetricRows
+
+if TYPE_CHECKING:  # pandas and the data package load on first dataset call
+    import pandas as pd
+
+    from conveyor.data.entities import Dataset, DatasetVersion
 
 __all__ = ["SHA256_HEADER", "HttpBackend", "json_dumps"]
 
@@ -87,11 +90,11 @@ def json_dumps(content: Any) -> bytes:
     return data
 
 
-_DATASET_VERSION_FIELDS = frozenset(f.name for f in dataclasses.fields(DatasetVersion))
-
-
 def _dataset_version(data: dict[str, Any]) -> DatasetVersion:
-    return DatasetVersion(**{k: v for k, v in data.items() if k in _DATASET_VERSION_FIELDS})
+    from conveyor.data.entities import DatasetVersion
+
+    fields = {f.name for f in dataclasses.fields(DatasetVersion)}
+    return DatasetVersion(**{k: v for k, v in data.items() if k in fields})
 
 
 def _segment(value: Any, what: str) -> str:
@@ -511,6 +514,8 @@ class HttpBackend:
         return _dataset_version(self._call("GET", url))
 
     def list_datasets(self) -> list[Dataset]:
+        from conveyor.data.entities import Dataset
+
         return [Dataset(**d) for d in self._call("GET", "/datasets")["datasets"]]
 
     def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
@@ -519,6 +524,8 @@ class HttpBackend:
 
     def load_dataset(self, name: str, version: int | str | None = None) -> pd.DataFrame:
         """A dataset version's rows as a DataFrame, verified by sha256 on arrival."""
+        import pandas as pd
+
         from conveyor.data.frames import read_parquet
 
         dv = self.get_dataset_version(name, version)
