@@ -39,6 +39,13 @@ def test_malformed_json_is_400(client: httpx.Client, path: str, headers: dict[st
     assert "not valid JSON" in error["message"]
 
 
+def test_form_encoded_bodies_are_415_saying_to_send_json(client: httpx.Client) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}  # what `curl -d` sends
+    response = client.post("/api/v1/experiments", content=b'{"name": "x"}', headers=form)
+    error = _error(response, 415, "unsupported_media_type")
+    assert "application/json" in error["message"]
+
+
 def test_malformed_json_on_the_ingest_path_is_400(client: httpx.Client) -> None:
     run_id = _run(client)
     response = client.post(f"/api/v1/runs/{run_id}/log-batch", content=b"[1,", headers=JSON)

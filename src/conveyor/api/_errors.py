@@ -1,8 +1,8 @@
 """Every failure answers ``{"error": {"code", "message", "details"}}`` with its HTTP status.
 
 - ``ConveyorError`` -> its own ``status`` and ``code``;
-- request validation (pydantic) -> 422 ``invalid`` naming each bad field, or 400
-  ``malformed`` when the body is not JSON at all;
+- request validation (pydantic) -> 422 ``invalid`` naming each bad field, 400
+  ``malformed`` when the body is not JSON at all, 415 when it was sent as another type;
 - routing 404 / 405 -> ``not_found`` / ``method_not_allowed``;
 - integers the database cannot hold -> 422 ``invalid``;
 - anything unexpected -> 500 ``internal`` with an error id that is also logged with the
@@ -64,9 +64,23 @@ def _where(loc: Any) -> str:
     return ".".join(parts) or "body"
 
 
-async def _on_validation_error(_request: Request, exc: Exception) -> Response:
+def _not_json(request: Request, errors: list[Any]) -> bool:
+    """The whole body was rejected because it was sent as something other than JSON."""
+    content_type = request.headers.get("content-type", "")
+    whole_body = any(tuple(e.get("loc", ())) == ("body",) for e in errors)
+    return whole_body and bool(content_type) and "json" not in content_type
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
+    if _not_json(request, errors):
+        return error_response(
+            415,
+            "unsupported_media_type",
+            f"this route takes a JSON body, not {request.headers['content-type']!r}; "
+            "send Content-Type: application/json (curl: -H 'Content-Type: application/json')",
+        )
     if any(e.get("type") == "json_invalid" for e in errors):
         first = errors[0]
         reason = (first.get("ctx") or {}).get("error", "JSON decode error")
