@@ -216,6 +216,7 @@ def main() -> None:
     for n in sizes:
         ref, cur = write_pair(n, WORK)
         ours = run_worker(Path(sys.executable), "ours", ref, cur, "memory", 3600)
+        streamed = run_worker(Path(sys.executable), "ours", ref, cur, "stream", 3600)
         if args.no_peer or not PEER_PYTHON.exists():
             peer = {"skipped": "Evidently not run (--no-peer or no bench/.peers/evidently venv)"}
         elif last_peer and last_peer[1] * n / last_peer[0] > args.peer_timeout:
@@ -235,7 +236,8 @@ def main() -> None:
         else:
             ratio, peer_cells = "–", f"{peer['skipped']} | –"
         ours_cells = f"{ours['seconds']:.2f} s | {ours['loaded_mb']:.0f} / {ours['peak_mb']:.0f} MB"
-        rows_speed.append(f"| {n:,} | {ours_cells} | {peer_cells} | {ratio} |")
+        stream_cells = f"{streamed['seconds']:.2f} s | {streamed['peak_mb']:.0f} MB"
+        rows_speed.append(f"| {n:,} | {ours_cells} | {stream_cells} | {peer_cells} | {ratio} |")
         rows_detect.append(
             f"| {n:,} | Conveyor (defaults) | {_fmt_flags(ours)} | {ours['dataset_drift']} |"
         )
@@ -247,10 +249,11 @@ def main() -> None:
         print(f"done {n:,} rows", file=sys.stderr)
 
     print(
-        "\n| rows × 25 cols | Conveyor time | Conveyor RSS loaded / peak | Evidently time | "
-        "Evidently RSS loaded / peak | speed-up |"
+        "\n| rows × 25 cols | Conveyor time | Conveyor RSS loaded / peak | "
+        "Conveyor from Parquet time | its peak RSS | Evidently time | "
+        "Evidently RSS loaded / peak | speed-up (in memory) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows_speed))
     print(
         "\nDetection (✔ flagged / ✘ missed): x0 +0.1σ, x1 +0.1σ, x2 +0.5σ, c0 frequency shift; "

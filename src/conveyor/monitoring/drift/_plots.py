@@ -39,7 +39,7 @@ def numeric_plot(ref: NumericSample, cur: NumericSample, bins: int = 30) -> dict
     }
 
 
-def _plot_sample(s: NumericSample, limit: int = 50_000) -> np.ndarray:
+def _plot_sample(s: NumericSample, limit: int = 20_000) -> np.ndarray:
     """Sorted values for the chart: all of them if sorted or small, else every k-th value
     (a systematic sample of at most ``limit``; charts are for the eye, not the verdict)."""
     if s.is_sorted or s.n <= limit:

@@ -11,7 +11,7 @@ that the limiting Kolmogorov distribution ``kstwobign.sf(D*sqrt(en))``, which is
 4% (relative) larger than ``kstwo`` in the tail that matters, i.e. slightly conservative
 (``kstwo`` costs ~3 ms per call at en=1000 and ~0.6 s at en=500k).
 
-Large samples: when ``n + m > exact_max_rows`` (default 200,000) the statistic is
+Large samples: when ``n + m > exact_max_rows`` (default 50,000) the statistic is
 computed on a joint fine histogram (:mod:`._binned`, 65,536 bins, O(n), no sort) whose
 error bound ``max_error`` is reported in ``details``; if the bound exceeds
 ``max_error`` (default 0.001, i.e. 5% of the decision floor) the exact sorted computation
@@ -101,7 +101,7 @@ class KolmogorovSmirnov(DriftMethod):
     def __init__(
         self,
         min_effect: float = 0.02,
-        exact_max_rows: int = 200_000,
+        exact_max_rows: int = 50_000,
         max_error: float = 0.001,
         bins: int = 65_536,
     ) -> None:
