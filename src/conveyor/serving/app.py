@@ -24,6 +24,7 @@ an ``error_id`` that is also in the JSON log line holding the traceback.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -124,8 +125,10 @@ class InferenceApp:
         metrics: ServingMetrics | None = None,
         threads: int = 4,
         access_log: bool = False,
+        freeze_gc: bool = False,
     ) -> None:
         self.router = router
+        self.freeze_gc = freeze_gc
         self.prediction_log = prediction_log
         self.max_body_bytes = max_body_bytes
         self.batching = batching
@@ -173,6 +176,10 @@ class InferenceApp:
             self.prediction_log.start()
         if self.metrics.snapshot_dir is not None:
             self._snapshot_task = asyncio.create_task(self._snapshots())
+        if self.freeze_gc:
+            # models, sessions and modules are long-lived: keep them out of every GC scan
+            gc.collect()
+            gc.freeze()
 
     async def shutdown(self) -> None:
         if not self.started:
@@ -186,7 +193,7 @@ class InferenceApp:
         if self.prediction_log is not None:
             await asyncio.to_thread(self.prediction_log.close)
         self.metrics.write_snapshot()
-        self.executor.shutdown(wait=False)
+        # the thread pool stays: its threads are idle, and a restarted app reuses them
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[InferenceApp]:

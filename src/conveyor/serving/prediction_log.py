@@ -182,7 +182,7 @@ class PredictionLog:
 
     # -- writer side -----------------------------------------------------------------------
     def _run(self) -> None:
-        buffers: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+        buffers: dict[tuple[Any, ...], list[Any]] = {}
         last = time.monotonic()
         while not self._stop.wait(self.poll_s):
             now = time.monotonic()
@@ -191,10 +191,11 @@ class PredictionLog:
                 last = now
         self._drain_and_write(force=True, buffers=buffers)
 
-    def _drain_and_write(
-        self, force: bool, buffers: dict[tuple[Any, ...], list[tuple[Any, ...]]]
-    ) -> bool:
+    def _drain_and_write(self, force: bool, buffers: dict[tuple[Any, ...], list[Any]]) -> bool:
+        """Move queued entries into Arrow tables at once (few Python objects stay alive for
+        the garbage collector to scan), and write the buffered tables when due."""
         q = self._queue
+        fresh: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
         while q:
             entry = q.popleft()
             key: tuple[Any, ...]
@@ -202,15 +203,9 @@ class PredictionLog:
                 key = ("predictions", entry[1], _date(entry[5]), entry[6].names, entry[6].kinds)
             else:
                 key = ("feedback", entry[1], _date(entry[3]))
-            n = self._rows(entry)
-            self._out_rows += n
-            self._buffered += n
-            buffers.setdefault(key, []).append(entry)
-        if not buffers or (not force and self._buffered < self.flush_rows):
-            return False
-        self._buffered = 0
-        for key, entries in list(buffers.items()):
-            del buffers[key]
+            self._out_rows += self._rows(entry)
+            fresh.setdefault(key, []).append(entry)
+        for key, entries in fresh.items():
             n = sum(self._rows(e) for e in entries)
             try:
                 table = (
@@ -218,6 +213,22 @@ class PredictionLog:
                     if key[0] == "predictions"
                     else self._feedback(entries)
                 )
+            except Exception:
+                self.write_failed += n
+                log.exception("prediction log: converting %d rows of %s failed", n, key[1])
+                continue
+            buffers.setdefault(key, []).append(table)
+            self._buffered += n
+        if not buffers or (not force and self._buffered < self.flush_rows):
+            return False
+        self._buffered = 0
+        import pyarrow as pa
+
+        for key, tables in list(buffers.items()):
+            del buffers[key]
+            n = sum(t.num_rows for t in tables)
+            try:
+                table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
                 self._write(f"{key[0]}/endpoint={key[1]}/date={key[2]}", table)
                 self.written += n
             except Exception:

@@ -90,6 +90,7 @@ def app_from_spec(spec: dict[str, Any]) -> InferenceApp:
         metrics=metrics,
         max_body_bytes=int(spec.get("max_body_bytes", 4 << 20)),
         access_log=bool(spec.get("access_log", False)),
+        freeze_gc=bool(spec.get("freeze_gc", True)),
     )
 
 
