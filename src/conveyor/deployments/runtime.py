@@ -427,7 +427,8 @@ def create_app() -> DeploymentServer:
     all), poll interval from ``$CONVEYOR_SERVE_POLL_S``, prediction log folder or URL from
     ``$CONVEYOR_SERVE_LOG_URI`` (unset: no prediction log)."""
     from conveyor.backend.local import LocalBackend
-    from conveyor.serving import PredictionLog
+    from conveyor.serving import PredictionLog, ServingMetrics
+    from conveyor.serving.server import METRICS_DIR_ENV
 
     _configure_logging()
     names = [n for n in os.environ.get(ENDPOINTS_ENV, "").split(",") if n]
@@ -438,6 +439,8 @@ def create_app() -> DeploymentServer:
         names or None,
         poll_interval=interval,
         prediction_log=PredictionLog(log_uri) if log_uri else None,
+        metrics=ServingMetrics(os.environ.get(METRICS_DIR_ENV)),  # shared by workers
+        freeze_gc=True,
     )
 
 
