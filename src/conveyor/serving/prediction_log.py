@@ -65,6 +65,18 @@ def _json_texts(values: list[Any]) -> list[str]:
     return [orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode() for v in values]
 
 
+def _repeat_strings(values: list[str], counts: np.ndarray) -> Any:
+    """``values[i]`` repeated ``counts[i]`` times, as an Arrow string array (vectorised)."""
+    import pyarrow as pa
+
+    codes: dict[str, int] = {}
+    idx = np.fromiter((codes.setdefault(v, len(codes)) for v in values), np.int32, len(values))
+    dictionary = pa.array(list(codes), pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(np.repeat(idx, counts)), dictionary).cast(
+        pa.string()
+    )
+
+
 def _as_num(values: np.ndarray) -> Any:
     if values.ndim == 1 and values.dtype.kind in "biuf":
         return values.astype(np.float64)
@@ -82,7 +94,7 @@ class PredictionLog:
         max_queue_rows: int = 200_000,
         flush_rows: int = 50_000,
         flush_interval_s: float = 10.0,
-        poll_s: float = 0.05,
+        poll_s: float = 0.25,
         storage_options: dict[str, Any] | None = None,
     ) -> None:
         if log_uri is None and sink is None:
@@ -244,43 +256,54 @@ class PredictionLog:
         import pyarrow as pa
 
         counts = np.array([len(e[4]) for e in entries])
+        total = int(counts.sum())
         sig: Signature = entries[0][6]
         cols: dict[str, Any] = {
             "prediction_id": pa.array([i for e in entries for i in e[4]], pa.string()),
             "ts": pa.array(np.repeat([e[5] for e in entries], counts), pa.timestamp("ms", "UTC")),
-            "endpoint": pa.array(np.repeat([e[1] for e in entries], counts), pa.string()),
-            "model_version": pa.array(np.repeat([e[2] for e in entries], counts), pa.string()),
-            "route": pa.array(np.repeat([e[3] for e in entries], counts), pa.string()),
+            "endpoint": _repeat_strings([e[1] for e in entries], counts),
+            "model_version": _repeat_strings([e[2] for e in entries], counts),
+            "route": _repeat_strings([e[3] for e in entries], counts),
             "latency_ms": pa.array(np.repeat([e[9] for e in entries], counts), pa.float64()),
         }
-        matrix = np.concatenate([np.asarray(e[7]).reshape(len(e[4]), -1) for e in entries])
+        matrix = entries[0][7] if len(entries) == 1 else np.concatenate([e[7] for e in entries])
         for j, (name, kind) in enumerate(zip(sig.names, sig.kinds, strict=True)):
             col = matrix[:, j]
             typ = getattr(pa, _ARROW_KIND[kind])()
             if matrix.dtype == object:
                 cols[f"input_{name}"] = pa.array(col.tolist(), typ)
             else:
-                cols[f"input_{name}"] = pa.array(col, typ)
-        outputs = [np.asarray(e[8]) for e in entries]
+                cols[f"input_{name}"] = pa.array(np.ascontiguousarray(col)).cast(typ)
+        outputs = [e[8] for e in entries]
         try:
-            out = np.concatenate(outputs)
+            out = outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
         except ValueError:  # shapes differ between model versions
             out = np.array([v for o in outputs for v in o.tolist()], dtype=object)
-        cols["output"] = pa.array(_json_texts(out.tolist()), pa.string())
         num = _as_num(out)
+        if num is not None and out.dtype.kind in "iub":
+            texts = pa.array(out.astype(np.int64) if out.dtype.kind == "b" else out).cast(
+                pa.string()
+            )  # vectorised; integers print the same as JSON
+        else:
+            texts = pa.array(_json_texts(out.tolist()), pa.string())
+        cols["output"] = texts
         cols["output_num"] = (
-            pa.array(num, pa.float64()) if num is not None else pa.nulls(len(out), pa.float64())
+            pa.array(num, pa.float64()) if num is not None else pa.nulls(total, pa.float64())
         )
-        shadow = [
-            (e[10][i] if e[10] is not None else None) for e in entries for i in range(len(e[4]))
-        ]
-        agree = [
-            (bool(e[11][i]) if e[11] is not None else None)
-            for e in entries
-            for i in range(len(e[4]))
-        ]
-        cols["shadow_of"] = pa.array(shadow, pa.string())
-        cols["agree"] = pa.array(agree, pa.bool_())
+        if all(e[10] is None for e in entries):
+            cols["shadow_of"] = pa.nulls(total, pa.string())
+            cols["agree"] = pa.nulls(total, pa.bool_())
+        else:
+            shadow = [
+                (e[10][i] if e[10] is not None else None) for e in entries for i in range(len(e[4]))
+            ]
+            agree = [
+                (bool(e[11][i]) if e[11] is not None else None)
+                for e in entries
+                for i in range(len(e[4]))
+            ]
+            cols["shadow_of"] = pa.array(shadow, pa.string())
+            cols["agree"] = pa.array(agree, pa.bool_())
         return pa.table(cols)
 
     def _feedback(self, entries: list[tuple[Any, ...]]) -> Any:
