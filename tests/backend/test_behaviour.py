@@ -283,7 +283,7 @@ def test_every_mutation_is_audited_and_the_chain_verifies(backend: Backend) -> N
     backend.set_model_version_tag("audited-model", 1, "k", "v")
 
     run_actions = [e.action for e in backend.list_audit_events(object_id=run.id)]
-    assert run_actions[0] == "run.create" and "run.update" in run_actions
+    assert run_actions[0] == "run.create" and "run.end" in run_actions
     assert run_actions.count("run.log_artifact") == 3
     assert len(run_actions) >= 6  # + the metric batch
     exp_events = backend.list_audit_events(object_type="experiment", object_id=exp.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import socket
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,14 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import conveyor
-from conveyor.errors import Conflict, IntegrityError, NotFound, ValidationFailed
+from conveyor.backend import HttpBackend
+from conveyor.errors import (
+    Conflict,
+    IntegrityError,
+    NotFound,
+    StoreUnavailable,
+    ValidationFailed,
+)
 from conveyor.tracking.buffer import FlushFailed, RunBuffer
 
 
@@ -72,13 +80,26 @@ def test_bad_metric_input_is_rejected_at_the_call() -> None:
 
 
 def test_failed_flush_keeps_data_and_raises_at_close() -> None:
-    backend = conveyor.connect()
-    buffer = RunBuffer(backend, "no-such-run", flush_size=10_000, flush_interval=60)
+    with socket.socket() as sock:  # a port nothing listens on: the server is "down"
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    sink = HttpBackend(f"http://127.0.0.1:{port}", timeout=2)
+    buffer = RunBuffer(sink, "some-run", flush_size=10_000, flush_interval=60)
     buffer.add_metric("m", 1.0, 0, None)
-    with pytest.raises(FlushFailed, match="1 buffered"):
-        buffer.close()
-    assert buffer.pending() == 1  # nothing dropped
-    assert isinstance(buffer.error, NotFound)
+    buffer.add_params({"p": 1})
+    with pytest.raises(FlushFailed, match="2 buffered"):
+        buffer.close("FINISHED")
+    assert buffer.pending() == 2  # nothing dropped; a later end_run can retry
+    assert isinstance(buffer.error, StoreUnavailable)
+    sink.close()
+
+
+def test_permanent_flush_errors_surface_as_themselves() -> None:
+    buffer = RunBuffer(conveyor.connect(), "no-such-run", flush_size=10_000, flush_interval=60)
+    buffer.add_metric("m", 1.0, 0, None)
+    with pytest.raises(NotFound, match="no-such-run"):
+        buffer.close("FINISHED")
+    assert buffer.pending() == 1
 
 
 def test_search_runs_through_the_sdk() -> None:

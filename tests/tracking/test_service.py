@@ -50,7 +50,7 @@ def test_run_lifecycle_params_metrics_and_audit(meta: MetadataStore) -> None:
     assert run.tags == {"team": "ml", "stage": "dev"}
     assert run.metrics == {"loss": 0.25}  # highest step wins, not the last logged
     assert [(p.step, p.value) for p in history] == [(0, 0.5), (0, 0.9), (1, 0.25)]
-    assert [e.action for e in events] == ["run.create", "run.log_batch", "run.update"]
+    assert [e.action for e in events] == ["run.create", "run.log_batch", "run.end"]
     assert {e.actor for e in events} == {"alice"}
 
 

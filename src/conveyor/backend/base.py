@@ -68,7 +68,14 @@ class Backend(Protocol):
     ) -> None: ...
 
     def end_run(
-        self, run_id: str, status: str = "FINISHED", end_time: int | None = None
+        self,
+        run_id: str,
+        status: str = "FINISHED",
+        end_time: int | None = None,
+        *,
+        metrics: MetricRows | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
     ) -> None: ...
 
     def get_run(self, run_id: str) -> Run: ...

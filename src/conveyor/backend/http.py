@@ -250,25 +250,21 @@ class HttpBackend:
         params: dict[str, Any] | None = None,
         tags: dict[str, Any] | None = None,
     ) -> None:
-        body: dict[str, Any] = {}
-        if metrics is not None:
-            try:
-                body["metrics"] = metrics.to_wire()
-            except TypeError:  # a non-number value: let validate() name the point
-                metrics.validate()
-                raise
-        if params is not None:
-            body["params"] = params
-        if tags is not None:
-            body["tags"] = tags
+        body = _batch_body(metrics, params, tags)
         self._call("POST", f"/runs/{_segment(run_id, 'run id')}/log-batch", body)
 
-    def end_run(self, run_id: str, status: str = "FINISHED", end_time: int | None = None) -> None:
-        self._call(
-            "POST",
-            f"/runs/{_segment(run_id, 'run id')}/end",
-            {"status": status, "end_time": end_time},
-        )
+    def end_run(
+        self,
+        run_id: str,
+        status: str = "FINISHED",
+        end_time: int | None = None,
+        *,
+        metrics: MetricRows | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> None:
+        body = {"status": status, "end_time": end_time, **_batch_body(metrics, params, tags)}
+        self._call("POST", f"/runs/{_segment(run_id, 'run id')}/end", body)
 
     def get_run(self, run_id: str) -> Run:
         return Run.from_dict(self._call("GET", f"/runs/{_segment(run_id, 'run id')}"))
@@ -544,3 +540,21 @@ class HttpBackend:
 
     def verify_audit_chain(self) -> ChainReport:
         return ChainReport(**self._call("GET", "/audit/verify"))
+
+
+def _batch_body(
+    metrics: MetricRows | None, params: dict[str, Any] | None, tags: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The JSON fields of a metrics/params/tags batch (absent parts left out)."""
+    body: dict[str, Any] = {}
+    if metrics is not None:
+        try:
+            body["metrics"] = metrics.to_wire()
+        except TypeError:  # a non-number value: let validate() name the point
+            metrics.validate()
+            raise
+    if params is not None:
+        body["params"] = params
+    if tags is not None:
+        body["tags"] = tags
+    return body

@@ -129,9 +129,30 @@ class LocalBackend:
         with self.meta.write(self.actor) as uow:
             tracking.log_batch(uow, run_id, metric_rows=metrics, params=params, tags=tags)
 
-    def end_run(self, run_id: str, status: str = "FINISHED", end_time: int | None = None) -> None:
+    def end_run(
+        self,
+        run_id: str,
+        status: str = "FINISHED",
+        end_time: int | None = None,
+        *,
+        metrics: MetricRows | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> None:
+        """End a run; its last buffered metrics, params and tags commit in the same
+        transaction (one round trip for the SDK's final flush)."""
+        if metrics is not None:
+            metrics.validate()
         with self.meta.write(self.actor) as uow:
-            tracking.end_run(uow, run_id, status=status, end_time=end_time)
+            tracking.end_run(
+                uow,
+                run_id,
+                status=status,
+                end_time=end_time,
+                metric_rows=metrics,
+                params=params,
+                tags=tags,
+            )
 
     def get_run(self, run_id: str) -> Run:
         with self.meta.read() as conn:

@@ -21,6 +21,18 @@ __all__ = ["AuditEvent", "ChainReport", "append_event", "list_events", "verify_c
 
 GENESIS = "0" * 64
 
+# Built once: every mutation runs these, and a statement object reused with bound
+# parameters skips SQLAlchemy's per-call construction and cache-key work.
+_LOCK_HEAD = (
+    sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+)
+_INSERT_EVENT = audit_events.insert()
+_MOVE_HEAD = (
+    audit_head.update()
+    .where(audit_head.c.id == 1)
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
+
 
 @dataclass(frozen=True)
 class AuditEvent:
@@ -83,9 +95,7 @@ def append_event(
     The chain head row is locked (``FOR UPDATE`` on PostgreSQL; SQLite writers are already
     serialised by ``BEGIN IMMEDIATE``) so concurrent writers extend the chain one by one.
     """
-    head = conn.execute(
-        sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
-    ).one()
+    head = conn.execute(_LOCK_HEAD).one()
     row = {
         "seq": head.seq + 1,
         "id": new_id(),
@@ -99,10 +109,8 @@ def append_event(
         "prev_hash": head.hash,
     }
     row["hash"] = _chain_hash(head.hash, _hashed_fields(row))
-    conn.execute(audit_events.insert().values(**row))
-    conn.execute(
-        audit_head.update().where(audit_head.c.id == 1).values(seq=row["seq"], hash=row["hash"])
-    )
+    conn.execute(_INSERT_EVENT, row)
+    conn.execute(_MOVE_HEAD, {"new_seq": row["seq"], "new_hash": row["hash"]})
     return AuditEvent(**row)
 
 
@@ -131,12 +139,16 @@ def verify_chain(conn: sa.Connection, batch: int = 10_000) -> ChainReport:
     """Recompute every hash in order; report the first event that does not match."""
     prev, count, last_seq = GENESIS, 0, 0
     while True:
-        rows = conn.execute(
-            sa.select(audit_events)
-            .where(audit_events.c.seq > last_seq)
-            .order_by(audit_events.c.seq)
-            .limit(batch)
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                sa.select(audit_events)
+                .where(audit_events.c.seq > last_seq)
+                .order_by(audit_events.c.seq)
+                .limit(batch)
+            )
+            .mappings()
+            .all()
+        )
         if not rows:
             break
         for row in rows:

@@ -10,13 +10,20 @@ dropped silently.
 from __future__ import annotations
 
 import atexit
+import functools
 import sys
 import threading
 import weakref
 from typing import Any, Protocol
 
 from conveyor._util import check_name, now_ms
-from conveyor.errors import Conflict, ConveyorError, ValidationFailed
+from conveyor.errors import (
+    Conflict,
+    ConveyorError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from conveyor.tracking.metric_rows import MetricRows
 
 __all__ = ["FlushFailed", "RunBuffer"]
@@ -26,6 +33,17 @@ class _Sink(Protocol):
     def log_batch(
         self,
         run_id: str,
+        *,
+        metrics: MetricRows | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    def end_run(
+        self,
+        run_id: str,
+        status: str = "FINISHED",
+        end_time: int | None = None,
         *,
         metrics: MetricRows | None = None,
         params: dict[str, Any] | None = None,
@@ -111,19 +129,23 @@ class RunBuffer:
     # -- sending ---------------------------------------------------------------------------
     def flush(self) -> None:
         """Send what is buffered; on failure keep it buffered and remember the error."""
+        self._send(self._log_batch)
+
+    def _log_batch(self, metrics: Any, params: Any, tags: Any) -> None:
+        self.sink.log_batch(self.run_id, metrics=metrics, params=params, tags=tags)
+
+    def _end_run(self, status: str, metrics: Any, params: Any, tags: Any) -> None:
+        self.sink.end_run(self.run_id, status, metrics=metrics, params=params, tags=tags)
+
+    def _send(self, send: Any, *, always: bool = False) -> None:
         with self._send_lock:
             with self._lock:
                 metrics, params, tags = self._metrics, self._params, self._tags
-                if not (len(metrics) or params or tags):
+                if not (always or len(metrics) or params or tags):
                     return
                 self._metrics, self._params, self._tags = MetricRows(), {}, {}
             try:
-                self.sink.log_batch(
-                    self.run_id,
-                    metrics=metrics if len(metrics) else None,
-                    params=params or None,
-                    tags=tags or None,
-                )
+                send(metrics if len(metrics) else None, params or None, tags or None)
             except BaseException as exc:
                 with self._lock:  # put it back in front of anything logged meanwhile
                     metrics.extend(self._metrics)
@@ -134,12 +156,17 @@ class RunBuffer:
                 raise
             self.error = None
 
-    def close(self) -> None:
-        """Final synchronous flush; raises if the data could not be sent."""
+    def close(self, status: str | None = None) -> None:
+        """Final synchronous flush — with ``status``, ending the run in the same call.
+
+        Raises if the data could not be sent; it stays buffered for another try.
+        """
+        send = self._log_batch if status is None else functools.partial(self._end_run, status)
         try:
-            self.flush()
+            self._send(send, always=status is not None)
         except ConveyorError as exc:
-            if isinstance(exc, ValidationFailed | Conflict):
+            if isinstance(exc, ValidationFailed | Conflict | NotFound | PermissionDenied):
+                # retrying cannot help: the caller sees the error, the data stays in .pending
                 _Flusher.get().unregister(self)
                 raise
             raise FlushFailed(

@@ -41,6 +41,9 @@ __all__ = [
 _state_lock = threading.RLock()
 _experiment_name: str | None = None
 _stack: list[ActiveRun] = []
+#: Experiments resolved by this process, per backend and name: experiments are never
+#: renamed, so a run start need not ask the store again.
+_experiments: dict[tuple[int, str], Experiment] = {}
 
 
 def _backend() -> Any:
@@ -105,9 +108,18 @@ class ActiveRun:
 def set_experiment(name: str) -> Experiment:
     """Make ``name`` the experiment new runs go to (created on first use)."""
     global _experiment_name
-    experiment: Experiment = _backend().get_or_create_experiment(name)
+    experiment = _resolve_experiment(_backend(), name)
     with _state_lock:
         _experiment_name = experiment.name
+    return experiment
+
+
+def _resolve_experiment(backend: Any, name: str) -> Experiment:
+    key = (id(backend), name)
+    experiment = _experiments.get(key)
+    if experiment is None:
+        experiment = backend.get_or_create_experiment(name)
+        _experiments[key] = experiment
     return experiment
 
 
@@ -139,7 +151,7 @@ def start_run(
                 f"run {parent.run.id} is already active; end it first, or pass nested=True "
                 "to start a child run"
             )
-        exp = backend.get_or_create_experiment(experiment or _current_experiment_name())
+        exp = _resolve_experiment(backend, experiment or _current_experiment_name())
         all_tags = {k: str(v) for k, v in (tags or {}).items()}
         if description:
             all_tags["conveyor.note"] = description
@@ -174,8 +186,7 @@ def _require_run() -> ActiveRun:
 def _end(run: ActiveRun, status: str) -> None:
     if run.ended:
         return
-    run.buffer.close()
-    run.backend.end_run(run.run.id, status)
+    run.buffer.close(status)  # the final flush and the end travel together
     run.ended = True
     with _state_lock:
         if run in _stack:
@@ -260,6 +271,7 @@ def reset() -> None:
     with _state_lock:
         _experiment_name = None
         _stack.clear()
+        _experiments.clear()
 
 
 def get_run(run_id: str) -> Run:

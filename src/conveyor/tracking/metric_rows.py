@@ -59,20 +59,25 @@ class MetricRows:
         }
 
     @classmethod
-    def from_wire(cls, data: Any) -> MetricRows:
-        """Validate columns received from a client; errors name the bad row."""
+    def from_wire(cls, data: Any, *, validate: bool = True) -> MetricRows:
+        """Columns received from a client, checked for shape; values decoded from
+        'NaN' / 'Infinity'. ``validate=False`` skips the per-point checks for callers whose
+        backend validates anyway (the server's ingest path), so each point is checked once.
+        """
         if not isinstance(data, dict):
             raise ValidationFailed("metrics must be an object with keys, values, steps, timestamps")
         try:
-            keys, values = data["keys"], data["values"]
-            steps, timestamps = data["steps"], data["timestamps"]
+            columns = [data[name] for name in ("keys", "values", "steps", "timestamps")]
         except KeyError as exc:
             raise ValidationFailed(f"metrics is missing the column {exc.args[0]!r}") from None
-        columns = (keys, values, steps, timestamps)
-        if not all(isinstance(c, list) for c in columns) or len({len(c) for c in columns}) != 1:
+        if not all(type(c) is list for c in columns) or len({len(c) for c in columns}) != 1:
             raise ValidationFailed("metrics columns must be lists of equal length")
-        rows = cls(keys, [_as_value(v, i) for i, v in enumerate(values)], steps, timestamps)
-        rows.validate()
+        keys, values, steps, timestamps = columns
+        if any(type(v) is str for v in values):
+            values = [_as_value(v, i) if type(v) is str else v for i, v in enumerate(values)]
+        rows = cls(keys, values, steps, timestamps)
+        if validate:
+            rows.validate()
         return rows
 
     def validate(self) -> None:
@@ -115,15 +120,13 @@ class MetricRows:
         return best
 
 
-def _as_value(value: Any, index: int) -> float:
-    if isinstance(value, str):
-        try:
-            return decode_float(value)
-        except ValueError:
-            raise ValidationFailed(
-                f"metric value at point {index} must be a number, got {value!r}"
-            ) from None
-    return value  # validated in validate()
+def _as_value(value: str, index: int) -> float:
+    try:
+        return decode_float(value)
+    except ValueError:
+        raise ValidationFailed(
+            f"metric value at point {index} must be a number, got {value!r}"
+        ) from None
 
 
 def _db_value(value: float) -> float | None:
@@ -159,23 +162,33 @@ def insert_metric_rows(conn: sa.Connection, run_id: str, rows: MetricRows) -> No
         cur.close()
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert_statement(conn: sa.Connection) -> Any:
+    """The latest-metric upsert for the connection's dialect, built once per dialect."""
+    stmt = _UPSERTS.get(conn.dialect.name)
+    if stmt is None:
+        insert = insert_for(conn, latest_metrics)
+        excluded = insert.excluded
+        stmt = _UPSERTS[conn.dialect.name] = insert.on_conflict_do_update(
+            index_elements=[latest_metrics.c.run_id, latest_metrics.c.key],
+            set_={"value": excluded.value, "step": excluded.step, "timestamp": excluded.timestamp},
+            where=sa.or_(
+                excluded.step > latest_metrics.c.step,
+                sa.and_(
+                    excluded.step == latest_metrics.c.step,
+                    excluded.timestamp >= latest_metrics.c.timestamp,
+                ),
+            ),
+        )
+    return stmt
+
+
 def upsert_latest(conn: sa.Connection, run_id: str, rows: MetricRows) -> None:
     """Keep ``latest_metrics`` at each key's highest (step, timestamp) point."""
     values = [
         {"run_id": run_id, "key": k, "value": _db_value(v), "step": s, "timestamp": t}
         for k, (v, s, t) in rows.latest().items()
     ]
-    stmt = insert_for(conn, latest_metrics)
-    excluded = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[latest_metrics.c.run_id, latest_metrics.c.key],
-        set_={"value": excluded.value, "step": excluded.step, "timestamp": excluded.timestamp},
-        where=sa.or_(
-            excluded.step > latest_metrics.c.step,
-            sa.and_(
-                excluded.step == latest_metrics.c.step,
-                excluded.timestamp >= latest_metrics.c.timestamp,
-            ),
-        ),
-    )
-    conn.execute(stmt, values)
+    conn.execute(_upsert_statement(conn), values)

@@ -98,15 +98,16 @@ def create_experiment(
     return _experiment(SimpleNamespace(**row))
 
 
+_SELECT_EXPERIMENT = sa.select(experiments).where(
+    sa.or_(experiments.c.id == sa.bindparam("b_ref"), experiments.c.name == sa.bindparam("b_ref"))
+)
+
+
 def get_experiment(conn: sa.Connection, id_or_name: str) -> Experiment:
     """Find an experiment by id or by name."""
     if not isinstance(id_or_name, str) or not id_or_name:
         raise ValidationFailed("experiment id or name must be a non-empty string")
-    row = conn.execute(
-        sa.select(experiments).where(
-            sa.or_(experiments.c.id == id_or_name, experiments.c.name == id_or_name)
-        )
-    ).first()
+    row = conn.execute(_SELECT_EXPERIMENT, {"b_ref": id_or_name}).first()
     if row is None:
         raise NotFound(
             f"experiment {id_or_name!r} does not exist; list them with `conveyor experiments list`"
@@ -161,10 +162,31 @@ def _check_str_map(values: dict[str, Any], what: str) -> dict[str, str]:
     return out
 
 
+# Statements on the run-logging hot path, built once and executed with bound parameters
+# (a reused statement skips SQLAlchemy's per-call construction and cache-key work).
+_SELECT_RUN = sa.select(runs).where(runs.c.id == sa.bindparam("b_run_id"))
+_INSERT_RUN = runs.insert()
+_INSERT_PARAM = param_rows.insert()
+_INSERT_TAG = run_tags.insert()
+_EXISTING_PARAMS = sa.select(param_rows.c.key, param_rows.c.value).where(
+    param_rows.c.run_id == sa.bindparam("b_run_id"),
+    param_rows.c.key.in_(sa.bindparam("b_keys", expanding=True)),
+)
+_DELETE_TAGS = run_tags.delete().where(
+    run_tags.c.run_id == sa.bindparam("b_run_id"),
+    run_tags.c.key.in_(sa.bindparam("b_keys", expanding=True)),
+)
+_END_RUN = (
+    runs.update()
+    .where(runs.c.id == sa.bindparam("b_run_id"))
+    .values(status=sa.bindparam("b_status"), end_time=sa.bindparam("b_end_time"))
+)
+
+
 def _run_row(conn: sa.Connection, run_id: str) -> Any:
     if not isinstance(run_id, str) or not run_id:
         raise ValidationFailed("run id must be a non-empty string")
-    row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+    row = conn.execute(_SELECT_RUN, {"b_run_id": run_id}).first()
     if row is None:
         raise NotFound(f"run {run_id!r} does not exist")
     return row
@@ -202,15 +224,15 @@ def create_run(
         "source": source or {},
         "lifecycle": "active",
     }
-    uow.conn.execute(runs.insert().values(**row))
+    uow.conn.execute(_INSERT_RUN, row)
     if tags:
         uow.conn.execute(
-            run_tags.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+            _INSERT_TAG, [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
         )
     checked_params = _check_str_map(params or {}, "param")
     if checked_params:
         uow.conn.execute(
-            param_rows.insert(),
+            _INSERT_PARAM,
             [{"run_id": run_id, "key": k, "value": v} for k, v in checked_params.items()],
         )
     uow.audit("run.create", "run", run_id, {**row, "tags": tags, "params": checked_params})
@@ -230,15 +252,24 @@ def create_run(
 
 
 def end_run(
-    uow: UnitOfWork, run_id: str, *, status: str = "FINISHED", end_time: int | None = None
+    uow: UnitOfWork,
+    run_id: str,
+    *,
+    status: str = "FINISHED",
+    end_time: int | None = None,
+    metric_rows: MetricRows | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
 ) -> None:
-    """Mark a run terminated with ``status`` (FINISHED, FAILED or KILLED)."""
+    """Mark a run terminated with ``status`` (FINISHED, FAILED or KILLED), logging its
+    final metrics, params and tags first (one transaction, one audit event)."""
     if status not in RUN_STATUSES:
         raise ValidationFailed(f"unknown run status {status!r}; use one of {RUN_STATUSES}")
     _run_row(uow.conn, run_id)
+    change = _write_batch(uow.conn, run_id, metric_rows, params, tags)
     end = end_time if end_time is not None else now_ms()
-    uow.conn.execute(runs.update().where(runs.c.id == run_id).values(status=status, end_time=end))
-    uow.audit("run.update", "run", run_id, {"status": status, "end_time": end})
+    uow.conn.execute(_END_RUN, {"b_run_id": run_id, "b_status": status, "b_end_time": end})
+    uow.audit("run.end", "run", run_id, {"status": status, "end_time": end, **change})
 
 
 def log_batch(
@@ -254,34 +285,37 @@ def log_batch(
     A param already logged with a different value raises Conflict naming it; the same
     value again is accepted. Tags overwrite. NaN metric values are stored as NULL.
     """
-    run = _run_row(uow.conn, run_id)
+    _run_row(uow.conn, run_id)
+    change = _write_batch(uow.conn, run_id, metric_rows, params, tags)
+    uow.audit("run.log_batch", "run", run_id, change)
+
+
+def _write_batch(
+    conn: sa.Connection,
+    run_id: str,
+    metric_rows: MetricRows | None,
+    params: dict[str, Any] | None,
+    tags: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Write a batch to an existing run; returns what the audit event records of it."""
     checked_params = _check_str_map(params or {}, "param")
     checked_tags = _check_str_map(tags or {}, "tag")
     if checked_params:
-        _insert_params(uow.conn, run_id, checked_params)
+        _insert_params(conn, run_id, checked_params)
     if checked_tags:
-        _upsert_tags(uow.conn, run_id, checked_tags)
+        _upsert_tags(conn, run_id, checked_tags)
     summary: dict[str, Any] = {}
     if metric_rows is not None and len(metric_rows):
-        insert_metric_rows(uow.conn, run_id, metric_rows)
-        upsert_latest(uow.conn, run_id, metric_rows)
+        insert_metric_rows(conn, run_id, metric_rows)
+        upsert_latest(conn, run_id, metric_rows)
         summary = metric_rows.summary()
-    uow.audit(
-        "run.log_batch",
-        "run",
-        run.id,
-        {"params": checked_params, "tags": checked_tags, "metrics": summary},
-    )
+    return {"params": checked_params, "tags": checked_tags, "metrics": summary}
 
 
 def _insert_params(conn: sa.Connection, run_id: str, new: dict[str, str]) -> None:
     existing: dict[str, str] = {
         key: value
-        for key, value in conn.execute(
-            sa.select(param_rows.c.key, param_rows.c.value).where(
-                param_rows.c.run_id == run_id, param_rows.c.key.in_(list(new))
-            )
-        )
+        for key, value in conn.execute(_EXISTING_PARAMS, {"b_run_id": run_id, "b_keys": list(new)})
     }
     for key, value in new.items():
         if key in existing and existing[key] != value:
@@ -292,16 +326,12 @@ def _insert_params(conn: sa.Connection, run_id: str, new: dict[str, str]) -> Non
             )
     fresh = [{"run_id": run_id, "key": k, "value": v} for k, v in new.items() if k not in existing]
     if fresh:
-        conn.execute(param_rows.insert(), fresh)
+        conn.execute(_INSERT_PARAM, fresh)
 
 
 def _upsert_tags(conn: sa.Connection, run_id: str, tags: dict[str, str]) -> None:
-    conn.execute(
-        run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.key.in_(list(tags)))
-    )
-    conn.execute(
-        run_tags.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
-    )
+    conn.execute(_DELETE_TAGS, {"b_run_id": run_id, "b_keys": list(tags)})
+    conn.execute(_INSERT_TAG, [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()])
 
 
 def get_run(conn: sa.Connection, run_id: str) -> Run:
