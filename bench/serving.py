@@ -451,7 +451,10 @@ def render(
         "",
         "server CPU µs/req is the user + system CPU time of the server's processes during "
         "the measurement divided by the requests answered: the cost of one request, much "
-        "less sensitive than req/s to other load on the machine.",
+        "less sensitive than req/s to other load on the machine. The last column shows each "
+        "round's req/s: with other jobs sharing the two cores a configuration moves by up to "
+        "±30% between rounds, so smaller differences (prediction log on/off, batching on/off, "
+        "one or two workers) are within noise.",
         "",
         "Command: `" + " ".join(shlex.quote(a) for a in ["bench/serving.py", *sys.argv[1:]]) + "`"
         " (run with the project venv; needs `wrk`).",
