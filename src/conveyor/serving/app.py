@@ -451,7 +451,10 @@ class InferenceApp:
             t0 = time.perf_counter()
             try:
                 rows = self._refit(shadow, matrix)
-                outputs = await self._call(shadow, rows, None)
+                # in the thread pool: a slow shadow must not stall this worker's event loop
+                outputs = await asyncio.get_running_loop().run_in_executor(
+                    self.executor, shadow.predictor.predict_matrix, rows
+                )
                 self._check(outputs, rows)
             except Exception as exc:
                 self.metrics.error(labels, "shadow_error")
