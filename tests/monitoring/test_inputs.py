@@ -102,3 +102,13 @@ def test_progress_callback_reports_every_column() -> None:
     assert calls[0] == (0, 4, "")
     assert calls[-1][:2] == (4, 4)
     assert sorted(c for _, _, c in calls[1:]) == ["c0", "x0", "x1", "x2"]
+
+
+def test_thread_pool_and_serial_runs_agree() -> None:
+    rng = np.random.default_rng(16)
+    ref = make_table(60_000, rng, numeric=4, categorical=2)
+    cur = make_table(60_000, rng, numeric=4, categorical=2, shift={"x3": 0.1})
+    one = _strip(drift_report(ref, cur, workers=1).to_dict())
+    two = _strip(drift_report(ref, cur, workers=3).to_dict())
+    assert one == two
+    assert one["drifted_columns"] == ["x3"]

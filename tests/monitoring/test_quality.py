@@ -66,3 +66,10 @@ def test_volume_uses_expected_rows_and_tolerance() -> None:
     assert quality_report(ref, cur, volume_tolerance=0.2).passed
     report = quality_report(ref, cur, expected_rows=2000, volume_tolerance=0.2)
     assert [i.check for i in report.issues] == ["volume"]
+
+
+def test_quality_progress_reports_every_column() -> None:
+    ref = pa.table({"x": np.arange(100.0), "c": ["a"] * 100})
+    calls: list[tuple[int, int, str]] = []
+    quality_report(ref, ref, progress=lambda d, t, c: calls.append((d, t, c)))
+    assert calls == [(0, 2, "x"), (1, 2, "c"), (2, 2, "")]

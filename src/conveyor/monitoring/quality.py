@@ -19,7 +19,7 @@ reference category set.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -101,8 +101,12 @@ def quality_report(
     max_out_of_range_share: float = 0.01,
     max_unseen_share: float = 0.01,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> QualityReport:
-    """Check ``current`` against ``reference`` (same inputs as ``drift_report``)."""
+    """Check ``current`` against ``reference`` (same inputs as ``drift_report``).
+
+    ``progress(done, total, column)`` is called after each column.
+    """
     ref = open_source(reference, role="reference")
     cur = open_source(current, role="current")
     wanted = list(dict.fromkeys(columns)) if columns is not None else ref.columns
@@ -125,7 +129,9 @@ def quality_report(
     ]
     changes: dict[str, tuple[str, str]] = {}
     results = []
-    for name in wanted:
+    for done, name in enumerate(wanted, start=1):
+        if progress is not None:
+            progress(done - 1, len(wanted), name)
         if name in missing:
             continue
         kind = "categorical" if name in cat_set else ref.kind(name)
@@ -152,6 +158,8 @@ def quality_report(
             cq, max_null_rate_increase, max_out_of_range_share, max_unseen_share
         )
         results.append(cq)
+    if progress is not None:
+        progress(len(wanted), len(wanted), "")
     expected = ref.num_rows if expected_rows is None else int(expected_rows)
     if abs(cur.num_rows - expected) > volume_tolerance * expected:
         issues.append(

@@ -19,7 +19,7 @@ h1{font-size:20px;margin:0 0 4px}
 .verdict{padding:12px 16px;border-radius:6px;font-size:17px;font-weight:600;margin:12px 0}
 .v-drifted{background:#fde2e1;border-left:6px solid #d62728}
 .v-ok{background:#e3f4e1;border-left:6px solid #2ca02c}
-.v-insufficient_data{background:#fff3cd;border-left:6px solid #e0a800}
+.v-insufficient_data,.v-partial{background:#fff3cd;border-left:6px solid #e0a800}
 .meta{color:#555;font-size:13px}
 table{border-collapse:collapse;margin-top:12px}
 th,td{padding:6px 10px;border-bottom:1px solid #e5e5e5;text-align:left;vertical-align:middle}
@@ -101,6 +101,7 @@ def render_html(report: DriftReport) -> str:
         key=lambda c: (order[c.status], -(c.distance or 0.0), c.column),
     )
     rows = "\n".join(_row(c) for c in cols)
+    tone = "partial" if report.status == "ok" and report.drifted_columns else report.status
     meta = (
         f"reference {report.reference_rows:,} rows · current {report.current_rows:,} rows · "
         f"{report.n_evaluated} columns evaluated · p-value tests: {report.n_p_value_tests} "
@@ -113,7 +114,7 @@ def render_html(report: DriftReport) -> str:
 <title>Conveyor drift report</title><style>{_CSS}</style></head>
 <body>
 <h1>Data drift report</h1>
-<div class="verdict v-{report.status}">{escape(report.verdict())}</div>
+<div class="verdict v-{tone}">{escape(report.verdict())}</div>
 <div class="meta">{meta}</div>
 <div class="meta legend"><span style="background:{_REF}"></span>reference
 <span style="background:{_CUR}"></span>current (shares of non-null values)</div>
