@@ -17,8 +17,9 @@ Embedded by default (SQLite + a local folder under ``CONVEYOR_HOME``); set
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from conveyor._lazy import lazy_getattr
 from conveyor.errors import (
     Conflict,
     ConveyorError,
@@ -27,26 +28,66 @@ from conveyor.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from conveyor.registry.uris import load_model
-from conveyor.tracking.fluent import (
-    ActiveRun,
-    active_run,
-    end_run,
-    get_metric_history,
-    get_run,
-    log_artifact,
-    log_artifacts,
-    log_metric,
-    log_metrics,
-    log_param,
-    log_params,
-    search_runs,
-    set_experiment,
-    set_tag,
-    set_tags,
-    start_run,
-)
-from conveyor.tracking.model_logging import ModelInfo, log_model, register_model
+
+# Resolved on first use so that `import conveyor` stays cheap (no SQLAlchemy, pandas or
+# scikit-learn until something needs them).
+_LAZY = {
+    **dict.fromkeys(
+        [
+            "ActiveRun",
+            "active_run",
+            "end_run",
+            "get_metric_history",
+            "get_run",
+            "log_artifact",
+            "log_artifacts",
+            "log_metric",
+            "log_metrics",
+            "log_param",
+            "log_params",
+            "search_runs",
+            "set_experiment",
+            "set_tag",
+            "set_tags",
+            "start_run",
+        ],
+        "conveyor.tracking.fluent",
+    ),
+    "ModelInfo": "conveyor.tracking.model_logging",
+    "log_model": "conveyor.tracking.model_logging",
+    "register_model": "conveyor.tracking.model_logging",
+    "load_model": "conveyor.registry.uris",
+    "log_dataset": "conveyor.data.sdk",
+    "log_input": "conveyor.data.sdk",
+    "load_dataset": "conveyor.data.sdk",
+    "drift_report": "conveyor.monitoring",
+    "quality_report": "conveyor.monitoring",
+}
+__getattr__ = lazy_getattr(__name__, _LAZY)
+
+if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
+    from conveyor.data.sdk import load_dataset, log_dataset, log_input
+    from conveyor.monitoring import drift_report, quality_report
+    from conveyor.registry.uris import load_model
+    from conveyor.tracking.fluent import (
+        ActiveRun,
+        active_run,
+        end_run,
+        get_metric_history,
+        get_run,
+        log_artifact,
+        log_artifacts,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        search_runs,
+        set_experiment,
+        set_tag,
+        set_tags,
+        start_run,
+    )
+    from conveyor.tracking.model_logging import ModelInfo, log_model, register_model
 
 __version__ = "0.1.0"
 
@@ -78,6 +119,7 @@ __all__ = [
     "log_model",
     "log_param",
     "log_params",
+    "quality_report",
     "register_model",
     "search_runs",
     "set_experiment",
@@ -103,35 +145,3 @@ def get_model_version(name: str, ref: str | int = "latest") -> Any:
 def set_model_alias(name: str, alias: str, version: int | str) -> Any:
     """Point an alias (``champion``, ``challenger`` ...) at a model version."""
     return connect().set_alias(name, alias, version)
-
-
-def log_dataset(data: Any, name: str, **options: Any) -> Any:
-    """Log a DataFrame, Arrow table or Parquet/CSV path as an immutable dataset version.
-
-    Same content, same version. With an active run, the version is linked as its input.
-    See ``conveyor.data.sdk.log_dataset`` for the options (expectations, context ...).
-    """
-    from conveyor.data.sdk import log_dataset as _log_dataset
-
-    return _log_dataset(data, name, **options)
-
-
-def log_input(dataset_version: Any, context: str = "training") -> None:
-    """Link a dataset version to the active run as an input."""
-    from conveyor.data.sdk import log_input as _log_input
-
-    _log_input(dataset_version, context)
-
-
-def load_dataset(name: str, version: int | None = None) -> Any:
-    """A dataset version's data as a pandas DataFrame (latest version by default)."""
-    from conveyor.data.sdk import load_dataset as _load_dataset
-
-    return _load_dataset(name, version)
-
-
-def drift_report(reference: Any, current: Any, **options: Any) -> Any:
-    """Compare ``current`` data to ``reference`` per column; see conveyor.monitoring."""
-    from conveyor.monitoring import drift_report as _drift_report
-
-    return _drift_report(reference, current, **options)

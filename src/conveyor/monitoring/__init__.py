@@ -13,6 +13,7 @@ See docs/monitoring.md for the methods, their defaults and the reasoning behind 
 
 from __future__ import annotations
 
+from conveyor._lazy import lazy_getattr
 from conveyor.monitoring._columns import CategoricalSample, NumericSample
 from conveyor.monitoring.drift import (
     ColumnDrift,
@@ -27,6 +28,27 @@ from conveyor.monitoring.drift import (
     register_method,
 )
 from conveyor.monitoring.quality import ColumnQuality, QualityIssue, QualityReport, quality_report
+
+# The monitoring loop (store, DuckDB windows, notifiers) loads on first use, so a process
+# that only computes drift does not import the metadata store.
+_LOOP = {
+    "Alert": "conveyor.monitoring.alerts",
+    "AlertEvent": "conveyor.monitoring.alerts",
+    "on_alert": "conveyor.monitoring.alerts",
+    "remove_alert_hook": "conveyor.monitoring.alerts",
+    "ValueMatrix": "conveyor.monitoring.business",
+    "business_value": "conveyor.monitoring.business",
+    "MonitorSpec": "conveyor.monitoring.monitors",
+    "register_notifier": "conveyor.monitoring.notifiers",
+    "operational_report": "conveyor.monitoring.operational",
+    "performance_report": "conveyor.monitoring.performance",
+    "MonitorScheduler": "conveyor.monitoring.service",
+    "run_once": "conveyor.monitoring.service",
+    "window_report": "conveyor.monitoring.service",
+    "Window": "conveyor.monitoring.windows",
+    "read_window": "conveyor.monitoring.windows",
+}
+__getattr__ = lazy_getattr(__name__, _LOOP)
 
 __all__ = [
     "CategoricalSample",
@@ -45,4 +67,5 @@ __all__ = [
     "get_method",
     "quality_report",
     "register_method",
+    *_LOOP,
 ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from conveyor.governance.audit import AuditEvent, append_event
 from conveyor.governance.identity import Actor
+
+if TYPE_CHECKING:
+    from conveyor.governance.audit import AuditEvent
 
 __all__ = ["UnitOfWork"]
 
@@ -37,6 +39,8 @@ class UnitOfWork:
         **details: Any,
     ) -> AuditEvent:
         """Append an audit event for a change made in this unit of work."""
+        from conveyor.governance.audit import append_event  # audit builds on store.tables
+
         event = append_event(
             self.conn,
             actor=str(self.actor),
