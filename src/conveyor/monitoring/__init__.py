@@ -13,25 +13,33 @@ See docs/monitoring.md for the methods, their defaults and the reasoning behind 
 
 from __future__ import annotations
 
-from conveyor._lazy import lazy_getattr
-from conveyor.monitoring._columns import CategoricalSample, NumericSample
-from conveyor.monitoring.drift import (
-    ColumnDrift,
-    DriftMethod,
-    DriftReport,
-    InsufficientData,
-    Measurement,
-    ProgressCallback,
-    available_methods,
-    drift_report,
-    get_method,
-    register_method,
-)
-from conveyor.monitoring.quality import ColumnQuality, QualityIssue, QualityReport, quality_report
+from typing import TYPE_CHECKING
 
-# The monitoring loop (store, DuckDB windows, notifiers) loads on first use, so a process
-# that only computes drift does not import the metadata store.
-_LOOP = {
+from conveyor._lazy import lazy_getattr
+
+# Every name loads on first use: the CLI and the serving runtime import submodules of this
+# package without paying for scipy, DuckDB or the metadata store they do not need.
+_DRIFT = "conveyor.monitoring.drift"
+_QUALITY = "conveyor.monitoring.quality"
+_LAZY = {
+    "CategoricalSample": "conveyor.monitoring._columns",
+    "NumericSample": "conveyor.monitoring._columns",
+    **dict.fromkeys(
+        [
+            "ColumnDrift",
+            "DriftMethod",
+            "DriftReport",
+            "InsufficientData",
+            "Measurement",
+            "ProgressCallback",
+            "available_methods",
+            "drift_report",
+            "get_method",
+            "register_method",
+        ],
+        _DRIFT,
+    ),
+    **dict.fromkeys(["ColumnQuality", "QualityIssue", "QualityReport", "quality_report"], _QUALITY),
     "Alert": "conveyor.monitoring.alerts",
     "AlertEvent": "conveyor.monitoring.alerts",
     "on_alert": "conveyor.monitoring.alerts",
@@ -48,9 +56,40 @@ _LOOP = {
     "Window": "conveyor.monitoring.windows",
     "read_window": "conveyor.monitoring.windows",
 }
-__getattr__ = lazy_getattr(__name__, _LOOP)
+__getattr__ = lazy_getattr(__name__, _LAZY)
+
+if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
+    from conveyor.monitoring._columns import CategoricalSample, NumericSample
+    from conveyor.monitoring.alerts import Alert, AlertEvent, on_alert, remove_alert_hook
+    from conveyor.monitoring.business import ValueMatrix, business_value
+    from conveyor.monitoring.drift import (
+        ColumnDrift,
+        DriftMethod,
+        DriftReport,
+        InsufficientData,
+        Measurement,
+        ProgressCallback,
+        available_methods,
+        drift_report,
+        get_method,
+        register_method,
+    )
+    from conveyor.monitoring.monitors import MonitorSpec
+    from conveyor.monitoring.notifiers import register_notifier
+    from conveyor.monitoring.operational import operational_report
+    from conveyor.monitoring.performance import performance_report
+    from conveyor.monitoring.quality import (
+        ColumnQuality,
+        QualityIssue,
+        QualityReport,
+        quality_report,
+    )
+    from conveyor.monitoring.service import MonitorScheduler, run_once, window_report
+    from conveyor.monitoring.windows import Window, read_window
 
 __all__ = [
+    "Alert",
+    "AlertEvent",
     "CategoricalSample",
     "ColumnDrift",
     "ColumnQuality",
@@ -58,14 +97,26 @@ __all__ = [
     "DriftReport",
     "InsufficientData",
     "Measurement",
+    "MonitorScheduler",
+    "MonitorSpec",
     "NumericSample",
     "ProgressCallback",
     "QualityIssue",
     "QualityReport",
+    "ValueMatrix",
+    "Window",
     "available_methods",
+    "business_value",
     "drift_report",
     "get_method",
+    "on_alert",
+    "operational_report",
+    "performance_report",
     "quality_report",
+    "read_window",
     "register_method",
-    *_LOOP,
+    "register_notifier",
+    "remove_alert_hook",
+    "run_once",
+    "window_report",
 ]
