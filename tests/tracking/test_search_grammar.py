@@ -52,3 +52,16 @@ def test_order_by_terms() -> None:
     ]
     with pytest.raises(ValidationFailed):
         parse_order_by(["metrics.auc sideways"])
+
+
+def test_run_to_dict_has_every_field_and_encodes_non_finite() -> None:
+    import dataclasses
+    import math
+
+    from conveyor.tracking.entities import Run
+
+    run = Run("i", "e", "n", "RUNNING", "u", 1, None, metrics={"a": math.nan, "b": 1.0})
+    data = run.to_dict()
+    assert set(data) == {f.name for f in dataclasses.fields(Run)}
+    assert data["metrics"] == {"a": "NaN", "b": 1.0}
+    assert Run.from_dict(data).metrics["b"] == 1.0

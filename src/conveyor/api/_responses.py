@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from conveyor.backend.http import json_dumps
 
-__all__ = ["OrjsonResponse"]
+__all__ = ["EncodedJsonResponse", "OrjsonResponse"]
 
 
 class OrjsonResponse(Response):
@@ -18,3 +19,14 @@ class OrjsonResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return json_dumps(content)
+
+
+class EncodedJsonResponse(Response):
+    """``application/json`` for content that is JSON-safe already: built by entity
+    ``to_dict()`` methods that encode non-finite floats themselves (``Run``,
+    ``MetricPoint``). Skips the non-finite walk, which dominates large search answers."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from conveyor.api._responses import OrjsonResponse
+from conveyor.api._responses import EncodedJsonResponse, OrjsonResponse
 from conveyor.api.deps import ActingBackend, read_json
 from conveyor.api.routers._models import Body, Count, EpochMs, JsonMap
 from conveyor.errors import ValidationFailed
@@ -80,7 +80,7 @@ async def create_run(body: CreateRun, backend: ActingBackend) -> OrjsonResponse:
             start_time=body.start_time,
         )
     )
-    return OrjsonResponse(run.to_dict(), status_code=201)
+    return EncodedJsonResponse(run.to_dict(), status_code=201)
 
 
 @router.post("/search", summary="Search runs with a filter and ordering")
@@ -93,13 +93,13 @@ async def search_runs(body: SearchRuns, backend: ActingBackend) -> OrjsonRespons
         body.max_results,
         body.offset,
     )
-    return OrjsonResponse({"runs": [r.to_dict() for r in runs]})
+    return EncodedJsonResponse({"runs": [r.to_dict() for r in runs]})
 
 
 @router.get("/{run_id}", summary="Get a run with its params, latest metrics and tags")
 async def get_run(run_id: str, backend: ActingBackend) -> OrjsonResponse:
     run = await run_in_threadpool(backend.get_run, run_id)
-    return OrjsonResponse(run.to_dict())
+    return EncodedJsonResponse(run.to_dict())
 
 
 @router.post(
@@ -164,4 +164,4 @@ async def end_run(run_id: str, request: Request, backend: ActingBackend) -> Orjs
 @router.get("/{run_id}/metric-history", summary="Every logged point of one metric")
 async def metric_history(run_id: str, key: str, backend: ActingBackend) -> OrjsonResponse:
     points = await run_in_threadpool(backend.get_metric_history, run_id, key)
-    return OrjsonResponse({"points": [p.to_dict() for p in points]})
+    return EncodedJsonResponse({"points": [p.to_dict() for p in points]})
