@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -150,3 +155,43 @@ def test_tampered_blob_refuses_to_load() -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(IntegrityError):
         conveyor.load_model(info.model_uri)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: conveyor.log_metric("a", 1.0, timestamp="now"), "timestamp"),  # type: ignore[arg-type]
+        (lambda: conveyor.log_metric("a", 1.0, timestamp=-5), "timestamp"),
+        (lambda: conveyor.log_metric("a", 1.0, timestamp=1.7e12), "timestamp"),  # type: ignore[arg-type]
+        (lambda: conveyor.log_metric("a", 1.0, step=2**70), "step"),
+        (lambda: conveyor.log_metric("a", 10**400), "too large"),
+        (lambda: conveyor.log_param("p", "x" * 10_000), "limit is 6000"),
+        (lambda: conveyor.set_tag("t", "x" * 10_000), "limit is 6000"),
+    ],
+)
+def test_every_check_runs_at_the_call_and_good_data_survives(call: Any, message: str) -> None:
+    with conveyor.start_run() as run:
+        conveyor.log_metric("good", 1.0)
+        conveyor.log_param("goodp", "x")
+        with pytest.raises(ValidationFailed, match=message):
+            call()
+    stored = conveyor.get_run(run.id)
+    assert stored.status == "FINISHED"
+    assert stored.metrics == {"good": 1.0} and stored.params == {"goodp": "x"}
+
+
+def test_runs_left_active_end_finished_at_exit(conveyor_home: Path, tmp_path: Path) -> None:
+    script = tmp_path / "leave_open.py"
+    script.write_text(
+        "import sys, conveyor\n"
+        "run = conveyor.start_run(run_name='open')\n"
+        "conveyor.log_metric('m', 2.0)\n"
+        "print(run.id)\n"
+        "sys.exit(0)\n"
+    )
+    env = {**os.environ, "CONVEYOR_HOME": str(conveyor_home)}
+    out = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, check=True
+    )
+    run = conveyor.get_run(out.stdout.strip())
+    assert run.status == "FINISHED" and run.metrics == {"m": 2.0}

@@ -25,6 +25,7 @@ from conveyor.errors import (
     ValidationFailed,
 )
 from conveyor.tracking.metric_rows import MetricRows
+from conveyor.tracking.validation import check_point, check_str_map, check_text_value
 
 __all__ = ["FlushFailed", "RunBuffer"]
 
@@ -82,18 +83,10 @@ class RunBuffer:
         if key not in self._keys:
             check_name(key, "metric key")
             self._keys.add(key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            try:
-                value = float(value)  # numpy scalars, Decimal ...
-            except (TypeError, ValueError):
-                raise ValidationFailed(
-                    f"metric {key!r} value must be a number, got {type(value).__name__}"
-                ) from None
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-            raise ValidationFailed(f"metric {key!r} step must be an integer ≥ 0, got {step!r}")
         ts = now_ms() if timestamp is None else timestamp
+        number = check_point(key, value, step, ts)
         with self._lock:
-            self._metrics.append(key, float(value), step, ts)
+            self._metrics.append(key, number, step, ts)
             full = len(self._metrics) >= self.flush_size
         if full:
             _Flusher.get().wake()
@@ -102,7 +95,7 @@ class RunBuffer:
         checked: dict[str, str] = {}
         for key, value in params.items():
             check_name(key, "param key")
-            text = value if isinstance(value, str) else str(value)
+            text = check_text_value(key, value, "param")
             old = self._logged_params.get(key)
             if old is not None and old != text:
                 raise Conflict(
@@ -116,9 +109,7 @@ class RunBuffer:
             self._params.update(checked)
 
     def add_tags(self, tags: dict[str, Any]) -> None:
-        checked = {
-            check_name(k, "tag key"): v if isinstance(v, str) else str(v) for k, v in tags.items()
-        }
+        checked = check_str_map(tags, "tag")
         with self._lock:
             self._tags.update(checked)
 

@@ -7,7 +7,9 @@ the embedded store by default, a server when ``CONVEYOR_URI`` is set.
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -168,6 +170,19 @@ def start_run(
             active.buffer._logged_params.update({k: str(v) for k, v in params.items()})
         _stack.append(active)
     return active
+
+
+@atexit.register
+def _end_runs_at_exit() -> None:
+    """A script that exits with runs still active ends them FINISHED, like MLflow."""
+    while (run := active_run()) is not None:
+        try:
+            _end(run, "FINISHED")
+        except Exception as exc:
+            print(f"conveyor: could not end run {run.id} at exit: {exc}", file=sys.stderr)
+            with _state_lock:
+                if run in _stack:
+                    _stack.remove(run)
 
 
 def active_run() -> ActiveRun | None:

@@ -18,10 +18,9 @@ from conveyor.errors import ValidationFailed
 from conveyor.store.dialect import insert_for
 from conveyor.store.tables import latest_metrics
 from conveyor.tracking.entities import decode_float, encode_float
+from conveyor.tracking.validation import check_point
 
 __all__ = ["MetricRows", "insert_metric_rows", "upsert_latest"]
-
-_MAX_STEP = 2**63 - 1
 
 
 @dataclass
@@ -87,18 +86,7 @@ class MetricRows:
             if key not in seen:
                 check_name(key, "metric key")
                 seen.add(key)
-            value, step, ts = self.values[i], self.steps[i], self.timestamps[i]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValidationFailed(
-                    f"metric {key!r} value must be a number, got {type(value).__name__} "
-                    f"({value!r}) at point {i}"
-                )
-            if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= _MAX_STEP:
-                raise ValidationFailed(f"metric {key!r} step must be an integer ≥ 0, got {step!r}")
-            if isinstance(ts, bool) or not isinstance(ts, int) or ts < 0:
-                raise ValidationFailed(
-                    f"metric {key!r} timestamp must be epoch milliseconds, got {ts!r}"
-                )
+            check_point(key, self.values[i], self.steps[i], self.timestamps[i])
 
     def summary(self) -> dict[str, Any]:
         """What the audit event records about the batch."""

@@ -106,8 +106,9 @@ def _unquote(raw: str) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, what: str = "filter") -> None:
         self.text = text
+        self.what = what
         self.toks = _tokens(text)
         self.i = 0
 
@@ -124,7 +125,7 @@ class _Parser:
     def fail(self, what: str) -> ValidationFailed:
         tok = self.peek()
         got = tok[1] if tok else "end of filter"
-        return ValidationFailed(f"bad filter {self.text!r}: expected {what}, got {got!r}")
+        return ValidationFailed(f"bad {self.what} {self.text!r}: expected {what}, got {got!r}")
 
     def entity(self) -> tuple[str, str]:
         kind, word = self.take()
@@ -262,7 +263,7 @@ def parse_order_by(items: list[str] | str | None) -> list[OrderKey]:
             descending, text = True, text[:-5].strip()
         elif low.endswith(" asc"):
             text = text[:-4].strip()
-        parser = _Parser(text)
+        parser = _Parser(text, "order_by term")
         kind, key = parser.entity()
         if parser.peek() is not None:
             raise parser.fail("ASC, DESC or the end of the term")

@@ -32,6 +32,7 @@ from conveyor.store.tables import params as param_rows
 from conveyor.tracking.entities import RUN_STATUSES, Experiment, MetricPoint, Run
 from conveyor.tracking.metric_rows import MetricRows, insert_metric_rows, upsert_latest
 from conveyor.tracking.search import ATTRIBUTES, Clause, OrderKey, parse_filter, parse_order_by
+from conveyor.tracking.validation import check_str_map
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -52,7 +53,6 @@ __all__ = [
 
 DEFAULT_PROJECT_ID = "0" * 32
 DEFAULT_EXPERIMENT = "Default"
-MAX_PARAM_LENGTH = 6000
 MAX_SEARCH_RESULTS = 50_000
 
 
@@ -74,7 +74,7 @@ def create_experiment(
 ) -> Experiment:
     """Create an experiment; Conflict when the name is taken."""
     check_name(name, "experiment name")
-    tags = _check_str_map(tags or {}, "experiment tag")
+    tags = check_str_map(tags or {}, "experiment tag")
     exists = uow.conn.execute(
         sa.select(experiments.c.id).where(
             experiments.c.project_id == DEFAULT_PROJECT_ID, experiments.c.name == name
@@ -147,21 +147,6 @@ def list_experiments(conn: sa.Connection) -> list[Experiment]:
 
 
 # -- runs ----------------------------------------------------------------------------------
-def _check_str_map(values: dict[str, Any], what: str) -> dict[str, str]:
-    if not isinstance(values, dict):
-        raise ValidationFailed(f"{what}s must be a mapping of name to value")
-    out: dict[str, str] = {}
-    for key, value in values.items():
-        check_name(key, f"{what} key")
-        text = value if isinstance(value, str) else str(value)
-        if len(text) > MAX_PARAM_LENGTH:
-            raise ValidationFailed(
-                f"{what} {key!r} is {len(text)} characters; the limit is {MAX_PARAM_LENGTH}"
-            )
-        out[key] = text
-    return out
-
-
 # Statements on the run-logging hot path, built once and executed with bound parameters
 # (a reused statement skips SQLAlchemy's per-call construction and cache-key work).
 _SELECT_RUN = sa.select(runs).where(runs.c.id == sa.bindparam("b_run_id"))
@@ -211,7 +196,7 @@ def create_run(
     if name is None or name == "":
         name = f"run-{run_id[:8]}"
     check_name(name, "run name")
-    tags = _check_str_map(tags or {}, "tag")
+    tags = check_str_map(tags or {}, "tag")
     row: dict[str, Any] = {
         "id": run_id,
         "experiment_id": experiment.id,
@@ -229,7 +214,7 @@ def create_run(
         uow.conn.execute(
             _INSERT_TAG, [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
         )
-    checked_params = _check_str_map(params or {}, "param")
+    checked_params = check_str_map(params or {}, "param")
     if checked_params:
         uow.conn.execute(
             _INSERT_PARAM,
@@ -298,8 +283,8 @@ def _write_batch(
     tags: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """Write a batch to an existing run; returns what the audit event records of it."""
-    checked_params = _check_str_map(params or {}, "param")
-    checked_tags = _check_str_map(tags or {}, "tag")
+    checked_params = check_str_map(params or {}, "param")
+    checked_tags = check_str_map(tags or {}, "tag")
     if checked_params:
         _insert_params(conn, run_id, checked_params)
     if checked_tags:

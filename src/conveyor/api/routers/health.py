@@ -20,4 +20,6 @@ async def health(backend: ActingBackend) -> OrjsonResponse:
         raise conveyor.errors.StoreUnavailable(
             f"the server is up but its metadata store is not: {exc.message}"
         ) from exc
-    return OrjsonResponse({"status": "ok", "backend": backend.kind})
+    return OrjsonResponse(
+        {"status": "ok", "backend": backend.kind, "version": conveyor.__version__}
+    )
