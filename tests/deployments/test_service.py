@@ -192,3 +192,19 @@ def test_public_surface() -> None:
          "record_compile", "rollback"]
     )  # fmt: skip
     assert all(hasattr(pkg, name) for name in pkg.__all__)
+    assert sorted(pkg._LAZY) == sorted(pkg.__all__)
+
+
+def test_cli_import_is_light() -> None:
+    import subprocess
+    import sys
+
+    from conveyor.deployments import batch, cli
+
+    assert cli.CHUNK_ROWS == batch.DEFAULT_CHUNK_ROWS
+    code = (
+        "import sys, conveyor.deployments, conveyor.deployments.cli; "
+        "print(sorted(m for m in ('pandas', 'pyarrow', 'sklearn', 'onnx') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

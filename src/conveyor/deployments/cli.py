@@ -8,15 +8,16 @@ runtime reads deployments from the metadata store); ``predict`` works with a ser
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
-from conveyor.deployments import batch, compile, service
-from conveyor.deployments.entities import CompileResult, Revision
 from conveyor.errors import ValidationFailed
-from conveyor.registry.entities import ModelVersion
+
+if TYPE_CHECKING:  # imported inside the commands: `conveyor --help` stays fast
+    from conveyor.deployments.entities import CompileResult, Revision
+    from conveyor.registry.entities import ModelVersion
 
 __all__ = ["app", "deployments_app"]
 
@@ -27,6 +28,7 @@ deployments_app = typer.Typer(
 app.add_typer(deployments_app)
 
 EndpointArg = Annotated[str, typer.Argument(help="Endpoint name.")]
+CHUNK_ROWS = 65_536  # conveyor.deployments.batch.DEFAULT_CHUNK_ROWS (a test pins it)
 
 
 def _local() -> Any:
@@ -102,7 +104,9 @@ def _read_sample(path: Path, rows: int = 10_000) -> Any:
     """The first ``rows`` rows of a Parquet/CSV file as a DataFrame."""
     import pyarrow as pa
 
-    batches, _ = batch.iter_batches(path, rows)
+    from conveyor.deployments.batch import iter_batches
+
+    batches, _ = iter_batches(path, rows)
     first = next(batches, None)
     if first is None:
         raise ValidationFailed(f"{path} has no rows to check parity with")
@@ -154,6 +158,8 @@ def deploy_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Deploy model versions to an endpoint as a new revision (ONNX when parity holds)."""
+    from conveyor.deployments.compile import deploy_endpoint
+
     backend = _local()
     err = console()
 
@@ -161,7 +167,7 @@ def deploy_cmd(
         if not as_json:
             err.print(f"  {mv.name}/{mv.version}: {_compile_line(result)}", markup=False)
 
-    rev = compile.deploy_endpoint(
+    rev = deploy_endpoint(
         backend,
         endpoint,
         model=model,
@@ -187,6 +193,8 @@ def rollback_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Restore the previous revision of an endpoint, as a new revision."""
+    from conveyor.deployments import service
+
     backend = _local()
     with backend.meta.write(backend.actor) as uow:
         rev = service.rollback(uow, endpoint, to_revision=to)
@@ -227,13 +235,14 @@ def predict_cmd(
     output_path: Annotated[Path, typer.Option("--output", "-o", help="Parquet output.")],
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", help="Rows per chunk (bounds memory).")
-    ] = batch.DEFAULT_CHUNK_ROWS,
+    ] = CHUNK_ROWS,
     as_json: JsonOption = False,
 ) -> None:
     """Score a Parquet/CSV file in chunks into a Parquet file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     import conveyor
+    from conveyor.deployments.batch import predict_file
 
     if not model.startswith(("models:/", "runs:/")):
         model = f"models:/{model}"
@@ -252,7 +261,7 @@ def predict_cmd(
         def progress(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
 
-        stats = batch.predict_file(
+        stats = predict_file(
             conveyor.connect(),
             model,
             input_path,
@@ -273,6 +282,8 @@ def predict_cmd(
 @deployments_app.command("list")
 def list_cmd(as_json: JsonOption = False) -> None:
     """Every endpoint with its current revision."""
+    from conveyor.deployments import service
+
     backend = _local()
     with backend.meta.read() as conn:
         items = service.list_deployments(conn)
@@ -301,6 +312,8 @@ def list_cmd(as_json: JsonOption = False) -> None:
 @deployments_app.command("show")
 def show_cmd(endpoint: EndpointArg, as_json: JsonOption = False) -> None:
     """An endpoint's current revision: routes, weights, compile results."""
+    from conveyor.deployments import service
+
     backend = _local()
     with backend.meta.read() as conn:
         dep = service.get_deployment(conn, endpoint)
@@ -313,6 +326,8 @@ def show_cmd(endpoint: EndpointArg, as_json: JsonOption = False) -> None:
 @deployments_app.command("revisions")
 def revisions_cmd(endpoint: EndpointArg, as_json: JsonOption = False) -> None:
     """Every revision of an endpoint, newest first."""
+    from conveyor.deployments import service
+
     backend = _local()
     with backend.meta.read() as conn:
         revs = service.list_revisions(conn, endpoint)

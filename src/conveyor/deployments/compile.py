@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from conveyor.deployments import service
 from conveyor.deployments.entities import CompileResult, Revision
 from conveyor.registry.entities import ModelVersion
 from conveyor.registry.uris import ResolvedModel, materialize
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["compile_version", "deploy_endpoint", "ensure_compiled", "load_version"]
 
