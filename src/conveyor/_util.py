@@ -72,9 +72,14 @@ def check_name(value: object, what: str) -> str:
     """Validate a human name (experiment, model, dataset, param key ...) and return it."""
     if not isinstance(value, str):
         raise ValidationFailed(f"{what} must be a string, got {type(value).__name__}")
-    if not _NAME.match(value) or value != value.strip():
+    if (
+        not _NAME.match(value)
+        or value != value.strip()
+        or any(part in ("", ".", "..") for part in value.split("/"))
+    ):
         raise ValidationFailed(
             f"invalid {what} {value!r}: use 1-250 characters from letters, digits, '_', '-', "
-            "'.', '/' and spaces, starting with a letter or digit, without surrounding spaces"
+            "'.', '/' and spaces, starting with a letter or digit, without surrounding spaces "
+            "or empty, '.' or '..' parts between slashes"
         )
     return value

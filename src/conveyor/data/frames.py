@@ -67,18 +67,15 @@ DataLike = pd.DataFrame | pa.Table | pa.RecordBatch | str | os.PathLike[str]
 
 
 # -- reading ------------------------------------------------------------------------------
-def _is_default_index(index: pd.Index) -> bool:
-    return (
-        isinstance(index, pd.RangeIndex)
-        and index.name is None
-        and index.start == 0
-        and index.step == 1
-    )
+def _keeps_index(index: pd.Index) -> bool:
+    # A named index is data (customer_id ...); an unnamed one is row bookkeeping that
+    # train_test_split, filtering or sampling reshuffles, so it is not part of the data.
+    return any(name is not None for name in index.names)
 
 
 def _from_pandas(df: pd.DataFrame) -> pa.Table:
     try:
-        return pa.Table.from_pandas(df, preserve_index=not _is_default_index(df.index))
+        return pa.Table.from_pandas(df, preserve_index=_keeps_index(df.index))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
         raise ValidationFailed(
             f"cannot convert the DataFrame to Arrow: {exc}. Give each column one type "

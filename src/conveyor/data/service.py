@@ -21,6 +21,7 @@ commits first and raises afterwards.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -207,12 +208,31 @@ def _stored(conn: sa.Connection, prep: _Prepared, project_id: str) -> DatasetVer
     return None if found is None else _version_by_sha(conn, found, prep.sha256)
 
 
+def _recheck(uow: UnitOfWork, existing: DatasetVersion, prep: _Prepared) -> DatasetVersion:
+    """The same content logged again with expectations: record the new check report on
+    the existing version (the data is immutable; its latest check result is not), so a
+    data gate re-run on unchanged data still checks it."""
+    if prep.report is None:
+        return existing
+    checks = prep.report.to_dict()
+    uow.conn.execute(
+        dataset_versions.update().where(dataset_versions.c.id == existing.id).values(checks=checks)
+    )
+    uow.audit(
+        "dataset_version.check",
+        "dataset_version",
+        existing.id,
+        {"checks": checks, "previous": existing.checks},
+    )
+    return dataclasses.replace(existing, checks=checks)
+
+
 def _store(
     uow: UnitOfWork, artifacts: ArtifactStore, prep: _Prepared, project_id: str
 ) -> DatasetVersion:
     existing = _stored(uow.conn, prep, project_id)
     if existing is not None:
-        return existing
+        return _recheck(uow, existing, prep)
     blob = prep.materialise(artifacts)
     dataset = _ensure_dataset(uow, prep.name, project_id, prep.description)
     # lock the dataset row (PostgreSQL; SQLite writers are serialised already) and look
@@ -220,7 +240,7 @@ def _store(
     uow.conn.execute(sa.select(datasets.c.id).where(datasets.c.id == dataset.id).with_for_update())
     existing = _version_by_sha(uow.conn, dataset, prep.sha256)
     if existing is not None:
-        return existing
+        return _recheck(uow, existing, prep)
 
     version = uow.conn.execute(
         datasets.update()
