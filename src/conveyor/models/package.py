@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from conveyor.config import get_settings
-from conveyor.errors import Conflict, IntegrityError, ValidationFailed
+from conveyor.errors import Conflict, ConveyorError, IntegrityError, ValidationFailed
 from conveyor.models.flavors import detect_flavor, get_flavor
 from conveyor.models.flavors.base import Predictor
 from conveyor.models.loaded import INPUT_EXAMPLE_FILE, LoadedModel, write_example
@@ -116,6 +116,16 @@ def save_model(
         raise
 
 
+def _unsaveable(model: Any, flavor: str, exc: Exception) -> ValidationFailed:
+    return ValidationFailed(
+        f"cannot store the {type(model).__name__} model safely in the {flavor!r} flavor: "
+        f"{type(exc).__name__}: {exc}. Lambdas and functions defined in __main__ or a "
+        "notebook cannot be stored safely; move them into an importable module, or wrap the "
+        "model as a custom Python model (flavor 'pyfunc').",
+        details={"flavor": flavor, "cause": type(exc).__name__},
+    )
+
+
 def _save(
     model: Any,
     path: Path,
@@ -127,9 +137,16 @@ def _save(
     pip_requirements: Sequence[str] | None,
     artifacts: Mapping[str, str | Path] | None,
 ) -> ModelManifest:
-    options = (
-        impl.save(model, path, artifacts=artifacts) if name == "pyfunc" else impl.save(model, path)
-    )
+    try:
+        options = (
+            impl.save(model, path, artifacts=artifacts)
+            if name == "pyfunc"
+            else impl.save(model, path)
+        )
+    except ConveyorError:
+        raise
+    except Exception as exc:  # the serialiser's own words, with what to do about them
+        raise _unsaveable(model, name, exc) from exc
     options = _json_value(options, f"options of flavor {name!r}")
     example_file = None
     if input_example is not None:
@@ -138,11 +155,26 @@ def _save(
         example_file = INPUT_EXAMPLE_FILE
         if signature is None:
             inputs_only = infer_signature(frame)
-            predictor = impl.load(path, options, allow_pickle=True)
+            try:
+                predictor = impl.load(path, options, allow_pickle=True)
+            except ConveyorError:
+                raise
+            except Exception as exc:  # saved, but it would not load back: say why
+                raise _unsaveable(model, name, exc) from exc
             probe = LoadedModel(
                 _manifest(name, options, (), inputs_only, None, {}, None), predictor, path
             )
-            output = probe.predict(frame)
+            try:
+                output = probe.predict(frame)
+            except ConveyorError:
+                raise
+            except Exception as exc:
+                raise ValidationFailed(
+                    f"the model cannot predict on input_example: {type(exc).__name__}: {exc}. "
+                    "Pass an example shaped like the training data (a DataFrame with the "
+                    "same column names and types, e.g. X_train.head()).",
+                    details={"columns": [str(c) for c in frame.columns]},
+                ) from exc
             try:
                 signature = infer_signature(frame, output)
             except ValidationFailed:  # outputs of a kind signatures cannot describe
