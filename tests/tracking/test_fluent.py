@@ -195,3 +195,17 @@ def test_runs_left_active_end_finished_at_exit(conveyor_home: Path, tmp_path: Pa
     )
     run = conveyor.get_run(out.stdout.strip())
     assert run.status == "FINISHED" and run.metrics == {"m": 2.0}
+
+
+def test_altered_model_cache_is_refetched_from_the_store(conveyor_home: Path) -> None:
+    x = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
+    model = LogisticRegression().fit(x, [0, 0, 1, 1])
+    with conveyor.start_run():
+        info = conveyor.log_model(model, "model", input_example=x)
+    conveyor.load_model(info.model_uri)  # fills the cache
+    cached = conveyor_home / "cache" / "models" / info.manifest_sha256 / "model.skops"
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    cached.write_bytes(bytes(data))
+    assert list(conveyor.load_model(info.model_uri).predict(x)) == list(model.predict(x))
+    assert cached.read_bytes() != bytes(data)  # repaired from the verified blob

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.config import get_settings
-from conveyor.errors import NotFound, ValidationFailed
+from conveyor.errors import IntegrityError, NotFound, ValidationFailed
 
 __all__ = ["ResolvedModel", "load_model", "materialize", "resolve_model_uri"]
 
@@ -109,5 +109,12 @@ def load_model(uri: str | Path, *, allow_pickle: bool | None = None) -> Any:
     from conveyor.backend import connect
 
     backend = connect()
-    folder = materialize(backend, resolve_model_uri(backend, uri))
-    return load_model_dir(folder, allow_pickle=allow_pickle)
+    resolved = resolve_model_uri(backend, uri)
+    folder = materialize(backend, resolved)
+    try:
+        return load_model_dir(folder, allow_pickle=allow_pickle)
+    except IntegrityError:
+        # The local cache was altered; the store's blobs are verified on download, so a
+        # fresh copy is trustworthy. A second failure is the store's and is raised.
+        shutil.rmtree(folder, ignore_errors=True)
+        return load_model_dir(materialize(backend, resolved), allow_pickle=allow_pickle)
