@@ -31,7 +31,7 @@ from conveyor.data import (
     not_null,
     record_dataset_version,
 )
-from conveyor.errors import Conflict, IntegrityError, NotFound, ValidationFailed
+from conveyor.errors import IntegrityError, NotFound, ValidationFailed
 from conveyor.governance.audit import list_events, verify_chain
 from conveyor.governance.identity import Actor
 from conveyor.store import MetadataStore
@@ -296,8 +296,11 @@ def test_link_run_input_is_idempotent_and_audited(
         assert list_run_inputs(conn, run_id) == [first]
         events = list_events(conn, action="run_input.create")
     assert len(events) == 1 and events[0].object_id == run_id
-    with meta.write(ALICE) as uow, pytest.raises(Conflict, match="'training'"):
-        link_run_input(uow, run_id, dv.id, "validation")
+    with meta.write(ALICE) as uow:  # the same version may also serve as validation data
+        validation = link_run_input(uow, run_id, dv.id, "validation")
+    with meta.read() as conn:
+        contexts = sorted(i.context for i in list_run_inputs(conn, run_id))
+    assert validation.context == "validation" and contexts == ["training", "validation"]
     with meta.write(ALICE) as uow, pytest.raises(NotFound, match="run 'nope'"):
         link_run_input(uow, "nope", dv.id)
     with meta.write(ALICE) as uow, pytest.raises(NotFound, match="dataset version 'nope'"):

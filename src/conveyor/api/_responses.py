@@ -21,7 +21,7 @@ class OrjsonResponse(Response):
         return json_dumps(content)
 
 
-class EncodedJsonResponse(Response):
+class EncodedJsonResponse(OrjsonResponse):
     """``application/json`` for content that is JSON-safe already: built by entity
     ``to_dict()`` methods that encode non-finite floats themselves (``Run``,
     ``MetricPoint``). Skips the non-finite walk, which dominates large search answers."""

@@ -38,9 +38,10 @@ from conveyor.data.entities import Dataset, DatasetVersion, RunInput
 from conveyor.data.frames import content_hash, read_parquet, to_table, write_parquet
 from conveyor.data.profile import profile_table
 from conveyor.data.schema import infer_schema
-from conveyor.errors import Conflict, NotFound, ValidationFailed
+from conveyor.errors import NotFound, ValidationFailed
 from conveyor.governance.identity import Actor
 from conveyor.store import MetadataStore, UnitOfWork
+from conveyor.store.dialect import insert_for, insert_if_absent
 from conveyor.store.tables import dataset_versions, datasets, projects, run_inputs, runs
 
 __all__ = [
@@ -121,14 +122,6 @@ def _version_by_sha(conn: sa.Connection, dataset: Any, sha256: str) -> DatasetVe
 
 
 # -- writing ------------------------------------------------------------------------------
-def _insert_ignore(dialect: str) -> Any:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    return insert
-
-
 def _ensure_dataset(uow: UnitOfWork, name: str, project_id: str, description: str) -> Any:
     """The dataset row, created if missing; safe when concurrent writers race."""
     if (
@@ -145,7 +138,7 @@ def _ensure_dataset(uow: UnitOfWork, name: str, project_id: str, description: st
         "created_at": now_ms(),
     }
     inserted = uow.conn.execute(
-        _insert_ignore(uow.dialect)(datasets)
+        insert_for(uow.conn, datasets)
         .values(**row)
         .on_conflict_do_nothing(index_elements=[datasets.c.project_id, datasets.c.name])
         .returning(datasets.c.id)
@@ -349,7 +342,8 @@ def record_dataset_version(
 def link_run_input(
     uow: UnitOfWork, run_id: str, dataset_version_id: str, context: str = "training"
 ) -> RunInput:
-    """Record that run ``run_id`` used a dataset version; idempotent for the same context."""
+    """Record that run ``run_id`` used a dataset version in ``context`` (training,
+    validation ...); idempotent, and one version may serve in several contexts."""
     check_name(context, "input context")
     if len(context) > 64:
         raise ValidationFailed(f"input context {context!r} is longer than 64 characters")
@@ -363,28 +357,17 @@ def link_run_input(
         "context": context,
         "created_at": now_ms(),
     }
-    inserted = conn.execute(
-        _insert_ignore(uow.dialect)(run_inputs)
-        .values(**row)
-        .on_conflict_do_nothing(
-            index_elements=[run_inputs.c.run_id, run_inputs.c.dataset_version_id]
-        )
-        .returning(run_inputs.c.run_id)
-    ).first()
-    if inserted is not None:
+    unique = [run_inputs.c.run_id, run_inputs.c.dataset_version_id, run_inputs.c.context]
+    if insert_if_absent(conn, run_inputs, row, unique):
         uow.audit("run_input.create", "run", run_id, row, dataset_version_id=dataset_version_id)
         return RunInput(**row)
     stored = conn.execute(
         sa.select(run_inputs).where(
-            run_inputs.c.run_id == run_id, run_inputs.c.dataset_version_id == dataset_version_id
+            run_inputs.c.run_id == run_id,
+            run_inputs.c.dataset_version_id == dataset_version_id,
+            run_inputs.c.context == context,
         )
     ).one()
-    if stored.context != context:
-        raise Conflict(
-            f"run {run_id} already uses dataset version {dataset_version_id} as "
-            f"{stored.context!r}; it cannot also be {context!r}",
-            details={"context": stored.context},
-        )
     return RunInput(stored.run_id, stored.dataset_version_id, stored.context, stored.created_at)
 
 

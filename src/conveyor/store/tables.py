@@ -152,7 +152,7 @@ run_inputs = sa.Table(
     metadata,
     sa.Column("run_id", ID, sa.ForeignKey("runs.id"), primary_key=True),
     sa.Column("dataset_version_id", ID, sa.ForeignKey("dataset_versions.id"), primary_key=True),
-    sa.Column("context", sa.String(64), nullable=False, default="training"),
+    sa.Column("context", sa.String(64), primary_key=True, default="training"),
     sa.Column("created_at", MS, nullable=False),
 )
 
