@@ -3,6 +3,11 @@
 1. Version the training data (content hash, schema, profile, data checks).
 2. Train several candidate models as tracked runs (params, metrics, safe model files).
 3. Register the best with the `champion` alias, load it back by alias and predict.
+4. Deploy it: compiled to ONNX after a parity check, served on a real HTTP server.
+5. Serve two weeks of traffic — the second after prices went up — and send the labels
+   back as feedback.
+6. Monitor: drift, quality, performance and latency of the window; monitors fire alerts.
+7. Respond: retrain on recent labelled data, register a challenger, canary it at 20%.
 
 Everything lands in ./.conveyor (SQLite + a local artifact folder) unless CONVEYOR_HOME
 or CONVEYOR_URI say otherwise.
@@ -13,8 +18,11 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import httpx
 import numpy as np
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 from sklearn.compose import ColumnTransformer
@@ -33,7 +41,7 @@ import conveyor
 from conveyor.config import get_settings
 from conveyor.data.checks import allowed_values, in_range, not_null, row_count
 
-console = Console()
+console = Console(soft_wrap=True)
 NUMERIC = [
     "tenure_months",
     "monthly_charges",
@@ -179,6 +187,180 @@ def register_champion(test: object) -> None:
     )
 
 
+def deploy_champion(test: Any) -> Any:
+    step("4. Deploy the champion: compile to ONNX, check parity, record a revision")
+    from conveyor.deployments import deploy_endpoint
+
+    revision = deploy_endpoint(
+        conveyor.connect(),
+        "churn",
+        model="churn@champion",
+        validation_data=test[FEATURES].head(1000),
+        description="first release",
+    )
+    for key, result in revision.compiled.items():
+        parity = result.parity or {}
+        detail = (
+            f"label agreement {parity.get('label_agreement', parity.get('agreement'))}, "
+            f"max |Δp| {parity.get('max_abs_diff')}"
+            if result.status == "onnx"
+            else result.reason
+        )
+        console.print(f"  {key}: runtime [bold]{result.status}[/] ({detail})", highlight=False)
+    console.print(f"endpoint [bold]churn[/] at revision {revision.revision}")
+    return revision
+
+
+def _post_rows(client: httpx.Client, rows: list[dict[str, Any]]) -> list[str]:
+    response = client.post("/invocations", json={"dataframe_records": rows})
+    response.raise_for_status()
+    return [str(p) for p in response.json()["prediction_ids"]]
+
+
+def serve_traffic() -> dict[str, float]:
+    step("5. Serve two weeks of traffic over HTTP; labels come back as feedback")
+    from conveyor.api.testing import ServerThread
+    from conveyor.deployments.runtime import DeploymentServer
+    from conveyor.monitoring.windows import default_log_uri
+    from conveyor.serving import PredictionLog
+
+    server_app = DeploymentServer(
+        conveyor.connect(), ["churn"], prediction_log=PredictionLog(default_log_uri())
+    )
+    weeks = {
+        "week 1": make_churn(3_000, seed=11),
+        "week 2 (prices up)": make_churn(3_000, seed=12, drifted=True),
+    }
+    latencies: list[float] = []
+    with (
+        ServerThread(server_app, lifespan="on") as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        for label, frame in weeks.items():
+            ids: list[str] = []
+            records = frame[FEATURES].to_dict(orient="records")
+            started = time.perf_counter()
+            for start in range(0, len(records), 10):
+                t0 = time.perf_counter()
+                ids += _post_rows(client, records[start : start + 10])
+                latencies.append(time.perf_counter() - t0)
+            elapsed = time.perf_counter() - started
+            feedback = [
+                {"prediction_id": pid, "label": int(y)}
+                for pid, y in zip(ids, frame[TARGET], strict=True)
+            ]
+            client.post("/feedback", json=feedback).raise_for_status()
+            console.print(
+                f"  {label}: {len(ids):,} predictions in {elapsed:.1f} s "
+                f"({len(ids) / elapsed:,.0f} rows/s), {len(feedback):,} labels fed back"
+            )
+        console.print(f"  served by {server.url} (v2 protocol + MLflow /invocations)")
+    p99 = float(np.percentile(latencies, 99) * 1000)
+    console.print(f"  client-side p99 per 10-row request: {p99:.1f} ms")
+    return {"p99_ms": p99}
+
+
+def monitor_window() -> None:
+    step("6. Monitor the window: drift, quality, performance, latency; alerts")
+    from conveyor.monitoring import service as monitoring
+
+    backend = conveyor.connect()
+    report = monitoring.window_report(backend, "churn", "1d")
+    if report.drift is not None:
+        drifted = ", ".join(report.drift.drifted_columns) or "none"
+        console.print(
+            f"  drift vs the training data: {report.drift.share_drifted:.0%} of columns "
+            f"drifted ({drifted})"
+        )
+    perf = report.performance.to_dict()
+    overall = perf.get("overall", perf)
+    metrics = overall.get("metrics", overall) if isinstance(overall, dict) else {}
+    shown = {
+        k: metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc") if k in metrics
+    }
+    console.print(f"  performance with the labels that arrived: {_fmt(shown)}")
+    html_path = settings_home() / "reports" / "churn-window.html"
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(report.to_html(), encoding="utf-8")
+    console.print(f"  full report (opens offline): {html_path}", markup=False)
+    specs = [
+        {
+            "name": "churn-drift",
+            "endpoint": "churn",
+            "metric": "drift.share",
+            "threshold": 0.25,
+            "comparison": ">",
+            "window": "1d",
+            "severity": "warning",
+            "notifiers": [{"type": "log"}],
+        },
+        {
+            "name": "churn-latency",
+            "endpoint": "churn",
+            "metric": "latency.p99",
+            "threshold": 250,
+            "comparison": ">",
+            "window": "1d",
+            "severity": "critical",
+        },
+    ]
+    with backend.meta.write(backend.actor) as uow:
+        monitoring.apply_monitors(uow, specs)
+    outcomes = monitoring.run_once(backend, due_only=False)
+    for outcome in outcomes:
+        console.print(
+            f"  monitor {outcome.monitor}: value {outcome.value:.3f} → {outcome.status}",
+            markup=False,
+        )
+    with backend.meta.read() as conn:
+        open_alerts = monitoring.list_alerts(conn, open_only=True)
+    for alert in open_alerts:
+        console.print(
+            f"  [bold red]ALERT[/] {alert.monitor} ({alert.severity}): {alert.state}",
+            highlight=False,
+        )
+
+
+def respond(train: Any) -> None:
+    step("7. Respond: retrain on recent labelled data, canary the challenger at 20%")
+    from conveyor.deployments import deploy_endpoint
+
+    recent = make_churn(3_000, seed=12, drifted=True)
+    combined = pd.concat([train, recent], ignore_index=True)
+    dataset = conveyor.log_dataset(combined, "churn-train")
+    console.print(f"  churn-train v{dataset.version}: {dataset.num_rows:,} rows incl. week 2")
+    build, params = CANDIDATES["logistic"]
+    with conveyor.start_run(run_name="logistic-retrained"):
+        conveyor.log_input(dataset)
+        conveyor.log_params({**params, "trigger": "drift alert"})
+        model = build().fit(combined[FEATURES], combined[TARGET])
+        proba = model.predict_proba(recent[FEATURES])[:, 1]
+        conveyor.log_metric("auc_recent", roc_auc_score(recent[TARGET], proba))
+        info = conveyor.log_model(
+            model, "model", input_example=recent[FEATURES].head(20), registered_model_name="churn"
+        )
+    version = info.registered_version
+    assert version is not None
+    conveyor.set_model_alias("churn", "challenger", version.version)
+    revision = deploy_endpoint(
+        conveyor.connect(), "churn", model="churn@champion", canary=f"churn/{version.version}:20"
+    )
+    routes = ", ".join(f"{r.role} v{r.version} {r.weight:.0f}%" for r in revision.routes)
+    console.print(
+        f"  churn v{version.version} (challenger) → revision {revision.revision}: {routes}"
+    )
+
+
+def _fmt(values: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()
+    )
+
+
+def settings_home() -> Path:
+    return get_settings().home_path.absolute()
+
+
 def main() -> None:
     settings = get_settings()
     where = settings.uri or str(settings.home_path.absolute())
@@ -186,14 +368,22 @@ def main() -> None:
     dataset, (train, test) = version_data()
     train_candidates(dataset, train, test)
     register_champion(test)
+    deploy_champion(test)
+    serve_traffic()
+    monitor_window()
+    respond(train)
     step("Where to look")
-    console.print(
-        '  conveyor runs search --filter "metrics.auc > 0.8" --order-by "metrics.auc DESC"\n'
-        "  conveyor models show churn\n"
-        "  conveyor datasets show churn-train\n"
-        "  conveyor audit verify\n"
-        f"  (run them with CONVEYOR_HOME={settings.home_path.absolute()})"
-    )
+    for line in (
+        f"export CONVEYOR_HOME={settings.home_path.absolute()}",
+        'conveyor runs search --filter "metrics.auc > 0.8" --order-by "metrics.auc DESC"',
+        "conveyor models show churn",
+        "conveyor datasets show churn-train",
+        "conveyor deployments revisions churn",
+        "conveyor monitor alerts",
+        "conveyor serve churn --port 8080",
+        "conveyor audit verify",
+    ):
+        print(f"  {line}")  # plain print: never wrapped, safe to paste
 
 
 if __name__ == "__main__":

@@ -33,14 +33,14 @@ class _Server(uvicorn.Server):
 class ServerThread:
     """Serve an ASGI app on 127.0.0.1:<free port> until the context exits."""
 
-    def __init__(self, app: Any, *, start_timeout: float = 30.0) -> None:
+    def __init__(self, app: Any, *, start_timeout: float = 30.0, lifespan: str = "off") -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port: int = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
+            app, log_level="warning", access_log=False, lifespan=lifespan, timeout_keep_alive=30
         )
         self.server = _Server(config)
         self.start_timeout = start_timeout

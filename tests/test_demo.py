@@ -1,0 +1,49 @@
+"""`make demo` keeps working: the closed loop runs end to end on embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.py"
+
+
+@pytest.mark.slow
+def test_demo_runs_the_loop_end_to_end(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
+    out = subprocess.run(
+        [sys.executable, str(DEMO)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    text = out.stdout
+    for needle in (
+        "churn-train v1",
+        "alias champion",
+        "runtime onnx",
+        "labels fed back",
+        "drift vs the training data",
+        "ALERT churn-drift",
+        "canary v2 20%",
+        "conveyor audit verify",
+    ):
+        assert needle in text, needle
+    assert (tmp_path / ".conveyor" / "reports" / "churn-window.html").is_file()
+    verify = subprocess.run(
+        [sys.executable, "-m", "conveyor", "audit", "verify"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
