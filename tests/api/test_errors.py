@@ -201,3 +201,22 @@ def test_unexpected_errors_are_500_with_an_id_and_no_internals(
 def test_bearer_token_is_accepted_and_ignored_for_now(client: httpx.Client) -> None:
     response = client.get("/api/v1/health", headers={"Authorization": "Bearer anything"})
     assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_openapi_is_found_at_the_root_too(client: httpx.Client) -> None:
+    response = client.get("/openapi.json", follow_redirects=True)
+    assert response.status_code == 200 and "/api/v1/runs" in response.json()["paths"]
+
+
+def test_a_port_in_use_is_a_clear_error() -> None:
+    import socket
+
+    from conveyor.api.server import check_port
+    from conveyor.errors import StoreUnavailable
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(StoreUnavailable, match=f"port {port}.*already in use"):
+            check_port("127.0.0.1", port)

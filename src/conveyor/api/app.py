@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
 from starlette.types import Scope
 
 from conveyor.api._errors import ErrorMiddleware, install_error_handlers
@@ -74,4 +75,9 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
         router: Any = module.router
         api.include_router(router)
     app.include_router(api)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_at_root() -> RedirectResponse:
+        return RedirectResponse(f"{API_PREFIX}/openapi.json")
+
     return app
