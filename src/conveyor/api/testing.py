@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -33,7 +33,13 @@ class _Server(uvicorn.Server):
 class ServerThread:
     """Serve an ASGI app on 127.0.0.1:<free port> until the context exits."""
 
-    def __init__(self, app: Any, *, start_timeout: float = 30.0, lifespan: str = "off") -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        start_timeout: float = 30.0,
+        lifespan: Literal["auto", "on", "off"] = "off",
+    ) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
