@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, NamedTuple
 from conveyor.artifacts.base import BlobBackend
 from conveyor.errors import IntegrityError, NotFound, ValidationFailed
 
-__all__ = ["BACKENDS", "ArtifactStore", "BlobInfo"]
+__all__ = ["BACKENDS", "ArtifactStore", "BlobInfo", "write_atomically"]
 
 CHUNK = 1 << 20
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -149,17 +149,7 @@ class ArtifactStore:
 
     def download(self, sha256: str, dest: str | Path) -> Path:
         """Write the verified blob to ``dest`` atomically; a corrupted blob leaves no file."""
-        dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
-        try:
-            with open(tmp, "wb") as out:
-                for chunk in self.iter_chunks(sha256):
-                    out.write(chunk)
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return dest
+        return write_atomically(dest, self.iter_chunks(sha256))
 
     def verify(self, sha256: str) -> bool:
         """True when the stored bytes hash to ``sha256``."""
@@ -169,3 +159,22 @@ class ArtifactStore:
         except IntegrityError:
             return False
         return True
+
+
+def write_atomically(dest: str | Path, chunks: Iterable[bytes]) -> Path:
+    """Write ``chunks`` to ``dest`` through a temporary file and a rename.
+
+    If the chunks raise (e.g. an ``IntegrityError`` from a verifying reader), no file is
+    left at ``dest`` or beside it.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+    try:
+        with open(tmp, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest

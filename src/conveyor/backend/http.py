@@ -16,9 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +26,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from conveyor.artifacts.store import write_atomically
 from conveyor.errors import (
     ConveyorError,
     IntegrityError,
@@ -378,17 +377,7 @@ class HttpBackend:
 
     def download_blob(self, sha256: str, dest: Path) -> Path:
         """Write the verified blob to ``dest`` atomically; a corrupted blob leaves no file."""
-        dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
-        try:
-            with open(tmp, "wb") as out:
-                for chunk in self.iter_blob(sha256):
-                    out.write(chunk)
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return dest
+        return write_atomically(dest, self.iter_blob(sha256))
 
     # -- registry ------------------------------------------------------------------------
     def register_model(
