@@ -369,19 +369,9 @@ class DeploymentServer:
             await self._lifespan(receive, send)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.startup()
-                except Exception as exc:
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.shutdown()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        from conveyor.serving.app import run_lifespan
+
+        await run_lifespan(receive, send, self.startup, self.shutdown)
 
 
 def mount_endpoints(
