@@ -9,21 +9,11 @@ from starlette.concurrency import run_in_threadpool
 
 from conveyor.api._responses import EncodedJsonResponse, OrjsonResponse
 from conveyor.api.deps import ActingBackend, read_json
-from conveyor.api.routers._models import Body, Count, EpochMs, JsonMap
+from conveyor.api.routers._models import Body, Count
 from conveyor.errors import ValidationFailed
 from conveyor.tracking.metric_rows import MetricRows
 
 router = APIRouter(prefix="/runs", tags=["runs"])
-
-
-class CreateRun(Body):
-    experiment_id: str
-    name: str | None = None
-    parent_run_id: str | None = None
-    tags: dict[str, str] | None = None
-    params: JsonMap = None
-    source: JsonMap = None
-    start_time: EpochMs | None = None
 
 
 class SearchRuns(Body):
@@ -67,20 +57,75 @@ _LOG_BATCH_SCHEMA: dict[str, Any] = {
 }
 
 
-@router.post("", status_code=201, summary="Create a run (with params and tags)")
-async def create_run(body: CreateRun, backend: ActingBackend) -> OrjsonResponse:
-    run = await run_in_threadpool(
-        lambda: backend.create_run(
-            body.experiment_id,
-            name=body.name,
-            parent_run_id=body.parent_run_id,
-            tags=body.tags,
-            params=body.params,
-            source=body.source,
-            start_time=body.start_time,
-        )
-    )
+_CREATE_RUN_FIELDS: dict[str, Any] = {
+    "experiment_id": str,
+    "name": str,
+    "parent_run_id": str,
+    "tags": dict,
+    "params": dict,
+    "source": dict,
+    "start_time": int,
+}
+_KIND_NAMES: dict[Any, str] = {str: "a string", dict: "an object", int: "an integer"}
+_CREATE_RUN_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["experiment_id"],
+                    "properties": {
+                        "experiment_id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "parent_run_id": {"type": "string"},
+                        "tags": {"type": "object"},
+                        "params": {"type": "object"},
+                        "source": {"type": "object"},
+                        "start_time": {"type": "integer", "minimum": 0},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a run (with params and tags)",
+    openapi_extra=_CREATE_RUN_SCHEMA,
+)
+async def create_run(request: Request, backend: ActingBackend) -> OrjsonResponse:
+    # Hot path (one per run): orjson and explicit checks instead of a pydantic model.
+    body = await read_json(request)
+    fields = _create_run_fields(body)
+    run = await run_in_threadpool(lambda: backend.create_run(**fields))
     return EncodedJsonResponse(run.to_dict(), status_code=201)
+
+
+def _create_run_fields(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValidationFailed("create-run body must be a JSON object with experiment_id")
+    unknown = sorted(set(body) - set(_CREATE_RUN_FIELDS))
+    if unknown:
+        raise ValidationFailed(
+            f"create-run body has unknown field(s) {unknown}; expected "
+            f"{', '.join(_CREATE_RUN_FIELDS)}"
+        )
+    if "experiment_id" not in body:
+        raise ValidationFailed("create-run body: field experiment_id is required")
+    for name, kinds in _CREATE_RUN_FIELDS.items():
+        value = body.get(name)
+        if value is not None and not isinstance(value, kinds):
+            raise ValidationFailed(
+                f"create-run body: {name} must be {_KIND_NAMES[kinds]}, got {value!r:.60}"
+            )
+    start = body.get("start_time")
+    if start is not None and (isinstance(start, bool) or not 0 <= start < 2**63):
+        raise ValidationFailed(f"create-run body: start_time must be epoch ms, got {start!r}")
+    return dict(body)
 
 
 @router.post("/search", summary="Search runs with a filter and ordering")
