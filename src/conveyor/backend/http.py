@@ -27,6 +27,7 @@ import httpx
 import orjson
 
 from conveyor.artifacts.store import write_atomically
+from conveyor.backend._keepalive import KeepAliveJson, TransportFailure
 from conveyor.errors import (
     ConveyorError,
     IntegrityError,
@@ -136,6 +137,12 @@ class HttpBackend:
             limits=httpx.Limits(max_keepalive_connections=16, keepalive_expiry=30.0),
             transport=transport,
         )
+        # Small JSON calls take the lean path, unless a custom transport is in play.
+        self._json = (
+            None
+            if transport is not None
+            else KeepAliveJson(self.url + API_PREFIX, headers, timeout)
+        )
 
     # -- plumbing ------------------------------------------------------------------------
     @property
@@ -144,6 +151,8 @@ class HttpBackend:
 
     def close(self) -> None:
         self._client.close()
+        if self._json is not None:
+            self._json.close()
 
     def __enter__(self) -> HttpBackend:
         return self
@@ -164,13 +173,16 @@ class HttpBackend:
         )
 
     def _raise_for(self, response: httpx.Response) -> None:
-        if response.status_code < 400:
-            return
+        if response.status_code >= 400:
+            raise self._error(response.status_code, response.content)
+
+    @staticmethod
+    def _error(status: int, content: bytes) -> ConveyorError:
         try:
-            payload = orjson.loads(response.content)
+            payload = orjson.loads(content)
         except orjson.JSONDecodeError:
-            payload = response.text[:300]
-        raise error_from_payload(payload, response.status_code)
+            payload = content[:300].decode("utf-8", "replace")
+        return error_from_payload(payload, status)
 
     def _call(
         self,
@@ -182,16 +194,24 @@ class HttpBackend:
         raw: bytes | None = None,
     ) -> Any:
         content = raw if raw is not None else (None if body is None else json_dumps(body))
-        headers = {"Content-Type": "application/json"} if content is not None else None
+        if self._json is not None:
+            try:
+                status, data = self._json.request(method, path, content, params)
+            except TransportFailure as exc:
+                raise self._unavailable(exc) from exc
+        else:
+            headers = {"Content-Type": "application/json"} if content is not None else None
+            try:
+                response = self._client.request(
+                    method, path, content=content, params=params, headers=headers
+                )
+            except httpx.TransportError as exc:
+                raise self._unavailable(exc) from exc
+            status, data = response.status_code, response.content
+        if status >= 400:
+            raise self._error(status, data)
         try:
-            response = self._client.request(
-                method, path, content=content, params=params, headers=headers
-            )
-        except httpx.TransportError as exc:
-            raise self._unavailable(exc) from exc
-        self._raise_for(response)
-        try:
-            return orjson.loads(response.content)
+            return orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise ConveyorError(
                 f"the server at {self.url} answered {method} {path} with a body that is not "
