@@ -73,6 +73,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Tracking server URL (http://host:port). Empty means embedded mode: the SDK talks to "
         "the store directly.",
     ),
+    Setting(
+        "prediction_log_uri",
+        str,
+        "",
+        "Where served predictions and feedback are logged (a folder or fsspec URL); empty "
+        "means <home>/logs. Monitoring reads the same place.",
+    ),
     Setting("token", str, "", "API token sent to the server as a Bearer token."),
     Setting("http_timeout", float, 60.0, "Seconds the SDK waits for a server answer."),
     Setting(
@@ -140,6 +147,13 @@ class Settings:
         if url:
             return str(url)
         return f"sqlite:///{(self.home_path / 'conveyor.db').absolute()}"
+
+    @property
+    def resolved_prediction_log_uri(self) -> str:
+        uri = self._values["prediction_log_uri"]
+        if uri:
+            return str(uri)
+        return str((self.home_path / "logs").absolute())
 
     @property
     def resolved_artifact_uri(self) -> str:

@@ -220,13 +220,11 @@ def _result(endpoint: str, window: Window, table: pa.Table, **kwargs: Any) -> Wi
 
 
 def default_log_uri() -> str:
-    """Where the prediction log lives unless told: setting ``prediction_log_uri`` if the
-    settings declare it, else ``<CONVEYOR_HOME>/logs``."""
+    """Where the prediction log lives unless told: the ``prediction_log_uri`` setting,
+    else ``<CONVEYOR_HOME>/logs``."""
     from conveyor.config import get_settings
 
-    settings = get_settings()
-    uri = getattr(settings, "prediction_log_uri", "") or ""
-    return str(uri) if uri else str((settings.home_path / "logs").absolute())
+    return get_settings().resolved_prediction_log_uri
 
 
 def _files(log_uri: str, kind: str, endpoint: str, dates: list[str] | None) -> list[str]:
