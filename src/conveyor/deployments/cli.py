@@ -214,8 +214,15 @@ def serve_cmd(
     ] = 1.0,
     log_uri: Annotated[
         str | None,
-        typer.Option("--log-uri", help="Folder or URL for the prediction log (default: none)."),
+        typer.Option(
+            "--log-uri",
+            help="Folder or URL for the prediction log (default: the prediction_log_uri "
+            "setting, <home>/logs). Monitoring reads the same place.",
+        ),
     ] = None,
+    no_log: Annotated[
+        bool, typer.Option("--no-log", help="Do not log predictions (monitoring sees nothing).")
+    ] = False,
 ) -> None:
     """Serve endpoints over HTTP; new revisions are picked up without a restart."""
     from conveyor.deployments.runtime import serve
@@ -223,7 +230,14 @@ def serve_cmd(
     _local()
     console().print(f"Serving {', '.join(endpoints or ['every endpoint'])} on "
                     f"http://{host}:{port} ({workers} worker(s))", markup=False)  # fmt: skip
-    serve(endpoints or None, host, port, workers, poll_interval=poll, log_uri=log_uri)
+    serve(
+        endpoints or None,
+        host,
+        port,
+        workers,
+        poll_interval=poll,
+        log_uri="" if no_log else log_uri,
+    )
 
 
 @app.command("predict")

@@ -415,15 +415,16 @@ def _configure_logging() -> None:
 def create_app() -> DeploymentServer:
     """uvicorn factory: endpoints from ``$CONVEYOR_SERVE_ENDPOINTS`` (comma-separated, empty:
     all), poll interval from ``$CONVEYOR_SERVE_POLL_S``, prediction log folder or URL from
-    ``$CONVEYOR_SERVE_LOG_URI`` (unset: no prediction log)."""
+    ``$CONVEYOR_SERVE_LOG_URI`` (unset: the ``prediction_log_uri`` setting; empty: no log)."""
     from conveyor.backend.local import LocalBackend
+    from conveyor.config import get_settings
     from conveyor.serving import PredictionLog, ServingMetrics
     from conveyor.serving.server import METRICS_DIR_ENV
 
     _configure_logging()
     names = [n for n in os.environ.get(ENDPOINTS_ENV, "").split(",") if n]
     interval = float(os.environ.get(POLL_ENV, "1.0"))
-    log_uri = os.environ.get(LOG_ENV)
+    log_uri = os.environ.get(LOG_ENV, get_settings().resolved_prediction_log_uri)
     return DeploymentServer(
         LocalBackend.from_settings(),
         names or None,
@@ -455,6 +456,6 @@ def serve(
     backend.meta.dispose()
     os.environ[ENDPOINTS_ENV] = ",".join(endpoints or [])
     os.environ[POLL_ENV] = str(poll_interval)
-    if log_uri:
+    if log_uri is not None:  # "" turns the prediction log off
         os.environ[LOG_ENV] = log_uri
     run_server("conveyor.deployments.runtime:create_app", host, port, workers)
