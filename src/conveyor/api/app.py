@@ -41,6 +41,9 @@ def _is_upload(scope: Scope) -> bool:
     return method == "POST" and bool(_DATASET_UPLOAD.match(path))
 
 
+SERVING_PREFIX = "/serving"
+
+
 def create_app(backend: LocalBackend | None = None, *, settings: Settings | None = None) -> FastAPI:
     """The API over ``backend`` (default: the stores named by the settings)."""
     settings = settings or get_settings()
@@ -50,6 +53,7 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await inference.shutdown()  # flushes the prediction log
         if owned:  # a backend passed in belongs to the caller
             backend.meta.dispose()
 
@@ -75,6 +79,18 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
         router: Any = module.router
         api.include_router(router)
     app.include_router(api)
+
+    # Deployed endpoints answer under /serving (v2 protocol, /invocations, /feedback):
+    # the same runtime as `conveyor serve`, started on its first request.
+    from conveyor.deployments.runtime import mount_endpoints
+    from conveyor.serving import PredictionLog
+
+    inference = mount_endpoints(
+        app,
+        backend,
+        path=SERVING_PREFIX,
+        prediction_log=PredictionLog(settings.resolved_prediction_log_uri),
+    )
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_at_root() -> RedirectResponse:
