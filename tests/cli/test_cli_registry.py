@@ -85,14 +85,16 @@ def test_models_unknown_version(runner: CliRunner, seeded: Seeded) -> None:
 
 
 def test_audit_list_and_filters(runner: CliRunner, run_json: RunJson, seeded: Seeded) -> None:
-    events = run_json("audit", "list", "--limit", "1000")
+    events = run_json("audit", "list", "--limit", "1000", "--oldest-first")
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     first_run = seeded.run_ids[0]
-    for_run = run_json("audit", "list", "--object-type", "run", "--object-id", first_run)
+    for_run = run_json(
+        "audit", "list", "--object-type", "run", "--object-id", first_run, "--oldest-first"
+    )
     assert for_run and {e["object_id"] for e in for_run} == {first_run}
     assert for_run[0]["action"] == "run.create"
-    limited = run_json("audit", "list", "-n", "2")
-    assert len(limited) == 2
+    latest = run_json("audit", "list", "-n", "2")  # the default: the latest, newest first
+    assert [e["seq"] for e in latest] == [len(events), len(events) - 1]
     table = runner.invoke(app, ["audit", "list", "--object-type", "experiment"]).stdout
     assert f"experiment:{seeded.experiment_id}" in table and "experiment.create" in table
 

@@ -51,7 +51,9 @@ API_PREFIX = "/api/v1"
 SHA256_HEADER = "X-Conveyor-Sha256"
 SIZE_HEADER = "X-Conveyor-Size"
 CHUNK = 1 << 20
-_AUDIT_FILTERS = frozenset({"object_type", "object_id", "action", "limit", "after_seq"})
+_AUDIT_FILTERS = frozenset(
+    {"object_type", "object_id", "action", "limit", "after_seq", "newest_first"}
+)
 
 
 def _clean(obj: Any) -> Any:

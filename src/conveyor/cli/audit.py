@@ -22,13 +22,22 @@ def list_events(
     object_id: Annotated[str | None, typer.Option("--object-id", help="Object id.")] = None,
     action: Annotated[str | None, typer.Option("--action", help="e.g. run.create.")] = None,
     after: Annotated[int, typer.Option("--after", min=0, help="Only events after this seq.")] = 0,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most N events.")] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=10_000, help="At most N events.")
+    ] = 100,
+    oldest_first: Annotated[
+        bool,
+        typer.Option("--oldest-first", help="The first N events instead of the latest N."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Audit events in chain order, optionally for one object or action."""
+    """The latest audit events (newest first), optionally for one object or action."""
     filters = {"object_type": object_type, "object_id": object_id, "action": action}
     events = backend().list_audit_events(
-        **{k: v for k, v in filters.items() if v}, limit=limit, after_seq=after
+        **{k: v for k, v in filters.items() if v},
+        limit=limit,
+        after_seq=after,
+        newest_first=not oldest_first,
     )
     emit(
         [e.to_dict() for e in events],

@@ -122,8 +122,10 @@ def list_events(
     action: str | None = None,
     limit: int = 100,
     after_seq: int = 0,
+    newest_first: bool = False,
 ) -> list[AuditEvent]:
-    """Events in chain order, optionally filtered by object or action."""
+    """Events in chain order (``newest_first``: the latest ``limit`` events, newest
+    first), optionally filtered by object or action."""
     query = sa.select(audit_events).where(audit_events.c.seq > after_seq)
     if object_type:
         query = query.where(audit_events.c.object_type == object_type)
@@ -131,7 +133,8 @@ def list_events(
         query = query.where(audit_events.c.object_id == object_id)
     if action:
         query = query.where(audit_events.c.action == action)
-    rows = conn.execute(query.order_by(audit_events.c.seq).limit(limit)).mappings()
+    order = audit_events.c.seq.desc() if newest_first else audit_events.c.seq
+    rows = conn.execute(query.order_by(order).limit(limit)).mappings()
     return [AuditEvent(**dict(r)) for r in rows]
 
 

@@ -21,6 +21,7 @@ async def list_events(
     action: str | None = None,
     limit: int = Query(100, ge=1, le=10_000),
     after_seq: int = Query(0, ge=0, le=2**63 - 1),
+    newest_first: bool = False,
 ) -> OrjsonResponse:
     filters = {"object_type": object_type, "object_id": object_id, "action": action}
     events = await run_in_threadpool(
@@ -28,6 +29,7 @@ async def list_events(
             **{k: v for k, v in filters.items() if v is not None},
             limit=limit,
             after_seq=after_seq,
+            newest_first=newest_first,
         )
     )
     return OrjsonResponse({"events": [e.to_dict() for e in events]})
