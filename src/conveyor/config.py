@@ -198,8 +198,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             values[setting.name] = setting.cast(raw)
         except (TypeError, ValueError) as exc:
             raise ValidationFailed(
-                f"{source}: bad value {raw!r} for setting {setting.name!r} ({exc}). "
-                f"{setting.help}"
+                f"{source}: bad value {raw!r} for setting {setting.name!r} ({exc}). {setting.help}"
             ) from exc
         sources[setting.name] = source
     return Settings(values, sources)

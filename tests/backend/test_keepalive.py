@@ -11,7 +11,7 @@ import pytest
 
 from conveyor.backend._keepalive import KeepAliveJson, TransportFailure
 
-ANSWER = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
 
 @pytest.fixture
