@@ -37,7 +37,9 @@ def test_demo_runs_the_loop_end_to_end(tmp_path: Path) -> None:
         "conveyor audit verify",
     ):
         assert needle in text, needle
-    assert (tmp_path / ".conveyor" / "reports" / "churn-window.html").is_file()
+    report = (tmp_path / ".conveyor" / "reports" / "churn-window.html").read_text()
+    assert "DRIFT DETECTED" in report and "<pre>" not in report  # tables, not raw JSON
+    assert "<th>overall.metrics.accuracy</th>" in report
     verify = subprocess.run(
         [sys.executable, "-m", "conveyor", "audit", "verify"],
         cwd=tmp_path,

@@ -699,10 +699,9 @@ class WindowReport:
         }
 
     def to_html(self) -> str:
-        """The drift report's HTML (when there is one) with the other sections appended."""
+        """The drift report's HTML (when there is one) with the other sections appended,
+        each as a table a person can read (nested figures flattened to dotted names)."""
         import html
-
-        import orjson
 
         sections = []
         for title, part in (
@@ -714,11 +713,22 @@ class WindowReport:
         ):
             if part is None:
                 continue
-            text = orjson.dumps(_jsonable(part), option=orjson.OPT_INDENT_2).decode()
-            sections.append(
-                f"<section><h2>{html.escape(title)}</h2><pre>{html.escape(text)}</pre></section>"
+            rows = "".join(
+                f"<tr><th>{html.escape(key)}</th><td>{html.escape(value)}</td></tr>"
+                for key, value in _flatten(_jsonable(part))
+                # the window and endpoint are shown once, in the first section
+                if title == "Window" or not key.startswith(("endpoint", "window"))
             )
-        extra = "\n".join(sections)
+            sections.append(
+                f"<section><h2>{html.escape(title)}</h2>"
+                f"<table class='figures'>{rows}</table></section>"
+            )
+        style = (
+            "<style>table.figures{border-collapse:collapse;margin:0 0 1.5em;font-size:13px}"
+            "table.figures th{text-align:left;font-weight:500;color:#555;padding:2px 16px 2px 0}"
+            "table.figures td{font-variant-numeric:tabular-nums;padding:2px 0}</style>"
+        )
+        extra = style + "\n".join(sections)
         if self.drift is not None:
             page = str(self.drift.to_html())
             if "</body>" in page:
@@ -737,6 +747,31 @@ class WindowReport:
         target = Path(path)
         target.write_text(self.to_html(), encoding="utf-8")
         return target
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted name, text) pairs of a JSON-like value; lists of scalars stay on one line,
+    lists of objects are numbered; floats are rounded for reading."""
+    if isinstance(value, dict):
+        pairs: list[tuple[str, str]] = []
+        for key, item in value.items():
+            pairs += _flatten(item, f"{prefix}.{key}" if prefix else str(key))
+        return pairs
+    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        pairs = []
+        for i, item in enumerate(value):
+            label = item.get("value") or item.get("group") if isinstance(item, dict) else None
+            pairs += _flatten(item, f"{prefix}[{label if label is not None else i}]")
+        return pairs
+    if isinstance(value, list):
+        return [(prefix, ", ".join(_scalar(v) for v in value))]
+    return [(prefix, _scalar(value))]
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "—" if value is None else str(value)
 
 
 def window_report(
