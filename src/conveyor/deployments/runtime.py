@@ -122,7 +122,7 @@ def _build_predictor(backend: Any, mv: ModelVersion, compiled: CompileResult | N
 
         data = backend.artifacts.read_bytes(compiled.onnx_sha256)  # IntegrityError if altered
         model = CompiledModel.from_bytes(data)
-        if model.per_column is None and not model._labels_are_indices:
+        if model.per_column is None and not model.labels_are_indices:
             return OnnxPredictor.from_bytes(data, name=mv.name, version=version, columns=columns)
         return FunctionPredictor(model.predict, name=mv.name, version=version, columns=columns)
     loaded = load_version(backend, mv)  # every file verified against the manifest

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
+# imported so autogenerate sees every domain's tables on the shared metadata
+import conveyor.deployments.tables
+import conveyor.monitoring.tables
 from conveyor.store.tables import metadata
 
 connection = context.config.attributes.get("connection")
