@@ -67,39 +67,45 @@ def _model(conn: sa.Connection, row: Any) -> Model:
     )
 
 
-def create_model(
-    uow: UnitOfWork, name: str, *, description: str = "", tags: dict[str, str] | None = None
-) -> Model:
-    """Register a new model name; Conflict if it exists."""
-    check_name(name, "model name")
-    if uow.conn.execute(
-        sa.select(models.c.id).where(
-            models.c.project_id == DEFAULT_PROJECT_ID, models.c.name == name
-        )
-    ).first():
-        raise Conflict(f"model {name!r} is already registered")
+def _insert_model(
+    uow: UnitOfWork, name: str, description: str, tags: dict[str, str]
+) -> dict[str, Any] | None:
+    """Insert and audit the model unless the name is taken (race-safe); the row or None."""
     now = now_ms()
     row: dict[str, Any] = {
         "id": new_id(),
         "project_id": DEFAULT_PROJECT_ID,
         "name": name,
         "description": description,
-        "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+        "tags": tags,
         "latest_version": 0,
         "created_at": now,
         "updated_at": now,
     }
-    uow.conn.execute(models.insert().values(**row))
+    if not insert_if_absent(uow.conn, models, row, [models.c.project_id, models.c.name]):
+        return None
     uow.audit("model.create", "model", row["id"], row)
+    return row
+
+
+def create_model(
+    uow: UnitOfWork, name: str, *, description: str = "", tags: dict[str, str] | None = None
+) -> Model:
+    """Register a new model name; Conflict if it exists."""
+    check_name(name, "model name")
+    tags = {str(k): str(v) for k, v in (tags or {}).items()}
+    row = _insert_model(uow, name, description, tags)
+    if row is None:
+        raise Conflict(f"model {name!r} is already registered")
     return Model(
         id=row["id"],
         name=name,
         description=description,
-        tags=row["tags"],
+        tags=tags,
         latest_version=0,
         aliases={},
-        created_at=now,
-        updated_at=now,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 
@@ -138,23 +144,6 @@ def _version(row: Any, name: str, aliases: dict[str, int]) -> ModelVersion:
     )
 
 
-def _ensure_model(uow: UnitOfWork, name: str) -> None:
-    """Register ``name`` if missing; safe when concurrent writers race to create it."""
-    now = now_ms()
-    row: dict[str, Any] = {
-        "id": new_id(),
-        "project_id": DEFAULT_PROJECT_ID,
-        "name": name,
-        "description": "",
-        "tags": {},
-        "latest_version": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
-    if insert_if_absent(uow.conn, models, row, [models.c.project_id, models.c.name]):
-        uow.audit("model.create", "model", row["id"], row)
-
-
 def create_model_version(
     uow: UnitOfWork,
     name: str,
@@ -177,7 +166,7 @@ def create_model_version(
     check_name(name, "model name")
     if not files:
         raise ValidationFailed("a model version needs at least one file")
-    _ensure_model(uow, name)
+    _insert_model(uow, name, "", {})  # register the name on first use
     model_id, version = uow.conn.execute(
         models.update()
         .where(models.c.project_id == DEFAULT_PROJECT_ID, models.c.name == name)

@@ -69,19 +69,10 @@ def _experiment(row: Any) -> Experiment:
     )
 
 
-def create_experiment(
-    uow: UnitOfWork, name: str, *, description: str = "", tags: dict[str, str] | None = None
-) -> Experiment:
-    """Create an experiment; Conflict when the name is taken."""
-    check_name(name, "experiment name")
-    tags = check_str_map(tags or {}, "experiment tag")
-    exists = uow.conn.execute(
-        sa.select(experiments.c.id).where(
-            experiments.c.project_id == DEFAULT_PROJECT_ID, experiments.c.name == name
-        )
-    ).first()
-    if exists:
-        raise Conflict(f"experiment {name!r} already exists (id {exists.id})")
+def _insert_experiment(
+    uow: UnitOfWork, name: str, description: str, tags: dict[str, str]
+) -> dict[str, Any] | None:
+    """Insert and audit the experiment unless the name is taken (race-safe); the row or None."""
     now = now_ms()
     row: dict[str, Any] = {
         "id": new_id(),
@@ -93,8 +84,22 @@ def create_experiment(
         "created_at": now,
         "updated_at": now,
     }
-    uow.conn.execute(experiments.insert().values(**row))
+    if not insert_if_absent(
+        uow.conn, experiments, row, [experiments.c.project_id, experiments.c.name]
+    ):
+        return None
     uow.audit("experiment.create", "experiment", row["id"], row)
+    return row
+
+
+def create_experiment(
+    uow: UnitOfWork, name: str, *, description: str = "", tags: dict[str, str] | None = None
+) -> Experiment:
+    """Create an experiment; Conflict when the name is taken."""
+    check_name(name, "experiment name")
+    row = _insert_experiment(uow, name, description, check_str_map(tags or {}, "experiment tag"))
+    if row is None:
+        raise Conflict(f"experiment {name!r} already exists")
     return _experiment(SimpleNamespace(**row))
 
 
@@ -118,22 +123,8 @@ def get_experiment(conn: sa.Connection, id_or_name: str) -> Experiment:
 def get_or_create_experiment(uow: UnitOfWork, name: str) -> Experiment:
     """The experiment named ``name``, created on first use (safe under concurrent callers)."""
     check_name(name, "experiment name")
-    now = now_ms()
-    row: dict[str, Any] = {
-        "id": new_id(),
-        "project_id": DEFAULT_PROJECT_ID,
-        "name": name,
-        "description": "",
-        "tags": {},
-        "lifecycle": "active",
-        "created_at": now,
-        "updated_at": now,
-    }
-    unique = [experiments.c.project_id, experiments.c.name]
-    if insert_if_absent(uow.conn, experiments, row, unique):
-        uow.audit("experiment.create", "experiment", row["id"], row)
-        return _experiment(SimpleNamespace(**row))
-    return get_experiment(uow.conn, name)
+    row = _insert_experiment(uow, name, "", {})
+    return _experiment(SimpleNamespace(**row)) if row else get_experiment(uow.conn, name)
 
 
 def list_experiments(conn: sa.Connection) -> list[Experiment]:
