@@ -1,4 +1,5 @@
-"""Helpers for the monitoring-loop tests: a real prediction log written by ``PredictionLog``.
+"""Helpers for the monitoring-loop tests: a real prediction log written by ``PredictionLog``,
+or Parquet files written directly in its layout (``write_predictions``, ``write_feedback``).
 
 No tests here; the ``test_loop_*`` modules import these.
 """
@@ -7,7 +8,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from conveyor.serving.prediction_log import PredictionLog
 from conveyor.serving.predictor import Column, Signature
@@ -86,6 +90,75 @@ def write_log(
     out.labels = {out.ids[i]: final[i] for i in labelled}
     plog.close()
     return out
+
+
+def _part(root: Path, kind: str, endpoint: str, ts_ms: int) -> Path:
+    """``<root>/<kind>/endpoint=<name>/date=YYYY-MM-DD/part-<hex>.parquet``"""
+    date = np.datetime64(ts_ms, "ms").astype("datetime64[D]")
+    folder = root / kind / f"endpoint={endpoint}" / f"date={date}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"part-{uuid.uuid4().hex}.parquet"
+
+
+def write_predictions(
+    root: Path,
+    outputs: Sequence[Any],
+    *,
+    proba: Sequence[Sequence[float] | None] | np.ndarray | None = None,
+    version: str = "1",
+    route: str = "primary",
+    start_ms: int = T0,
+    endpoint: str = ENDPOINT,
+) -> list[str]:
+    """One prediction-log file with the serving runtime's columns and types: one row per
+    output (labels, logged as JSON text and ``output_num``), 1 ms apart from ``start_ms``.
+    ``proba``: the rows' class probabilities as the ``proba`` column (``list<double>``,
+    None rows null); None writes a file without the column, as before it was logged.
+    Returns the prediction ids."""
+    n = len(outputs)
+    ids = [f"v{version}-{start_ms}-{i}" for i in range(n)]
+    nums = [
+        float(o) if isinstance(o, int | float) and not isinstance(o, bool) else None
+        for o in outputs
+    ]
+    cols: dict[str, Any] = {
+        "prediction_id": pa.array(ids, pa.string()),
+        "ts": pa.array([start_ms + i for i in range(n)], pa.timestamp("ms", "UTC")),
+        "endpoint": pa.array([endpoint] * n, pa.string()),
+        "model_version": pa.array([version] * n, pa.string()),
+        "route": pa.array([route] * n, pa.string()),
+        "latency_ms": pa.array([2.0] * n, pa.float64()),
+        "input_x0": pa.array(np.arange(n, dtype=np.float64)),
+        "output": pa.array([json.dumps(o) for o in outputs], pa.string()),
+        "output_num": pa.array(nums, pa.float64()),
+        "shadow_of": pa.nulls(n, pa.string()),
+        "agree": pa.nulls(n, pa.bool_()),
+    }
+    if proba is not None:
+        rows = [None if r is None else [float(v) for v in r] for r in proba]
+        cols["proba"] = pa.array(rows, pa.list_(pa.float64()))
+    pq.write_table(pa.table(cols), _part(root, "predictions", endpoint, start_ms))
+    return ids
+
+
+def write_feedback(
+    root: Path, labels: Mapping[str, Any], ts_ms: int, endpoint: str = ENDPOINT
+) -> None:
+    """One feedback file: a label per prediction id, with the serving runtime's columns."""
+    values = list(labels.values())
+    nums = [
+        float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None for v in values
+    ]
+    table = pa.table(
+        {
+            "prediction_id": pa.array(list(labels), pa.string()),
+            "ts": pa.array([ts_ms] * len(values), pa.timestamp("ms", "UTC")),
+            "endpoint": pa.array([endpoint] * len(values), pa.string()),
+            "label": pa.array([json.dumps(v) for v in values], pa.string()),
+            "label_num": pa.array(nums, pa.float64()),
+        }
+    )
+    pq.write_table(table, _part(root, "feedback", endpoint, ts_ms))
 
 
 @dataclass

@@ -9,6 +9,16 @@ for a binary model, thresholded at ``threshold``), or a list of class probabilit
 predicted class is the argmax; the class of column ``j`` is ``classes[j]``, default the
 sorted labels, or ``j`` itself when the labels are ``0..k-1``).
 
+Class probabilities logged next to the label (the ``proba`` column, ``list<double>`` in
+the model's class order): the labels in ``output`` give accuracy, precision, recall and
+F1; the probabilities give ROC AUC, log loss and calibration. The class order is not
+logged, so it is ``classes`` when given, else inferred per group: column ``j`` is the
+label most often served when ``j`` was the argmax; columns that were never the argmax get
+the remaining labels seen (labels and outputs) in sorted order when exactly that many
+remain. When the order cannot be told, or only some labelled rows have probabilities,
+``auc``, ``log_loss``, ``ece`` and ``calibration_bins`` are None and ``proba_reason``
+says why.
+
 Only labelled predictions count; ``label_coverage`` is reported next to the metrics, and a
 group without labels has ``status="insufficient_data"`` and no metrics (never NaN). All
 arithmetic is vectorised numpy; the results equal ``sklearn.metrics`` on the same rows.
@@ -17,12 +27,14 @@ arithmetic is vectorised numpy; the results equal ``sklearn.metrics`` on the sam
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import pyarrow as pa
 from scipy.stats import rankdata
 
 from conveyor.monitoring.windows import WindowData
@@ -40,6 +52,7 @@ __all__ = [
     "roc_auc",
 ]
 
+log = logging.getLogger("conveyor.monitoring.performance")
 Task = Literal["auto", "classification", "regression"]
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -337,19 +350,22 @@ def _group(
     group: str,
     value: str | None,
     pairs: Pairs,
-    rows: int,
+    rows: np.ndarray,
+    proba: _ProbaColumn | None,
     task: str,
     classes: Sequence[Any] | None,
     positive: Any,
     threshold: float,
     n_bins: int,
 ) -> GroupPerformance:
+    """Performance of the rows selected by ``rows``; ``pairs`` are their labelled rows."""
+    n_rows = int(rows.sum())
     labelled = len(pairs.y)
-    coverage = labelled / rows if rows else 0.0
+    coverage = labelled / n_rows if n_rows else 0.0
     if not labelled:
-        reason = "no predictions in the window" if rows == 0 else "no labels have arrived yet"
+        reason = "no predictions in the window" if n_rows == 0 else "no labels have arrived yet"
         return GroupPerformance(
-            group, value, rows, 0, coverage, "insufficient_data", None, {}, reason
+            group, value, n_rows, 0, coverage, "insufficient_data", None, {}, reason
         )
     y, o = pairs.y, pairs.o
     kind = task if task != "auto" else _infer_task(y, o)
@@ -359,15 +375,194 @@ def _group(
                 np.asarray(y, dtype=np.float64), np.asarray(o, dtype=np.float64)
             )
         else:
-            metrics = _classification_from_outputs(y, o, classes, positive, threshold, n_bins)
+            scores = _probabilities(proba, rows, pairs, classes)
+            metrics = _classification(pairs, scores, classes, positive, threshold, n_bins)
     except (TypeError, ValueError) as exc:
         return GroupPerformance(
-            group, value, rows, labelled, coverage, "insufficient_data", kind, {},
+            group, value, n_rows, labelled, coverage, "insufficient_data", kind, {},
             f"outputs and labels cannot be compared as {kind}: {exc}",
         )  # fmt: skip
     metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                for k, v in metrics.items()}  # fmt: skip
-    return GroupPerformance(group, value, rows, labelled, coverage, "ok", kind, metrics)
+    return GroupPerformance(group, value, n_rows, labelled, coverage, "ok", kind, metrics)
+
+
+# -- logged class probabilities (the ``proba`` column) ---------------------------------------
+@dataclass(slots=True)
+class _ProbaColumn:
+    """The ``proba`` column of a window table, flattened once: row ``i`` holds
+    ``flat[starts[i] : starts[i] + widths[i]]``; ``present`` marks the rows with a
+    non-empty list of finite numbers. ``output`` is the table's ``output`` column."""
+
+    flat: np.ndarray
+    starts: np.ndarray
+    widths: np.ndarray
+    present: np.ndarray
+    output: pa.Array
+
+    @classmethod
+    def of(cls, table: pa.Table) -> _ProbaColumn | None:
+        """None when the table has no ``proba`` column or it is null everywhere."""
+        if "proba" not in table.column_names or "output" not in table.column_names:
+            return None
+        column = table.column("proba")
+        if table.num_rows == 0 or column.null_count == table.num_rows:
+            return None
+        lists = column.combine_chunks()
+        try:
+            lists = lists.cast(pa.list_(pa.float64()))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+            log.warning("ignoring the proba column of type %s: %s", column.type, exc)
+            return None
+        offsets = lists.offsets.to_numpy()
+        flat = np.asarray(lists.values.to_numpy(zero_copy_only=False), dtype=np.float64)
+        bad = np.concatenate([[0], np.cumsum(~np.isfinite(flat))])
+        finite = bad[offsets[1:]] == bad[offsets[:-1]]
+        widths = np.diff(offsets)
+        valid = np.asarray(lists.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        present = valid & (widths > 0) & finite
+        output = table.column("output").combine_chunks()
+        return cls(flat, offsets[:-1], widths, present, output)
+
+    def matrix(self, rows: np.ndarray, k: int) -> np.ndarray:
+        """The probabilities of the rows at indices ``rows`` (all of width ``k``)."""
+        return self.flat[self.starts[rows, None] + np.arange(k)]
+
+
+@dataclass(slots=True)
+class _Scores:
+    """Class probabilities of a group's labelled rows (``matrix``, columns ``classes``),
+    or why there are none usable (``reason``); all None when the group logged none."""
+
+    matrix: np.ndarray | None = None
+    classes: list[Any] | None = None
+    inferred: bool = False
+    reason: str | None = None
+
+
+def _probabilities(
+    proba: _ProbaColumn | None, rows: np.ndarray, pairs: Pairs, classes: Sequence[Any] | None
+) -> _Scores:
+    """The logged probabilities of the labelled rows in ``rows`` and their class order."""
+    if proba is None:
+        return _Scores()
+    have = proba.present & rows
+    n_have, n_labelled = int((have & pairs.mask).sum()), len(pairs.y)
+    if n_have == 0:
+        return _Scores()
+    if n_have < n_labelled:
+        return _Scores(reason=(
+            f"class probabilities were logged for {n_have} of {n_labelled} labelled "
+            "predictions (a model version without predict_proba, or log files written "
+            "before they were logged); AUC, log loss and calibration need them on every row"
+        ))  # fmt: skip
+    widths = np.unique(proba.widths[have])
+    if len(widths) > 1:
+        return _Scores(reason=f"probability lists of different lengths {widths.tolist()}")
+    k = int(widths[0])
+    if k < 2:
+        return _Scores(reason="one probability per row: no class order to compare with")
+    if classes is not None:
+        if len(classes) != k:
+            return _Scores(reason=f"{k} probability columns but {len(classes)} classes given")
+        order, inferred = list(classes), False
+    else:
+        found, why = _infer_classes(proba, have, k, _label_set(pairs))
+        if found is None:
+            return _Scores(reason=why)
+        order, inferred = found, True
+    return _Scores(proba.matrix(np.flatnonzero(pairs.mask), k), order, inferred)
+
+
+def _label_set(pairs: Pairs) -> set[Any]:
+    if pairs.numeric:
+        return {_key(float(v)) for v in np.unique(pairs.y)}
+    return {_key(v) for v in pairs.y if not isinstance(v, list | dict)}
+
+
+def _decode(text: str | None) -> Any:
+    """A logged output as a class label (None when it is not a scalar)."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return None if isinstance(value, list | dict) or value is None else _key(value)
+
+
+def _infer_classes(
+    proba: _ProbaColumn, have: np.ndarray, k: int, labels: set[Any]
+) -> tuple[list[Any] | None, str | None]:
+    """Class of each probability column: the label most often served when it was the
+    argmax; columns never the argmax take the remaining labels seen, sorted, when exactly
+    that many remain. ``(None, why)`` when the order cannot be told."""
+    idx = np.flatnonzero(have)
+    top = proba.matrix(idx, k).argmax(axis=1)
+    encoded = proba.output.take(pa.array(idx)).dictionary_encode()
+    names = [_decode(t) for t in encoded.dictionary.to_pylist()]
+    codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False))
+    keep = codes >= 0
+    pair_ids, counts = np.unique(top[keep] * len(names) + codes[keep], return_counts=True)
+    votes: dict[int, dict[Any, int]] = {}
+    for pair_id, count in zip(pair_ids.tolist(), counts.tolist(), strict=True):
+        j, code = divmod(pair_id, len(names))
+        if names[code] is not None:
+            column = votes.setdefault(j, {})
+            column[names[code]] = column.get(names[code], 0) + count
+    assigned = {
+        j: min(v.items(), key=lambda item: (-item[1], _sort_key(item[0])))[0]
+        for j, v in votes.items()
+    }
+    if len(set(assigned.values())) < len(assigned):
+        return None, (
+            "two probability columns are most often served as the same label, so the class "
+            "order cannot be inferred; pass classes=[...] (the model's class order)"
+        )
+    free = [j for j in range(k) if j not in assigned]
+    seen = labels | {n for n in names if n is not None}
+    rest = sorted(seen - set(assigned.values()), key=_sort_key)
+    if free and len(rest) != len(free):
+        return None, (
+            f"probability column(s) {free} were never the most likely class in this window "
+            f"and {len(rest)} other label(s) were seen {rest[:10]}, so their classes cannot "
+            "be inferred; pass classes=[...] (the model's class order)"
+        )
+    assigned.update(zip(free, rest, strict=True))
+    return [assigned[j] for j in range(k)], None
+
+
+def _classification(
+    pairs: Pairs,
+    scores: _Scores,
+    classes: Sequence[Any] | None,
+    positive: Any,
+    threshold: float,
+    n_bins: int,
+) -> dict[str, Any]:
+    """Label metrics from the outputs; AUC, log loss and calibration from the logged
+    probabilities when every labelled row has them (else from scores in the outputs)."""
+    if scores.matrix is None:
+        metrics = _classification_from_outputs(
+            pairs.y, pairs.o, classes, positive, threshold, n_bins
+        )
+        if scores.reason is not None:
+            metrics.update(auc=None, log_loss=None, ece=None, calibration_bins=None)
+            metrics["proba_reason"] = scores.reason
+        return metrics
+    if pairs.numeric:
+        y, o = pairs.y, pairs.o
+        if np.all(np.mod(y, 1) == 0) and np.all(np.mod(o, 1) == 0):
+            y, o = y.astype(np.int64), o.astype(np.int64)
+    else:
+        y, o = [_key(v) for v in pairs.y], [_key(v) for v in pairs.o]
+    metrics = classification_metrics(
+        y, o, scores.matrix, classes=scores.classes, positive=positive, n_bins=n_bins
+    )
+    metrics["class_order"] = "inferred" if scores.inferred else "given"
+    if metrics.get("auc") is None:
+        metrics["proba_reason"] = "AUC needs labels of at least two known classes"
+    return metrics
 
 
 def _classification_from_outputs(
@@ -432,16 +627,18 @@ def performance_report(
     """Performance of a window (see the module docstring), overall, per version, per route."""
     table = data.table
     pairs = labelled_pairs(table)
-    rows = table.num_rows
+    proba = _ProbaColumn.of(table)
+    everything = np.ones(table.num_rows, dtype=bool)
     task_used: str = task
-    if task == "auto":
-        task_used = _infer_task(pairs.y, pairs.o) if len(pairs.y) else "auto"
+    if task == "auto" and len(pairs.y):
+        scored = proba is not None and bool((proba.present & pairs.mask).any())
+        task_used = "classification" if scored else _infer_task(pairs.y, pairs.o)
     options = (task_used, classes, positive, threshold, n_bins)
-    overall = _group("window", None, pairs, rows, *options)
+    overall = _group("window", None, pairs, everything, proba, *options)
     groups: dict[str, list[GroupPerformance]] = {"model_version": [], "route": []}
     for column, out in groups.items():
         for name, rows_of in group_masks(table, column, data._values(column)):
-            out.append(_group(column, name, pairs.take(rows_of), int(rows_of.sum()), *options))
+            out.append(_group(column, name, pairs.take(rows_of), rows_of, proba, *options))
     return PerformanceReport(
         data.endpoint,
         data.window.to_dict(),

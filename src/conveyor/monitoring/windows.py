@@ -12,6 +12,11 @@ latest label of each prediction (``label``, ``label_num``, ``label_ts``) left-jo
 ``prediction_id``. Shadow rows (``shadow_of`` set) are left out unless
 ``include_shadow=True``; they are joined to the label of the prediction they shadowed.
 
+Class probabilities: when any file of the window has the ``proba`` column
+(``list<double>``, the served model's class probabilities in its class order), the table
+has it too, null for the rows of files written without it (``union_by_name``); when no
+file has it, neither does the table. It stays Arrow (no per-row decoding here).
+
 An empty window is not an error: :class:`WindowData` says ``status="insufficient_data"``
 and why, and every consumer (performance, business, operational, monitors) passes that on.
 
@@ -138,7 +143,8 @@ class WindowData:
     """The predictions of one endpoint in one window, with their labels joined.
 
     ``table`` columns: those of the prediction log plus ``label`` (JSON text), ``label_num``
-    and ``label_ts`` (null while no label has arrived). ``status`` is
+    and ``label_ts`` (null while no label has arrived); ``proba`` (``list<double>``) only
+    when some file of the window logged class probabilities. ``status`` is
     ``"insufficient_data"`` (and ``reason`` says why) when the window holds no prediction.
     """
 
