@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+import pytest
 from serving_helpers import COLUMNS, client, record, run
 
 from conveyor.artifacts import ArtifactStore
 from conveyor.serving import (
+    BatchingConfig,
     Column,
     InferenceApp,
     OnnxPredictor,
     PredictionLog,
+    Route,
     Router,
     RouteTable,
     Signature,
@@ -139,3 +146,118 @@ def test_sink_callback_into_the_artifact_store(tmp_path: Path) -> None:
     table = pq.read_table(pa.BufferReader(store.read_bytes(sha)))
     assert table.column("output_num").to_pylist() == [0.25, 1.5]
     assert table.column("input_f3").to_pylist() == [3.0, 7.0]
+
+
+@pytest.mark.parametrize("batching", [None, BatchingConfig(max_batch=8)], ids=["direct", "batched"])
+def test_class_probabilities_are_logged_next_to_the_labels(
+    make_onnx: Callable[..., OnnxPredictor], tmp_path: Path, batching: BatchingConfig | None
+) -> None:
+    """One session.run gives labels and probabilities; monitoring reads both from the log."""
+    served = make_onnx(version="2")
+    table = RouteTable("clf", served, shadows=[Route("shadow", make_onnx("3", model="linear"))])
+    log = PredictionLog(tmp_path)
+    app = InferenceApp(Router([table]), prediction_log=log, batching=batching)
+    recs = [record(i) for i in range(12)]
+
+    async def go() -> list[dict[str, Any]]:
+        async with client(app) as c:
+            answers = await asyncio.gather(
+                *(
+                    c.post("/invocations", json={"records": recs[i : i + 3]})
+                    for i in range(0, 12, 3)
+                )
+            )
+        return [a.json() for a in answers]
+
+    answers = run(go())
+    rows = _read(tmp_path).to_pylist()
+    served_rows = {r["prediction_id"]: r for r in rows if r["route"] == "primary"}
+    matrix = np.array([[r[c] for c in COLUMNS] for r in recs], dtype=np.float32)
+    labels, proba = served.session.run(None, {"X": matrix})
+    by_id = {
+        pid: i
+        for k, a in enumerate(answers)
+        for j, pid in enumerate(a["prediction_ids"])
+        for i in [3 * k + j]
+    }
+    assert len(served_rows) == 12
+    for pid, i in by_id.items():
+        row = served_rows[pid]
+        assert row["output_num"] == labels[i]
+        np.testing.assert_allclose(row["proba"], proba[i], rtol=1e-6)
+        assert int(np.argmax(row["proba"])) == labels[i]
+    shadow_rows = [r for r in rows if r["route"] == "shadow"]
+    assert len(shadow_rows) == 12
+    assert all(len(r["proba"]) == 2 and abs(sum(r["proba"]) - 1) < 1e-5 for r in shadow_rows)
+
+
+def test_without_a_log_the_model_is_asked_for_labels_only(
+    make_onnx: Callable[..., OnnxPredictor],
+) -> None:
+    table = RouteTable("clf", make_onnx())
+    InferenceApp(Router([table]))
+    assert table.primary.run(np.zeros((1, 4), np.float32))[1] is None
+    InferenceApp(Router([table]), prediction_log=PredictionLog(sink=lambda rel, data: None))
+    assert table.primary.run(np.zeros((1, 4), np.float32))[1] is not None
+
+
+def _logged(tmp_path: Path, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    log = PredictionLog(tmp_path)
+    sig = Signature([Column(c) for c in COLUMNS])
+    for i, e in enumerate(entries):
+        n = len(e["outputs"])
+        log.log("clf", e.get("version", "1"), "primary", [f"{i:02d}{j:030d}" for j in range(n)],
+                e.get("ts", 1_700_000_000_000), sig, np.full((n, 4), float(i)), e["outputs"],
+                1.0, e.get("proba"))  # fmt: skip
+    log.close()
+    return sorted(_read(tmp_path).to_pylist(), key=lambda r: r["prediction_id"])
+
+
+def test_requests_with_and_without_probabilities_share_a_stream(tmp_path: Path) -> None:
+    rows = _logged(
+        tmp_path,
+        [
+            {"outputs": np.array([1, 0]), "proba": np.array([[0.1, 0.9], [0.8, 0.2]])},
+            {"outputs": np.array([1]), "proba": None},
+            {"outputs": np.array([2]), "proba": np.array([[0.1, 0.2, 0.7]]), "version": "2"},
+        ],
+    )
+    assert [r["proba"] for r in rows] == [[0.1, 0.9], [0.8, 0.2], None, [0.1, 0.2, 0.7]]
+    assert [r["model_version"] for r in rows] == ["1", "1", "1", "2"]
+
+
+def test_requests_either_side_of_midnight_land_in_their_dates(tmp_path: Path) -> None:
+    midnight = 1_700_006_400_000  # 2023-11-15T00:00Z
+    rows = _logged(
+        tmp_path,
+        [
+            {"outputs": np.array([0, 1]), "ts": midnight - 1},
+            {"outputs": np.array([1]), "ts": midnight},
+            {"outputs": np.array([0]), "ts": midnight - 5},
+        ],
+    )
+    dates = {p.name for p in (tmp_path / "predictions" / "endpoint=clf").iterdir()}
+    assert dates == {"date=2023-11-14", "date=2023-11-15"}
+    assert [(r["date"], r["output"], r["input_f0"]) for r in rows] == [
+        ("2023-11-14", "0", 0.0), ("2023-11-14", "1", 0.0),
+        ("2023-11-15", "1", 1.0), ("2023-11-14", "0", 2.0),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        np.array([0.5, float("nan"), -1e-300, 3.0]),
+        np.array([[1.5, 2], [3, float("inf")], [0, 0], [-1, 1e20]]),
+        np.array(["yes", 'say "no"', "a,b", "],["], dtype=object),
+        np.array([True, False, True, True]),
+    ],
+    ids=["float", "matrix", "strings", "bool"],
+)
+def test_outputs_are_logged_as_json_text(tmp_path: Path, outputs: np.ndarray) -> None:
+    rows = _logged(tmp_path, [{"outputs": outputs}])
+    expected = [orjson.loads(orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY))
+                for v in outputs.tolist()]  # fmt: skip
+    if outputs.dtype == bool:
+        expected = [int(v) for v in expected]
+    assert [json.loads(r["output"]) for r in rows] == expected

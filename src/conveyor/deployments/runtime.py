@@ -115,6 +115,8 @@ class PredictorCache:
 
 
 def _build_predictor(backend: Any, mv: ModelVersion, compiled: CompileResult | None) -> Predictor:
+    """ONNX in onnxruntime when the version compiled, else the native model; classifiers
+    also give their class probabilities (logged for monitoring)."""
     columns = _columns(mv)
     version = str(mv.version)
     if compiled is not None and compiled.status == "onnx" and compiled.onnx_sha256:
@@ -122,11 +124,19 @@ def _build_predictor(backend: Any, mv: ModelVersion, compiled: CompileResult | N
 
         data = backend.artifacts.read_bytes(compiled.onnx_sha256)  # IntegrityError if altered
         model = CompiledModel.from_bytes(data)
-        if model.per_column is None and not model.labels_are_indices:
-            return OnnxPredictor.from_bytes(data, name=mv.name, version=version, columns=columns)
-        return FunctionPredictor(model.predict, name=mv.name, version=version, columns=columns)
-    loaded = load_version(backend, mv)  # every file verified against the manifest
-    return FunctionPredictor(loaded.predict, name=mv.name, version=version, columns=columns)
+        if model.per_column is None:
+            return OnnxPredictor(
+                model.session, name=mv.name, version=version, columns=columns,
+                proba_output="auto" if model.is_classifier else None,
+                classes=model.classes, labels_are_indices=model.labels_are_indices,
+            )  # fmt: skip
+        native: Any = model
+    else:
+        native = load_version(backend, mv)  # every file verified against the manifest
+    proba = native.predict_proba if native.classes is not None else None
+    return FunctionPredictor(
+        native.predict, name=mv.name, version=version, columns=columns, proba_fn=proba
+    )
 
 
 def build_route_table(

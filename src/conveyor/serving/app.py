@@ -27,6 +27,7 @@ import asyncio
 import gc
 import logging
 import os
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
@@ -56,7 +57,7 @@ from conveyor.serving.protocols import (
     render_v2,
     v2_datatype,
 )
-from conveyor.serving.routing import Route, Router, RouteTable
+from conveyor.serving.routing import Route, Router, RouteTable, scored
 
 __all__ = ["BatchingConfig", "InferenceApp", "MethodNotAllowed"]
 
@@ -83,6 +84,9 @@ class _Disconnected(Exception):
     pass
 
 
+_Scored = tuple[np.ndarray, np.ndarray | None]  # outputs, class probabilities
+
+
 @dataclass(frozen=True)
 class BatchingConfig:
     """Micro-batching: ``max_batch`` rows per call; ``max_wait_us`` extra wait under load."""
@@ -91,10 +95,16 @@ class BatchingConfig:
     max_wait_us: int = 0
 
 
+# Prediction and request ids come from the random module (re-seeded from os.urandom in
+# every process, forked workers included): unique, not secret — they grant nothing — and
+# far cheaper than a getrandom system call per request.
+_bits = random.getrandbits
+
+
 def _ids(n: int) -> list[str]:
     if n == 1:
-        return [os.urandom(16).hex()]
-    raw = os.urandom(16 * n).hex()
+        return [f"{_bits(128):032x}"]
+    raw = f"{_bits(128 * n):0{32 * n}x}"
     return [raw[i : i + 32] for i in range(0, 32 * n, 32)]
 
 
@@ -168,13 +178,14 @@ class InferenceApp:
 
     # -- setup -------------------------------------------------------------------------------
     def _prepare(self, table: RouteTable) -> None:
-        """Attach batchers to a table's routes before it goes live."""
-        if self.batching is None:
-            return
+        """Before a table goes live: ask its models for class probabilities when predictions
+        are logged (monitoring needs them), attach batchers when micro-batching is on."""
         for route in table.all_routes():
-            if route.batcher is None:
+            if self.prediction_log is not None:
+                route.run = scored(route.predictor)
+            if self.batching is not None and route.batcher is None:
                 route.batcher = MicroBatcher(
-                    route.predictor.predict_matrix,
+                    route.run,
                     max_batch=self.batching.max_batch,
                     max_wait_us=self.batching.max_wait_us,
                     threaded=table.deadline_s is not None,
@@ -252,7 +263,7 @@ class InferenceApp:
             elif key == b"content-length":
                 length = value
         if rid is None:
-            rid = os.urandom(8).hex()
+            rid = f"{_bits(64):016x}"
         path: str = scope["path"]
         method: str = scope["method"]
         labels = ("", "", "")
@@ -336,7 +347,7 @@ class InferenceApp:
                     details={"errors": [{"field": "*", "error": str(exc)[:200]}]},
                 ) from None
             try:
-                outputs = await self._predict(table, route, matrix)
+                outputs, proba = await self._predict(table, route, matrix)
             except Exception as exc:
                 fallback = table.fallback
                 error_id = os.urandom(8).hex()
@@ -358,7 +369,7 @@ class InferenceApp:
                 labels = (table.endpoint, route.version, route.name)
                 matrix = self._refit(route, matrix)
                 try:
-                    outputs = await self._call(route, matrix, None)
+                    outputs, proba = await self._call(route, matrix, None)
                     self._check(outputs, matrix)
                 except Exception as exc2:
                     self.metrics.error(labels, "model_error")
@@ -384,22 +395,19 @@ class InferenceApp:
                 "status": 200,
                 "headers": [
                     _JSON,
-                    (b"content-length", str(len(out)).encode()),
+                    (b"content-length", b"%d" % len(out)),
                     (b"x-request-id", rid.encode()),
-                    (b"x-conveyor-model-version", route.version.encode()),
-                    (b"x-conveyor-route", route.name.encode()),
+                    *route.headers,
                 ],
             }
         )
         await send({"type": "http.response.body", "body": out})
         latency = time.perf_counter() - t0
-        self.metrics.observe(labels, 200, latency)
-        if route.batcher is None:
-            self.metrics.batch_size(table.endpoint, route.version, len(matrix))
+        self.metrics.observe(labels, 200, latency, None if route.batcher else len(matrix))
         if self.prediction_log is not None:
             self.prediction_log.log(
                 table.endpoint, route.version, route.name, ids, ts_ms, route.signature,
-                matrix, outputs, latency * 1000.0,
+                matrix, outputs, latency * 1000.0, proba,
             )  # fmt: skip
         if self.access_log:
             log.info(
@@ -411,21 +419,22 @@ class InferenceApp:
         if table.shadows:
             await self._shadow(table, matrix, outputs, ids, ts_ms, rid)
 
-    async def _predict(self, table: RouteTable, route: Route, matrix: np.ndarray) -> np.ndarray:
-        outputs = await self._call(route, matrix, table.deadline_s)
-        self._check(outputs, matrix)
-        return outputs
+    async def _predict(self, table: RouteTable, route: Route, matrix: np.ndarray) -> _Scored:
+        result = await self._call(route, matrix, table.deadline_s)
+        self._check(result[0], matrix)
+        return result
 
-    async def _call(self, route: Route, matrix: np.ndarray, deadline: float | None) -> np.ndarray:
+    async def _call(self, route: Route, matrix: np.ndarray, deadline: float | None) -> _Scored:
+        """Outputs and class probabilities (or None) of ``route`` for ``matrix``."""
         if deadline is None:
             if route.batcher is not None:
                 return await route.batcher.submit(matrix)
-            return route.predictor.predict_matrix(matrix)
+            return route.run(matrix)
         if route.batcher is not None:
-            job: Awaitable[np.ndarray] = route.batcher.submit(matrix)
+            job: Awaitable[_Scored] = route.batcher.submit(matrix)
         else:
             loop = asyncio.get_running_loop()
-            job = loop.run_in_executor(self.executor, route.predictor.predict_matrix, matrix)
+            job = loop.run_in_executor(self.executor, route.run, matrix)
         try:
             return await asyncio.wait_for(job, deadline)
         except TimeoutError:
@@ -433,6 +442,8 @@ class InferenceApp:
 
     @staticmethod
     def _check(outputs: Any, matrix: np.ndarray) -> None:
+        if type(outputs) is np.ndarray and len(outputs) == len(matrix):
+            return
         if not isinstance(outputs, np.ndarray) or len(outputs) != len(matrix):
             raise RuntimeError(
                 f"model returned {type(outputs).__name__} of length "
@@ -462,8 +473,8 @@ class InferenceApp:
             try:
                 rows = self._refit(shadow, matrix)
                 # in the thread pool: a slow shadow must not stall this worker's event loop
-                outputs = await asyncio.get_running_loop().run_in_executor(
-                    self.executor, shadow.predictor.predict_matrix, rows
+                outputs, proba = await asyncio.get_running_loop().run_in_executor(
+                    self.executor, shadow.run, rows
                 )
                 self._check(outputs, rows)
             except Exception as exc:
@@ -482,7 +493,7 @@ class InferenceApp:
             if self.prediction_log is not None:
                 self.prediction_log.log(
                     table.endpoint, shadow.version, shadow.name, _ids(len(rows)), ts_ms,
-                    shadow.signature, rows, outputs, latency, shadow_of=ids, agree=agree,
+                    shadow.signature, rows, outputs, latency, proba, shadow_of=ids, agree=agree,
                 )  # fmt: skip
 
     # -- other routes ------------------------------------------------------------------------

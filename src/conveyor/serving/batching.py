@@ -8,6 +8,9 @@ flushed into one ``predict_matrix`` call:
   above 1.5) — a lone client never waits for the window,
 * or at once when ``max_batch`` rows are queued.
 
+``fn`` returns the outputs of the rows, or a tuple of per-row arrays (outputs and class
+probabilities, None where absent): each request gets its slice of each.
+
 With ``threaded=True`` the call runs in a thread pool (onnxruntime releases the GIL), so
 a deadline can be enforced around it and requests keep arriving while it runs.
 """
@@ -29,7 +32,7 @@ class MicroBatcher:
 
     def __init__(
         self,
-        fn: Callable[[np.ndarray], np.ndarray],
+        fn: Callable[[np.ndarray], Any],
         *,
         max_batch: int = 64,
         max_wait_us: int = 0,
@@ -50,7 +53,8 @@ class MicroBatcher:
         self.batches = 0
         self.rows = 0
 
-    async def submit(self, matrix: np.ndarray) -> np.ndarray:
+    async def submit(self, matrix: np.ndarray) -> Any:
+        """``fn``'s result for ``matrix``'s rows, computed together with other requests'."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         self._pending.append((matrix, fut))
@@ -63,8 +67,7 @@ class MicroBatcher:
                 loop.call_later(self.max_wait, self._flush)
             else:
                 loop.call_soon(self._flush)
-        result: np.ndarray = await fut
-        return result
+        return await fut
 
     def _flush(self) -> None:
         self._scheduled = False
@@ -102,10 +105,13 @@ class MicroBatcher:
         self._split(pending, job.result())
 
     @staticmethod
-    def _split(pending: list[tuple[np.ndarray, asyncio.Future[Any]]], out: np.ndarray) -> None:
+    def _split(pending: list[tuple[np.ndarray, asyncio.Future[Any]]], out: Any) -> None:
         start = 0
         for matrix, fut in pending:
             end = start + len(matrix)
             if not fut.done():
-                fut.set_result(out[start:end])
+                if isinstance(out, tuple):
+                    fut.set_result(tuple(None if o is None else o[start:end] for o in out))
+                else:
+                    fut.set_result(out[start:end])
             start = end

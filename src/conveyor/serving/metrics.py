@@ -36,6 +36,9 @@ LATENCY_BUCKETS = (
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 
 
+_STATUS = {200: "200"}
+
+
 def _hist(n: int) -> list[float]:
     return [0] * (n + 2)  # buckets..., +Inf, sum
 
@@ -53,8 +56,11 @@ class ServingMetrics:
         self.snapshot_dir = Path(snapshot_dir) if snapshot_dir else None
 
     # -- hot path --------------------------------------------------------------------------
-    def observe(self, labels: tuple[str, str, str], status: int, seconds: float) -> None:
-        key = (*labels, str(status))
+    def observe(
+        self, labels: tuple[str, str, str], status: int, seconds: float, rows: int | None = None
+    ) -> None:
+        """One answered request; ``rows`` also counts a predict call of that many rows."""
+        key = (*labels, _STATUS.get(status) or str(status))
         r = self.requests
         r[key] = r.get(key, 0) + 1
         h = self.latency.get(labels)
@@ -62,6 +68,8 @@ class ServingMetrics:
             h = self.latency[labels] = _hist(len(LATENCY_BUCKETS))
         h[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
         h[-1] += seconds
+        if rows is not None:
+            self.batch_size(labels[0], labels[1], rows)
 
     def error(self, labels: tuple[str, str, str], code: str) -> None:
         key = (*labels, code)

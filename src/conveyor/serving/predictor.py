@@ -222,6 +222,11 @@ class Predictor(Protocol):
 
     ``predict_matrix`` takes a 2-D array whose columns follow ``input_columns`` and whose
     dtype is ``matrix_dtype``; it returns one output per row (first axis).
+
+    A predictor may also offer ``predict_scored(matrix) -> (outputs, proba)``: the same
+    outputs plus the class probabilities (2-D, one column per class in the model's class
+    order) or None; the runtime then logs the probabilities next to the labels, which
+    monitoring needs for ROC AUC, log loss and calibration.
     """
 
     name: str
@@ -256,6 +261,10 @@ class _Base:
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def predict_scored(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Outputs and class probabilities (None when the model has none)."""
+        return self.predict_matrix(matrix), None
+
     def validate(self, records: Sequence[Any]) -> list[FieldError]:
         return self.signature.validate(records)
 
@@ -283,7 +292,11 @@ class OnnxPredictor(_Base):
     """An ONNX model with one 2-D tensor input, run by onnxruntime.
 
     ``output`` picks the session output returned per row (default: the first, e.g. the
-    label of a skl2onnx classifier converted with ``zipmap=False``).
+    label of a skl2onnx classifier converted with ``zipmap=False``). ``proba_output`` names
+    the class-probabilities output (default ``"auto"``: the second output when it is a 2-D
+    float tensor, as skl2onnx and onnxmltools write classifiers with ``zipmap=False``);
+    both come from one ``session.run``. With ``labels_are_indices`` the label output holds
+    class indices, mapped through ``classes`` (boosters converted by onnxmltools).
     """
 
     def __init__(
@@ -294,6 +307,9 @@ class OnnxPredictor(_Base):
         version: str,
         columns: Iterable[Column | str | tuple[str, str]],
         output: str | int = 0,
+        proba_output: str | None = "auto",
+        classes: np.ndarray | None = None,
+        labels_are_indices: bool = False,
     ) -> None:
         self.session = session
         self.name = name
@@ -309,13 +325,35 @@ class OnnxPredictor(_Base):
         if "int64" in inp[0].type:
             dtype = np.int64
         self.signature = Signature(_columns(columns), dtype=dtype)
-        outs = [o.name for o in session.get_outputs()]
+        metas = session.get_outputs()
+        outs = [o.name for o in metas]
         self._output = outs[output] if isinstance(output, int) else output
         if self._output not in outs:
             raise ValidationFailed(
                 f"ONNX model has no output {output!r}", details={"outputs": outs}
             )
+        if proba_output == "auto":
+            proba_output = next(
+                (
+                    o.name
+                    for o in metas[1:2]
+                    if o.name != self._output and "float" in o.type and len(o.shape or ()) == 2
+                ),
+                None,
+            )
+        if proba_output is not None and proba_output not in outs:
+            raise ValidationFailed(
+                f"ONNX model has no output {proba_output!r}", details={"outputs": outs}
+            )
+        if labels_are_indices and classes is None:
+            raise ValidationFailed("labels_are_indices needs the classes to map indices to")
+        self.classes = classes
+        self._indices = labels_are_indices
         self._outputs = [self._output]
+        self._scored = [self._output, proba_output] if proba_output else None
+        # the binding's own run skips per-call Python checks that hold for our one input
+        sess = getattr(session, "_sess", None)
+        self._run = sess.run if sess is not None and hasattr(sess, "run") else session.run
 
     @classmethod
     def from_bytes(
@@ -327,23 +365,45 @@ class OnnxPredictor(_Base):
         columns: Iterable[Column | str | tuple[str, str]],
         output: str | int = 0,
         threads: int = 1,
+        **options: Any,
     ) -> OnnxPredictor:
-        """Build from serialized ONNX; ``threads`` bounds onnxruntime's intra-op pool."""
+        """Build from serialized ONNX; ``threads`` bounds onnxruntime's intra-op pool;
+        ``options`` are the constructor's (``proba_output``, ``classes`` ...)."""
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         sess = ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
-        return cls(sess, name=name, version=version, columns=columns, output=output)
+        return cls(sess, name=name, version=version, columns=columns, output=output, **options)
+
+    @property
+    def scores(self) -> bool:
+        """True when the model gives class probabilities."""
+        return self._scored is not None
+
+    def _labels(self, out: np.ndarray) -> np.ndarray:
+        if self._indices:
+            assert self.classes is not None
+            return self.classes[out.reshape(-1)]
+        return out
 
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
-        result: np.ndarray = self.session.run(self._outputs, {self._input: matrix})[0]
-        return result
+        return self._labels(self._run(self._outputs, {self._input: matrix}, None)[0])
+
+    def predict_scored(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if self._scored is None:
+            return self.predict_matrix(matrix), None
+        labels, proba = self._run(self._scored, {self._input: matrix}, None)
+        return self._labels(labels), proba
 
 
 class FunctionPredictor(_Base):
-    """Any Python callable on a pandas DataFrame (native fallbacks, tests)."""
+    """Any Python callable on a pandas DataFrame (native fallbacks, tests).
+
+    ``proba_fn`` (optional) returns the class probabilities of the same frame, in the
+    model's class order (e.g. a scikit-learn ``predict_proba``).
+    """
 
     def __init__(
         self,
@@ -352,14 +412,24 @@ class FunctionPredictor(_Base):
         name: str,
         version: str,
         columns: Iterable[Column | str | tuple[str, str]],
+        proba_fn: Callable[[Any], Any] | None = None,
     ) -> None:
         self.fn = fn
+        self.proba_fn = proba_fn
         self.name = name
         self.version = str(version)
         self.signature = Signature(_columns(columns))
 
-    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
+    def _frame(self, matrix: np.ndarray) -> Any:
         import pandas as pd
 
-        frame = pd.DataFrame(matrix, columns=list(self.signature.names))
-        return np.asarray(self.fn(frame))
+        return pd.DataFrame(matrix, columns=list(self.signature.names))
+
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        return np.asarray(self.fn(self._frame(matrix)))
+
+    def predict_scored(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.proba_fn is None:
+            return self.predict_matrix(matrix), None
+        frame = self._frame(matrix)
+        return np.asarray(self.fn(frame)), np.asarray(self.proba_fn(frame), dtype=np.float64)

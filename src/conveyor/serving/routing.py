@@ -23,21 +23,37 @@ from __future__ import annotations
 import bisect
 import hashlib
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+import numpy as np
 
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.serving.predictor import Predictor, Signature
 
-__all__ = ["Route", "RouteTable", "Router"]
+__all__ = ["Route", "RouteTable", "Router", "scored", "unscored"]
 
 _SCALE = 1 << 32
+
+
+def unscored(predictor: Predictor) -> Callable[[np.ndarray], tuple[np.ndarray, None]]:
+    """``predict_matrix`` as a runner that gives no probabilities."""
+    predict = predictor.predict_matrix
+    return lambda matrix: (predict(matrix), None)
+
+
+def scored(predictor: Predictor) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]:
+    """The predictor's ``predict_scored`` when it has one, else :func:`unscored`."""
+    run = getattr(predictor, "predict_scored", None)
+    return run if callable(run) else unscored(predictor)
 
 
 class Route:
     """One predictor under a route name (``primary``, ``canary``, ``b`` ...) with a weight."""
 
-    __slots__ = ("batcher", "name", "predictor", "signature", "version", "weight")
+    __slots__ = (
+        "batcher", "headers", "name", "predictor", "run", "signature", "version", "weight",
+    )  # fmt: skip
 
     def __init__(self, name: str, predictor: Predictor, weight: float = 100.0) -> None:
         if weight < 0:
@@ -47,7 +63,15 @@ class Route:
         self.weight = float(weight)
         self.signature = Signature(predictor.input_columns, dtype=predictor.matrix_dtype)
         self.version: str = predictor.version
+        # response headers naming what answered, encoded once
+        self.headers = (
+            (b"x-conveyor-model-version", self.version.encode()),
+            (b"x-conveyor-route", name.encode()),
+        )
         self.batcher: Any = None  # set by the app when micro-batching is on
+        # matrix -> (outputs, class probabilities or None); the app swaps in the
+        # predictor's ``predict_scored`` when it logs predictions
+        self.run: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]] = unscored(predictor)
 
     def __repr__(self) -> str:
         return f"Route({self.name!r}, {self.predictor!r}, weight={self.weight})"
