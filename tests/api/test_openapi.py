@@ -36,6 +36,12 @@ EXPECTED = {
     ("get", "/api/v1/datasets/{name}/versions/{version}"),
     ("get", "/api/v1/dataset-versions/{dataset_version_id}"),
     ("post", "/api/v1/runs/{run_id}/inputs"),
+    ("get", "/api/v1/deployments"),
+    ("get", "/api/v1/deployments/{endpoint}"),
+    ("post", "/api/v1/deployments/{endpoint}/revisions"),
+    ("get", "/api/v1/deployments/{endpoint}/revisions"),
+    ("get", "/api/v1/deployments/{endpoint}/revisions/{revision}"),
+    ("post", "/api/v1/deployments/{endpoint}/rollback"),
     ("get", "/api/v1/audit/events"),
     ("get", "/api/v1/audit/verify"),
 }

@@ -339,3 +339,63 @@ def test_datasets_log_get_list_load_link(backend: Backend) -> None:
         backend.get_dataset_version("iris/train", "first")
     with pytest.raises(ValidationFailed, match="dataset name"):
         backend.log_dataset(" bad", frame)
+
+
+# -- deployments ---------------------------------------------------------------------------
+def test_deployments_deploy_rollback_and_read(backend: Backend) -> None:
+    for payload in (b"model-1", b"model-2"):  # records only: compile=False loads no model
+        run_id = _run(backend)
+        _log_model(backend, run_id, payload)
+        backend.register_model("churn", f"runs:/{run_id}/model")
+    backend.set_alias("churn", "champion", 1)
+
+    first = backend.deploy(
+        "team/churn-api", model="churn@champion", canary=["churn/2:25"], shadow="churn/2",
+        ab_key="field:user_id", fallback="churn/1", deadline_ms=50, description="d",
+        compile=False,
+    )  # fmt: skip
+    assert (first.revision, first.rollout_state, first.deadline_ms) == (1, "canary", 50)
+    assert [(r.role, r.key, r.weight, r.alias) for r in first.routes] == [
+        ("primary", "churn/1", 75, "champion"),
+        ("canary", "churn/2", 25, None),
+        ("shadow", "churn/2", 0, None),
+        ("fallback", "churn/1", 0, None),
+    ]
+    assert first.sticky["field"] == "user_id"
+    assert {k: c.status for k, c in first.compiled.items()} == {
+        "churn/1": "pending",
+        "churn/2": "pending",
+    }
+    second = backend.deploy("team/churn-api", model="churn/2", compile=False)
+    assert (second.revision, second.parent_revision) == (2, 1)
+    back = backend.rollback("team/churn-api")
+    assert (back.revision, back.reason, back.restored_from) == (3, "rollback", 1)
+    assert back.routes == first.routes
+    assert backend.rollback("team/churn-api", to_revision=2).routes == second.routes
+
+    assert backend.get_revision("team/churn-api", 1) == first
+    assert backend.get_revision("team/churn-api").revision == 4
+    assert [r.revision for r in backend.list_revisions("team/churn-api")] == [4, 3, 2, 1]
+    dep = backend.get_deployment("team/churn-api")
+    assert (dep.name, dep.description, dep.current_revision) == ("team/churn-api", "d", 4)
+    assert dep.current == backend.get_revision("team/churn-api")
+    assert backend.list_deployments() == [dep]
+    actions = [e.action for e in backend.list_audit_events(object_type="deployment", limit=1000)]
+    assert (
+        actions == ["deployment.create"] + ["deployment.deploy"] * 2 + ["deployment.rollback"] * 2
+    )
+
+    with pytest.raises(NotFound, match="no version 9"):
+        backend.deploy("ep", model="churn/9", compile=False)
+    with pytest.raises(NotFound, match="prod"):
+        backend.deploy("ep", model="churn@prod")
+    with pytest.raises(ValidationFailed, match="sum to 100"):
+        backend.deploy("ep", model="churn/1:80", canary="churn/2:10")
+    with pytest.raises(NotFound, match="'ep'"):
+        backend.get_deployment("ep")  # a refused deploy writes nothing
+    with pytest.raises(NotFound, match="no revision 9"):
+        backend.get_revision("team/churn-api", 9)
+    with pytest.raises(NotFound, match="'ghost'"):
+        backend.rollback("ghost")
+    with pytest.raises(ValidationFailed, match="endpoint name"):
+        backend.list_revisions(" bad")

@@ -17,6 +17,7 @@ from conveyor.api.routers import (
     artifacts,
     audit,
     datasets,
+    deployments,
     experiments,
     health,
     models,
@@ -60,7 +61,8 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
     app = FastAPI(
         lifespan=lifespan,
         title="Conveyor",
-        summary="Tracking, artifacts, datasets, registry and audit API of Conveyor (MLOps).",
+        summary="Tracking, artifacts, datasets, registry, deployments and audit API of Conveyor "
+        "(MLOps).",
         version="1",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
@@ -75,7 +77,7 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
     app.add_middleware(ErrorMiddleware, max_body=max_body, exempt=_is_upload)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, experiments, runs, artifacts, datasets, models, audit):
+    for module in (health, experiments, runs, artifacts, datasets, models, deployments, audit):
         router: Any = module.router
         api.include_router(router)
     app.include_router(api)

@@ -7,7 +7,7 @@ transports against it (see the assignments at the end of ``conveyor/backend/__in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -20,12 +20,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from conveyor.data.entities import Dataset, DatasetVersion
+    from conveyor.deployments.entities import Deployment, Revision
 
 __all__ = ["Backend"]
 
 
 class Backend(Protocol):
-    """Tracking, artifacts, registry and audit — one interface, two transports."""
+    """Tracking, artifacts, registry, datasets, deployments and audit — one interface, two
+    transports."""
 
     kind: str
 
@@ -166,6 +168,38 @@ class Backend(Protocol):
     def list_dataset_versions(self, name: str) -> list[DatasetVersion]: ...
 
     def load_dataset(self, name: str, version: int | str | None = None) -> pd.DataFrame: ...
+
+    # -- deployments ---------------------------------------------------------------------
+    def deploy(
+        self,
+        endpoint: str,
+        *,
+        model: str | None = None,
+        canary: str | Sequence[str] | None = None,
+        shadow: str | Sequence[str] | None = None,
+        ab: str | Sequence[str] | None = None,
+        ab_key: str | None = None,
+        fallback: str | None = None,
+        deadline_ms: int | None = None,
+        description: str = "",
+        compile: bool = True,
+        validation_data: pd.DataFrame | None = None,
+    ) -> Revision:
+        """Write a new revision of ``endpoint`` (see ``conveyor.deployments.deploy_endpoint``);
+        model versions are compiled to ONNX where the store is (the server, remotely)."""
+        ...
+
+    def rollback(self, endpoint: str, *, to_revision: int | None = None) -> Revision:
+        """Restore the previous revision (or ``to_revision``) as a new revision."""
+        ...
+
+    def list_deployments(self) -> list[Deployment]: ...
+
+    def get_deployment(self, endpoint: str) -> Deployment: ...
+
+    def list_revisions(self, endpoint: str) -> list[Revision]: ...
+
+    def get_revision(self, endpoint: str, revision: int | None = None) -> Revision: ...
 
     # -- audit ---------------------------------------------------------------------------
     def list_audit_events(self, **filters: Any) -> list[AuditEvent]: ...

@@ -17,7 +17,7 @@ import dataclasses
 import hashlib
 import math
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # pandas and the data package load on first dataset call
     import pandas as pd
 
     from conveyor.data.entities import Dataset, DatasetVersion
+    from conveyor.deployments.entities import Deployment, Revision
 
 __all__ = ["SHA256_HEADER", "HttpBackend", "json_dumps"]
 
@@ -92,11 +93,63 @@ def json_dumps(content: Any) -> bytes:
     return data
 
 
+def _known_fields(cls: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The items of ``data`` that are fields of the dataclass ``cls`` (newer servers may
+    answer with more)."""
+    fields = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in fields}
+
+
 def _dataset_version(data: dict[str, Any]) -> DatasetVersion:
     from conveyor.data.entities import DatasetVersion
 
-    fields = {f.name for f in dataclasses.fields(DatasetVersion)}
-    return DatasetVersion(**{k: v for k, v in data.items() if k in fields})
+    return DatasetVersion(**_known_fields(DatasetVersion, data))
+
+
+def _revision(data: dict[str, Any]) -> Revision:
+    from conveyor.deployments.entities import CompileResult, Revision, RouteSpec
+
+    compiled = {}
+    for key, result in data["compiled"].items():
+        parity = result.get("parity")
+        if parity:  # the server writes non-finite differences as "NaN" / "Infinity"
+            parity = {k: _decode_number(v) for k, v in parity.items()}
+        compiled[key] = CompileResult(**_known_fields(CompileResult, {**result, "parity": parity}))
+    return Revision(
+        **{
+            **_known_fields(Revision, data),
+            "routes": [RouteSpec(**_known_fields(RouteSpec, r)) for r in data["routes"]],
+            "compiled": compiled,
+        }
+    )
+
+
+def _deployment(data: dict[str, Any]) -> Deployment:
+    from conveyor.deployments.entities import Deployment
+
+    current = data.get("current")
+    return Deployment(
+        **{
+            **_known_fields(Deployment, data),
+            "current": None if current is None else _revision(current),
+        }
+    )
+
+
+def _decode_number(value: Any) -> Any:
+    return decode_float(value) if value in ("NaN", "Infinity", "-Infinity") else value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as JSON records: missing values as null, times as ISO text."""
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].map(lambda t: None if pd.isna(t) else t.isoformat())
+    out = out.astype(object).where(out.notna(), None)
+    return [{str(k): v for k, v in row.items()} for row in out.to_dict("records")]
 
 
 def _segment(value: Any, what: str) -> str:
@@ -114,7 +167,8 @@ def _name(value: Any, what: str) -> str:
 
 
 class HttpBackend:
-    """Tracking, artifacts, registry and audit through a Conveyor server's REST API."""
+    """Tracking, artifacts, registry, datasets, deployments and audit through a Conveyor
+    server's REST API."""
 
     kind = "http"
 
@@ -539,6 +593,65 @@ class HttpBackend:
         frame = read_parquet(b"".join(self.iter_blob(dv.file_sha256))).to_pandas()
         assert isinstance(frame, pd.DataFrame)
         return frame
+
+    # -- deployments ---------------------------------------------------------------------
+    def deploy(
+        self,
+        endpoint: str,
+        *,
+        model: str | None = None,
+        canary: str | Sequence[str] | None = None,
+        shadow: str | Sequence[str] | None = None,
+        ab: str | Sequence[str] | None = None,
+        ab_key: str | None = None,
+        fallback: str | None = None,
+        deadline_ms: int | None = None,
+        description: str = "",
+        compile: bool = True,
+        validation_data: pd.DataFrame | None = None,
+    ) -> Revision:
+        """Write a new revision of ``endpoint`` on the server, which compiles the versions.
+
+        ``validation_data`` travels as JSON records (missing values as null).
+        """
+        body = {
+            "model": model,
+            "canary": canary,
+            "shadow": shadow,
+            "ab": ab,
+            "ab_key": ab_key,
+            "fallback": fallback,
+            "deadline_ms": deadline_ms,
+            "description": description,
+            "compile": compile,
+            "validation_data": None if validation_data is None else _records(validation_data),
+        }
+        url = f"/deployments/{_name(endpoint, 'endpoint name')}/revisions"
+        return _revision(self._call("POST", url, body))
+
+    def rollback(self, endpoint: str, *, to_revision: int | None = None) -> Revision:
+        """Restore the previous revision of ``endpoint`` (or ``to_revision``) as a new one."""
+        url = f"/deployments/{_name(endpoint, 'endpoint name')}/rollback"
+        return _revision(self._call("POST", url, {"to_revision": to_revision}))
+
+    def list_deployments(self) -> list[Deployment]:
+        """Every endpoint, by name, with its current revision."""
+        return [_deployment(d) for d in self._call("GET", "/deployments")["deployments"]]
+
+    def get_deployment(self, endpoint: str) -> Deployment:
+        """An endpoint with its current revision."""
+        return _deployment(self._call("GET", f"/deployments/{_name(endpoint, 'endpoint name')}"))
+
+    def list_revisions(self, endpoint: str) -> list[Revision]:
+        """Every revision of an endpoint, newest first."""
+        data = self._call("GET", f"/deployments/{_name(endpoint, 'endpoint name')}/revisions")
+        return [_revision(r) for r in data["revisions"]]
+
+    def get_revision(self, endpoint: str, revision: int | None = None) -> Revision:
+        """One revision of an endpoint (default: the current one)."""
+        ref = _segment("current" if revision is None else revision, "revision")
+        url = f"/deployments/{_name(endpoint, 'endpoint name')}/revisions/{ref}"
+        return _revision(self._call("GET", url))
 
     # -- audit ---------------------------------------------------------------------------
     def list_audit_events(self, **filters: Any) -> list[AuditEvent]:

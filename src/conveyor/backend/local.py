@@ -7,7 +7,7 @@ The REST API serves this same object, so local mode and server mode run the same
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from conveyor.data.entities import Dataset, DatasetVersion
+    from conveyor.deployments.entities import Deployment, Revision
 
 __all__ = ["MODEL_MANIFEST", "LocalBackend"]
 
@@ -34,7 +35,8 @@ MODEL_MANIFEST = "conveyor-model.json"
 
 
 class LocalBackend:
-    """Tracking, datasets, registry and audit over a metadata store + artifact store."""
+    """Tracking, datasets, registry, deployments and audit over a metadata store + artifact
+    store."""
 
     kind = "local"
 
@@ -360,6 +362,79 @@ class LocalBackend:
         )
         assert isinstance(frame, pd.DataFrame)
         return frame
+
+    # -- deployments ---------------------------------------------------------------------
+    def deploy(
+        self,
+        endpoint: str,
+        *,
+        model: str | None = None,
+        canary: str | Sequence[str] | None = None,
+        shadow: str | Sequence[str] | None = None,
+        ab: str | Sequence[str] | None = None,
+        ab_key: str | None = None,
+        fallback: str | None = None,
+        deadline_ms: int | None = None,
+        description: str = "",
+        compile: bool = True,
+        validation_data: pd.DataFrame | None = None,
+    ) -> Revision:
+        """Resolve the routes, compile each version to ONNX (cached), write the revision.
+
+        The same as :func:`conveyor.deployments.deploy_endpoint` on this backend: the revision
+        and its audit events are written as this backend's actor.
+        """
+        from conveyor.deployments.compile import deploy_endpoint
+
+        return deploy_endpoint(
+            self,
+            endpoint,
+            model=model,
+            canary=canary,
+            shadow=shadow,
+            ab=ab,
+            ab_key=ab_key,
+            fallback=fallback,
+            deadline_ms=deadline_ms,
+            description=description,
+            compile=compile,
+            validation_data=validation_data,
+        )
+
+    def rollback(self, endpoint: str, *, to_revision: int | None = None) -> Revision:
+        """Restore the previous revision of ``endpoint`` (or ``to_revision``) as a new one."""
+        from conveyor.deployments import service as deployments
+
+        with self.meta.write(self.actor) as uow:
+            return deployments.rollback(uow, endpoint, to_revision=to_revision)
+
+    def list_deployments(self) -> list[Deployment]:
+        """Every endpoint, by name, with its current revision."""
+        from conveyor.deployments import service as deployments
+
+        with self.meta.read() as conn:
+            return deployments.list_deployments(conn)
+
+    def get_deployment(self, endpoint: str) -> Deployment:
+        """An endpoint with its current revision."""
+        from conveyor.deployments import service as deployments
+
+        with self.meta.read() as conn:
+            return deployments.get_deployment(conn, endpoint)
+
+    def list_revisions(self, endpoint: str) -> list[Revision]:
+        """Every revision of an endpoint, newest first."""
+        from conveyor.deployments import service as deployments
+
+        with self.meta.read() as conn:
+            return deployments.list_revisions(conn, endpoint)
+
+    def get_revision(self, endpoint: str, revision: int | None = None) -> Revision:
+        """One revision of an endpoint (default: the current one)."""
+        from conveyor.deployments import service as deployments
+
+        with self.meta.read() as conn:
+            return deployments.get_revision(conn, endpoint, revision)
 
     # -- audit ---------------------------------------------------------------------------
     def list_audit_events(self, **filters: Any) -> list[audit.AuditEvent]:

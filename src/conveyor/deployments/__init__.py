@@ -8,6 +8,10 @@
     with backend.meta.write(backend.actor) as uow:
         rollback(uow, "churn")
 
+Every backend (embedded, or a server through ``HttpBackend``) has the same operations:
+``backend.deploy(...)``, ``backend.rollback(...)``, ``list_deployments``, ``get_deployment``,
+``list_revisions``, ``get_revision``; a server compiles the models itself.
+
 The serving side is ``conveyor.deployments.runtime`` (``DeploymentServer``, ``serve``,
 ``mount_endpoints``). See ``docs/deployments.md``.
 """

@@ -1,8 +1,10 @@
 """CLI: ``conveyor deploy|rollback|serve|predict`` and ``conveyor deployments list|show|revisions``.
 
 ``app`` has no name, so the root CLI adds its commands at the top level (one line in
-``conveyor.cli.main.MODULES``). Deploy/rollback/serve need the embedded store (the serving
-runtime reads deployments from the metadata store); ``predict`` works with a server too.
+``conveyor.cli.main.MODULES``). Every command but ``serve`` goes through the backend, so it
+works on the embedded store and, with ``CONVEYOR_URI`` set, on a server (which compiles the
+models on deploy). ``serve`` runs the inference runtime over the metadata store itself, so it
+is embedded-only; ``conveyor server`` serves the same endpoints under ``/serving``.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from conveyor.cli._backend import backend
 from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
 from conveyor.errors import ValidationFailed
 
 if TYPE_CHECKING:  # imported inside the commands: `conveyor --help` stays fast
     from conveyor.deployments.entities import CompileResult, Revision
-    from conveyor.registry.entities import ModelVersion
 
 __all__ = ["app", "deployments_app"]
 
@@ -31,16 +33,15 @@ EndpointArg = Annotated[str, typer.Argument(help="Endpoint name.")]
 CHUNK_ROWS = 65_536  # conveyor.deployments.batch.DEFAULT_CHUNK_ROWS (a test pins it)
 
 
-def _local() -> Any:
-    import conveyor
-
-    backend = conveyor.connect()
-    if not hasattr(backend, "meta"):
+def _embedded() -> None:
+    """Refuse to run ``serve`` against a server: the runtime reads the store directly."""
+    if backend().kind != "local":
         raise ValidationFailed(
-            "deployments run against the metadata store: unset CONVEYOR_URI and point "
-            "CONVEYOR_DB_URL / CONVEYOR_HOME at the store the server uses"
+            "conveyor serve reads deployments from the metadata store, so it runs embedded: "
+            "unset CONVEYOR_URI and point CONVEYOR_DB_URL / CONVEYOR_HOME at the store the "
+            "server uses — or use the server itself: `conveyor server` serves every endpoint "
+            "under /serving (POST /serving/endpoints/<name>/invocations)"
         )
-    return backend
 
 
 def _routes(rev: Revision) -> str:
@@ -157,18 +158,11 @@ def deploy_cmd(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Deploy model versions to an endpoint as a new revision (ONNX when parity holds)."""
-    from conveyor.deployments.compile import deploy_endpoint
+    """Deploy model versions to an endpoint as a new revision (ONNX when parity holds).
 
-    backend = _local()
-    err = console()
-
-    def compiled(mv: ModelVersion, result: CompileResult) -> None:
-        if not as_json:
-            err.print(f"  {mv.name}/{mv.version}: {_compile_line(result)}", markup=False)
-
-    rev = deploy_endpoint(
-        backend,
+    With CONVEYOR_URI set, the server resolves, compiles and records the revision.
+    """
+    rev = backend().deploy(
         endpoint,
         model=model,
         canary=canary or None,
@@ -179,9 +173,15 @@ def deploy_cmd(
         deadline_ms=deadline_ms,
         compile=not no_compile,
         validation_data=_read_sample(validation_data) if validation_data else None,
-        on_compile=compiled,
     )
-    emit(rev.to_dict(), lambda: _show_revision(rev, f"Deployed {endpoint}"), as_json)
+
+    def show() -> None:
+        out = console()
+        for key, result in rev.compiled.items():
+            out.print(f"  {key}: {_compile_line(result)}", markup=False)
+        _show_revision(rev, f"Deployed {endpoint}")
+
+    emit(rev.to_dict(), show, as_json)
 
 
 @app.command("rollback")
@@ -193,11 +193,7 @@ def rollback_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Restore the previous revision of an endpoint, as a new revision."""
-    from conveyor.deployments import service
-
-    backend = _local()
-    with backend.meta.write(backend.actor) as uow:
-        rev = service.rollback(uow, endpoint, to_revision=to)
+    rev = backend().rollback(endpoint, to_revision=to)
     emit(rev.to_dict(), lambda: _show_revision(rev, f"Rolled back {endpoint}"), as_json)
 
 
@@ -224,10 +220,14 @@ def serve_cmd(
         bool, typer.Option("--no-log", help="Do not log predictions (monitoring sees nothing).")
     ] = False,
 ) -> None:
-    """Serve endpoints over HTTP; new revisions are picked up without a restart."""
+    """Serve endpoints over HTTP; new revisions are picked up without a restart.
+
+    Embedded only (it reads the metadata store); `conveyor server` also serves every
+    endpoint, under /serving.
+    """
     from conveyor.deployments.runtime import serve
 
-    _local()
+    _embedded()
     console().print(f"Serving {', '.join(endpoints or ['every endpoint'])} on "
                     f"http://{host}:{port} ({workers} worker(s))", markup=False)  # fmt: skip
     serve(
@@ -296,11 +296,7 @@ def predict_cmd(
 @deployments_app.command("list")
 def list_cmd(as_json: JsonOption = False) -> None:
     """Every endpoint with its current revision."""
-    from conveyor.deployments import service
-
-    backend = _local()
-    with backend.meta.read() as conn:
-        items = service.list_deployments(conn)
+    items = backend().list_deployments()
     emit(
         [d.to_dict() for d in items],
         lambda: console().print(
@@ -326,11 +322,7 @@ def list_cmd(as_json: JsonOption = False) -> None:
 @deployments_app.command("show")
 def show_cmd(endpoint: EndpointArg, as_json: JsonOption = False) -> None:
     """An endpoint's current revision: routes, weights, compile results."""
-    from conveyor.deployments import service
-
-    backend = _local()
-    with backend.meta.read() as conn:
-        dep = service.get_deployment(conn, endpoint)
+    dep = backend().get_deployment(endpoint)
     if dep.current is None:
         raise ValidationFailed(f"endpoint {endpoint!r} has no revision yet")
     current = dep.current
@@ -340,11 +332,7 @@ def show_cmd(endpoint: EndpointArg, as_json: JsonOption = False) -> None:
 @deployments_app.command("revisions")
 def revisions_cmd(endpoint: EndpointArg, as_json: JsonOption = False) -> None:
     """Every revision of an endpoint, newest first."""
-    from conveyor.deployments import service
-
-    backend = _local()
-    with backend.meta.read() as conn:
-        revs = service.list_revisions(conn, endpoint)
+    revs = backend().list_revisions(endpoint)
     emit(
         [r.to_dict() for r in revs],
         lambda: console().print(
