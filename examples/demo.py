@@ -275,9 +275,8 @@ def monitor_window() -> None:
     perf = report.performance.to_dict()
     overall = perf.get("overall", perf)
     metrics = overall.get("metrics", overall) if isinstance(overall, dict) else {}
-    shown = {
-        k: metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc") if k in metrics
-    }
+    names = ("accuracy", "precision", "recall", "f1", "auc", "log_loss", "ece")
+    shown = {k: metrics[k] for k in names if metrics.get(k) is not None}
     console.print(f"  performance with the labels that arrived: {_fmt(shown)}")
     html_path = settings_home() / "reports" / "churn-window.html"
     html_path.parent.mkdir(parents=True, exist_ok=True)

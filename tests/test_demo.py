@@ -32,6 +32,8 @@ def test_demo_runs_the_loop_end_to_end(tmp_path: Path) -> None:
         "runtime onnx",
         "labels fed back",
         "drift vs the training data",
+        ", auc 0.",  # from the class probabilities the server logged
+        "log_loss",
         "ALERT churn-drift",
         "canary v2 20%",
         "conveyor audit verify",
@@ -40,6 +42,7 @@ def test_demo_runs_the_loop_end_to_end(tmp_path: Path) -> None:
     report = (tmp_path / ".conveyor" / "reports" / "churn-window.html").read_text()
     assert "DRIFT DETECTED" in report and "<pre>" not in report  # tables, not raw JSON
     assert "<th>overall.metrics.accuracy</th>" in report
+    assert "<th>overall.metrics.auc</th>" in report
     verify = subprocess.run(
         [sys.executable, "-m", "conveyor", "audit", "verify"],
         cwd=tmp_path,
