@@ -201,8 +201,14 @@ def test_without_a_log_the_model_is_asked_for_labels_only(
     assert table.primary.run(np.zeros((1, 4), np.float32))[1] is not None
 
 
-def _logged(tmp_path: Path, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    log = PredictionLog(tmp_path)
+# column buffers (filled and replaced every 2 rows, or roomy) and per-request tuples
+BUFFERS = pytest.mark.parametrize("buffer_rows", [2, 8192, 0], ids=["tiny", "buffers", "tuples"])
+
+
+def _logged(
+    tmp_path: Path, entries: list[dict[str, Any]], buffer_rows: int
+) -> list[dict[str, Any]]:
+    log = PredictionLog(tmp_path, buffer_rows=buffer_rows)
     sig = Signature([Column(c) for c in COLUMNS])
     for i, e in enumerate(entries):
         n = len(e["outputs"])
@@ -213,20 +219,32 @@ def _logged(tmp_path: Path, entries: list[dict[str, Any]]) -> list[dict[str, Any
     return sorted(_read(tmp_path).to_pylist(), key=lambda r: r["prediction_id"])
 
 
-def test_requests_with_and_without_probabilities_share_a_stream(tmp_path: Path) -> None:
+@BUFFERS
+def test_requests_with_and_without_probabilities_share_a_stream(
+    tmp_path: Path, buffer_rows: int
+) -> None:
     rows = _logged(
         tmp_path,
         [
             {"outputs": np.array([1, 0]), "proba": np.array([[0.1, 0.9], [0.8, 0.2]])},
             {"outputs": np.array([1]), "proba": None},
             {"outputs": np.array([2]), "proba": np.array([[0.1, 0.2, 0.7]]), "version": "2"},
+            {"outputs": np.array([0.25]), "proba": np.array([[0.5, 0.5]])},  # dtype changes
+            {"outputs": np.array([1]), "proba": np.array([[0.5, 0.5]] * 3)},  # 3 rows for 1
         ],
+        buffer_rows,
     )
-    assert [r["proba"] for r in rows] == [[0.1, 0.9], [0.8, 0.2], None, [0.1, 0.2, 0.7]]
-    assert [r["model_version"] for r in rows] == ["1", "1", "1", "2"]
+    assert [r["proba"] for r in rows] == [
+        [0.1, 0.9], [0.8, 0.2], None, [0.1, 0.2, 0.7], [0.5, 0.5], None,
+    ]  # fmt: skip
+    assert [r["model_version"] for r in rows] == ["1", "1", "1", "2", "1", "1"]
+    assert [r["output_num"] for r in rows] == [1, 0, 1, 2, 0.25, 1]
 
 
-def test_requests_either_side_of_midnight_land_in_their_dates(tmp_path: Path) -> None:
+@BUFFERS
+def test_requests_either_side_of_midnight_land_in_their_dates(
+    tmp_path: Path, buffer_rows: int
+) -> None:
     midnight = 1_700_006_400_000  # 2023-11-15T00:00Z
     rows = _logged(
         tmp_path,
@@ -235,6 +253,7 @@ def test_requests_either_side_of_midnight_land_in_their_dates(tmp_path: Path) ->
             {"outputs": np.array([1]), "ts": midnight},
             {"outputs": np.array([0]), "ts": midnight - 5},
         ],
+        buffer_rows,
     )
     dates = {p.name for p in (tmp_path / "predictions" / "endpoint=clf").iterdir()}
     assert dates == {"date=2023-11-14", "date=2023-11-15"}
@@ -254,8 +273,11 @@ def test_requests_either_side_of_midnight_land_in_their_dates(tmp_path: Path) ->
     ],
     ids=["float", "matrix", "strings", "bool"],
 )
-def test_outputs_are_logged_as_json_text(tmp_path: Path, outputs: np.ndarray) -> None:
-    rows = _logged(tmp_path, [{"outputs": outputs}])
+@BUFFERS
+def test_outputs_are_logged_as_json_text(
+    tmp_path: Path, outputs: np.ndarray, buffer_rows: int
+) -> None:
+    rows = _logged(tmp_path, [{"outputs": outputs[:1]}, {"outputs": outputs[1:]}], buffer_rows)
     expected = [orjson.loads(orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY))
                 for v in outputs.tolist()]  # fmt: skip
     if outputs.dtype == bool:

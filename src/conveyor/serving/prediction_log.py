@@ -1,11 +1,10 @@
 """Prediction and feedback capture into partitioned Parquet, off the request path.
 
-The request path appends one tuple per request (numpy arrays, no copies) to the list of
-its stream (endpoint, model version, route, signature) and returns; a background thread
-takes all streams every ``poll_s``, turns each into Arrow columns with vectorised calls
-(no per-row Python), buffers, and writes one Parquet file per (endpoint, UTC date,
-input schema) when ``flush_rows`` rows are buffered or ``flush_interval_s`` has passed,
-and on ``close()``::
+The request path copies its rows into the column buffer of its stream (endpoint, model
+version, route, signature; see ``conveyor.serving.log_rows``) and returns; a background
+thread takes every stream every ``poll_s``, turns each into Arrow columns with vectorised
+calls, buffers, and writes one Parquet file per (endpoint, UTC date, input schema) when
+``flush_rows`` rows are buffered or ``flush_interval_s`` has passed, and on ``close()``::
 
     <log_uri>/predictions/endpoint=<name>/date=YYYY-MM-DD/part-<uuid hex>.parquet
     <log_uri>/feedback/endpoint=<name>/date=YYYY-MM-DD/part-<uuid hex>.parquet
@@ -31,171 +30,34 @@ are counted as dropped too.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import operator
 import os
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 
+from conveyor.serving.log_rows import (
+    ColumnBuffer,
+    Entry,
+    Rows,
+    date_of,
+    entries_to_rows,
+    rows_table,
+)
 from conveyor.serving.predictor import Signature
 
 __all__ = ["PredictionLog"]
 
 log = logging.getLogger("conveyor.serving.prediction_log")
 
-_ARROW_KIND = {"float": "float64", "int": "int64", "bool": "bool_", "str": "string"}
-
-
-_DAYS: dict[int, str] = {}
-
-
-def _date(ts_ms: int) -> str:
-    day = ts_ms // 86_400_000
-    text = _DAYS.get(day)
-    if text is None:
-        text = _DAYS[day] = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
-    return text
-
-
-def _json_texts(values: list[Any]) -> list[str]:
-    return [orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode() for v in values]
-
-
-def _output_texts(out: np.ndarray) -> Any:
-    """The JSON text of each row's output, as an Arrow string array; numeric outputs are
-    encoded in one call and split (numbers hold no ``,`` and rows no ``],[``)."""
-    import pyarrow as pa
-
-    kind = out.dtype.kind
-    if out.ndim == 1 and kind in "iub":
-        return pa.array(out.astype(np.int64) if kind == "b" else out).cast(pa.string())
-    if out.ndim == 1 and kind == "f" and len(out):
-        return pa.array(orjson.dumps(out, option=_NUMPY)[1:-1].decode().split(","), pa.string())
-    if out.ndim == 2 and kind in "iuf" and out.shape[1] and len(out):
-        inner = orjson.dumps(out, option=_NUMPY)[2:-2].decode().split("],[")
-        return pa.array([f"[{row}]" for row in inner], pa.string())
-    return pa.array(_json_texts(out.tolist()), pa.string())
-
-
-_NUMPY = orjson.OPT_SERIALIZE_NUMPY
-
-
-def _as_num(values: np.ndarray) -> Any:
-    if values.ndim == 1 and values.dtype.kind in "biuf":
-        return values.astype(np.float64)
-    return None
-
-
-def _by_date(cols: list[tuple[Any, ...]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """A stream's transposed request columns, split by the UTC date of each request."""
-    ts = cols[1]
-    first, last = min(ts) // 86_400_000, max(ts) // 86_400_000
-    if first == last:
-        return [(_date(ts[0]), cols)]
-    days: dict[str, list[int]] = {}
-    for i, t in enumerate(ts):
-        days.setdefault(_date(t), []).append(i)
-    return [(d, [tuple(c[i] for i in idx) for c in cols]) for d, idx in days.items()]
-
-
-def _nones(values: tuple[Any, ...]) -> int:
-    """How many of ``values`` are None (``tuple.count`` would compare arrays with ==)."""
-    return sum(map(operator.is_, values, itertools.repeat(None)))
-
-
-def _stream_rows(cols: list[tuple[Any, ...]]) -> int:
-    return int(sum(cols[2]))
-
-
-def _rowwise(
-    values: tuple[Any, ...], counts: tuple[int, ...], convert: Callable[[Any], Any]
-) -> list[Any]:
-    """One entry per row from per-request values that may be None (then None per row)."""
-    out: list[Any] = []
-    for v, n in zip(values, counts, strict=True):
-        out.extend([None] * n if v is None else (convert(x) for x in v))
-    return out
-
-
-def _proba_column(probas: tuple[Any, ...], counts: tuple[int, ...], total: int) -> Any:
-    """``list<double>`` of class probabilities, null for rows served without them."""
-    import pyarrow as pa
-
-    typ = pa.list_(pa.float64())
-    missing = _nones(probas)
-    if missing == len(probas):
-        return pa.nulls(total, typ)
-    if not missing:
-        try:
-            flat = np.concatenate(probas).astype(np.float64, copy=False)
-        except ValueError:  # class counts differ between model versions
-            flat = None
-        if flat is not None and flat.ndim == 2:
-            values = pa.array(np.ascontiguousarray(flat).reshape(-1))
-            return pa.FixedSizeListArray.from_arrays(values, flat.shape[1]).cast(typ)
-    return pa.array(_rowwise(probas, counts, lambda row: np.asarray(row).tolist()), typ)
-
-
-def _predictions(key: tuple[Any, ...], cols: list[tuple[Any, ...]]) -> Any:
-    """One stream's requests (transposed: ids, ts, rows, latency, matrix, outputs, proba,
-    shadow_of, agree) as an Arrow table of the documented columns."""
-    import pyarrow as pa
-
-    endpoint, version, route, sig = key
-    ids, ts, counts_t, latency, matrices, outputs, probas, shadow_of, agree = cols
-    counts = np.asarray(counts_t, dtype=np.int64)
-    total = int(counts.sum())
-    table: dict[str, Any] = {
-        "prediction_id": pa.array(list(itertools.chain.from_iterable(ids)), pa.string()),
-        "ts": pa.array(
-            np.repeat(np.asarray(ts, dtype=np.int64), counts), pa.timestamp("ms", "UTC")
-        ),
-        "endpoint": pa.repeat(pa.scalar(endpoint, pa.string()), total),
-        "model_version": pa.repeat(pa.scalar(version, pa.string()), total),
-        "route": pa.repeat(pa.scalar(route, pa.string()), total),
-        "latency_ms": pa.array(np.repeat(np.asarray(latency, dtype=np.float64), counts)),
-    }
-    matrix = matrices[0] if len(matrices) == 1 else np.concatenate(matrices)
-    for j, (name, kind) in enumerate(zip(sig.names, sig.kinds, strict=True)):
-        col = matrix[:, j]
-        typ = getattr(pa, _ARROW_KIND[kind])()
-        if matrix.dtype == object:
-            table[f"input_{name}"] = pa.array(col.tolist(), typ)
-        else:
-            table[f"input_{name}"] = pa.array(np.ascontiguousarray(col)).cast(typ)
-    try:
-        out = outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
-    except ValueError:  # shapes differ between requests
-        out = np.array([v for o in outputs for v in o.tolist()], dtype=object)
-    num = _as_num(out)
-    table["output"] = _output_texts(out)
-    table["output_num"] = (
-        pa.array(num, pa.float64()) if num is not None else pa.nulls(total, pa.float64())
-    )
-    table["proba"] = _proba_column(probas, counts_t, total)
-    if _nones(shadow_of) == len(shadow_of):
-        table["shadow_of"] = pa.nulls(total, pa.string())
-        table["agree"] = pa.nulls(total, pa.bool_())
-    else:
-        table["shadow_of"] = pa.array(_rowwise(shadow_of, counts_t, str), pa.string())
-        table["agree"] = pa.array(_rowwise(agree, counts_t, bool), pa.bool_())
-    return pa.table(table)
-
-
-def _item_rows(bkey: tuple[Any, ...], items: list[Any]) -> int:
-    if bkey[0] == "predictions":
-        return sum(_stream_rows(cols) for _, cols in items)
-    return sum(len(i[1]) for i in items)
+StreamKey = tuple[str, str, str, Signature]
 
 
 class PredictionLog:
@@ -209,7 +71,8 @@ class PredictionLog:
         max_queue_rows: int = 200_000,
         flush_rows: int = 50_000,
         flush_interval_s: float = 10.0,
-        poll_s: float = 0.25,
+        poll_s: float = 1.0,
+        buffer_rows: int = 8192,
         storage_options: dict[str, Any] | None = None,
     ) -> None:
         if log_uri is None and sink is None:
@@ -221,9 +84,12 @@ class PredictionLog:
         self.flush_interval_s = flush_interval_s
         self.poll_s = poll_s
         self.storage_options = storage_options or {}
-        # (endpoint, version, route, signature) -> one tuple per request; the writer takes
-        # the whole dict at once, so it sees each stream as a list it can transpose in C
-        self._open: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+        self.buffer_rows = buffer_rows
+        # per stream (endpoint, version, route, signature): numeric rows go into column
+        # buffers, anything else is kept as one tuple per request; the writer takes them all
+        self._buffers: dict[StreamKey, ColumnBuffer] = {}
+        self._full: list[tuple[StreamKey, ColumnBuffer]] = []
+        self._entries: dict[StreamKey, list[Entry]] = {}
         self._feedback_queue: deque[tuple[str, list[tuple[str, Any]], int]] = deque()
         self._lock = threading.Lock()
         self._in_rows = 0  # written by the request thread only
@@ -269,16 +135,42 @@ class PredictionLog:
         if self._in_rows - self._out_rows + n > self.max_queue_rows:
             self.dropped += n
             return False
+        if proba is not None and len(proba) != n:
+            proba = None  # a model's malformed probabilities never fail the request
         key = (endpoint, version, route, signature)
-        entry = (ids, ts_ms, n, latency_ms, matrix, outputs, proba, shadow_of, agree)
         with self._lock:
-            stream = self._open.get(key)
-            if stream is None:
-                self._open[key] = [entry]
-            else:
-                stream.append(entry)
+            if shadow_of is not None or not self._buffered_add(
+                key, ids, ts_ms, latency_ms, matrix, outputs, proba
+            ):
+                entry = (ids, ts_ms, n, latency_ms, matrix, outputs, proba, shadow_of, agree)
+                self._entries.setdefault(key, []).append(entry)
         self._in_rows += n
         return True
+
+    def _buffered_add(
+        self,
+        key: StreamKey,
+        ids: Sequence[str],
+        ts_ms: int,
+        latency_ms: float,
+        matrix: np.ndarray,
+        outputs: np.ndarray,
+        proba: np.ndarray | None,
+    ) -> bool:
+        """Copy the rows into the stream's column buffer (a new one when it is full)."""
+        if not self.buffer_rows:
+            return False
+        ids = ids if isinstance(ids, list) else list(ids)
+        buffer = self._buffers.get(key)
+        if buffer is not None and buffer.add(ids, ts_ms, latency_ms, matrix, outputs, proba):
+            return True
+        if not ColumnBuffer.accepts(matrix, outputs, proba):
+            return False
+        if buffer is not None:
+            self._full.append((key, buffer))
+        buffer = ColumnBuffer(matrix, outputs, proba, max(self.buffer_rows, len(ids)))
+        self._buffers[key] = buffer
+        return buffer.add(ids, ts_ms, latency_ms, matrix, outputs, proba)
 
     def log_feedback(self, endpoint: str, items: Sequence[tuple[str, Any]], ts_ms: int) -> bool:
         n = len(items)
@@ -319,22 +211,28 @@ class PredictionLog:
         self._drain_and_write(force=True, buffers=buffers)
 
     def _take(self) -> list[tuple[tuple[Any, ...], Any]]:
-        """Everything queued, as ``(buffer key, item)``: a prediction stream's transposed
-        columns for one date, or one feedback call."""
+        """Everything queued, as ``(buffer key, item)``: one stream's rows of one date,
+        or one feedback call."""
         with self._lock:
-            streams, self._open = self._open, {}
+            buffers, self._buffers = self._buffers, {}
+            full, self._full = self._full, []
+            entries, self._entries = self._entries, {}
+        streams: list[tuple[StreamKey, Rows]] = [
+            *((key, buffer.rows()) for key, buffer in full),
+            *((key, buffer.rows()) for key, buffer in buffers.items()),
+            *((key, entries_to_rows(items)) for key, items in entries.items()),
+        ]
         taken: list[tuple[tuple[Any, ...], Any]] = []
-        for key, entries in streams.items():
-            cols = list(zip(*entries, strict=True))
-            self._out_rows += _stream_rows(cols)
-            sig: Signature = key[3]
-            for date, part in _by_date(cols):
+        for key, rows in streams:
+            self._out_rows += len(rows)
+            sig = key[3]
+            for date, part in rows.by_date():
                 taken.append((("predictions", key[0], date, sig.names, sig.kinds), (key, part)))
         q = self._feedback_queue
         while q:
             endpoint, items, ts_ms = q.popleft()
             self._out_rows += len(items)
-            taken.append((("feedback", endpoint, _date(ts_ms)), (endpoint, items, ts_ms)))
+            taken.append((("feedback", endpoint, date_of(ts_ms)), (endpoint, items, ts_ms)))
         return taken
 
     def _drain_and_write(self, force: bool, buffers: dict[tuple[Any, ...], list[Any]]) -> bool:
@@ -346,11 +244,11 @@ class PredictionLog:
         for bkey, items in fresh.items():
             try:
                 if bkey[0] == "predictions":
-                    tables = [_predictions(key, cols) for key, cols in items]
+                    tables = [rows_table(k[0], k[1], k[2], k[3], rows) for k, rows in items]
                 else:
                     tables = [self._feedback(items)]
             except Exception:
-                n = _item_rows(bkey, items)
+                n = sum(len(i[1]) for i in items)  # (key, rows) or (endpoint, labels, ts)
                 self.write_failed += n
                 log.exception("prediction log: converting %d rows of %s failed", n, bkey[1])
                 continue
