@@ -201,14 +201,8 @@ def test_without_a_log_the_model_is_asked_for_labels_only(
     assert table.primary.run(np.zeros((1, 4), np.float32))[1] is not None
 
 
-# column buffers (filled and replaced every 2 rows, or roomy) and per-request tuples
-BUFFERS = pytest.mark.parametrize("buffer_rows", [2, 8192, 0], ids=["tiny", "buffers", "tuples"])
-
-
-def _logged(
-    tmp_path: Path, entries: list[dict[str, Any]], buffer_rows: int
-) -> list[dict[str, Any]]:
-    log = PredictionLog(tmp_path, buffer_rows=buffer_rows)
+def _logged(tmp_path: Path, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    log = PredictionLog(tmp_path)
     sig = Signature([Column(c) for c in COLUMNS])
     for i, e in enumerate(entries):
         n = len(e["outputs"])
@@ -219,10 +213,7 @@ def _logged(
     return sorted(_read(tmp_path).to_pylist(), key=lambda r: r["prediction_id"])
 
 
-@BUFFERS
-def test_requests_with_and_without_probabilities_share_a_stream(
-    tmp_path: Path, buffer_rows: int
-) -> None:
+def test_requests_with_and_without_probabilities_share_a_stream(tmp_path: Path) -> None:
     rows = _logged(
         tmp_path,
         [
@@ -232,7 +223,6 @@ def test_requests_with_and_without_probabilities_share_a_stream(
             {"outputs": np.array([0.25]), "proba": np.array([[0.5, 0.5]])},  # dtype changes
             {"outputs": np.array([1]), "proba": np.array([[0.5, 0.5]] * 3)},  # 3 rows for 1
         ],
-        buffer_rows,
     )
     assert [r["proba"] for r in rows] == [
         [0.1, 0.9], [0.8, 0.2], None, [0.1, 0.2, 0.7], [0.5, 0.5], None,
@@ -241,10 +231,7 @@ def test_requests_with_and_without_probabilities_share_a_stream(
     assert [r["output_num"] for r in rows] == [1, 0, 1, 2, 0.25, 1]
 
 
-@BUFFERS
-def test_requests_either_side_of_midnight_land_in_their_dates(
-    tmp_path: Path, buffer_rows: int
-) -> None:
+def test_requests_either_side_of_midnight_land_in_their_dates(tmp_path: Path) -> None:
     midnight = 1_700_006_400_000  # 2023-11-15T00:00Z
     rows = _logged(
         tmp_path,
@@ -253,7 +240,6 @@ def test_requests_either_side_of_midnight_land_in_their_dates(
             {"outputs": np.array([1]), "ts": midnight},
             {"outputs": np.array([0]), "ts": midnight - 5},
         ],
-        buffer_rows,
     )
     dates = {p.name for p in (tmp_path / "predictions" / "endpoint=clf").iterdir()}
     assert dates == {"date=2023-11-14", "date=2023-11-15"}
@@ -273,13 +259,26 @@ def test_requests_either_side_of_midnight_land_in_their_dates(
     ],
     ids=["float", "matrix", "strings", "bool"],
 )
-@BUFFERS
-def test_outputs_are_logged_as_json_text(
-    tmp_path: Path, outputs: np.ndarray, buffer_rows: int
-) -> None:
-    rows = _logged(tmp_path, [{"outputs": outputs[:1]}, {"outputs": outputs[1:]}], buffer_rows)
+def test_outputs_are_logged_as_json_text(tmp_path: Path, outputs: np.ndarray) -> None:
+    rows = _logged(tmp_path, [{"outputs": outputs[:1]}, {"outputs": outputs[1:]}])
     expected = [orjson.loads(orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY))
                 for v in outputs.tolist()]  # fmt: skip
     if outputs.dtype == bool:
         expected = [int(v) for v in expected]
     assert [json.loads(r["output"]) for r in rows] == expected
+
+
+def test_rows_that_cannot_be_converted_are_counted_and_the_writer_goes_on(
+    tmp_path: Path,
+) -> None:
+    log = PredictionLog(tmp_path)
+    sig = Signature([Column(c) for c in COLUMNS])
+    one = np.array([1])
+    log.log("clf", "1", "primary", ["a"], 1, sig, np.zeros((1, 4)), one, 1.0)
+    log.log("clf", "1", "primary", ["b"], 1, sig, np.zeros((1, 3)), one, 1.0)  # 3 of 4 inputs
+    log.log("clf", "2", "primary", ["c"], 1, sig, np.zeros((1, 3)), one, 1.0)
+    log._drain_and_write(force=True, buffers={})
+    log.log("clf", "1", "primary", ["d"], 1, sig, np.zeros((1, 4)), one, 1.0)
+    log.close()
+    assert log.write_failed == 3 and log.dropped_total == 3
+    assert sorted(_read(tmp_path).column("prediction_id").to_pylist()) == ["d"]

@@ -1,16 +1,9 @@
 """Prediction-log rows between the request path and Parquet.
 
-Two ways in, one way out:
-
-* :class:`ColumnBuffer` — preallocated numpy columns of one stream (endpoint, model
-  version, route, signature). The request path copies each request's rows in with a few
-  slice assignments: nothing stays alive per request, nothing for the garbage collector,
-  and the writer hands contiguous columns to Arrow. Used whenever inputs, outputs and
-  probabilities are numeric with a fixed row shape — the common case.
-* :func:`entries_to_rows` — everything else (string inputs or outputs, shadow rows,
-  shapes that change) is kept as one tuple per request and transposed by the writer.
-
-:func:`rows_table` turns :class:`Rows` into the Arrow table of the documented columns.
+The request path keeps one :data:`Entry` tuple per request (references to its arrays, no
+copies); the writer transposes a stream's entries into per-row columns
+(:func:`entries_to_rows`, C loops only) and :func:`rows_table` turns those :class:`Rows`
+into the Arrow table of the documented columns.
 """
 
 from __future__ import annotations
@@ -26,7 +19,7 @@ import orjson
 
 from conveyor.serving.predictor import Signature
 
-__all__ = ["ColumnBuffer", "Entry", "Rows", "date_of", "entries_to_rows", "rows_table"]
+__all__ = ["Entry", "Rows", "date_of", "entries_to_rows", "rows_table"]
 
 _DAY_MS = 86_400_000
 _ARROW_KIND = {"float": "float64", "int": "int64", "bool": "bool_", "str": "string"}
@@ -91,88 +84,6 @@ class Rows:
             (date_of(int(day) * _DAY_MS), self.take(np.flatnonzero(days == day)))
             for day in np.unique(days)
         ]
-
-
-class ColumnBuffer:
-    """Preallocated columns of one stream; :meth:`add` copies a request's rows in."""
-
-    __slots__ = ("capacity", "ids", "latency", "matrix", "n", "outputs", "proba", "ts")
-
-    def __init__(
-        self, matrix: np.ndarray, outputs: np.ndarray, proba: np.ndarray | None, capacity: int
-    ) -> None:
-        self.capacity = capacity
-        self.n = 0
-        self.ids: list[str] = []
-        self.ts = np.empty(capacity, np.int64)
-        self.latency = np.empty(capacity, np.float64)
-        self.matrix = np.empty((capacity, *matrix.shape[1:]), matrix.dtype)
-        self.outputs = np.empty((capacity, *outputs.shape[1:]), outputs.dtype)
-        self.proba = None if proba is None else np.empty((capacity, *proba.shape[1:]), proba.dtype)
-
-    @staticmethod
-    def accepts(matrix: np.ndarray, outputs: np.ndarray, proba: np.ndarray | None) -> bool:
-        """True when the request's arrays can live in numeric columns."""
-        return (
-            matrix.dtype.kind in "biuf"
-            and outputs.dtype.kind in "biuf"
-            and (proba is None or (proba.dtype.kind == "f" and proba.ndim == 2))
-        )
-
-    def add(
-        self,
-        ids: list[str],
-        ts_ms: int,
-        latency_ms: float,
-        matrix: np.ndarray,
-        outputs: np.ndarray,
-        proba: np.ndarray | None,
-    ) -> bool:
-        """Copy the rows in; False (nothing changed) when they do not fit this buffer."""
-        i = self.n
-        n = len(ids)
-        if i + n > self.capacity or not (
-            _same(matrix, self.matrix) and _same(outputs, self.outputs)
-        ):
-            return False
-        if proba is None or self.proba is None:
-            if proba is not self.proba:
-                return False
-        elif not _same(proba, self.proba):
-            return False
-        elif n == 1:
-            self.proba[i] = proba[0]
-        else:
-            self.proba[i : i + n] = proba
-        if n == 1:  # item assignment: no slice objects, no scalar dtype discovery
-            self.matrix[i] = matrix[0]
-            self.outputs[i] = outputs[0]
-            self.ts[i] = ts_ms
-            self.latency[i] = latency_ms
-            self.ids.append(ids[0])
-        else:
-            j = i + n
-            self.matrix[i:j] = matrix
-            self.outputs[i:j] = outputs
-            self.ts[i:j] = ts_ms
-            self.latency[i:j] = latency_ms
-            self.ids += ids
-        self.n = i + n
-        return True
-
-    def rows(self) -> Rows:
-        n = self.n
-        proba = None if self.proba is None else self.proba[:n]
-        return Rows(
-            self.ids, self.ts[:n], self.latency[:n], self.matrix[:n], self.outputs[:n], proba
-        )
-
-
-def _same(rows: np.ndarray, column: np.ndarray) -> bool:
-    """Same dtype and row shape (dtypes of built-in types are shared objects: ``is`` first)."""
-    return (rows.dtype is column.dtype or rows.dtype == column.dtype) and (
-        rows.ndim == column.ndim and (rows.ndim == 1 or rows.shape[1:] == column.shape[1:])
-    )
 
 
 def _nones(values: tuple[Any, ...]) -> int:
