@@ -139,6 +139,7 @@ def test_versions_with_and_without_probabilities(tmp_path: Path, old: str) -> No
     assert canary.metrics["auc"] == by_version["2"]["auc"]
     monitored = compute_metric("performance.auc", data)
     assert monitored.status == "insufficient_data" and monitored.value is None
+    assert monitored.reason == f"performance.auc: {overall['proba_reason']}"
 
 
 def test_logs_without_the_column_still_read(tmp_path: Path) -> None:

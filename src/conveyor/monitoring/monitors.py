@@ -261,6 +261,9 @@ class MetricResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+_NEEDS_PROBABILITIES = frozenset({"auc", "log_loss", "ece"})
+
+
 def _insufficient(reason: str, **details: Any) -> MetricResult:
     return MetricResult(None, "insufficient_data", reason, details)
 
@@ -313,7 +316,11 @@ def compute_metric(
             return MetricResult(perf.overall.label_coverage, "ok", None, details)
         if perf.status != "ok":
             return _insufficient(perf.overall.reason or "no labels", **details)
-        return _finite(perf.metric(name), metric, task=perf.task, **details)
+        value = perf.metric(name)
+        why = perf.overall.metrics.get("proba_reason")
+        if value is None and name in _NEEDS_PROBABILITIES and why:
+            return _insufficient(f"{metric}: {why}", task=perf.task, **details)
+        return _finite(value, metric, task=perf.task, **details)
     if family == "business":
         from conveyor.monitoring.business import business_value, value_from_options
 

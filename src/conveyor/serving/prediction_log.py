@@ -73,7 +73,7 @@ class PredictionLog:
         max_queue_rows: int = 200_000,
         flush_rows: int = 50_000,
         flush_interval_s: float = 10.0,
-        poll_s: float = 1.0,
+        poll_s: float = 0.1,
         storage_options: dict[str, Any] | None = None,
     ) -> None:
         if log_uri is None and sink is None:
