@@ -11,7 +11,7 @@ x0 and x1 +0.1 std, x2 +0.5 std, c0 frequencies .4/.2 -> .35/.25. Everything els
 identically distributed, so any other flagged column is a false positive.
 
 Each tool runs in its own subprocess (Evidently in its own venv, bench/.peers/evidently,
-created with ``python3 -m venv`` + ``pip install evidently 'pandas<3'``) that loads the
+created on first use with ``python3 -m venv`` + ``pip install evidently 'pandas<3'``) that loads the
 same Parquet files, times the drift computation only (wall clock), and reports its own
 peak RSS (``ru_maxrss``, which includes the loaded data and imports).
 """
@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / ".work" / "drift"
-PEER_PYTHON = HERE / ".peers" / "evidently" / "bin" / "python"
+PEER_PACKAGES = ["evidently", "pandas<3"]  # 0.7.x does not import under pandas 3
 NUMERIC = [f"x{i}" for i in range(20)]
 CATEGORICAL = [f"c{j}" for j in range(5)]
 SHIFTED = {"x0": "+0.1 std", "x1": "+0.1 std", "x2": "+0.5 std", "c0": "freq .4/.2->.35/.25"}
@@ -206,6 +206,12 @@ def main() -> None:
         return
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    peer_python: Path | None = None
+    if not args.no_peer:
+        sys.path.insert(0, str(HERE))
+        from _common import ensure_venv
+
+        peer_python = ensure_venv("evidently", PEER_PACKAGES, check_import="evidently")
     print(
         f"# drift benchmark — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"{os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.1f}"
@@ -217,15 +223,15 @@ def main() -> None:
         ref, cur = write_pair(n, WORK)
         ours = run_worker(Path(sys.executable), "ours", ref, cur, "memory", 3600)
         streamed = run_worker(Path(sys.executable), "ours", ref, cur, "stream", 3600)
-        if args.no_peer or not PEER_PYTHON.exists():
-            peer = {"skipped": "Evidently not run (--no-peer or no bench/.peers/evidently venv)"}
+        if peer_python is None:
+            peer = {"skipped": "Evidently not run (--no-peer)"}
         elif last_peer and last_peer[1] * n / last_peer[0] > args.peer_timeout:
             guess = last_peer[1] * n / last_peer[0]
             peer = {
                 "skipped": f"predicted {guess:.0f} s > --peer-timeout {args.peer_timeout:.0f} s"
             }
         else:
-            peer = run_worker(PEER_PYTHON, "evidently", ref, cur, "memory", args.peer_timeout)
+            peer = run_worker(peer_python, "evidently", ref, cur, "memory", args.peer_timeout)
             if "seconds" in peer:
                 last_peer = (n, float(peer["seconds"]))
         if "seconds" in peer:

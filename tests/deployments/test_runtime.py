@@ -240,3 +240,32 @@ def test_uvicorn_factory_reads_its_environment(
     server = runtime.create_app()
     assert list(server.router.tables) == ["churn-api"]
     assert server.watcher.interval == 0.5 and server.app.prediction_log is not None
+
+
+def test_failed_revision_is_retried_with_backoff_and_goes_live_once_repaired(
+    two_versions: Any, clf_data: Any
+) -> None:
+    server = DeploymentServer(two_versions, ["churn-api"], poll_interval=60)
+    watcher = server.watcher
+    watcher.retry_s, watcher.retry_max_s = 10.0, 15.0
+    rev = deploy_endpoint(two_versions, "churn-api", model="churn/2")
+    sha = rev.compiled["churn/2"].onnx_sha256
+    assert sha is not None
+    blob = corrupt_blob(two_versions.artifacts, sha)
+    corrupted = blob.read_bytes()
+
+    assert watcher.check() == []
+    status = watcher.status["churn-api"]
+    assert (status.failed_revision, status.failures) == (2, 1)
+    assert 9.0 < status.to_dict()["retry_in_s"] <= 10.0
+    assert watcher.check() == [] and status.failures == 1  # not due yet: not tried again
+    status.retry_at = 0.0  # due now
+    assert watcher.check() == [] and status.failures == 2
+    assert 14.0 < status.to_dict()["retry_in_s"] <= 15.0  # doubled, capped at retry_max_s
+
+    corrupt_file(blob)  # flipping the same bytes again restores the original blob
+    assert blob.read_bytes() != corrupted
+    status.retry_at = 0.0
+    assert watcher.check() == ["churn-api"]
+    assert (status.serving, status.failed_revision, status.failures) == (2, None, 0)
+    assert status.to_dict()["retry_in_s"] is None and watcher.errors == {}

@@ -16,7 +16,10 @@ loaded, ONNX sessions created — and only then made live with ``router.swap(tab
 reference assignment: requests in flight finish on the table they started with, new ones
 take the new table, none is dropped. A revision that fails to build (corrupted blob:
 IntegrityError; missing model; bad signature) is reported in ``watcher.errors``, in the log
-and at ``GET /deployments``, and the previous revision keeps serving. Polling was chosen over
+and at ``GET /deployments``, and the previous revision keeps serving. The failed revision
+is tried again after ``retry_s`` seconds, then twice as long each time up to
+``retry_max_s`` — a transient fault (store briefly unreachable, a blob restored from
+backup) heals without a redeploy. Polling was chosen over
 database notifications because it works the same on SQLite and PostgreSQL, survives
 reconnects, and costs one indexed query per interval per process.
 """
@@ -27,6 +30,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterable, MutableMapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -178,23 +182,33 @@ class EndpointStatus:
     error: str | None = None
     error_code: str | None = None
     failed_revision: int | None = None
+    failures: int = 0  # consecutive failed loads of failed_revision
+    retry_at: float | None = None  # time.monotonic() of the next attempt
     swaps: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        out = dict(self.__dict__)
+        retry_at = out.pop("retry_at")
+        out["retry_in_s"] = (
+            None if retry_at is None else round(max(0.0, retry_at - time.monotonic()), 3)
+        )
+        return out
 
 
 @dataclass
 class RevisionWatcher:
     """Keeps a ``Router`` on each endpoint's current revision (see the module docs).
 
-    ``endpoints=None`` serves every deployed endpoint, including ones deployed later.
+    ``endpoints=None`` serves every deployed endpoint, including ones deployed later. A
+    revision that fails to load is retried after ``retry_s``, doubling up to ``retry_max_s``.
     """
 
     backend: Any
     router: Router
     endpoints: Sequence[str] | None = None
     interval: float = 1.0
+    retry_s: float = 5.0
+    retry_max_s: float = 300.0
     cache: PredictorCache = field(default_factory=PredictorCache)
     status: dict[str, EndpointStatus] = field(default_factory=dict)
 
@@ -236,7 +250,8 @@ class RevisionWatcher:
         st = self.status.setdefault(table.endpoint, EndpointStatus())
         st.serving = st.latest = number
         st.error = st.error_code = None
-        st.failed_revision = None
+        st.failed_revision = st.retry_at = None
+        st.failures = 0
         st.swaps += 1
         live = [r.predictor for t in self.router.tables.values() for r in t.all_routes()]
         self.cache.retain(live)
@@ -259,17 +274,24 @@ class RevisionWatcher:
         for name, number in current.items():
             st = self.status.setdefault(name, EndpointStatus())
             st.latest = number
-            if number == st.serving or number == st.failed_revision:
+            if number == st.serving or (
+                number == st.failed_revision and time.monotonic() < (st.retry_at or 0.0)
+            ):
                 continue
             try:
                 ready.append((self._build(name, number), number))
             except Exception as exc:
+                st.failures = st.failures + 1 if number == st.failed_revision else 1
+                backoff = min(self.retry_max_s, self.retry_s * 2 ** (st.failures - 1))
+                st.retry_at = time.monotonic() + backoff
                 st.failed_revision = number
                 st.error = f"revision {number} failed to load: {exc}"
                 st.error_code = exc.code if isinstance(exc, ConveyorError) else "internal"
                 log.error(
-                    "endpoint %s: revision %s failed to load, still serving revision %s: %s",
-                    name, number, st.serving, exc, exc_info=not isinstance(exc, ConveyorError),
+                    "endpoint %s: revision %s failed to load (attempt %d, next in %g s), "
+                    "still serving revision %s: %s",
+                    name, number, st.failures, backoff, st.serving, exc,
+                    exc_info=not isinstance(exc, ConveyorError),
                 )  # fmt: skip
         return ready
 
