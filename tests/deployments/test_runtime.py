@@ -91,6 +91,16 @@ def test_server_serves_onnx_and_native_models(
             )
             assert r.status_code == 200, r.text
             assert np.allclose(r.json()["predictions"], isotonic.predict(X[["f0"]].head(5)))
+            asked = {**_invoke(records(X.head(4))), "params": {"probabilities": True}}
+            r = await c.post("/endpoints/churn-api/invocations", json=asked)
+            assert r.json()["classes"] == forests[0].classes_.tolist()
+            np.testing.assert_allclose(
+                r.json()["probabilities"], forests[0].predict_proba(X.head(4)), atol=1e-5
+            )
+            r = await c.post("/endpoints/iso-api/invocations",
+                             json={**_invoke(records(X[["f0"]].head(2))),
+                                   "params": {"probabilities": True}})  # fmt: skip
+            assert r.status_code == 422 and "gives no class probabilities" in r.text
             bad = await c.post("/endpoints/churn-api/invocations", json={"records": [{"f0": 1.0}]})
             assert bad.status_code == 422 and "f1" in bad.text
             status = (await c.get("/deployments")).json()

@@ -12,6 +12,7 @@ import pytest
 from serving_helpers import COLUMNS, client, constant, failing, record, run
 
 from conveyor.serving import (
+    BatchingConfig,
     FunctionPredictor,
     InferenceApp,
     OnnxPredictor,
@@ -276,5 +277,76 @@ def test_function_predictor_with_typed_columns(rows: int) -> None:
             r = await c.post("/invocations", json={"dataframe_records": recs})
             assert r.status_code == 200, r.text
             assert r.json()["predictions"] == [2 * (i + 1) for i in range(rows)]
+
+    run(go())
+
+
+@pytest.mark.parametrize("batching", [None, BatchingConfig()], ids=["direct", "batched"])
+def test_class_probabilities_when_asked(
+    make_onnx: Callable[..., OnnxPredictor], batching: BatchingConfig | None
+) -> None:
+    model = make_onnx()
+    recs = [record(i) for i in range(3)]
+    expected = model.session.run(None, {"X": np.array([[r[c] for c in COLUMNS] for r in recs],
+                                                      dtype=np.float32)})[1]  # fmt: skip
+
+    async def go() -> None:
+        async with client(_app(model, batching=batching)) as c:
+            plain = await c.post("/invocations", json={"records": recs})
+            assert "probabilities" not in plain.json()
+            asked = await c.post(
+                "/invocations", json={"records": recs, "params": {"probabilities": True}}
+            )
+            body = asked.json()
+            assert body["predictions"] == plain.json()["predictions"]
+            np.testing.assert_allclose(body["probabilities"], expected, rtol=1e-6)
+            assert "classes" not in body  # plain ONNX bytes do not say their class order
+            v2 = await c.post(
+                "/v2/models/clf/infer",
+                json={"inputs": [{"name": "input", "shape": [3, 4], "datatype": "FP64",
+                                  "data": [[r[c] for c in COLUMNS] for r in recs]}],
+                      "outputs": [{"name": "predict"}, {"name": "probabilities"}]},
+            )  # fmt: skip
+            tensors = {o["name"]: o for o in v2.json()["outputs"]}
+            assert tensors["probabilities"]["shape"] == [3, 2]
+            np.testing.assert_allclose(tensors["probabilities"]["data"], expected.reshape(-1),
+                                       rtol=1e-6)  # fmt: skip
+            bad = await c.post(
+                "/invocations", json={"records": recs, "params": {"probabilities": "yes"}}
+            )
+            assert bad.status_code == 422
+            assert bad.json()["error"]["details"]["errors"][0]["field"] == "params.probabilities"
+
+    run(go())
+
+
+def test_probabilities_from_a_model_without_them_is_a_clear_422() -> None:
+    async def go() -> None:
+        async with client(_app(constant(1, "3"))) as c:
+            r = await c.post(
+                "/invocations", json={"records": [record()], "params": {"probabilities": True}}
+            )
+            assert r.status_code == 422
+            assert "version 3 gives no class probabilities" in r.json()["error"]["message"]
+
+    run(go())
+
+
+def test_a_fallback_without_probabilities_answers_with_predictions_only() -> None:
+    def broken(frame: Any) -> Any:
+        raise RuntimeError("scores exploded")
+
+    primary = FunctionPredictor(lambda f: np.zeros(len(f)), name="clf", version="2",
+                                columns=COLUMNS, proba_fn=broken, classes=[0, 1])  # fmt: skip
+    table = RouteTable("clf", [Route("primary", primary)],
+                       fallback=Route("fallback", constant(7, "1")))  # fmt: skip
+
+    async def go() -> None:
+        async with client(InferenceApp(Router([table]))) as c:
+            r = await c.post(
+                "/invocations", json={"records": [record()], "params": {"probabilities": True}}
+            )
+            assert r.status_code == 200 and r.json()["predictions"] == [7]
+            assert "probabilities" not in r.json()
 
     run(go())

@@ -137,10 +137,11 @@ def _build_predictor(backend: Any, mv: ModelVersion, compiled: CompileResult | N
         native: Any = model
     else:
         native = load_version(backend, mv)  # every file verified against the manifest
-    proba = native.predict_proba if native.classes is not None else None
+    classes = native.classes
     return FunctionPredictor(
-        native.predict, name=mv.name, version=version, columns=columns, proba_fn=proba
-    )
+        native.predict, name=mv.name, version=version, columns=columns,
+        proba_fn=native.predict_proba if classes is not None else None, classes=classes,
+    )  # fmt: skip
 
 
 def build_route_table(

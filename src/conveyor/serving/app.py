@@ -56,8 +56,9 @@ from conveyor.serving.protocols import (
     render_invocations,
     render_v2,
     v2_datatype,
+    wants_probabilities,
 )
-from conveyor.serving.routing import Route, Router, RouteTable, scored
+from conveyor.serving.routing import Route, Router, RouteTable
 
 __all__ = ["BatchingConfig", "InferenceApp", "MethodNotAllowed"]
 
@@ -182,7 +183,7 @@ class InferenceApp:
         are logged (monitoring needs them), attach batchers when micro-batching is on."""
         for route in table.all_routes():
             if self.prediction_log is not None:
-                route.run = scored(route.predictor)
+                route.run = route.scorer
             if self.batching is not None and route.batcher is None:
                 route.batcher = MicroBatcher(
                     route.run,
@@ -336,6 +337,14 @@ class InferenceApp:
                 route = table.choose(key)
             labels = (table.endpoint, route.version, route.name)
             req_id = None
+            want_proba = wants_probabilities(payload, v2)
+            if want_proba and not route.scores:
+                raise ValidationFailed(
+                    f"model {table.endpoint!r} version {route.version} gives no class "
+                    "probabilities (not a classifier, or its runtime has no probabilities "
+                    "output); ask for predictions only",
+                    details={"errors": [{"field": "probabilities", "error": "unavailable"}]},
+                )
             try:
                 if v2:
                     matrix, req_id = parse_v2(payload, route.signature)
@@ -347,7 +356,7 @@ class InferenceApp:
                     details={"errors": [{"field": "*", "error": str(exc)[:200]}]},
                 ) from None
             try:
-                outputs, proba = await self._predict(table, route, matrix)
+                outputs, proba = await self._predict(table, route, matrix, want_proba)
             except Exception as exc:
                 fallback = table.fallback
                 error_id = os.urandom(8).hex()
@@ -369,7 +378,7 @@ class InferenceApp:
                 labels = (table.endpoint, route.version, route.name)
                 matrix = self._refit(route, matrix)
                 try:
-                    outputs, proba = await self._call(route, matrix, None)
+                    outputs, proba = await self._call(route, matrix, None, want_proba)
                     self._check(outputs, matrix)
                 except Exception as exc2:
                     self.metrics.error(labels, "model_error")
@@ -380,10 +389,13 @@ class InferenceApp:
                         details={"error_id": error_id},
                     ) from None
             ids = _ids(len(matrix))
+            shown = proba if want_proba else None  # None too when a fallback has none
             if v2:
-                out = render_v2(table.endpoint, route.version, req_id, outputs, ids)
+                out = render_v2(
+                    table.endpoint, route.version, req_id, outputs, ids, shown, route.classes
+                )
             else:
-                out = render_invocations(outputs, ids, route.version)
+                out = render_invocations(outputs, ids, route.version, shown, route.classes)
         except _Disconnected:
             return
         except ConveyorError as exc:
@@ -419,22 +431,29 @@ class InferenceApp:
         if table.shadows:
             await self._shadow(table, matrix, outputs, ids, ts_ms, rid)
 
-    async def _predict(self, table: RouteTable, route: Route, matrix: np.ndarray) -> _Scored:
-        result = await self._call(route, matrix, table.deadline_s)
+    async def _predict(
+        self, table: RouteTable, route: Route, matrix: np.ndarray, want_proba: bool = False
+    ) -> _Scored:
+        result = await self._call(route, matrix, table.deadline_s, want_proba)
         self._check(result[0], matrix)
         return result
 
-    async def _call(self, route: Route, matrix: np.ndarray, deadline: float | None) -> _Scored:
+    async def _call(
+        self, route: Route, matrix: np.ndarray, deadline: float | None, want_proba: bool = False
+    ) -> _Scored:
         """Outputs and class probabilities (or None) of ``route`` for ``matrix``."""
+        # a request asking for probabilities skips a batcher that does not compute them
+        batcher = route.batcher if not want_proba or route.run is route.scorer else None
+        run = route.scorer if want_proba else route.run
         if deadline is None:
-            if route.batcher is not None:
-                return await route.batcher.submit(matrix)
-            return route.run(matrix)
-        if route.batcher is not None:
-            job: Awaitable[_Scored] = route.batcher.submit(matrix)
+            if batcher is not None:
+                return await batcher.submit(matrix)
+            return run(matrix)
+        if batcher is not None:
+            job: Awaitable[_Scored] = batcher.submit(matrix)
         else:
             loop = asyncio.get_running_loop()
-            job = loop.run_in_executor(self.executor, route.run, matrix)
+            job = loop.run_in_executor(self.executor, run, matrix)
         try:
             return await asyncio.wait_for(job, deadline)
         except TimeoutError:

@@ -265,6 +265,14 @@ class _Base:
         """Outputs and class probabilities (None when the model has none)."""
         return self.predict_matrix(matrix), None
 
+    @property
+    def scores(self) -> bool:
+        """True when :meth:`predict_scored` gives class probabilities."""
+        return False
+
+    classes: np.ndarray | None = None
+    """The class of each probability column, when known."""
+
     def validate(self, records: Sequence[Any]) -> list[FieldError]:
         return self.signature.validate(records)
 
@@ -379,7 +387,6 @@ class OnnxPredictor(_Base):
 
     @property
     def scores(self) -> bool:
-        """True when the model gives class probabilities."""
         return self._scored is not None
 
     def _labels(self, out: np.ndarray) -> np.ndarray:
@@ -402,7 +409,7 @@ class FunctionPredictor(_Base):
     """Any Python callable on a pandas DataFrame (native fallbacks, tests).
 
     ``proba_fn`` (optional) returns the class probabilities of the same frame, in the
-    model's class order (e.g. a scikit-learn ``predict_proba``).
+    model's class order (e.g. a scikit-learn ``predict_proba``); ``classes`` names them.
     """
 
     def __init__(
@@ -413,12 +420,18 @@ class FunctionPredictor(_Base):
         version: str,
         columns: Iterable[Column | str | tuple[str, str]],
         proba_fn: Callable[[Any], Any] | None = None,
+        classes: Sequence[Any] | None = None,
     ) -> None:
         self.fn = fn
         self.proba_fn = proba_fn
+        self.classes = None if classes is None else np.asarray(classes)
         self.name = name
         self.version = str(version)
         self.signature = Signature(_columns(columns))
+
+    @property
+    def scores(self) -> bool:
+        return self.proba_fn is not None
 
     def _frame(self, matrix: np.ndarray) -> Any:
         import pandas as pd

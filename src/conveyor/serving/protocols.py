@@ -16,6 +16,11 @@ and on ``POST /v2/models/{name}/infer`` (Open Inference Protocol v2)::
 
 Every parser returns a 2-D numpy matrix in the signature's column order or raises
 ``ValidationFailed`` listing each field error.
+
+Class probabilities are returned when asked for (classifiers only):
+``{"params": {"probabilities": true}, ...}`` on ``/invocations`` adds ``"probabilities"``
+(one list per row) and ``"classes"`` (their order, when known); a v2 request naming
+``{"name": "probabilities"}`` in its ``"outputs"`` gets that output tensor too.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ __all__ = [
     "render_invocations",
     "render_v2",
     "v2_datatype",
+    "wants_probabilities",
 ]
 
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs", "records")
@@ -147,6 +153,27 @@ def parse_invocations(payload: Any, sig: Signature) -> np.ndarray:
     )
 
 
+def wants_probabilities(payload: Any, v2: bool) -> bool:
+    """True when the request asks for class probabilities (see the module docs)."""
+    if not isinstance(payload, dict):
+        return False
+    if v2:
+        outputs = payload.get("outputs")
+        return isinstance(outputs, list) and any(
+            isinstance(o, dict) and o.get("name") == "probabilities" for o in outputs
+        )
+    params = payload.get("params")
+    if not isinstance(params, dict) or "probabilities" not in params:
+        return False
+    flag = params["probabilities"]
+    if not isinstance(flag, bool):
+        raise ValidationFailed(
+            "'params.probabilities' must be true or false",
+            details={"errors": [{"field": "params.probabilities", "error": "expected a boolean"}]},
+        )
+    return flag
+
+
 def _field_error(field: str, error: str) -> ValidationFailed:
     return ValidationFailed(
         f"invalid v2 input {field!r}: {error}",
@@ -229,32 +256,60 @@ def _jsonable(arr: np.ndarray) -> Any:
     return arr.tolist()
 
 
-def render_invocations(outputs: np.ndarray, ids: Sequence[str], version: str) -> bytes:
-    """``{"predictions": [...], "prediction_ids": [...], "model_version": "..."}``."""
-    return orjson.dumps(
-        {"predictions": _jsonable(outputs), "prediction_ids": ids, "model_version": version},
-        option=_NUMPY_OPT,
-    )
+def render_invocations(
+    outputs: np.ndarray,
+    ids: Sequence[str],
+    version: str,
+    proba: np.ndarray | None = None,
+    classes: Sequence[Any] | None = None,
+) -> bytes:
+    """``{"predictions": [...], "prediction_ids": [...], "model_version": "..."}``, plus
+    ``"probabilities"`` and ``"classes"`` when given."""
+    body: dict[str, Any] = {
+        "predictions": _jsonable(outputs),
+        "prediction_ids": ids,
+        "model_version": version,
+    }
+    if proba is not None:
+        body["probabilities"] = _jsonable(proba)
+        if classes is not None:
+            body["classes"] = _jsonable(np.asarray(classes))
+    return orjson.dumps(body, option=_NUMPY_OPT)
+
+
+def _v2_output(name: str, values: np.ndarray) -> dict[str, Any]:
+    return {
+        "name": name,
+        "shape": list(values.shape),
+        "datatype": v2_datatype(values),
+        "data": _jsonable(values.reshape(-1)),
+    }
 
 
 def render_v2(
-    model: str, version: str, req_id: str | None, outputs: np.ndarray, ids: Sequence[str]
+    model: str,
+    version: str,
+    req_id: str | None,
+    outputs: np.ndarray,
+    ids: Sequence[str],
+    proba: np.ndarray | None = None,
+    classes: Sequence[Any] | None = None,
 ) -> bytes:
-    """An Open Inference Protocol v2 response with the prediction ids as a parameter."""
+    """An Open Inference Protocol v2 response with the prediction ids as a parameter (and
+    a ``probabilities`` output, its class order in ``parameters.classes``, when given)."""
+    parameters: dict[str, Any] = {"prediction_ids": ids}
+    tensors = [_v2_output("predict", outputs)]
+    if proba is not None:
+        tensors.append(_v2_output("probabilities", proba))
+        if classes is not None:
+            parameters["classes"] = _jsonable(np.asarray(classes))
     return orjson.dumps(
         {
             "model_name": model,
             "model_version": version,
             "id": req_id if req_id is not None else ids[0],
-            "parameters": {"prediction_ids": ids},
-            "outputs": [
-                {
-                    "name": "predict",
-                    "shape": list(outputs.shape),
-                    "datatype": v2_datatype(outputs),
-                    "data": _jsonable(outputs.reshape(-1)),
-                }
-            ],
+            "parameters": parameters,
+            "outputs": tensors,
         },
         option=_NUMPY_OPT,
     )

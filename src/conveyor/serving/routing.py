@@ -52,7 +52,8 @@ class Route:
     """One predictor under a route name (``primary``, ``canary``, ``b`` ...) with a weight."""
 
     __slots__ = (
-        "batcher", "headers", "name", "predictor", "run", "signature", "version", "weight",
+        "batcher", "classes", "headers", "name", "predictor", "run", "scorer", "scores",
+        "signature", "version", "weight",
     )  # fmt: skip
 
     def __init__(self, name: str, predictor: Predictor, weight: float = 100.0) -> None:
@@ -69,9 +70,13 @@ class Route:
             (b"x-conveyor-route", name.encode()),
         )
         self.batcher: Any = None  # set by the app when micro-batching is on
-        # matrix -> (outputs, class probabilities or None); the app swaps in the
-        # predictor's ``predict_scored`` when it logs predictions
+        # matrix -> (outputs, class probabilities or None): ``run`` serves requests (the
+        # app makes it ``scorer`` when it logs predictions), ``scorer`` answers requests
+        # that ask for probabilities
         self.run: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]] = unscored(predictor)
+        self.scorer = scored(predictor)
+        self.scores = bool(getattr(predictor, "scores", False))
+        self.classes = getattr(predictor, "classes", None)
 
     def __repr__(self) -> str:
         return f"Route({self.name!r}, {self.predictor!r}, weight={self.weight})"
