@@ -236,3 +236,27 @@ def test_window_report_and_cli_show_the_scores(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert all(name in result.output for name in ("auc", "log_loss", "ece"))
+
+
+def test_cli_report_says_why_scores_are_missing_and_takes_the_class_order(
+    tmp_path: Path,
+) -> None:
+    start = now_ms() - 10 * 60_000
+    proba = [[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.5, 0.1, 0.4], [0.8, 0.1, 0.1]]
+    labels = ["a", "b", "a", "b"]
+    ids = write_predictions(tmp_path, ["a"] * 4, proba=proba, start_ms=start)
+    write_feedback(tmp_path, dict(zip(ids, labels, strict=True)), start + 1000)
+    base = ["monitor", "report", "-e", ENDPOINT, "--log-uri", str(tmp_path)]
+
+    inferred = CliRunner().invoke(cli_root, base)
+    assert inferred.exit_code == 0, inferred.output
+    assert "not computed" in inferred.output and "never the most likely class" in inferred.output
+    given = CliRunner().invoke(cli_root, [*base, "--classes", '["a", "b", "c"]', "--json"])
+    assert given.exit_code == 0, given.output
+    metrics = json.loads(given.output)["performance"]["overall"]["metrics"]
+    assert metrics["class_order"] == "given"
+    assert metrics["log_loss"] == pytest.approx(skm.log_loss(labels, proba, labels=["a", "b", "c"]))
+    bad = CliRunner().invoke(cli_root, [*base, "--classes", "[a, b]"])
+    assert bad.exit_code != 0 and "--classes is not valid JSON" in bad.output
+    scalar = CliRunner().invoke(cli_root, [*base, "--classes", '"a"'])
+    assert scalar.exit_code != 0 and "--classes must be a JSON list" in scalar.output

@@ -255,6 +255,18 @@ def report(
         str | None, typer.Option("--model", help="Registered model name (for the reference).")
     ] = None,
     task: Annotated[str, typer.Option("--task", help="auto|classification|regression")] = "auto",
+    classes: Annotated[
+        str | None,
+        typer.Option(
+            "--classes",
+            help='Class order of the logged probabilities as a JSON list, e.g. \'["no", '
+            '"yes"]\' (default: inferred from the served labels).',
+        ),
+    ] = None,
+    positive: Annotated[
+        str | None,
+        typer.Option("--positive", help="Positive class as JSON, e.g. 1 or '\"yes\"'."),
+    ] = None,
     value_matrix: Annotated[
         str | None,
         typer.Option(
@@ -266,14 +278,27 @@ def report(
 ) -> None:
     """Drift, quality, performance, business value and operational figures of a window."""
     backend = _backend()
-    value = json.loads(value_matrix) if value_matrix else None
+    value = _json_option("--value-matrix", value_matrix)
+    class_order = _json_option("--classes", classes)
+    if class_order is not None and not isinstance(class_order, list):
+        raise ValidationFailed(f"--classes must be a JSON list, got {classes!r}")
     rep = service.window_report(
         backend, endpoint, window, log_uri=log_uri, model_version=model_version, route=route,
-        model=model, task=task, value=value,
+        model=model, task=task, value=value, classes=class_order,
+        positive=_json_option("--positive", positive),
     )  # fmt: skip
     if html is not None:
         rep.save_html(html)
     emit(rep.to_dict(), lambda: _render(rep, html), as_json)
+
+
+def _json_option(flag: str, text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(f"{flag} is not valid JSON ({exc.msg}): {text!r}") from None
 
 
 def _render(rep: service.WindowReport, html: Path | None) -> None:
@@ -301,9 +326,10 @@ def _render(rep: service.WindowReport, html: Path | None) -> None:
             markup=False,
         )
     perf = rep.performance.overall
-    out.print(kv_table("Performance", {"status": perf.status, **{
-        k: v for k, v in perf.metrics.items() if isinstance(v, int | float)
-    }}))  # fmt: skip
+    figures: dict[str, Any] = {k: v for k, v in perf.metrics.items() if isinstance(v, int | float)}
+    if perf.metrics.get("proba_reason"):
+        figures["auc, log loss, ece"] = f"not computed: {perf.metrics['proba_reason']}"
+    out.print(kv_table("Performance", {"status": perf.status, **figures}))
     op = rep.operational
     out.print(
         kv_table(

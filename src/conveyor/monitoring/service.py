@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -786,12 +786,16 @@ def window_report(
     model: str | None = None,
     reference: Any = None,
     task: str = "auto",
+    classes: Sequence[Any] | None = None,
+    positive: Any = None,
     value: Any = None,
     baseline: Any = "predict_nothing",
     progress: Callable[[int, int, str], None] | None = None,
 ) -> WindowReport:
     """Everything about one window of ``endpoint``. ``reference``: data to compare with
-    (default: the training data of the window's main model version, see ``reference_for``)."""
+    (default: the training data of the window's main model version, see ``reference_for``);
+    ``classes``/``positive``: the class order of logged probabilities and the positive
+    class, when they should not be inferred (see ``performance_report``)."""
     from conveyor.monitoring.business import business_value
     from conveyor.monitoring.drift import drift_report
     from conveyor.monitoring.operational import operational_report
@@ -803,7 +807,7 @@ def window_report(
     data = read_window(endpoint, window, log_uri=log_uri, model_version=model_version, route=route)
     out = WindowReport(
         data.summary(),
-        performance_report(data, task=task),  # type: ignore[arg-type]
+        performance_report(data, task=task, classes=classes, positive=positive),  # type: ignore[arg-type]
         operational_report(data),
     )
     if value is not None:
