@@ -20,6 +20,7 @@ from conveyor.artifacts import ArtifactStore
 from conveyor.serving import (
     BatchingConfig,
     Column,
+    FunctionPredictor,
     InferenceApp,
     OnnxPredictor,
     PredictionLog,
@@ -282,3 +283,36 @@ def test_rows_that_cannot_be_converted_are_counted_and_the_writer_goes_on(
     log.close()
     assert log.write_failed == 3 and log.dropped_total == 3
     assert sorted(_read(tmp_path).column("prediction_id").to_pylist()) == ["d"]
+
+
+def test_single_output_regressors_answer_and_log_one_number_per_row(
+    training: tuple[np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
+    """skl2onnx regressors answer [n, 1]; users (and monitoring) expect one number a row."""
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LinearRegression
+
+    x, _ = training
+    target = x @ np.array([1.0, -2.0, 0.5, 3.0])
+    model = LinearRegression().fit(x, target)
+    onnx = OnnxPredictor.from_bytes(
+        to_onnx(model, x[:1]).SerializeToString(), name="reg", version="1", columns=COLUMNS
+    )
+    native = FunctionPredictor(lambda f: model.predict(f.to_numpy()).reshape(-1, 1),
+                               name="reg", version="2", columns=COLUMNS)  # fmt: skip
+    recs = [record(i) for i in range(3)]
+    rows = np.array([[r[c] for c in COLUMNS] for r in recs])
+    for predictor in (onnx, native):
+        log = PredictionLog(tmp_path / predictor.version)
+        app = InferenceApp(Router([RouteTable("reg", predictor)]), prediction_log=log)
+
+        async def go(app: InferenceApp = app) -> list[Any]:
+            async with client(app) as c:
+                return (await c.post("/invocations", json={"records": recs})).json()["predictions"]
+
+        predictions = run(go())
+        np.testing.assert_allclose(predictions, model.predict(rows), rtol=1e-5)
+        logged = _read(tmp_path / predictor.version).to_pylist()
+        np.testing.assert_allclose(
+            sorted(r["output_num"] for r in logged), sorted(predictions), rtol=1e-6
+        )

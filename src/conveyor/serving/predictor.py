@@ -284,6 +284,14 @@ class _Base:
         return f"{type(self).__name__}({self.name!r}, version={self.version!r})"
 
 
+def one_per_row(out: np.ndarray) -> np.ndarray:
+    """A single-output model's ``(n, 1)`` result as ``(n,)``: one scalar per row, as the
+    model's own ``predict`` gives it (regressors converted to ONNX answer ``[n, 1]``)."""
+    if out.ndim == 2 and out.shape[1] == 1:
+        return out.reshape(-1)
+    return out
+
+
 def _columns(columns: Iterable[Column | str | tuple[str, str]]) -> list[Column]:
     out = []
     for c in columns:
@@ -393,7 +401,7 @@ class OnnxPredictor(_Base):
         if self._indices:
             assert self.classes is not None
             return self.classes[out.reshape(-1)]
-        return out
+        return one_per_row(out)
 
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         return self._labels(self._run(self._outputs, {self._input: matrix}, None)[0])
@@ -439,10 +447,11 @@ class FunctionPredictor(_Base):
         return pd.DataFrame(matrix, columns=list(self.signature.names))
 
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
-        return np.asarray(self.fn(self._frame(matrix)))
+        return one_per_row(np.asarray(self.fn(self._frame(matrix))))
 
     def predict_scored(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         if self.proba_fn is None:
             return self.predict_matrix(matrix), None
         frame = self._frame(matrix)
-        return np.asarray(self.fn(frame)), np.asarray(self.proba_fn(frame), dtype=np.float64)
+        outputs = one_per_row(np.asarray(self.fn(frame)))
+        return outputs, np.asarray(self.proba_fn(frame), dtype=np.float64)
