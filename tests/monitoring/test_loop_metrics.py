@@ -203,3 +203,40 @@ def test_numeric_columns_and_json_give_the_same_figures(tmp_path: Path) -> None:
     matrix = ValueMatrix(tp=5, fp=-1, fn=-5)
     a, b = business_value(data, matrix).to_dict(), business_value(as_json, matrix).to_dict()
     assert a["overall"] == b["overall"] and a["by_route"] == b["by_route"]
+
+
+def test_regression_single_output_column_is_not_broadcast() -> None:
+    rng = np.random.default_rng(5)
+    y = rng.normal(50, 10, 300)
+    p = y + rng.normal(0, 3, 300)
+    m = regression_metrics(y, p.reshape(-1, 1))  # (n, 1) against (n,)
+    assert m["mae"] == pytest.approx(skm.mean_absolute_error(y, p))
+    assert m["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(y, p)))
+    assert m["r2"] == pytest.approx(skm.r2_score(y, p))
+    with pytest.raises(ValueError, match=r"shape \(300, 2\)"):
+        regression_metrics(y, np.column_stack([p, p]))
+    with pytest.raises(ValueError, match="299 predictions for 300 labels"):
+        regression_metrics(y, p[:-1])
+    # a two-output regressor forced to regression: insufficient_data with the reason
+    rep = performance_report(_table([[v, v] for v in p[:50]], y[:50].tolist()), task="regression")
+    assert rep.status == "insufficient_data"
+    assert "one number per row" in str(rep.overall.reason)
+
+
+def test_one_element_list_outputs_of_older_servers_are_regression() -> None:
+    rng = np.random.default_rng(6)
+    y = np.round(rng.normal(50, 10, 3000), 2)
+    p = np.round(y + rng.normal(0, 3, 3000), 2)
+    # older servers logged a single-output regressor as "[48.78]" with output_num null
+    data = _table(
+        [[v] for v in p.tolist()],
+        y.tolist(),
+        output_num=pa.nulls(3000, pa.float64()),
+        label_num=pa.array(y),
+    )
+    rep = performance_report(data)
+    m = rep.overall.metrics
+    assert rep.task == "regression" and rep.status == "ok", rep.overall.reason
+    assert m["mae"] == pytest.approx(skm.mean_absolute_error(y, p))
+    assert m["r2"] == pytest.approx(skm.r2_score(y, p))
+    assert rep.by_version[0].metrics["rmse"] == pytest.approx(m["rmse"])

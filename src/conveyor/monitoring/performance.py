@@ -191,9 +191,15 @@ def _class_index(y: np.ndarray, cls: np.ndarray) -> np.ndarray:
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
-    """MAE, RMSE and R² (None when the labels are constant) of numeric predictions."""
-    y = np.asarray(y_true, dtype=np.float64)
-    p = np.asarray(y_pred, dtype=np.float64)
+    """MAE, RMSE and R² (None when the labels are constant) of numeric predictions.
+
+    A single-output prediction of shape ``(n, 1)`` counts as ``(n,)``; any other shape
+    mismatch raises ``ValueError`` (never a broadcast ``n x n`` error matrix).
+    """
+    y = _one_column(np.asarray(y_true, dtype=np.float64), "labels")
+    p = _one_column(np.asarray(y_pred, dtype=np.float64), "predictions")
+    if y.shape != p.shape:
+        raise ValueError(f"{len(p)} predictions for {len(y)} labels: pass one prediction per label")
     err = p - y
     ss_tot = float(np.sum((y - y.mean()) ** 2)) if len(y) else 0.0
     return {
@@ -204,7 +210,25 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]
     }
 
 
+def _one_column(values: np.ndarray, what: str) -> np.ndarray:
+    """``values`` as a 1-D array: ``(n,)`` as is, ``(n, 1)`` flattened, else ValueError."""
+    if values.ndim == 2 and values.shape[1] == 1:
+        return values[:, 0]
+    if values.ndim != 1:
+        raise ValueError(
+            f"regression {what} must be one number per row, got shape {values.shape} "
+            "(performance metrics of multi-output regressors are not supported)"
+        )
+    return values
+
+
 # -- from a window ---------------------------------------------------------------------------
+def _unwrap(value: Any) -> Any:
+    """A one-element JSON list (a single-output regressor logged by older servers,
+    ``[48.78]``) as its element; anything else unchanged."""
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
 def _sort_key(v: Any) -> tuple[str, Any]:
     return (type(v).__name__ if not isinstance(v, int | float) else "0num", v)
 
@@ -242,7 +266,7 @@ class Pairs:
 
 def labelled_pairs(table: Any) -> Pairs:
     """Labels and outputs of the labelled rows of a window table (JSON decoded only when
-    the numeric columns cannot stand in for it)."""
+    the numeric columns cannot stand in for it; one-element lists are unwrapped)."""
     if table.num_rows == 0:
         return Pairs(np.zeros(0, dtype=bool), [], [], False)
     mask = np.asarray(table.column("label").is_valid().to_numpy(zero_copy_only=False))
@@ -256,7 +280,12 @@ def labelled_pairs(table: Any) -> Pairs:
     idx = np.flatnonzero(mask)
     labels = table.column("label").take(idx).to_pylist()
     outputs = table.column("output").take(idx).to_pylist()
-    return Pairs(mask, [json.loads(v) for v in labels], [json.loads(v) for v in outputs], False)
+    return Pairs(
+        mask,
+        [_unwrap(json.loads(v)) for v in labels],
+        [_unwrap(json.loads(v)) for v in outputs],
+        False,
+    )
 
 
 def group_masks(table: Any, column: str, names: list[str]) -> list[tuple[str, np.ndarray]]:
