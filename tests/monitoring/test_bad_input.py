@@ -92,6 +92,20 @@ def test_constant_columns() -> None:
     _no_nan(same.to_dict())
 
 
+def test_psi_with_a_constant_reference_sees_values_leave_the_constant() -> None:
+    ref = pd.DataFrame({"k": np.ones(100)})
+    psi = {"numeric": "psi"}
+    half = drift_report(ref, pd.DataFrame({"k": np.r_[np.ones(50), np.zeros(50)]}), methods=psi)
+    col = half.column("k")
+    assert col.drifted and col.distance is not None and col.distance > 1.0
+    assert col.details["bins"] == 3
+    above = drift_report(ref, pd.DataFrame({"k": np.full(100, 2.0)}), methods=psi).column("k")
+    assert above.drifted
+    same = drift_report(ref, pd.DataFrame({"k": np.ones(100)}), methods=psi).column("k")
+    assert same.status == "ok" and same.distance == 0.0
+    _no_nan(half.to_dict())
+
+
 def test_single_row() -> None:
     report = drift_report(
         pd.DataFrame({"x": [1.0], "c": ["a"]}), pd.DataFrame({"x": [2.0], "c": ["b"]})

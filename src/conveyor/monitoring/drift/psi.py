@@ -6,6 +6,8 @@
 * Numeric bins: ``bins`` (default 10) bins at reference quantiles, so each holds ~1/bins
   of the reference; tied quantiles (discrete data) merge bins. The outer bins are open
   (``-inf``, ``+inf``), so current values outside the reference range land in them.
+  A constant reference gets three bins (below / at / above the constant), so a current
+  window that leaves the constant reads as drift, as with KS.
 * Categorical bins: one per category; unseen categories get their own bins (reference
   proportion 0).
 * Epsilon smoothing: proportions are floored at ``eps = 1e-4`` before the formula, so an
@@ -38,7 +40,17 @@ def psi(ref_counts: np.ndarray, cur_counts: np.ndarray, eps: float = EPS) -> flo
 def quantile_bin_counts(
     a: np.ndarray, b: np.ndarray, bins: int = 10
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Counts of sorted ``a`` and ``b`` in bins cut at the quantiles of ``a``; and the cuts."""
+    """Counts of sorted ``a`` and ``b`` in bins cut at the quantiles of ``a``; and the cuts.
+
+    A constant ``a`` (every value ``c``) gets three bins — below ``c``, exactly ``c``,
+    above ``c`` (cuts ``[c, c]``) — so any current value other than ``c`` counts as a change.
+    """
+    if a.size and a[0] == a[-1]:
+        c = a[0]
+        below, upto = np.searchsorted(b, c, side="left"), np.searchsorted(b, c, side="right")
+        ref = np.array([0.0, float(a.size), 0.0])
+        cur = np.array([below, upto - below, b.size - upto], dtype=np.float64)
+        return ref, cur, np.array([c, c])
     idx = np.clip((np.arange(1, bins) * a.size) // bins - 1, 0, a.size - 1)
     cuts = np.unique(a[idx])
     ref = np.diff(np.concatenate([[0], np.searchsorted(a, cuts, side="right"), [a.size]]))
