@@ -136,3 +136,26 @@ def test_bad_arguments() -> None:
         drift_report(t, t, methods={"x": "chisquare"})
     with pytest.raises(ValidationFailed, match="dataset_threshold"):
         drift_report(t, t, dataset_threshold=0.0)
+
+
+def test_unknown_keys_of_methods_thresholds_and_importance_are_named() -> None:
+    rng = np.random.default_rng(1)
+    ref = pd.DataFrame({"age": rng.normal(size=100), "city": ["a", "b"] * 50})
+    cur = pd.DataFrame({"age": rng.normal(size=100), "city": ["a", "b"] * 50})
+    with pytest.raises(ValidationFailed, match=r"methods has unknown key\(s\) \['nmeric'\]") as e:
+        drift_report(ref, cur, methods={"nmeric": "psi"})
+    assert "'numeric', 'categorical'" in str(e.value) and "'age'" in str(e.value)
+    with pytest.raises(ValidationFailed, match=r"thresholds has unknown key\(s\) \['aa'\]") as e:
+        drift_report(ref, cur, thresholds={"aa": 0.1})
+    assert "'psi'" in str(e.value) and "'city'" in str(e.value)
+    with pytest.raises(ValidationFailed, match=r"feature_importance .* \['agee'\]"):
+        drift_report(ref, cur, feature_importance={"agee": 1.0})
+    # the valid spellings still work: a column, a kind, a method name
+    ok = drift_report(
+        ref,
+        cur,
+        methods={"age": "psi", "categorical": "jensenshannon"},
+        thresholds={"psi": 0.3, "city": 0.2},
+        feature_importance={"age": 1.0},
+    )
+    assert ok.column("age").method == "psi" and ok.column("age").threshold == 0.3

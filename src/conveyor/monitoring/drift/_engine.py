@@ -23,7 +23,7 @@ from conveyor.monitoring._sources import DEFAULT_CHUNK_ROWS, Source, open_source
 from conveyor.monitoring.drift._base import DriftMethod, InsufficientData, Measurement
 from conveyor.monitoring.drift._builtins import DEFAULT_METHODS
 from conveyor.monitoring.drift._plots import categorical_plot, numeric_plot
-from conveyor.monitoring.drift._registry import get_method
+from conveyor.monitoring.drift._registry import available_methods, get_method
 from conveyor.monitoring.drift._report import ColumnDrift, DriftReport, Status
 
 __all__ = ["ProgressCallback", "drift_report"]
@@ -69,6 +69,8 @@ def drift_report(
     ``thresholds``: per column name or per method name; for p-value methods it is the
     family-wise alpha (divided by the number of p-value tests under Bonferroni).
     ``feature_importance``: weights for the dataset-level share (missing columns weigh 0).
+    A key of ``methods`` / ``thresholds`` / ``feature_importance`` that is neither a
+    column of the data nor a kind / method name raises ``ValidationFailed``.
     ``categorical``: columns to treat as categories even if numeric.
     Columns that cannot be judged get ``status="insufficient_data"`` and a reason.
     """
@@ -87,6 +89,7 @@ def drift_report(
             f"categorical= names columns that exist in neither window: {unknown_cat}",
             details={"columns": unknown_cat},
         )
+    _check_keys(ref, cur, methods or {}, thresholds or {}, feature_importance or {})
     weights = _weights(feature_importance, names)
     plans = [
         _plan(name, ref, cur, cat_set, methods or {}, thresholds or {}, weights) for name in names
@@ -129,6 +132,39 @@ def _column_names(ref: Source, cur: Source, columns: Iterable[str] | None) -> li
             details={"missing": absent, "reference_columns": ref.columns},
         )
     return names
+
+
+def _check_keys(
+    ref: Source,
+    cur: Source,
+    methods: Mapping[str, str | DriftMethod],
+    thresholds: Mapping[str, float],
+    importance: Mapping[str, float],
+) -> None:
+    """ValidationFailed naming the keys of ``methods`` / ``thresholds`` /
+    ``feature_importance`` that are neither a column of the data nor a kind / method name
+    (a typo would otherwise be ignored silently)."""
+    data_columns = list(dict.fromkeys(ref.columns + cur.columns))
+    method_names = {n for names in available_methods().values() for n in names}
+    method_names |= {m.name for m in methods.values() if isinstance(m, DriftMethod)}
+    checks = [
+        ("methods", methods, ["numeric", "categorical"], "a column name or a kind"),
+        ("thresholds", thresholds, sorted(method_names), "a column name or a method name"),
+        ("feature_importance", importance, [], "a column name"),
+    ]
+    problems: dict[str, list[str]] = {}
+    messages = []
+    for arg, given, names, what in checks:
+        unknown = [k for k in given if k not in names and k not in data_columns]
+        if unknown:
+            problems[arg] = unknown
+            also = f"{', '.join(map(repr, names))} or " if names else ""
+            messages.append(
+                f"{arg} has unknown key(s) {unknown}: each key must be {what} "
+                f"({also}one of the columns {data_columns[:50]})"
+            )
+    if messages:
+        raise ValidationFailed("; ".join(messages), details=problems)
 
 
 def _weights(importance: Mapping[str, float] | None, names: list[str]) -> dict[str, float] | None:
