@@ -112,3 +112,32 @@ def test_thread_pool_and_serial_runs_agree() -> None:
     two = _strip(drift_report(ref, cur, workers=3).to_dict())
     assert one == two
     assert one["drifted_columns"] == ["x3"]
+
+
+def test_dataset_versions_are_read_through_the_backend_and_streamed() -> None:
+    import pytest
+
+    import conveyor
+    from conveyor.errors import IntegrityError
+    from conveyor.monitoring import quality_report
+    from conveyor.monitoring._sources import ParquetSource, open_source
+
+    rng = np.random.default_rng(15)
+    ref = make_table(3000, rng, numeric=2, categorical=1)
+    cur = make_table(3000, rng, numeric=2, categorical=1, shift={"x0": 0.5})
+    ref_v = conveyor.log_dataset(ref, "ref")
+    cur_v = conveyor.log_dataset(cur, "cur")
+    assert isinstance(open_source(ref_v, role="reference"), ParquetSource)
+    expected = drift_report(conveyor.load_dataset("ref"), conveyor.load_dataset("cur"))
+    got = drift_report(ref_v, cur_v, chunk_rows=500)
+    assert [(c.column, c.statistic, c.status) for c in got.columns] == [
+        (c.column, c.statistic, c.status) for c in expected.columns
+    ]
+    assert "x0" in got.drifted_columns
+    assert quality_report(ref_v, cur_v).passed
+    # a corrupted file is refused, as load_dataset refuses it
+    artifacts = conveyor.connect().artifacts  # type: ignore[attr-defined]
+    path = artifacts.backend.local_path(artifacts.key(ref_v.file_sha256))
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(IntegrityError, match="corrupted"):
+        drift_report(ref_v, cur_v)

@@ -7,6 +7,8 @@ one column at a time, as a stream of Arrow arrays of at most ``chunk_rows`` rows
 * :class:`PandasSource` wraps a ``pandas.DataFrame`` and converts one column at a time.
 * :class:`ParquetSource` reads one column of a Parquet file batch by batch, so memory
   holds a batch of one column, never the file.
+* :func:`dataset_version_source` reads a ``conveyor.data`` dataset version through the
+  backend (streamed from its Parquet file when the artifact store is a local folder).
 
 :func:`open_source` picks the right one, and accepts any object with ``to_arrow()`` or
 ``to_pandas()`` (the adapter point for ``conveyor.data`` dataset versions and profiles).
@@ -32,6 +34,7 @@ __all__ = [
     "PandasSource",
     "ParquetSource",
     "Source",
+    "dataset_version_source",
     "kind_of",
     "open_source",
     "to_float_array",
@@ -182,8 +185,37 @@ class ParquetSource(Source):
             reader.close()
 
 
+def dataset_version_source(dv: Any, backend: Any = None) -> Source:
+    """The data of a ``conveyor.data`` dataset version, read through ``backend`` (default
+    ``conveyor.connect()``) the way ``conveyor.load_dataset`` reads it.
+
+    On an embedded backend whose artifact store is a local folder, the version's Parquet
+    file is verified against its sha256 (streamed, ``IntegrityError`` when corrupted) and
+    then read column by column like a Parquet path; other artifact stores are read whole
+    (verified), and a server backend downloads the version as ``load_dataset`` does.
+    """
+    if backend is None:
+        from conveyor.backend import connect
+
+        backend = connect()
+    artifacts = getattr(backend, "artifacts", None)
+    if artifacts is None:  # a server: its API serves the version
+        return PandasSource(backend.load_dataset(dv.name, dv.version))
+    local = artifacts.backend.local_path(artifacts.key(dv.file_sha256))
+    if local is not None and Path(local).is_file():
+        for _ in artifacts.iter_chunks(dv.file_sha256):  # verify the sha256, bounded memory
+            pass
+        return ParquetSource(local)
+    from conveyor.data.service import load_dataset_version
+
+    table = load_dataset_version(artifacts, dv)
+    assert isinstance(table, pa.Table)
+    return ArrowSource(table)
+
+
 def open_source(data: Any, *, role: str) -> Source:
-    """Wrap reference/current data: DataFrame, Arrow table, Parquet path, or an adapter."""
+    """Wrap reference/current data: DataFrame, Arrow table, Parquet path, a
+    ``DatasetVersion`` (see :func:`dataset_version_source`), or an adapter."""
     if isinstance(data, Source):
         return data
     if isinstance(data, pa.Table):
@@ -194,6 +226,10 @@ def open_source(data: Any, *, role: str) -> Source:
         return ParquetSource(data)
     if hasattr(data, "columns") and hasattr(data, "iloc") and hasattr(data, "dtypes"):
         return PandasSource(data)
+    from conveyor.data.entities import DatasetVersion
+
+    if isinstance(data, DatasetVersion):
+        return dataset_version_source(data)
     if callable(getattr(data, "to_arrow", None)):
         table = data.to_arrow()
         if isinstance(table, pa.Table | pa.RecordBatch):
@@ -202,6 +238,7 @@ def open_source(data: Any, *, role: str) -> Source:
         return open_source(data.to_pandas(), role=role)
     raise ValidationFailed(
         f"cannot read {role} data of type {type(data).__name__}: pass a pandas DataFrame, "
-        "a pyarrow Table, a Parquet file path, or an object with to_arrow()/to_pandas()",
+        "a pyarrow Table, a Parquet file path, a DatasetVersion, or an object with "
+        "to_arrow()/to_pandas()",
         details={"role": role, "type": type(data).__name__},
     )
