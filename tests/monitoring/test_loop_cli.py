@@ -127,3 +127,12 @@ def test_report_json_and_html(log_uri: str, tmp_path: Path) -> None:
     assert "Drift: no reference data" in text and "Performance" in text
     empty = _cli("report", "-e", "nothing", "--log-uri", log_uri)
     assert "insufficient_data" in empty
+
+
+def test_report_with_a_bad_value_matrix_says_which_key(log_uri: str) -> None:
+    out = _cli(
+        "report", "-e", ENDPOINT, "--log-uri", log_uri, "--value-matrix", '{"tp":1,"xx":2}',
+        code=2,
+    )  # fmt: skip
+    assert "Unexpected error" not in out and "--value-matrix has unknown key(s) ['xx']" in out
+    assert "accepted keys: ['tp', 'tn', 'fp', 'fn', 'positive', 'threshold']" in out

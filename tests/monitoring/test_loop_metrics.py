@@ -240,3 +240,19 @@ def test_one_element_list_outputs_of_older_servers_are_regression() -> None:
     assert m["mae"] == pytest.approx(skm.mean_absolute_error(y, p))
     assert m["r2"] == pytest.approx(skm.r2_score(y, p))
     assert rep.by_version[0].metrics["rmse"] == pytest.approx(m["rmse"])
+
+
+def test_value_matrix_with_an_unknown_key_names_it_and_the_accepted_ones() -> None:
+    from conveyor.errors import ValidationFailed
+    from conveyor.monitoring.business import value_from_options
+
+    with pytest.raises(ValidationFailed, match=r"unknown key\(s\) \['xx'\]; accepted keys: \['tp'"):
+        value_from_options({"value_matrix": {"tp": 1, "xx": 2}})
+    with pytest.raises(ValidationFailed, match=r"value_matrix.fp must be a finite number"):
+        value_from_options({"value_matrix": {"fp": "a lot"}})
+    with pytest.raises(ValidationFailed, match="must be a mapping"):
+        value_from_options({"value_matrix": [1, 2]})
+    data = _table([1, 0], [1, 1])
+    with pytest.raises(ValidationFailed, match=r"\['xx'\]"):
+        business_value(data, {"tp": 1, "xx": 2})
+    assert value_from_options({"value_matrix": {"tp": 1, "fn": -1}})[0] == ValueMatrix(tp=1, fn=-1)

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,29 @@ class ValueMatrix:
     fn: float = 0.0
     positive: Any = 1
     threshold: float = 0.5
+
+    @classmethod
+    def from_dict(cls, data: Any, *, what: str = "value_matrix") -> ValueMatrix:
+        """A matrix from a mapping such as ``{"tp": 40, "fp": -5, "fn": -40}``;
+        ValidationFailed naming an unknown key (with the accepted ones) or a value that
+        is not a finite number. ``what`` names the option in the messages."""
+        accepted = [f.name for f in fields(cls)]
+        if not isinstance(data, Mapping):
+            raise ValidationFailed(
+                f"{what} must be a mapping of {accepted}, e.g. "
+                f'{{"tp": 40, "fp": -5, "fn": -40}}; got {data!r}'
+            )
+        unknown = [str(k) for k in data if k not in accepted]
+        if unknown:
+            raise ValidationFailed(
+                f"{what} has unknown key(s) {unknown}; accepted keys: {accepted}",
+                details={"unknown": unknown, "accepted": accepted},
+            )
+        for key in ("tp", "tn", "fp", "fn", "threshold"):
+            v = data.get(key, 0.0)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise ValidationFailed(f"{what}.{key} must be a finite number, got {v!r}")
+        return cls(**dict(data))
 
     def is_positive(self, value: Any) -> np.ndarray:
         def one(v: Any) -> bool:
@@ -204,7 +228,7 @@ def business_value(
     function ``g(label, row)``, or None.
     """
     if isinstance(value, Mapping):
-        value = ValueMatrix(**dict(value))
+        value = ValueMatrix.from_dict(value)
     if not isinstance(value, ValueMatrix) and isinstance(baseline, str):
         baseline = None  # named baselines need a value matrix
     if isinstance(baseline, str) and baseline not in ("predict_nothing", "predict_all"):
@@ -243,7 +267,7 @@ def value_from_options(options: Mapping[str, Any]) -> tuple[Any, Any]:
     if isinstance(baseline, str) and ":" in baseline:
         baseline = _import(baseline)
     if "value_matrix" in options:
-        return ValueMatrix(**dict(options["value_matrix"])), baseline
+        return ValueMatrix.from_dict(options["value_matrix"]), baseline
     if "value_function" in options:
         return _import(str(options["value_function"])), baseline
     raise ValidationFailed(

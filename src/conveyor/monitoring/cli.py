@@ -279,6 +279,10 @@ def report(
     """Drift, quality, performance, business value and operational figures of a window."""
     backend = _backend()
     value = _json_option("--value-matrix", value_matrix)
+    if value is not None:
+        from conveyor.monitoring.business import ValueMatrix
+
+        value = ValueMatrix.from_dict(value, what="--value-matrix")
     class_order = _json_option("--classes", classes)
     if class_order is not None and not isinstance(class_order, list):
         raise ValidationFailed(f"--classes must be a JSON list, got {classes!r}")
