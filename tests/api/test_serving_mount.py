@@ -43,3 +43,27 @@ def test_server_serves_deployed_endpoints(conveyor_home: Path) -> None:
         assert client.get("/api/v1/health").status_code == 200
     logged = list((conveyor_home / "logs" / "predictions").rglob("*.parquet"))
     assert logged, "the prediction log is flushed at shutdown"
+
+
+@pytest.mark.server
+def test_an_endpoint_deployed_after_the_server_started_answers_at_once(
+    conveyor_home: Path,
+) -> None:
+    """No 404 for the first requests after a deploy: the server polls on an unknown name."""
+    x = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 1.0, 0.0, 0.0]})
+    with conveyor.start_run():
+        conveyor.log_model(LogisticRegression().fit(x, [0, 0, 1, 1]), "model",
+                           input_example=x, registered_model_name="toy")  # fmt: skip
+    backend = conveyor.connect()
+    row = {"records": [{"a": 3.0, "b": 0.0}]}
+    with (
+        ServerThread(create_app(backend), lifespan="on") as server,  # nothing deployed yet
+        httpx.Client(base_url=server.url) as client,
+    ):
+        unknown = client.post("/serving/endpoints/first/invocations", json=row)
+        assert unknown.status_code == 404 and "first" in unknown.text
+        for name in ("first", "second"):
+            deploy_endpoint(backend, name, model="toy/1")
+            answer = client.post(f"/serving/endpoints/{name}/invocations", json=row)
+            assert answer.status_code == 200, answer.text
+            assert client.post("/serving/invocations", json=row).status_code == 200

@@ -304,13 +304,16 @@ class RevisionWatcher:
             changed.append(table.endpoint)
         return changed
 
+    async def refresh(self) -> None:
+        """Poll now: build off the event loop, swap on it."""
+        for table, number in await asyncio.to_thread(self.poll):
+            self._install(table, number)
+
     async def run(self) -> None:
         """Poll every ``interval`` seconds until :meth:`stop`."""
         stop = self._stop = self._stop or asyncio.Event()
         while not stop.is_set():
-            ready = await asyncio.to_thread(self.poll)
-            for table, number in ready:  # swap on the event loop thread
-                self._install(table, number)
+            await self.refresh()
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.interval)
 
@@ -336,6 +339,23 @@ class RevisionWatcher:
         }
 
 
+_NO_ENDPOINT: Any = object()
+
+
+def _endpoint_in(path: str) -> Any:
+    """The endpoint an inference path names (None: the default), else ``_NO_ENDPOINT``."""
+    if path == "/invocations":
+        return None
+    if path.startswith("/endpoints/") and path.endswith("/invocations"):
+        return path[11:-12]
+    if path.startswith("/v2/models/"):
+        name = path[11:]
+        for suffix in ("/infer", "/ready"):
+            name = name.removesuffix(suffix)
+        return name
+    return _NO_ENDPOINT
+
+
 class DeploymentServer:
     """ASGI app: the inference app for deployed endpoints, kept current by a watcher.
 
@@ -359,13 +379,36 @@ class DeploymentServer:
         self.app = InferenceApp(self.router, **app_options)
         self._started = False
         self._lock: asyncio.Lock | None = None
+        self._refreshing: asyncio.Future[None] | None = None  # the on-demand poll in flight
 
     async def startup(self) -> None:
         if self._started:
             return
         self._started = True
         await self.app.startup()
+        await self.watcher.refresh()  # what was deployed since this object was built
         self.watcher.start()
+
+    async def _refresh_for(self, path: str) -> None:
+        """A request names an endpoint this server does not know (yet): poll once before
+        answering 404, so a request right after a deploy is served. Only when serving every
+        endpoint (a fixed list is loaded up front); concurrent requests share one poll, so
+        a client hammering an unknown name costs one query at a time."""
+        if self.watcher.endpoints is not None:
+            return
+        name = _endpoint_in(path)
+        if name is _NO_ENDPOINT or (name or self.router.default) in self.router.tables:
+            return
+        if self._refreshing is None:
+            self._refreshing = asyncio.ensure_future(self.watcher.refresh())
+            self._refreshing.add_done_callback(self._refreshed)
+        with suppress(Exception):  # logged by _refreshed; the request then gets its 404
+            await asyncio.shield(self._refreshing)
+
+    def _refreshed(self, done: asyncio.Future[None]) -> None:
+        self._refreshing = None
+        if not done.cancelled() and done.exception() is not None:
+            log.warning("on-demand deployment poll failed: %s", done.exception())
 
     async def shutdown(self) -> None:
         if not self._started:
@@ -397,6 +440,7 @@ class DeploymentServer:
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
+            await self._refresh_for(path)
             await self.app(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
