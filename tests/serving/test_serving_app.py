@@ -277,6 +277,13 @@ def test_function_predictor_with_typed_columns(rows: int) -> None:
             r = await c.post("/invocations", json={"dataframe_records": recs})
             assert r.status_code == 200, r.text
             assert r.json()["predictions"] == [2 * (i + 1) for i in range(rows)]
+            whole = await c.post("/invocations", json={"records": {"age": 41.0, "plan": "x"}})
+            assert whole.status_code == 200 and whole.json()["predictions"] == [82]
+            half = await c.post("/invocations", json={"records": {"age": 41.5, "plan": "x"}})
+            assert half.status_code == 422
+            assert half.json()["error"]["details"]["errors"] == [
+                {"field": "age", "error": "expected an integer, got float", "row": 0}
+            ]
 
     run(go())
 

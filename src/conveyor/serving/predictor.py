@@ -66,8 +66,8 @@ def _accepts(kind: str, value: Any) -> bool:
     t = type(value)
     if kind == "float":
         return t is float or t is int
-    if kind == "int":
-        return t is int
+    if kind == "int":  # a whole float is an integer too (clients that write 41.0)
+        return t is int or (t is float and value.is_integer())
     if kind == "bool":
         return t is bool
     return t is str
