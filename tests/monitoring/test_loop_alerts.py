@@ -386,7 +386,37 @@ def test_migration_matches_the_table_definitions(meta: MetadataStore) -> None:
      "drift.x0", "drift.x0.p_value", "quality.null_rate.x0", "quality.issues"],
 )  # fmt: skip
 def test_known_metrics_validate(metric: str) -> None:
-    MonitorSpec("m", "e", metric, 1.0).validate()
+    options = {"value_matrix": {"tp": 1}} if metric.startswith("business.") else {}
+    MonitorSpec("m", "e", metric, 1.0, options=options).validate()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"notifiers": [{"type": "webhook", "url": "notaurl"}]}, "webhook notifier needs an http"),
+        ({"notifiers": [{"type": "slack"}]}, "slack notifier needs an http"),
+        ({"notifiers": [{"type": "webhook", "url": "ftp://x/y"}]}, "http\\(s\\) URL"),
+        ({"metric": "business.total"}, "business.total: business metrics need options.value_m"),
+        (
+            {"metric": "business.total", "options": {"value_matrix": {"tp": 1, "xx": 2}}},
+            "options.value_matrix has unknown key\\(s\\) \\['xx'\\]; accepted keys",
+        ),
+        (
+            {"metric": "business.total", "options": {"value_function": "nocolon"}},
+            "options.value_function must be 'package.module:function'",
+        ),
+    ],
+)
+def test_monitors_that_could_never_evaluate_are_refused(
+    changes: dict[str, Any], message: str
+) -> None:
+    spec = {"name": "m", "endpoint": "e", "metric": "volume", "threshold": 1.0, **changes}
+    with pytest.raises(ValidationFailed, match=message):
+        MonitorSpec.from_dict(spec).validate()
+    MonitorSpec.from_dict(
+        {**spec, "notifiers": [{"type": "webhook", "url": "https://hooks.example.com/a"}],
+         "options": {"value_matrix": {"tp": 1}, "value_function": "a.b:c"}}
+    ).validate()  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -136,3 +136,24 @@ def test_report_with_a_bad_value_matrix_says_which_key(log_uri: str) -> None:
     )  # fmt: skip
     assert "Unexpected error" not in out and "--value-matrix has unknown key(s) ['xx']" in out
     assert "accepted keys: ['tp', 'tn', 'fp', 'fn', 'positive', 'threshold']" in out
+
+
+def test_create_refuses_monitors_that_could_never_evaluate(tmp_path: Path) -> None:
+    base = ("create", "m", "-e", "not-deployed-yet", "-t", "1")
+    out = _cli(*base, "-m", "volume", "--notify", "webhook=notaurl", code=2)
+    assert "webhook notifier needs an http(s) URL, got 'notaurl'" in out
+    out = _cli(*base, "-m", "business.total", code=2)
+    assert "business.total: business metrics need options.value_matrix" in out
+    out = _cli(*base, "-m", "business.total", "-o", 'value_matrix={"tp":1,"xx":2}', code=2)
+    assert "unknown key(s) ['xx']" in out
+    spec = tmp_path / "monitors.yaml"
+    spec.write_text(
+        "- {name: ok, endpoint: e, metric: volume, threshold: 1}\n"
+        "- {name: biz, endpoint: e, metric: business.uplift, threshold: 0}\n"
+    )
+    out = _cli("create", "--file", str(spec), code=2)
+    assert "monitor 'biz': business.uplift: business metrics need" in out
+    assert json.loads(_cli("list", "--json")) == []  # nothing half-applied
+    # an endpoint that is not deployed yet is fine: monitors may come first
+    out = _cli(*base, "-m", "business.total", "-o", 'value_matrix={"tp":1}')
+    assert "created" in out and "business.total" in out

@@ -34,6 +34,7 @@ __all__ = [
     "ValueFunction",
     "ValueMatrix",
     "business_value",
+    "check_value_options",
     "value_from_options",
 ]
 
@@ -259,6 +260,33 @@ def business_value(
     )  # fmt: skip
 
 
+_NEEDS_VALUE = (
+    "business metrics need options.value_matrix ({'tp': .., 'tn': .., 'fp': .., 'fn': ..}) "
+    "or options.value_function ('package.module:function')"
+)
+
+
+def check_value_options(options: Mapping[str, Any]) -> None:
+    """ValidationFailed unless ``options`` declare a usable business value: a valid
+    ``value_matrix``, or a ``value_function`` / ``baseline`` function written
+    ``"package.module:function"`` (not imported here: the evaluator imports it)."""
+    if "value_matrix" in options:
+        ValueMatrix.from_dict(options["value_matrix"], what="options.value_matrix")
+    elif "value_function" in options:
+        _check_path(options["value_function"], "options.value_function")
+    else:
+        raise ValidationFailed(_NEEDS_VALUE)
+    baseline = options.get("baseline", "predict_nothing")
+    if baseline not in ("predict_nothing", "predict_all"):
+        _check_path(baseline, "options.baseline ('predict_nothing', 'predict_all' or)")
+
+
+def _check_path(value: Any, what: str) -> None:
+    module, _, attr = str(value).partition(":") if isinstance(value, str) else ("", "", "")
+    if not module or not attr:
+        raise ValidationFailed(f"{what} must be 'package.module:function', got {value!r}")
+
+
 def value_from_options(options: Mapping[str, Any]) -> tuple[Any, Any]:
     """``(value, baseline)`` from a monitor's options: ``value_matrix`` (a dict of
     tp/tn/fp/fn/positive/threshold) or ``value_function`` (``"package.module:function"``),
@@ -270,10 +298,7 @@ def value_from_options(options: Mapping[str, Any]) -> tuple[Any, Any]:
         return ValueMatrix.from_dict(options["value_matrix"]), baseline
     if "value_function" in options:
         return _import(str(options["value_function"])), baseline
-    raise ValidationFailed(
-        "business metrics need options.value_matrix ({'tp': .., 'tn': .., 'fp': .., 'fn': ..}) "
-        "or options.value_function ('package.module:function')"
-    )
+    raise ValidationFailed(_NEEDS_VALUE)
 
 
 def _import(path: str) -> Any:

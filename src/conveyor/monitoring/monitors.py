@@ -44,6 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from conveyor._util import check_name
 from conveyor.errors import ValidationFailed
@@ -123,6 +124,21 @@ def _seconds(value: Any, what: str) -> float:
         raise ValidationFailed(f"{what}: {exc.message}") from None
 
 
+def _check_notifier_url(notifier: Mapping[str, Any]) -> None:
+    """Webhook and Slack notifiers need an absolute http(s) URL."""
+    kind = notifier["type"]
+    if kind not in ("webhook", "slack"):
+        return
+    url = notifier.get("url")
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationFailed(
+            f"the {kind} notifier needs an http(s) URL, got {url!r}: "
+            "e.g. https://hooks.example.com/alerts",
+            details={"notifier": kind, "url": url},
+        )
+
+
 @dataclass(slots=True)
 class MonitorSpec:
     """A monitor as declared (durations as ``"5m"``/seconds; see the module docstring)."""
@@ -166,7 +182,16 @@ class MonitorSpec:
         """The row values (durations in seconds); ValidationFailed naming the bad field."""
         check_name(self.name, "monitor name")
         check_name(self.endpoint, "endpoint name")
-        metric_family(self.metric)
+        family = metric_family(self.metric)
+        if not isinstance(self.options, Mapping):
+            raise ValidationFailed(f"options must be a mapping, got {self.options!r}")
+        if family == "business":
+            from conveyor.monitoring.business import check_value_options
+
+            try:
+                check_value_options(self.options)
+            except ValidationFailed as exc:
+                raise ValidationFailed(f"{self.metric}: {exc.message}") from None
         if self.comparison not in COMPARISONS:
             raise ValidationFailed(
                 f"comparison must be one of {list(COMPARISONS)}, got {self.comparison!r}"
@@ -189,6 +214,7 @@ class MonitorSpec:
                     f"each notifier is a mapping with a 'type' (log, webhook, slack ...), "
                     f"got {notifier!r}"
                 )
+            _check_notifier_url(notifier)
         return {
             "name": self.name,
             "endpoint": self.endpoint,
@@ -408,7 +434,8 @@ def _columns_of(data: Any) -> list[str]:
 
 
 def load_monitor_specs(path: str | Path) -> list[MonitorSpec]:
-    """Monitor specs from a YAML, JSON or TOML file: a list, or ``{"monitors": [...]}``."""
+    """Monitor specs from a YAML, JSON or TOML file: a list, or ``{"monitors": [...]}``;
+    each is validated (ValidationFailed names the file and the monitor)."""
     source = Path(path)
     if not source.is_file():
         raise ValidationFailed(f"monitor file {str(source)!r} does not exist")
@@ -434,4 +461,13 @@ def load_monitor_specs(path: str | Path) -> list[MonitorSpec]:
         items = [items]
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise ValidationFailed(f"{source}: expected a list of monitors or a 'monitors' list")
-    return [MonitorSpec.from_dict(i) for i in items]
+    specs = []
+    for i, item in enumerate(items):
+        try:
+            spec = MonitorSpec.from_dict(item)
+            spec.validate()
+        except ValidationFailed as exc:
+            label = repr(item["name"]) if "name" in item else f"#{i + 1}"
+            raise ValidationFailed(f"{source}: monitor {label}: {exc.message}") from None
+        specs.append(spec)
+    return specs
