@@ -85,6 +85,7 @@ def test_v2_infer_metadata_and_health(make_onnx: Callable[..., OnnxPredictor]) -
             meta = (await c.get("/v2/models/clf")).json()
             assert meta["name"] == "clf" and meta["versions"] == ["2"]
             assert [i["name"] for i in meta["inputs"]][1:] == COLUMNS
+            assert {i["datatype"] for i in meta["inputs"][1:]} == {"FP64"}  # v2 names
             assert (await c.get("/v2")).status_code == 200
 
     run(go())
@@ -240,6 +241,27 @@ def test_fallback_answers_when_the_primary_misses_its_deadline(
             assert r.status_code == 200, r.text
             assert r.headers["x-conveyor-route"] == "fallback"
             assert r.json()["model_version"] == "1"
+
+    run(go())
+
+
+def test_a_missed_deadline_without_fallback_says_so() -> None:
+    release = threading.Event()
+
+    def stuck(frame: Any) -> Any:
+        release.wait(10)
+        return np.zeros(len(frame), dtype=np.int64)
+
+    slow = FunctionPredictor(stuck, name="clf", version="2", columns=COLUMNS)
+    table = RouteTable("clf", slow, deadline_ms=30)
+
+    async def go() -> None:
+        async with client(InferenceApp(Router([table]))) as c:
+            r = await c.post("/invocations", json={"records": [record()]})
+            release.set()
+            assert r.status_code == 503
+            message = r.json()["error"]["message"]
+            assert "version 2 missed its deadline of 30 ms; error id" in message
 
     run(go())
 

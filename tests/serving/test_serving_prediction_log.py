@@ -95,6 +95,10 @@ def test_feedback_is_recorded(make_onnx: Callable[..., OnnxPredictor], tmp_path:
             assert bad.status_code == 422
             fields = [e["field"] for e in bad.json()["error"]["details"]["errors"]]
             assert fields == ["prediction_id", "label"]
+            typed = await c.post("/feedback", json={"prediction_id": 5, "label": 1})
+            assert typed.json()["error"]["details"]["errors"][0]["error"] == (
+                "expected a string, got int"
+            )
             unknown = await c.post("/feedback", json={"prediction_id": "x", "label": 1,
                                                       "endpoint": "nope"})  # fmt: skip
             assert unknown.status_code == 422

@@ -134,6 +134,20 @@ def test_unusable_invocation_bodies(body: object) -> None:
         parse_invocations(body, SIG)
 
 
+def test_several_input_keys_are_refused_not_guessed() -> None:
+    with pytest.raises(ValidationFailed, match="several input keys") as info:
+        parse_invocations({"records": RECORDS, "instances": ROWS}, SIG)
+    assert [e["field"] for e in info.value.details["errors"]] == ["instances", "records"]
+
+
+def test_v2_input_named_after_a_column_reports_the_missing_columns() -> None:
+    body = {"inputs": [{"name": "f0", "shape": [1], "datatype": "FP64", "data": [1.0]}]}
+    with pytest.raises(ValidationFailed) as info:
+        parse_v2(body, SIG)
+    missing = [e["field"] for e in info.value.details["errors"] if e["error"] == "missing"]
+    assert missing == ["f1", "f2", "f3"]
+
+
 def test_malformed_json() -> None:
     with pytest.raises(MalformedRequest) as info:
         loads(b'{"records": [')

@@ -86,6 +86,7 @@ class _Disconnected(Exception):
 
 
 _Scored = tuple[np.ndarray, np.ndarray | None]  # outputs, class probabilities
+_V2_KIND = {"float": "FP64", "int": "INT64", "bool": "BOOL", "str": "BYTES"}
 
 
 @dataclass(frozen=True)
@@ -369,8 +370,13 @@ class InferenceApp:
                            "route": route.name, "fallback": fallback is not None},
                 )  # fmt: skip
                 if fallback is None or fallback is route:
+                    what = (
+                        f"missed its deadline of {table.deadline_ms:g} ms"
+                        if isinstance(exc, TimeoutError)
+                        else "failed to predict"
+                    )
                     raise ModelError(
-                        f"model {table.endpoint!r} version {route.version} failed to predict; "
+                        f"model {table.endpoint!r} version {route.version} {what}; "
                         f"error id {error_id}",
                         details={"error_id": error_id},
                     ) from None
@@ -553,7 +559,10 @@ class InferenceApp:
             "platform": "conveyor",
             "inputs": [
                 {"name": "input", "datatype": v2_datatype(probe), "shape": [-1, len(sig)]},
-                *[{"name": c.name, "datatype": c.type, "shape": [-1]} for c in sig.columns],
+                *[
+                    {"name": c.name, "datatype": _V2_KIND[c.kind], "shape": [-1]}
+                    for c in sig.columns
+                ],
             ],
             "outputs": [{"name": "predict", "shape": [-1]}],
             "parameters": {"traffic": table.describe()},
@@ -574,7 +583,8 @@ class InferenceApp:
                 continue
             pid = item.get("prediction_id")
             if not isinstance(pid, str) or not pid:
-                errors.append({"field": "prediction_id", "error": "missing", "row": i})
+                why = "missing" if pid is None else f"expected a string, got {type(pid).__name__}"
+                errors.append({"field": "prediction_id", "error": why, "row": i})
             if "label" not in item:
                 errors.append({"field": "label", "error": "missing", "row": i})
             endpoint = item.get("endpoint", self.router.default)

@@ -103,6 +103,12 @@ def parse_invocations(payload: Any, sig: Signature) -> np.ndarray:
             "request body must be a JSON object with one of " + ", ".join(MLFLOW_KEYS),
             details={"errors": [{"field": "*", "error": "expected a JSON object"}]},
         )
+    given = [k for k in MLFLOW_KEYS if k in payload]
+    if len(given) > 1:
+        raise ValidationFailed(
+            f"request body has several input keys {given}: send exactly one",
+            details={"errors": [{"field": k, "error": "conflicting input key"} for k in given]},
+        )
     records = payload.get("records")
     if records is not None:
         if isinstance(records, dict):
@@ -210,9 +216,9 @@ def parse_v2(payload: Any, sig: Signature) -> tuple[np.ndarray, str | None]:
         raise _field_error("inputs", "empty")
     parsed = [_v2_input(e, i) for i, e in enumerate(inputs)]
     names = set(sig.names)
-    if len(parsed) == 1 and not (
-        len(sig) == 1 and parsed[0][0] in names and len(parsed[0][1]) == 1
-    ):
+    # one input is the [n, k] tensor, unless it is named after a column (then the other
+    # columns are missing, and the per-column path says so)
+    if len(parsed) == 1 and parsed[0][0] not in names:
         name, shape, data = parsed[0]
         k = len(sig)
         if len(shape) == 1:
