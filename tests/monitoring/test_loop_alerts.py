@@ -159,6 +159,37 @@ def test_fires_after_for_duration_dedups_and_resolves(
     assert audited == ["alert.open", "alert.fire", "alert.resolve"]
 
 
+def test_resolved_messages_say_recovered_and_payloads_carry_the_window(
+    backend: LocalBackend, log_uri: str, events: list[AlertEvent]
+) -> None:
+    with http_sink() as (url, got):
+        _create(backend, notifiers=[{"type": "webhook", "url": url, "backoff": 0}])
+        fired = evaluate_monitor(backend, "p99", now=END, log_uri=log_uri)
+        assert fired.alert is not None and fired.alert.message.startswith("latency.p99 = ")
+        assert fired.alert.message.endswith("(latency.p99 > 5)")
+        _set(backend, "p99", threshold=1000)
+        resolved = evaluate_monitor(backend, "p99", now=END + MIN, log_uri=log_uri)
+    assert resolved.alert is not None
+    assert resolved.alert.message.startswith("recovered: latency.p99 = ")
+    assert "the alert condition latency.p99 > 1000 no longer holds" in resolved.alert.message
+    assert [b["kind"] for b in got.bodies] == ["firing", "resolved"]
+    window = got.bodies[1]["window"]
+    assert (window["start_ms"], window["end_ms"]) == (END + MIN - 3_600_000, END + MIN)
+    assert window["end"].startswith("20") and events[1].window == window
+
+
+def test_monitor_messages_say_what_to_do(backend: LocalBackend) -> None:
+    _create(backend)
+    with pytest.raises(Conflict) as exc:
+        _create(backend)
+    assert "conveyor monitor create --file monitors.yaml` (creates or updates)" in str(exc.value)
+    assert "conveyor monitor delete p99" in str(exc.value)
+    with backend.meta.read() as conn:
+        assert list_alerts(conn, monitor="p99") == []  # exists, no alerts yet
+        with pytest.raises(NotFound, match="monitor 'nope' does not exist"):
+            list_alerts(conn, monitor="nope")
+
+
 def test_pending_alert_that_recovers_resolves_silently(
     backend: LocalBackend, log_uri: str, events: list[AlertEvent]
 ) -> None:

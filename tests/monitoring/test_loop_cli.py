@@ -71,6 +71,7 @@ def test_create_run_and_alerts(log_uri: str, tmp_path: Path) -> None:
     checks = json.loads(_cli("checks", "p99", "--json"))
     assert [c["status"] for c in checks] == ["breach", "breach"]
     assert "exists" in _cli("create", "p99", "-e", ENDPOINT, "-m", "volume", "-t", "1", code=1)
+    assert "monitor 'nope' does not exist" in _cli("alerts", "--monitor", "nope", code=1)
     _cli("delete", "p99")
     assert json.loads(_cli("list", "--json")) == []
 

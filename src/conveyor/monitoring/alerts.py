@@ -91,12 +91,14 @@ class Alert:
 
 @dataclass(slots=True)
 class AlertEvent:
-    """What notifiers and hooks receive: ``kind`` is ``"firing"`` or ``"resolved"``."""
+    """What notifiers and hooks receive: ``kind`` is ``"firing"`` or ``"resolved"``;
+    ``window``: the evaluated window (``start``/``end`` ISO text and epoch ms), when known."""
 
     kind: str
     alert: Alert
     monitor: dict[str, Any]
     created: int
+    window: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -120,6 +122,7 @@ class AlertEvent:
             "created": self.created,
             "created_iso": to_iso(self.created),
             "alert": self.alert.to_dict(),
+            "window": self.window,
             "monitor": {
                 k: self.monitor[k]
                 for k in (

@@ -151,7 +151,9 @@ def create_monitor(
     ).first()
     if exists is not None:
         raise Conflict(
-            f"monitor {values['name']!r} exists; update it or pick another name",
+            f"monitor {values['name']!r} exists; to change it, put it in a file and run "
+            "`conveyor monitor create --file monitors.yaml` (creates or updates), or "
+            f"`conveyor monitor delete {values['name']}` first; or pick another name",
             details={"monitor": values["name"]},
         )
     now = now_ms()
@@ -287,7 +289,10 @@ def list_alerts(
     limit: int = 100,
     project_id: str = DEFAULT_PROJECT_ID,
 ) -> list[Alert]:
-    """Alert history, newest first; ``open_only``: pending and firing alerts."""
+    """Alert history, newest first; ``open_only``: pending and firing alerts.
+    NotFound when ``monitor`` names no monitor (an empty list means no alerts yet)."""
+    if monitor is not None:
+        _row(conn, monitor, project_id)
     stmt = (
         sa.select(alerts, monitors.c.name.label("monitor_name"), monitors.c.endpoint)
         .join(monitors, monitors.c.id == alerts.c.monitor_id)
@@ -328,10 +333,12 @@ class CheckOutcome:
     action: str
     alert: Alert | None = None
     notifications: list[dict[str, Any]] = field(default_factory=list)
+    window: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "monitor": self.monitor,
+            "window": self.window,
             "check_id": self.check_id,
             "evaluated_at": self.evaluated_at,
             "value": self.value,
@@ -402,9 +409,12 @@ def _measure(
         return MetricResult(None, "insufficient_data", f"evaluation failed: {exc}"[:1000])
 
 
-def _message(monitor: Monitor, value: float | None) -> str:
+def _message(monitor: Monitor, value: float | None, *, resolved: bool = False) -> str:
     shown = "n/a" if value is None else f"{value:.6g}"
-    return f"{monitor.metric} = {shown} on endpoint {monitor.endpoint!r} ({monitor.condition()})"
+    where = f"{monitor.metric} = {shown} on endpoint {monitor.endpoint!r}"
+    if resolved:
+        return f"recovered: {where} (the alert condition {monitor.condition()} no longer holds)"
+    return f"{where} ({monitor.condition()})"
 
 
 def _store_check(
@@ -449,9 +459,10 @@ def _store_check(
         last_fired_at=last_fired,
     )
     out = CheckOutcome(
-        monitor.name, check_id, now, result.value, status, result.reason, step.action
-    )
-    message = _message(monitor, result.value)
+        monitor.name, check_id, now, result.value, status, result.reason, step.action,
+        window=window.to_dict(),
+    )  # fmt: skip
+    message = _message(monitor, result.value, resolved=step.action == "resolve")
     alert_id: str | None = open_alert.id if open_alert is not None else None
     if step.action == "open":
         alert_id = new_id()
@@ -520,7 +531,7 @@ def _jsonable(details: Mapping[str, Any]) -> dict[str, Any]:
 
 def _deliver(backend: Any, monitor: Monitor, out: CheckOutcome, kind: str) -> None:
     assert out.alert is not None
-    event = AlertEvent(kind, out.alert, monitor.to_dict(), out.evaluated_at)
+    event = AlertEvent(kind, out.alert, monitor.to_dict(), out.evaluated_at, out.window)
     records = notify(event, monitor.notifiers) + call_hooks(event)
     out.notifications = records
     if not records:
