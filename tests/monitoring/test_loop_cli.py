@@ -158,3 +158,19 @@ def test_create_refuses_monitors_that_could_never_evaluate(tmp_path: Path) -> No
     # an endpoint that is not deployed yet is fine: monitors may come first
     out = _cli(*base, "-m", "business.total", "-o", 'value_matrix={"tp":1}')
     assert "created" in out and "business.total" in out
+
+
+def test_report_text_names_what_matters(log_uri: str, tmp_path: Path) -> None:
+    _register_reference()
+    args = ("report", "-e", ENDPOINT, "--model", "churn-model")
+    full = json.loads(_cli(*args, "--log-uri", log_uri, "--json"))
+    text = _cli(*args, "--log-uri", log_uri)
+    assert "Drifted columns: x0" in text
+    issues = full["quality"]["issues"]
+    assert issues and f"[{issues[0]['severity']}] {issues[0]['check']}:" in text
+    assert "Performance by version and route" in text
+    assert "model_version 2" in text and "route canary" in text
+    unlabelled = tmp_path / "unlabelled"
+    write_log(unlabelled, start_ms=now_ms() - 20 * 60_000, step_ms=5_000, label_share=0.0)
+    text = _cli("report", "-e", ENDPOINT, "--log-uri", str(unlabelled))
+    assert "insufficient_data (no labels have arrived yet)" in text

@@ -305,6 +305,10 @@ def _json_option(flag: str, text: str | None) -> Any:
         raise ValidationFailed(f"{flag} is not valid JSON ({exc.msg}): {text!r}") from None
 
 
+#: drifted columns / quality issues named in the text report (``--json`` has them all)
+_SHOWN = 5
+
+
 def _render(rep: service.WindowReport, html: Path | None) -> None:
     out = console()
     s = rep.summary
@@ -322,18 +326,29 @@ def _render(rep: service.WindowReport, html: Path | None) -> None:
     )
     if rep.drift is not None:
         out.print(rep.drift.verdict(), markup=False)
+        drifted = rep.drift.drifted_columns
+        if drifted:
+            more = f" (+{len(drifted) - _SHOWN} more)" if len(drifted) > _SHOWN else ""
+            out.print(f"Drifted columns: {', '.join(drifted[:_SHOWN])}{more}", markup=False)
     else:
         out.print(f"Drift: {rep.reference_error}", markup=False)
     if rep.quality is not None:
-        out.print(
-            f"Quality: {'passed' if rep.quality.passed else f'{len(rep.quality.issues)} issue(s)'}",
-            markup=False,
-        )
+        issues = rep.quality.issues
+        out.print(f"Quality: {'passed' if not issues else f'{len(issues)} issue(s)'}", markup=False)
+        for issue in issues[:_SHOWN]:
+            out.print(f"  [{issue.severity}] {issue.check}: {issue.message}", markup=False)
+        if len(issues) > _SHOWN:
+            out.print(f"  ... {len(issues) - _SHOWN} more (--json lists them all)", markup=False)
     perf = rep.performance.overall
+    status = perf.status + (f" ({perf.reason})" if perf.reason else "")
     figures: dict[str, Any] = {k: v for k, v in perf.metrics.items() if isinstance(v, int | float)}
     if perf.metrics.get("proba_reason"):
         figures["auc, log loss, ece"] = f"not computed: {perf.metrics['proba_reason']}"
-    out.print(kv_table("Performance", {"status": perf.status, **figures}))
+    out.print(kv_table("Performance", {"status": status, **figures}))
+    perf_report = rep.performance
+    if len(perf_report.by_version) > 1 or len(perf_report.by_route) > 1:
+        columns, rows = perf_report.table()
+        out.print(table("Performance by version and route", columns, rows[1:]))
     op = rep.operational
     out.print(
         kv_table(

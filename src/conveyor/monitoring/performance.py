@@ -321,6 +321,10 @@ class GroupPerformance:
         }
 
 
+#: metrics shown in summary tables, in this order
+_HEADLINE = ("accuracy", "precision", "recall", "f1", "auc", "log_loss", "ece", "mae", "rmse", "r2")
+
+
 @dataclass(slots=True)
 class PerformanceReport:
     """``overall`` plus one entry per model version and per route of the window."""
@@ -341,6 +345,37 @@ class PerformanceReport:
             return self.overall.label_coverage
         value = self.overall.metrics.get(name)
         return None if value is None or not isinstance(value, int | float) else float(value)
+
+    def groups(self) -> list[GroupPerformance]:
+        """The overall group, then one per model version and one per route."""
+        return [self.overall, *self.by_version, *self.by_route]
+
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        """The headline figures as ``(columns, rows)``: one row per group (``window``,
+        ``model_version <v>``, ``route <r>``) with rows, labelled rows, status, the task's
+        main metrics (those some group has) and, when a group has none, the reason."""
+        groups = self.groups()
+        names = [n for n in _HEADLINE if any(g.metrics.get(n) is not None for g in groups)]
+        reasons = any(g.reason for g in groups)
+        rows = [
+            [
+                g.group if g.value is None else f"{g.group} {g.value}",
+                g.rows,
+                g.labelled,
+                g.status,
+                *(g.metrics.get(n) for n in names),
+                *([g.reason or ""] if reasons else []),
+            ]
+            for g in groups
+        ]
+        return [
+            "group",
+            "rows",
+            "labelled",
+            "status",
+            *names,
+            *(["reason"] if reasons else []),
+        ], rows
 
     def to_dict(self) -> dict[str, Any]:
         return {
