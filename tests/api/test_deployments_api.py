@@ -53,13 +53,13 @@ def test_deploy_compiles_on_the_server_and_reads_back(
     client: httpx.Client, churn: pd.DataFrame
 ) -> None:
     answer = client.post(
-        DEPLOY.format("team/churn-api"),
+        DEPLOY.format("team.churn-api"),
         json={"model": "churn@champion", "canary": "churn/2:10", "description": "first"},
     )
     assert answer.status_code == 201, answer.text
     rev = answer.json()
     assert (rev["endpoint"], rev["revision"], rev["rollout_state"]) == (
-        "team/churn-api",
+        "team.churn-api",
         1,
         "canary",
     )
@@ -74,12 +74,12 @@ def test_deploy_compiles_on_the_server_and_reads_back(
         assert blob.status_code == 200 and blob.content
 
     listed = client.get("/api/v1/deployments").json()["deployments"]
-    assert [(d["name"], d["current_revision"]) for d in listed] == [("team/churn-api", 1)]
-    shown = client.get("/api/v1/deployments/team/churn-api").json()
+    assert [(d["name"], d["current_revision"]) for d in listed] == [("team.churn-api", 1)]
+    shown = client.get("/api/v1/deployments/team.churn-api").json()
     assert shown["description"] == "first" and shown["current"] == rev
-    assert client.get("/api/v1/deployments/team/churn-api/revisions").json() == {"revisions": [rev]}
-    assert client.get("/api/v1/deployments/team/churn-api/revisions/1").json() == rev
-    assert client.get("/api/v1/deployments/team/churn-api/revisions/current").json() == rev
+    assert client.get("/api/v1/deployments/team.churn-api/revisions").json() == {"revisions": [rev]}
+    assert client.get("/api/v1/deployments/team.churn-api/revisions/1").json() == rev
+    assert client.get("/api/v1/deployments/team.churn-api/revisions/current").json() == rev
 
 
 def test_rollback_writes_a_new_revision(client: httpx.Client, churn: pd.DataFrame) -> None:
@@ -140,6 +140,9 @@ def test_unknown_endpoints_and_revisions(client: httpx.Client, churn: pd.DataFra
     assert "invalid endpoint name" in _error(
         client.post(DEPLOY.format(" ep"), json={"model": "churn/1"}), 422
     )
+    assert "letters, digits, '.', '_' and '-'" in _error(
+        client.post(DEPLOY.format("team/ep"), json={"model": "churn/1"}), 422
+    )  # a '/' would split the log's endpoint= partition folder
 
 
 def test_validation_data_travels_to_the_server_parity_check(

@@ -350,7 +350,7 @@ def test_deployments_deploy_rollback_and_read(backend: Backend) -> None:
     backend.set_alias("churn", "champion", 1)
 
     first = backend.deploy(
-        "team/churn-api", model="churn@champion", canary=["churn/2:25"], shadow="churn/2",
+        "team.churn-api", model="churn@champion", canary=["churn/2:25"], shadow="churn/2",
         ab_key="field:user_id", fallback="churn/1", deadline_ms=50, description="d",
         compile=False,
     )  # fmt: skip
@@ -366,19 +366,19 @@ def test_deployments_deploy_rollback_and_read(backend: Backend) -> None:
         "churn/1": "pending",
         "churn/2": "pending",
     }
-    second = backend.deploy("team/churn-api", model="churn/2", compile=False)
+    second = backend.deploy("team.churn-api", model="churn/2", compile=False)
     assert (second.revision, second.parent_revision) == (2, 1)
-    back = backend.rollback("team/churn-api")
+    back = backend.rollback("team.churn-api")
     assert (back.revision, back.reason, back.restored_from) == (3, "rollback", 1)
     assert back.routes == first.routes
-    assert backend.rollback("team/churn-api", to_revision=2).routes == second.routes
+    assert backend.rollback("team.churn-api", to_revision=2).routes == second.routes
 
-    assert backend.get_revision("team/churn-api", 1) == first
-    assert backend.get_revision("team/churn-api").revision == 4
-    assert [r.revision for r in backend.list_revisions("team/churn-api")] == [4, 3, 2, 1]
-    dep = backend.get_deployment("team/churn-api")
-    assert (dep.name, dep.description, dep.current_revision) == ("team/churn-api", "d", 4)
-    assert dep.current == backend.get_revision("team/churn-api")
+    assert backend.get_revision("team.churn-api", 1) == first
+    assert backend.get_revision("team.churn-api").revision == 4
+    assert [r.revision for r in backend.list_revisions("team.churn-api")] == [4, 3, 2, 1]
+    dep = backend.get_deployment("team.churn-api")
+    assert (dep.name, dep.description, dep.current_revision) == ("team.churn-api", "d", 4)
+    assert dep.current == backend.get_revision("team.churn-api")
     assert backend.list_deployments() == [dep]
     actions = [e.action for e in backend.list_audit_events(object_type="deployment", limit=1000)]
     assert (
@@ -394,7 +394,7 @@ def test_deployments_deploy_rollback_and_read(backend: Backend) -> None:
     with pytest.raises(NotFound, match="'ep'"):
         backend.get_deployment("ep")  # a refused deploy writes nothing
     with pytest.raises(NotFound, match="no revision 9"):
-        backend.get_revision("team/churn-api", 9)
+        backend.get_revision("team.churn-api", 9)
     with pytest.raises(NotFound, match="'ghost'"):
         backend.rollback("ghost")
     with pytest.raises(ValidationFailed, match="endpoint name"):

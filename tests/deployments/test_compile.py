@@ -7,15 +7,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.isotonic import IsotonicRegression
 
 from conveyor.deployments import deploy_endpoint
+from conveyor.errors import IntegrityError
 from conveyor.deployments.runtime import build_route_table
 from conveyor.models import CompiledModel
 
 from .conftest import register
-from .helpers import log_and_register
+from .helpers import corrupt_blob, log_and_register
 
 
 def test_random_forest_compiles_to_onnx_with_parity_recorded(
@@ -65,6 +67,19 @@ def test_no_compile_records_pending(home_backend: Any, forests: list[Any], clf_d
     log_and_register(forests[1], "quick", clf_data[0].head(5))
     rev = deploy_endpoint(home_backend, "quick-api", model="quick/1", compile=False)
     assert rev.compiled["quick/1"].status == "pending"
+
+
+def test_a_deploy_refuses_a_corrupted_compiled_blob(
+    home_backend: Any, forests: list[Any], clf_data: Any
+) -> None:
+    log_and_register(forests[1], "churn", clf_data[0].head(5))
+    first = deploy_endpoint(home_backend, "a", model="churn/1")
+    sha = first.compiled["churn/1"].onnx_sha256
+    assert sha is not None
+    corrupt_blob(home_backend.artifacts, sha)
+    with pytest.raises(IntegrityError, match=r"compiled ONNX of churn/1 .* is corrupted"):
+        deploy_endpoint(home_backend, "b", model="churn/1")
+    assert [d.name for d in home_backend.list_deployments()] == ["a"]  # nothing written
 
 
 def test_validation_data_replaces_the_input_example(

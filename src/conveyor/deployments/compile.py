@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.deployments import service
 from conveyor.deployments.entities import CompileResult, Revision
+from conveyor.errors import IntegrityError
 from conveyor.registry.entities import ModelVersion
 from conveyor.registry.uris import ResolvedModel, materialize
 
@@ -75,10 +76,20 @@ def compile_version(
 def ensure_compiled(
     backend: Any, mv: ModelVersion, validation_df: pd.DataFrame | None = None
 ) -> CompileResult:
-    """The cached compile result of ``mv``, compiling (and caching) it the first time."""
+    """The cached compile result of ``mv``, compiling (and caching) it the first time.
+
+    A cached ONNX blob is verified against its sha256 (IntegrityError when altered), so a
+    deploy never records a revision that no server could load."""
     with backend.meta.read() as conn:
         cached = service.get_compile(conn, mv)
     if cached is not None:
+        sha = cached.onnx_sha256
+        if cached.status == "onnx" and sha and not backend.artifacts.verify(sha):
+            raise IntegrityError(
+                f"the compiled ONNX of {mv.name}/{mv.version} (blob {sha[:12]}) is corrupted "
+                "in the artifact store; restore the blob from a backup — nothing was deployed",
+                details={"model": mv.name, "version": mv.version, "sha256": sha},
+            )
         return cached
     result = compile_version(backend, mv, validation_df)
     with backend.meta.write(backend.actor) as uow:

@@ -17,6 +17,7 @@ a revision records the cached compile result of each version, or ``pending``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -280,8 +281,23 @@ def _deployment_row(conn: sa.Connection, endpoint: str, *, lock: bool = False) -
     return row
 
 
-def _ensure_deployment(uow: UnitOfWork, endpoint: str, description: str) -> Any:
+_ENDPOINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_endpoint(endpoint: str) -> str:
+    """An endpoint name goes into URLs and the prediction log's ``endpoint=`` partition
+    folders: letters, digits, '.', '_' and '-' only."""
     check_name(endpoint, "endpoint name")
+    if not _ENDPOINT.fullmatch(endpoint):
+        raise ValidationFailed(
+            f"invalid endpoint name {endpoint!r}: use up to 128 letters, digits, '.', '_' and "
+            "'-', starting with a letter or digit (it becomes part of URLs and log folders)"
+        )
+    return endpoint
+
+
+def _ensure_deployment(uow: UnitOfWork, endpoint: str, description: str) -> Any:
+    check_endpoint(endpoint)
     now = now_ms()
     row = {
         "id": new_id(),

@@ -3,8 +3,9 @@
 Every route calls the ``LocalBackend`` acting as the request's actor, which runs the
 deployment services (``conveyor.deployments``): a deploy or rollback writes its revision and
 its audit events in one transaction. Deploy-time ONNX compilation runs on the server, off
-the event loop. Endpoint names may contain '/', so the name is a ``path`` parameter and the
-more specific routes are declared before the bare name.
+the event loop. The name is a ``path`` parameter (so a name with '/' reaches the service and
+gets its clear refusal instead of a bare 404), and the more specific routes are declared
+before the bare name.
 """
 
 from __future__ import annotations
