@@ -70,6 +70,10 @@ def test_csv_input_and_schema_errors(home_backend: Any, scored: Path, tmp_path: 
         predict_file(home_backend, "models:/churn/1", tmp_path / "nope.parquet", out)
     with pytest.raises(ValidationFailed, match="chunk_rows"):
         predict_file(home_backend, "models:/churn/1", csv, out, chunk_rows=0)
+    before = bad.read_bytes()
+    with pytest.raises(ValidationFailed, match="is the input file"):
+        predict_file(home_backend, "models:/churn/1", bad, tmp_path / "." / "bad.parquet")
+    assert bad.read_bytes() == before
 
 
 def test_cli_predict_and_deploy_commands(scored: Path, tmp_path: Path) -> None:

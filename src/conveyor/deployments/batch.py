@@ -147,6 +147,10 @@ def predict_file(
     source, target = Path(input_path), Path(output_path)
     if _format(target) != "parquet":
         raise ValidationFailed(f"the output {target} must be a .parquet file")
+    if target.resolve() == source.resolve():
+        raise ValidationFailed(
+            f"the output {target} is the input file: write the scores to another path"
+        )
     resolved = resolve_model_uri(backend, model_uri)
     model = load_model(materialize(backend, resolved))
     signature = model.signature
