@@ -124,6 +124,15 @@ def test_report_json_and_html(log_uri: str, tmp_path: Path) -> None:
     assert out["business"]["overall"]["total"] is not None
     page = html.read_text()
     assert page.startswith("<!") and "Performance" in page and "Operational" in page
+    # compact tables: a row per group, no calibration-bin dump, ISO times, a real title
+    assert "<title>Window report: churn</title>" in page
+    appended = page[page.index("<h2>Window</h2>") :]
+    assert appended.count("<tr>") < 60
+    assert "<td>model_version 1</td>" in appended and "<td>route primary</td>" in appended
+    assert "calibration_bins" not in appended and "<h2>Calibration (window)</h2>" in appended
+    assert str(out["window"]["window"]["start_ms"]) not in appended
+    assert out["window"]["window"]["start"] in appended
+    assert "<h2>Business value</h2>" in appended and "uplift" in appended
     text = _cli("report", "-e", ENDPOINT, "--log-uri", log_uri)  # no reference: still a report
     assert "Drift: no reference data" in text and "Performance" in text
     empty = _cli("report", "-e", "nothing", "--log-uri", log_uri)

@@ -230,7 +230,7 @@ def test_window_report_and_cli_show_the_scores(tmp_path: Path) -> None:
     m = rep.to_dict()["performance"]["overall"]["metrics"]
     assert m["auc"] == pytest.approx(skm.roc_auc_score(exp["y"] == "yes", exp["proba"][:, 1]))
     page = rep.to_html()
-    assert "metrics.auc" in page and "metrics.log_loss" in page and "metrics.ece" in page
+    assert "<th>auc</th>" in page and "<th>log_loss</th>" in page and "<th>ece</th>" in page
     result = CliRunner().invoke(
         cli_root, ["monitor", "report", "-e", ENDPOINT, "--log-uri", str(tmp_path)]
     )

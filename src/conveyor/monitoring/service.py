@@ -22,6 +22,7 @@ Pass ``now=`` (datetime or epoch ms) to drive time explicitly — tests and back
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -710,47 +711,93 @@ class WindowReport:
         }
 
     def to_html(self) -> str:
-        """The drift report's HTML (when there is one) with the other sections appended,
-        each as a table a person can read (nested figures flattened to dotted names)."""
+        """The drift report's HTML (when there is one) titled "Window report: <endpoint>",
+        with compact tables appended: the window (ISO times), performance per group
+        (overall, each model version, each route) and the overall calibration bins,
+        operational figures, business value per group and the quality issues."""
         import html
 
-        sections = []
-        for title, part in (
-            ("Window", self.summary),
-            ("Performance", self.performance.to_dict()),
-            ("Business value", self.business.to_dict() if self.business is not None else None),
-            ("Operational", self.operational.to_dict()),
-            ("Data quality", self.quality.to_dict() if self.quality is not None else None),
-        ):
-            if part is None:
-                continue
-            rows = "".join(
-                f"<tr><th>{html.escape(key)}</th><td>{html.escape(value)}</td></tr>"
-                for key, value in _flatten(_jsonable(part))
-                # the window and endpoint are shown once, in the first section
-                if title == "Window" or not key.startswith(("endpoint", "window"))
-            )
-            sections.append(
-                f"<section><h2>{html.escape(title)}</h2>"
-                f"<table class='figures'>{rows}</table></section>"
-            )
-        style = (
-            "<style>table.figures{border-collapse:collapse;margin:0 0 1.5em;font-size:13px}"
-            "table.figures th{text-align:left;font-weight:500;color:#555;padding:2px 16px 2px 0}"
-            "table.figures td{font-variant-numeric:tabular-nums;padding:2px 0}</style>"
-        )
-        extra = style + "\n".join(sections)
+        endpoint = str(self.summary.get("endpoint", ""))
+        title = f"<title>Window report: {html.escape(endpoint)}</title>"
+        extra = _HTML_STYLE + "\n".join(self._html_sections())
         if self.drift is not None:
-            page = str(self.drift.to_html())
+            page = re.sub(
+                r"<title>.*?</title>", lambda _: title, str(self.drift.to_html()), count=1
+            )
             if "</body>" in page:
                 return page.replace("</body>", f"{extra}\n</body>", 1)
             return page + extra
         note = html.escape(self.reference_error or "no reference data")
         return (
-            "<!doctype html><html><head><meta charset='utf-8'><title>Conveyor monitoring"
-            f"</title></head><body><h1>Monitoring report</h1><p>Drift: {note}</p>{extra}"
+            f"<!doctype html><html><head><meta charset='utf-8'>{title}</head><body>"
+            f"<h1>Window report: {html.escape(endpoint)}</h1><p>Drift: {note}</p>{extra}"
             "</body></html>"
         )
+
+    def _html_sections(self) -> list[str]:
+        s = self.summary
+        window = s.get("window") or {}
+        reason = f" ({s['reason']})" if s.get("reason") else ""
+        sections = [
+            _html_section("Window", ["field", "value"], [
+                ["endpoint", s.get("endpoint")],
+                ["window", f"{window.get('start')} .. {window.get('end')}"],
+                ["status", f"{s.get('status')}{reason}"],
+                ["rows", s.get("rows")],
+                ["labelled", s.get("labelled")],
+                ["label coverage", s.get("label_coverage")],
+                ["model versions", ", ".join(map(str, s.get("model_versions") or []))],
+                ["routes", ", ".join(map(str, s.get("routes") or []))],
+            ], header=False)
+        ]  # fmt: skip
+        columns, rows = self.performance.table()
+        sections.append(_html_section("Performance", columns, rows))
+        overall = self.performance.overall.metrics
+        if overall.get("proba_reason"):
+            sections.append(_html_section("", ["auc, log loss, ece"], [[overall["proba_reason"]]]))
+        bins = overall.get("calibration_bins") or []
+        if bins:
+            cal_rows = [
+                [f"{b['lower']:.1f}-{b['upper']:.1f}", b["count"], b["mean_score"],
+                 b["positive_rate"]]
+                for b in bins if b.get("count")
+            ]  # fmt: skip
+            sections.append(
+                _html_section(
+                    "Calibration (window)", ["score", "rows", "mean score", "positive rate"],
+                    cal_rows,
+                )
+            )  # fmt: skip
+        op = self.operational
+        op_rows: list[list[Any]] = [[f"latency {k} (ms)", v] for k, v in op.latency_ms.items()]
+        op_rows += [
+            ["requests", op.requests],
+            ["requests/s", op.throughput_rps],
+            ["rows/s", op.throughput_rows_per_s],
+            ["fallback rate", op.fallback_rate],
+            ["error rate", op.error_rate if op.error_rate is not None else op.error_source],
+        ]
+        if op.reason:
+            op_rows.append(["reason", op.reason])
+        sections.append(_html_section("Operational", ["figure", "value"], op_rows, header=False))
+        if self.business is not None:
+            b = self.business
+            biz_rows = [
+                [g.group if g.value is None else f"{g.group} {g.value}", g.labelled, g.total,
+                 g.per_prediction, g.baseline_total, g.uplift, g.reason or ""]
+                for g in [b.overall, *b.by_version, *b.by_route]
+            ]  # fmt: skip
+            cols = ["group", "labelled", "total", "per prediction", f"baseline ({b.baseline})",
+                    "uplift", "reason"]  # fmt: skip
+            sections.append(_html_section("Business value", cols, biz_rows))
+        if self.quality is not None:
+            issues = [[i.severity, i.check, i.column or "", i.message] for i in self.quality.issues]
+            if issues:
+                cols = ["severity", "check", "column", "message"]
+                sections.append(_html_section("Data quality", cols, issues))
+            else:
+                sections.append(_html_section("Data quality", ["result"], [["passed"]]))
+        return sections
 
     def save_html(self, path: str | Any) -> Any:
         from pathlib import Path
@@ -760,23 +807,33 @@ class WindowReport:
         return target
 
 
-def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """(dotted name, text) pairs of a JSON-like value; lists of scalars stay on one line,
-    lists of objects are numbered; floats are rounded for reading."""
-    if isinstance(value, dict):
-        pairs: list[tuple[str, str]] = []
-        for key, item in value.items():
-            pairs += _flatten(item, f"{prefix}.{key}" if prefix else str(key))
-        return pairs
-    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
-        pairs = []
-        for i, item in enumerate(value):
-            label = item.get("value") or item.get("group") if isinstance(item, dict) else None
-            pairs += _flatten(item, f"{prefix}[{label if label is not None else i}]")
-        return pairs
-    if isinstance(value, list):
-        return [(prefix, ", ".join(_scalar(v) for v in value))]
-    return [(prefix, _scalar(value))]
+_HTML_STYLE = (
+    "<style>table.figures{border-collapse:collapse;margin:0 0 1.5em;font-size:13px}"
+    "table.figures th{text-align:left;font-weight:500;color:#555;padding:2px 16px 2px 0}"
+    "table.figures td{font-variant-numeric:tabular-nums;padding:2px 16px 2px 0}</style>"
+)
+
+
+def _html_section(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, header: bool = True
+) -> str:
+    """A titled table; ``header=False``: a field/value table whose first cell is a label."""
+    import html
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns) if header else ""
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<th>{html.escape(_scalar(v))}</th>" if not header and i == 0
+            else f"<td>{html.escape(_scalar(v))}</td>"
+            for i, v in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )  # fmt: skip
+    heading = f"<h2>{html.escape(title)}</h2>" if title else ""
+    thead = f"<tr>{head}</tr>" if head else ""
+    return f"<section>{heading}<table class='figures'>{thead}{body}</table></section>"
 
 
 def _scalar(value: Any) -> str:
