@@ -12,8 +12,8 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.isotonic import IsotonicRegression
 
 from conveyor.deployments import deploy_endpoint
-from conveyor.errors import IntegrityError
 from conveyor.deployments.runtime import build_route_table
+from conveyor.errors import IntegrityError
 from conveyor.models import CompiledModel
 
 from .conftest import register
