@@ -389,16 +389,18 @@ class DeploymentServer:
         await self.watcher.refresh()  # what was deployed since this object was built
         self.watcher.start()
 
-    async def _refresh_for(self, path: str) -> None:
-        """A request names an endpoint this server does not know (yet): poll once before
-        answering 404, so a request right after a deploy is served. Only when serving every
-        endpoint (a fixed list is loaded up front); concurrent requests share one poll, so
-        a client hammering an unknown name costs one query at a time."""
+    def _unknown_endpoint(self, path: str) -> bool:
+        """True when ``path`` names an endpoint this server does not know (yet) and it
+        serves every endpoint (a fixed list is loaded up front)."""
         if self.watcher.endpoints is not None:
-            return
+            return False
         name = _endpoint_in(path)
-        if name is _NO_ENDPOINT or (name or self.router.default) in self.router.tables:
-            return
+        return name is not _NO_ENDPOINT and (name or self.router.default) not in self.router.tables
+
+    async def _refresh_now(self) -> None:
+        """Poll once before answering 404, so a request right after a deploy is served;
+        concurrent requests share one poll, so a client hammering an unknown name costs
+        one query at a time."""
         if self._refreshing is None:
             self._refreshing = asyncio.ensure_future(self.watcher.refresh())
             self._refreshing.add_done_callback(self._refreshed)
@@ -440,7 +442,8 @@ class DeploymentServer:
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
-            await self._refresh_for(path)
+            if self._unknown_endpoint(path):  # sync check: no coroutine on the hot path
+                await self._refresh_now()
             await self.app(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
