@@ -34,8 +34,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# every benchmark against its peer (peers install into bench/.peers/ on first use; ~20 min)
 bench: $(STAMP)
 	$(BIN)/python bench/tracking.py
+	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/drift.py --peer-timeout 900
 
 clean:
 	rm -rf $(VENV) .conveyor build dist src/*.egg-info
