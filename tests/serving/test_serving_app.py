@@ -301,6 +301,11 @@ def test_function_predictor_with_typed_columns(rows: int) -> None:
             assert r.json()["predictions"] == [2 * (i + 1) for i in range(rows)]
             whole = await c.post("/invocations", json={"records": {"age": 41.0, "plan": "x"}})
             assert whole.status_code == 200 and whole.json()["predictions"] == [82]
+            huge = await c.post("/invocations", json={"records": {"age": 1e19, "plan": "x"}})
+            assert huge.status_code == 422
+            assert "1e+19 is outside the int64 range" in huge.text
+            big = await c.post("/invocations", json={"records": {"age": 2**63, "plan": "x"}})
+            assert big.status_code == 422 and "outside the int64 range" in big.text
             half = await c.post("/invocations", json={"records": {"age": 41.5, "plan": "x"}})
             assert half.status_code == 422
             assert half.json()["error"]["details"]["errors"] == [

@@ -62,6 +62,14 @@ def _parquet_options(table: Any) -> dict[str, Any]:
     return {"use_dictionary": [c for c in _DICTIONARY if c in table.column_names]}
 
 
+def _tables(key: StreamKey, entries: list[Entry]) -> list[tuple[tuple[Any, ...], Any]]:
+    sig = key[3]
+    return [
+        (("predictions", key[0], date, sig.names, sig.kinds), rows_table(*key, part))
+        for date, part in entries_to_rows(entries).by_date()
+    ]
+
+
 class PredictionLog:
     """Per-stream request lists + writer thread; ``log()`` never blocks."""
 
@@ -185,49 +193,54 @@ class PredictionLog:
         self._drain_and_write(force=True, buffers=buffers)
 
     def _take(self) -> list[tuple[tuple[Any, ...], Any]]:
-        """Everything queued, as ``(buffer key, item)``: one stream's rows of one date,
-        or one feedback call."""
+        """Everything queued, as ``(buffer key, Arrow table)``, one per stream and date."""
         with self._lock:
             entries, self._entries = self._entries, {}
         taken: list[tuple[tuple[Any, ...], Any]] = []
         for key, items in entries.items():
-            n = sum(e[2] for e in items)
-            self._out_rows += n
-            try:
-                parts = entries_to_rows(items).by_date()
-            except Exception:
-                self.write_failed += n
-                log.exception("prediction log: converting %d rows of %s failed", n, key[0])
-                continue
-            sig = key[3]
-            for date, part in parts:
-                taken.append((("predictions", key[0], date, sig.names, sig.kinds), (key, part)))
+            self._out_rows += sum(e[2] for e in items)
+            taken += self._stream_tables(key, items)
         q = self._feedback_queue
+        feedback: dict[tuple[Any, ...], list[Any]] = {}
         while q:
-            endpoint, items, ts_ms = q.popleft()
-            self._out_rows += len(items)
-            taken.append((("feedback", endpoint, date_of(ts_ms)), (endpoint, items, ts_ms)))
+            endpoint, labels, ts_ms = q.popleft()
+            self._out_rows += len(labels)
+            feedback.setdefault(("feedback", endpoint, date_of(ts_ms)), []).append(
+                (endpoint, labels, ts_ms)
+            )
+        for bkey, items in feedback.items():
+            try:
+                taken.append((bkey, self._feedback(items)))
+            except Exception:
+                n = sum(len(i[1]) for i in items)
+                self.write_failed += n
+                log.exception("prediction log: converting %d labels of %s failed", n, bkey[1])
         return taken
+
+    def _stream_tables(
+        self, key: StreamKey, entries: list[Entry]
+    ) -> list[tuple[tuple[Any, ...], Any]]:
+        """A stream's requests as tables; when they cannot be converted together, each
+        request alone, so only the requests that cannot be converted are lost."""
+        try:
+            return _tables(key, entries)
+        except Exception:
+            if len(entries) > 1:
+                salvaged: list[tuple[tuple[Any, ...], Any]] = []
+                for entry in entries:
+                    salvaged += self._stream_tables(key, [entry])
+                return salvaged
+            self.write_failed += entries[0][2]
+            log.exception("prediction log: converting %d row(s) of %s failed; they are "
+                          "dropped", entries[0][2], key[0])  # fmt: skip
+            return []
 
     def _drain_and_write(self, force: bool, buffers: dict[tuple[Any, ...], list[Any]]) -> bool:
         """Turn queued requests into Arrow tables at once (few Python objects stay alive for
         the garbage collector to scan), and write the buffered tables when due."""
-        fresh: dict[tuple[Any, ...], list[Any]] = {}
-        for bkey, item in self._take():
-            fresh.setdefault(bkey, []).append(item)
-        for bkey, items in fresh.items():
-            try:
-                if bkey[0] == "predictions":
-                    tables = [rows_table(k[0], k[1], k[2], k[3], rows) for k, rows in items]
-                else:
-                    tables = [self._feedback(items)]
-            except Exception:
-                n = sum(len(i[1]) for i in items)  # (key, rows) or (endpoint, labels, ts)
-                self.write_failed += n
-                log.exception("prediction log: converting %d rows of %s failed", n, bkey[1])
-                continue
-            buffers.setdefault(bkey, []).extend(tables)
-            self._buffered += sum(t.num_rows for t in tables)
+        for bkey, table in self._take():
+            buffers.setdefault(bkey, []).append(table)
+            self._buffered += table.num_rows
         if not buffers or (not force and self._buffered < self.flush_rows):
             return False
         self._buffered = 0

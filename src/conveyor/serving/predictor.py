@@ -62,12 +62,25 @@ class Column:
         return kind
 
 
+_INT64_MIN, _INT64_END = -(2**63), 2**63
+
+
+def _type_error(kind: str, value: Any) -> str:
+    """Why ``value`` is not accepted for a column of ``kind``."""
+    t = type(value)
+    if kind == "int" and (t is int or (t is float and value.is_integer())):
+        return f"{value!r} is outside the int64 range"
+    return f"expected {_TYPE_NAME[kind]}, got {t.__name__}"
+
+
 def _accepts(kind: str, value: Any) -> bool:
     t = type(value)
     if kind == "float":
         return t is float or t is int
     if kind == "int":  # a whole float is an integer too (clients that write 41.0)
-        return t is int or (t is float and value.is_integer())
+        if t is float:
+            return value.is_integer() and _INT64_MIN <= value < _INT64_END
+        return t is int and _INT64_MIN <= value < _INT64_END
     if kind == "bool":
         return t is bool
     return t is str
@@ -104,10 +117,7 @@ class Signature:
             if name not in record:
                 errors.append({"field": name, "error": "missing", "row": row})
             elif not _accepts(kind, record[name]):
-                got = type(record[name]).__name__
-                errors.append(
-                    {"field": name, "error": f"expected {_TYPE_NAME[kind]}, got {got}", "row": row}
-                )
+                errors.append({"field": name, "error": _type_error(kind, record[name]), "row": row})
         if len(record) > len(self.names) - sum(1 for e in errors if e["error"] == "missing"):
             known = set(self.names)
             for key in record:
@@ -127,11 +137,7 @@ class Signature:
                 }
             ]
         return [
-            {
-                "field": name,
-                "error": f"expected {_TYPE_NAME[kind]}, got {type(v).__name__}",
-                "row": row,
-            }
+            {"field": name, "error": _type_error(kind, v), "row": row}
             for (name, kind), v in zip(self._checks, values, strict=True)
             if not _accepts(kind, v)
         ]
