@@ -120,6 +120,7 @@ def deploy_endpoint(
     version, so it does not re-check versions compiled before). ``compile=False`` records
     ``pending`` for versions never compiled (the runtime serves those natively).
     """
+    service.check_endpoint(endpoint)  # before any model is resolved or compiled
     with backend.meta.read() as conn:
         pairs = service.plan(
             conn, model=model, canary=canary, shadow=shadow, ab=ab, fallback=fallback

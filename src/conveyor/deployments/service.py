@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from conveyor._util import check_name, new_id, now_ms
+from conveyor._util import new_id, now_ms
 from conveyor.deployments.entities import CompileResult, Deployment, Revision, RouteSpec
 from conveyor.deployments.specs import ModelRef, parse_ref
 from conveyor.deployments.tables import deployment_revisions, deployments, model_compilations
@@ -266,7 +266,7 @@ def _compiled_for(
 
 # -- endpoints and revisions -----------------------------------------------------------------
 def _deployment_row(conn: sa.Connection, endpoint: str, *, lock: bool = False) -> Any:
-    check_name(endpoint, "endpoint name")
+    check_endpoint(endpoint)
     query = sa.select(deployments).where(
         deployments.c.project_id == DEFAULT_PROJECT_ID, deployments.c.name == endpoint
     )
@@ -287,7 +287,8 @@ _ENDPOINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 def check_endpoint(endpoint: str) -> str:
     """An endpoint name goes into URLs and the prediction log's ``endpoint=`` partition
     folders: letters, digits, '.', '_' and '-' only."""
-    check_name(endpoint, "endpoint name")
+    if not isinstance(endpoint, str):
+        raise ValidationFailed(f"endpoint name must be a string, got {type(endpoint).__name__}")
     if not _ENDPOINT.fullmatch(endpoint):
         raise ValidationFailed(
             f"invalid endpoint name {endpoint!r}: use up to 128 letters, digits, '.', '_' and "
