@@ -140,7 +140,7 @@ def test_unknown_endpoints_and_revisions(client: httpx.Client, churn: pd.DataFra
     assert "invalid endpoint name" in _error(
         client.post(DEPLOY.format(" ep"), json={"model": "churn/1"}), 422
     )
-    for bad in ("team/ep", "a:b", "..", "x" * 129):  # '/' would split endpoint= folders
+    for bad in ("team/ep", "a:b", "x" * 129):  # "/" would split endpoint= folders
         message = _error(client.post(DEPLOY.format(bad), json={"model": "churn/9"}), 422)
         assert "letters, digits, '.', '_' and '-'" in message  # checked before the model
 
