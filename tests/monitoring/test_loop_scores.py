@@ -260,3 +260,17 @@ def test_cli_report_says_why_scores_are_missing_and_takes_the_class_order(
     assert bad.exit_code != 0 and "--classes is not valid JSON" in bad.output
     scalar = CliRunner().invoke(cli_root, [*base, "--classes", '"a"'])
     assert scalar.exit_code != 0 and "--classes must be a JSON list" in scalar.output
+
+
+def test_cli_positive_class_is_shown_and_an_unknown_one_named(tmp_path: Path) -> None:
+    start = now_ms() - 10 * 60_000
+    model, x = _model(["no", "yes"], seed=4)
+    _serve(tmp_path, model, x, start_ms=start)
+    base = ["monitor", "report", "-e", ENDPOINT, "--log-uri", str(tmp_path)]
+    chosen = CliRunner().invoke(cli_root, [*base, "--positive", '"no"'])
+    assert chosen.exit_code == 0, chosen.output
+    rows = [line.split() for line in chosen.output.splitlines()]
+    assert any("positive" in row and "no" in row for row in rows)
+    unknown = CliRunner().invoke(cli_root, [*base, "--positive", '"maybe"'])
+    assert unknown.exit_code == 0, unknown.output
+    assert "positive class 'maybe' is not one of the classes" in " ".join(unknown.output.split())

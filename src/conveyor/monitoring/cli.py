@@ -342,6 +342,8 @@ def _render(rep: service.WindowReport, html: Path | None) -> None:
     perf = rep.performance.overall
     status = perf.status + (f" ({perf.reason})" if perf.reason else "")
     figures: dict[str, Any] = {k: v for k, v in perf.metrics.items() if isinstance(v, int | float)}
+    if "positive" in perf.metrics:  # a class label: a number or a string
+        figures["positive"] = perf.metrics["positive"]
     if perf.metrics.get("proba_reason"):
         figures["auc, log loss, ece"] = f"not computed: {perf.metrics['proba_reason']}"
     out.print(kv_table("Performance", {"status": status, **figures}))

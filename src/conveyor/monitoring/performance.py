@@ -145,6 +145,10 @@ def classification_metrics(
     pos = positive
     if binary and pos is None:
         pos = next((c for c in cls if c is True or c == 1), cls[1])
+    elif binary and not any(_key(c) == _key(pos) for c in cls):
+        raise ValueError(
+            f"positive class {pos!r} is not one of the classes {[_plain(c) for c in cls]}"
+        )
     out.update(_prf(y, pred, cls, pos if binary else None))
     if binary:
         out["positive"] = _plain(pos)
