@@ -7,12 +7,14 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pyarrow.dataset as ds
 import pytest
-from serving_helpers import client, constant, record, run
+from serving_helpers import COLUMNS, client, constant, record, run
 
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.serving import (
+    FunctionPredictor,
     InferenceApp,
     OnnxPredictor,
     PredictionLog,
@@ -53,6 +55,27 @@ def test_canary_split_through_the_app() -> None:
 
     seen = run(go())
     assert _within(seen["canary"], n, 0.30), seen
+
+
+def test_routes_of_different_models_name_the_model_in_their_version() -> None:
+    """A canary of another model with the same version number must not look the same."""
+    other = FunctionPredictor(lambda f: np.ones(len(f)), name="lgb", version="1",
+                              columns=COLUMNS)  # fmt: skip
+    table = RouteTable("clf", [Route("primary", constant(0, "1"), 50), Route("canary", other, 50)])
+    assert [r.version for r in table.routes] == ["clf/1", "lgb/1"]
+    same = RouteTable("clf", [Route("primary", constant(0, "1")), Route("b", constant(1, "2"))])
+    assert [r.version for r in same.routes] == ["1", "2"]  # one model: plain versions
+
+    async def go() -> set[tuple[str, str]]:
+        seen = set()
+        async with client(InferenceApp(Router([table]))) as c:
+            for i in range(40):
+                r = await c.post("/invocations", json={"records": [record()]},
+                                 headers={"x-conveyor-key": str(i)})  # fmt: skip
+                seen.add((r.json()["model_version"], r.headers["x-conveyor-model-version"]))
+        return seen
+
+    assert run(go()) == {("clf/1", "clf/1"), ("lgb/1", "lgb/1")}
 
 
 def test_sticky_ab_assignment_by_header_and_by_field() -> None:

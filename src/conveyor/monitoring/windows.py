@@ -389,6 +389,8 @@ def reference_for(
 
     with backend.meta.read() as conn:
         name, number = model, model_version
+        if name is None and isinstance(number, str) and "/" in number:
+            name, number = number.rsplit("/", 1)  # "<model>/<version>": routes of two models
         if name is None or number is None:
             from conveyor.deployments import service as deployments
 

@@ -63,12 +63,7 @@ class Route:
         self.predictor = predictor
         self.weight = float(weight)
         self.signature = Signature(predictor.input_columns, dtype=predictor.matrix_dtype)
-        self.version: str = predictor.version
-        # response headers naming what answered, encoded once
-        self.headers = (
-            (b"x-conveyor-model-version", self.version.encode()),
-            (b"x-conveyor-route", name.encode()),
-        )
+        self.label(predictor.version)
         self.batcher: Any = None  # set by the app when micro-batching is on
         # matrix -> (outputs, class probabilities or None): ``run`` serves requests (the
         # app makes it ``scorer`` when it logs predictions), ``scorer`` answers requests
@@ -77,6 +72,15 @@ class Route:
         self.scorer = scored(predictor)
         self.scores = bool(getattr(predictor, "scores", False))
         self.classes = getattr(predictor, "classes", None)
+
+    def label(self, version: str) -> None:
+        """Set the version label of the answers (responses, headers, metrics, the log)."""
+        self.version: str = version
+        # response headers naming what answered, encoded once
+        self.headers = (
+            (b"x-conveyor-model-version", version.encode()),
+            (b"x-conveyor-route", self.name.encode()),
+        )
 
     def __repr__(self) -> str:
         return f"Route({self.name!r}, {self.predictor!r}, weight={self.weight})"
@@ -120,6 +124,12 @@ class RouteTable:
         self.revision = revision
         self.primary = self.routes[0]
         self.signature = self.primary.signature
+        # routes over different models (a canary of another model): "1" would be ambiguous,
+        # so every answer names its model too, as "<model>/<version>"
+        every = self.all_routes()
+        if len({r.predictor.name for r in every}) > 1:
+            for r in every:
+                r.label(f"{r.predictor.name}/{r.predictor.version}")
         # cumulative thresholds on [0, 2**32) for the weighted choice
         acc, cuts = 0.0, []
         for r in self.routes[:-1]:

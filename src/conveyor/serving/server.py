@@ -47,13 +47,13 @@ SPEC_ENV = "CONVEYOR_SERVING_SPEC"
 METRICS_DIR_ENV = "CONVEYOR_SERVING_METRICS_DIR"
 
 
-def _route(spec: dict[str, Any], columns: list[Any], default_name: str) -> Route:
+def _route(spec: dict[str, Any], columns: list[Any], default_name: str, model: str) -> Route:
     if "onnx" not in spec:
         raise ValidationFailed(f"route spec needs an 'onnx' file: {spec!r}")
     data = Path(spec["onnx"]).read_bytes()
     predictor = OnnxPredictor.from_bytes(
         data,
-        name=spec.get("model", default_name),
+        name=spec.get("model", model),
         version=str(spec.get("version", "1")),
         columns=[tuple(c) if isinstance(c, list) else c for c in columns],
     )
@@ -65,9 +65,10 @@ def app_from_spec(spec: dict[str, Any]) -> InferenceApp:
     tables = []
     for ep in spec.get("endpoints", []):
         cols = ep["columns"]
-        routes = [_route(r, cols, "primary") for r in ep["routes"]]
-        shadows = [_route(r, cols, "shadow") for r in ep.get("shadows", [])]
-        fallback = _route(ep["fallback"], cols, "fallback") if ep.get("fallback") else None
+        model = ep["name"]  # routes name their model with "model"; default: the endpoint's
+        routes = [_route(r, cols, "primary", model) for r in ep["routes"]]
+        shadows = [_route(r, cols, "shadow", model) for r in ep.get("shadows", [])]
+        fallback = _route(ep["fallback"], cols, "fallback", model) if ep.get("fallback") else None
         tables.append(
             RouteTable(
                 ep["name"],
