@@ -150,6 +150,8 @@ def test_unknown_keys_of_methods_thresholds_and_importance_are_named() -> None:
     assert "'psi'" in str(e.value) and "'city'" in str(e.value)
     with pytest.raises(ValidationFailed, match=r"feature_importance .* \['agee'\]"):
         drift_report(ref, cur, feature_importance={"agee": 1.0})
+    with pytest.raises(ValidationFailed, match=r"thresholds must be finite numbers.*'age': '0.1'"):
+        drift_report(ref, cur, thresholds={"age": "0.1"})
     # the valid spellings still work: a column, a kind, a method name
     ok = drift_report(
         ref,

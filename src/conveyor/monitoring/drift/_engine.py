@@ -163,6 +163,14 @@ def _check_keys(
                 f"{arg} has unknown key(s) {unknown}: each key must be {what} "
                 f"({also}one of the columns {data_columns[:50]})"
             )
+    not_numbers = {
+        k: v
+        for k, v in thresholds.items()
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
+    }
+    if not_numbers:
+        problems["thresholds"] = [*problems.get("thresholds", []), *map(str, not_numbers)]
+        messages.append(f"thresholds must be finite numbers, got {not_numbers}")
     if messages:
         raise ValidationFailed("; ".join(messages), details=problems)
 
