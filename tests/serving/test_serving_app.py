@@ -350,6 +350,17 @@ def test_class_probabilities_when_asked(
             )
             assert bad.status_code == 422
             assert bad.json()["error"]["details"]["errors"][0]["field"] == "params.probabilities"
+            typo = await c.post(
+                "/invocations", json={"records": recs, "params": {"probabilites": True}}
+            )
+            assert typo.status_code == 422 and "unknown params ['probabilites']" in typo.text
+            odd = await c.post(
+                "/v2/models/clf/infer",
+                json={"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP64",
+                                  "data": [1.0, 2.0, 3.0, 4.0]}],
+                      "outputs": [{"name": "proba"}]},
+            )  # fmt: skip
+            assert odd.status_code == 422 and "unknown requested output(s) ['proba']" in odd.text
 
     run(go())
 

@@ -17,7 +17,8 @@ and on ``POST /v2/models/{name}/infer`` (Open Inference Protocol v2)::
 Every parser returns a 2-D numpy matrix in the signature's column order or raises
 ``ValidationFailed`` listing each field error.
 
-Class probabilities are returned when asked for (classifiers only):
+Class probabilities are returned when asked for (classifiers only; unknown params or
+output names are a 422 naming them):
 ``{"params": {"probabilities": true}, ...}`` on ``/invocations`` adds ``"probabilities"``
 (one list per row) and ``"classes"`` (their order, when known); a v2 request naming
 ``{"name": "probabilities"}`` in its ``"outputs"`` gets that output tensor too.
@@ -159,19 +160,47 @@ def parse_invocations(payload: Any, sig: Signature) -> np.ndarray:
     )
 
 
+_V2_OUTPUTS = ("predict", "probabilities")
+_PARAMS = ("probabilities",)
+
+
 def wants_probabilities(payload: Any, v2: bool) -> bool:
-    """True when the request asks for class probabilities (see the module docs)."""
+    """True when the request asks for class probabilities (see the module docs); unknown
+    output names or params are a ValidationFailed naming them (a typo is not ignored)."""
     if not isinstance(payload, dict):
         return False
     if v2:
         outputs = payload.get("outputs")
-        return isinstance(outputs, list) and any(
-            isinstance(o, dict) and o.get("name") == "probabilities" for o in outputs
+        if outputs is None:
+            return False
+        names = (
+            [o.get("name") if isinstance(o, dict) else o for o in outputs]
+            if isinstance(outputs, list)
+            else [outputs]
         )
+        unknown = [n for n in names if n not in _V2_OUTPUTS]
+        if unknown:
+            raise ValidationFailed(
+                f"unknown requested output(s) {unknown}: this model has {list(_V2_OUTPUTS)}",
+                details={"errors": [{"field": "outputs", "error": f"unknown {n!r}"}
+                                    for n in unknown]},
+            )  # fmt: skip
+        return "probabilities" in names
     params = payload.get("params")
-    if not isinstance(params, dict) or "probabilities" not in params:
+    if params is None:
         return False
-    flag = params["probabilities"]
+    if not isinstance(params, dict):
+        raise ValidationFailed(
+            "'params' must be an object, e.g. {\"probabilities\": true}",
+            details={"errors": [{"field": "params", "error": "expected an object"}]},
+        )
+    unknown = [k for k in params if k not in _PARAMS]
+    if unknown:
+        raise ValidationFailed(
+            f"unknown params {unknown}: the server takes {list(_PARAMS)}",
+            details={"errors": [{"field": f"params.{k}", "error": "unknown"} for k in unknown]},
+        )
+    flag = params.get("probabilities", False)
     if not isinstance(flag, bool):
         raise ValidationFailed(
             "'params.probabilities' must be true or false",
