@@ -13,7 +13,7 @@ from sklearn.isotonic import IsotonicRegression
 
 from conveyor.deployments import deploy_endpoint
 from conveyor.deployments.runtime import build_route_table
-from conveyor.errors import IntegrityError
+from conveyor.errors import IntegrityError, NotFound
 from conveyor.models import CompiledModel
 
 from .conftest import register
@@ -80,6 +80,10 @@ def test_a_deploy_refuses_a_corrupted_compiled_blob(
     with pytest.raises(IntegrityError, match=r"compiled ONNX of churn/1 .* is corrupted"):
         deploy_endpoint(home_backend, "b", model="churn/1")
     assert [d.name for d in home_backend.list_deployments()] == ["a"]  # nothing written
+    blob = corrupt_blob(home_backend.artifacts, sha)
+    blob.unlink()
+    with pytest.raises(NotFound, match=r"compiled ONNX of churn/1 .* is missing"):
+        deploy_endpoint(home_backend, "b", model="churn/1")
 
 
 def test_validation_data_replaces_the_input_example(

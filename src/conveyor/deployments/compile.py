@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.deployments import service
 from conveyor.deployments.entities import CompileResult, Revision
-from conveyor.errors import IntegrityError
+from conveyor.errors import IntegrityError, NotFound
 from conveyor.registry.entities import ModelVersion
 from conveyor.registry.uris import ResolvedModel, materialize
 
@@ -84,12 +84,20 @@ def ensure_compiled(
         cached = service.get_compile(conn, mv)
     if cached is not None:
         sha = cached.onnx_sha256
-        if cached.status == "onnx" and sha and not backend.artifacts.verify(sha):
-            raise IntegrityError(
-                f"the compiled ONNX of {mv.name}/{mv.version} (blob {sha[:12]}) is corrupted "
-                "in the artifact store; restore the blob from a backup — nothing was deployed",
-                details={"model": mv.name, "version": mv.version, "sha256": sha},
-            )
+        if cached.status == "onnx" and sha:
+            if not backend.artifacts.exists(sha):
+                raise NotFound(
+                    f"the compiled ONNX of {mv.name}/{mv.version} (blob {sha[:12]}) is missing "
+                    "from the artifact store; restore it from a backup — nothing was deployed",
+                    details={"model": mv.name, "version": mv.version, "sha256": sha},
+                )
+            if not backend.artifacts.verify(sha):
+                raise IntegrityError(
+                    f"the compiled ONNX of {mv.name}/{mv.version} (blob {sha[:12]}) is "
+                    "corrupted in the artifact store; restore the blob from a backup — nothing "
+                    "was deployed",
+                    details={"model": mv.name, "version": mv.version, "sha256": sha},
+                )
         return cached
     result = compile_version(backend, mv, validation_df)
     with backend.meta.write(backend.actor) as uow:
