@@ -258,8 +258,15 @@ def test_cli_report_says_why_scores_are_missing_and_takes_the_class_order(
     assert metrics["log_loss"] == pytest.approx(skm.log_loss(labels, proba, labels=["a", "b", "c"]))
     bad = CliRunner().invoke(cli_root, [*base, "--classes", "[a, b]"])
     assert bad.exit_code != 0 and "--classes is not valid JSON" in bad.output
-    scalar = CliRunner().invoke(cli_root, [*base, "--classes", '"a"'])
-    assert scalar.exit_code != 0 and "--classes must be a JSON list" in scalar.output
+    scalar = CliRunner().invoke(cli_root, [*base, "--classes", '["a"'])
+    assert scalar.exit_code != 0 and "--classes is not valid JSON" in scalar.output
+    plain = CliRunner().invoke(cli_root, [*base, "--classes", "a,b,c", "--json"])
+    assert plain.exit_code == 0, plain.output
+    assert json.loads(plain.output)["performance"]["overall"]["metrics"]["classes"] == [
+        "a",
+        "b",
+        "c",
+    ]
 
 
 def test_cli_positive_class_is_shown_and_an_unknown_one_named(tmp_path: Path) -> None:
@@ -271,6 +278,6 @@ def test_cli_positive_class_is_shown_and_an_unknown_one_named(tmp_path: Path) ->
     assert chosen.exit_code == 0, chosen.output
     rows = [line.split() for line in chosen.output.splitlines()]
     assert any("positive" in row and "no" in row for row in rows)
-    unknown = CliRunner().invoke(cli_root, [*base, "--positive", '"maybe"'])
+    unknown = CliRunner().invoke(cli_root, [*base, "--positive", "maybe"])  # plain text
     assert unknown.exit_code == 0, unknown.output
     assert "positive class 'maybe' is not one of the classes" in " ".join(unknown.output.split())

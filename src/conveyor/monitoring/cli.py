@@ -259,13 +259,13 @@ def report(
         str | None,
         typer.Option(
             "--classes",
-            help='Class order of the logged probabilities as a JSON list, e.g. \'["no", '
-            '"yes"]\' (default: inferred from the served labels).',
+            help="Class order of the logged probabilities: no,yes or a JSON list "
+            "(default: inferred from the served labels).",
         ),
     ] = None,
     positive: Annotated[
         str | None,
-        typer.Option("--positive", help="Positive class as JSON, e.g. 1 or '\"yes\"'."),
+        typer.Option("--positive", help="Positive class, e.g. 1 or yes."),
     ] = None,
     value_matrix: Annotated[
         str | None,
@@ -283,17 +283,37 @@ def report(
         from conveyor.monitoring.business import ValueMatrix
 
         value = ValueMatrix.from_dict(value, what="--value-matrix")
-    class_order = _json_option("--classes", classes)
-    if class_order is not None and not isinstance(class_order, list):
-        raise ValidationFailed(f"--classes must be a JSON list, got {classes!r}")
+    class_order = _class_list(classes)
     rep = service.window_report(
         backend, endpoint, window, log_uri=log_uri, model_version=model_version, route=route,
         model=model, task=task, value=value, classes=class_order,
-        positive=_json_option("--positive", positive),
+        positive=None if positive is None else _label(positive),
     )  # fmt: skip
     if html is not None:
         rep.save_html(html)
     emit(rep.to_dict(), lambda: _render(rep, html), as_json)
+
+
+def _label(text: str) -> Any:
+    """A class label from the command line: JSON when it parses (``1``, ``"yes"``, ``true``),
+    else the text itself (``yes``)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _class_list(text: str | None) -> list[Any] | None:
+    """``--classes``: a JSON list (``'["no", "yes"]'``) or comma-separated labels
+    (``no,yes``, ``0,1``)."""
+    if text is None:
+        return None
+    if not text.lstrip().startswith("["):
+        return [_label(part.strip()) for part in text.split(",")]
+    parsed = _json_option("--classes", text)
+    if not isinstance(parsed, list):
+        raise ValidationFailed(f"--classes must be a list, got {text!r}")
+    return parsed
 
 
 def _json_option(flag: str, text: str | None) -> Any:
