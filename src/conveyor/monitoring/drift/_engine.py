@@ -148,9 +148,9 @@ def _check_keys(
     method_names = {n for names in available_methods().values() for n in names}
     method_names |= {m.name for m in methods.values() if isinstance(m, DriftMethod)}
     checks = [
-        ("methods", methods, ["numeric", "categorical"], "a column name or a kind"),
-        ("thresholds", thresholds, sorted(method_names), "a column name or a method name"),
-        ("feature_importance", importance, [], "a column name"),
+        ("methods", methods, ["numeric", "categorical"], "a kind"),
+        ("thresholds", thresholds, sorted(method_names), "a method"),
+        ("feature_importance", importance, [], ""),
     ]
     problems: dict[str, list[str]] = {}
     messages = []
@@ -158,10 +158,10 @@ def _check_keys(
         unknown = [k for k in given if k not in names and k not in data_columns]
         if unknown:
             problems[arg] = unknown
-            also = f"{', '.join(map(repr, names))} or " if names else ""
+            kinds = f"{what} ({', '.join(map(repr, names))}) or " if names else ""
             messages.append(
-                f"{arg} has unknown key(s) {unknown}: each key must be {what} "
-                f"({also}one of the columns {data_columns[:50]})"
+                f"{arg} has unknown key(s) {unknown}: each key must be {kinds}"
+                f"a column ({data_columns[:50]})"
             )
     not_numbers = {
         k: v
