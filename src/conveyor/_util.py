@@ -48,6 +48,20 @@ def to_iso(ms: int | None) -> str:
     return "" if value is None else value.isoformat(timespec="milliseconds")
 
 
+_DAY_MS = 86_400_000
+_DATES: dict[int, str] = {}
+
+
+def utc_date(ms: int) -> str:
+    """``YYYY-MM-DD`` (UTC) of an epoch-millisecond time: the ``date=`` partition of the
+    prediction log, shared by its writer and its readers (cached per day)."""
+    day = ms // _DAY_MS
+    text = _DATES.get(day)
+    if text is None:
+        text = _DATES[day] = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
+    return text
+
+
 def _default(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return repr(obj)

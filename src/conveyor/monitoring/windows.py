@@ -38,7 +38,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from conveyor._util import now_ms, to_iso
+from conveyor._util import now_ms, to_iso, utc_date
 from conveyor.errors import ValidationFailed
 
 __all__ = [
@@ -123,10 +123,7 @@ class Window:
     def dates(self) -> list[str]:
         """The ``date=`` partitions the window touches."""
         first, last = self.start_ms // _DAY_MS, max(self.start_ms, self.end_ms - 1) // _DAY_MS
-        return [
-            datetime.fromtimestamp(d * 86_400, tz=UTC).strftime("%Y-%m-%d")
-            for d in range(first, last + 1)
-        ]
+        return [utc_date(d * _DAY_MS) for d in range(first, last + 1)]
 
     def to_dict(self) -> dict[str, Any]:
         return {

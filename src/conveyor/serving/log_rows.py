@@ -11,33 +11,23 @@ from __future__ import annotations
 import itertools
 import operator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import orjson
 
+from conveyor._util import utc_date
 from conveyor.serving.predictor import Signature
 
-__all__ = ["Entry", "Rows", "date_of", "entries_to_rows", "rows_table"]
+__all__ = ["Entry", "Rows", "entries_to_rows", "rows_table"]
 
 _DAY_MS = 86_400_000
 _ARROW_KIND = {"float": "float64", "int": "int64", "bool": "bool_", "str": "string"}
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
-_DAYS: dict[int, str] = {}
 
 Entry = tuple[Any, ...]
 """One request kept whole: ``(ids, ts_ms, rows, latency_ms, matrix, outputs, proba,
 shadow_of, agree)``."""
-
-
-def date_of(ts_ms: int) -> str:
-    """``YYYY-MM-DD`` (UTC) of an epoch-millisecond time."""
-    day = ts_ms // _DAY_MS
-    text = _DAYS.get(day)
-    if text is None:
-        text = _DAYS[day] = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
-    return text
 
 
 @dataclass(slots=True)
@@ -79,9 +69,9 @@ class Rows:
         days = self.ts // _DAY_MS
         first, last = int(days.min()), int(days.max())
         if first == last:
-            return [(date_of(first * _DAY_MS), self)]
+            return [(utc_date(first * _DAY_MS), self)]
         return [
-            (date_of(int(day) * _DAY_MS), self.take(np.flatnonzero(days == day)))
+            (utc_date(int(day) * _DAY_MS), self.take(np.flatnonzero(days == day)))
             for day in np.unique(days)
         ]
 

@@ -44,7 +44,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from conveyor.serving.log_rows import Entry, date_of, entries_to_rows, rows_table
+from conveyor._util import utc_date
+from conveyor.serving.log_rows import Entry, entries_to_rows, rows_table
 from conveyor.serving.predictor import Signature
 
 __all__ = ["PredictionLog"]
@@ -205,7 +206,7 @@ class PredictionLog:
         while q:
             endpoint, labels, ts_ms = q.popleft()
             self._out_rows += len(labels)
-            feedback.setdefault(("feedback", endpoint, date_of(ts_ms)), []).append(
+            feedback.setdefault(("feedback", endpoint, utc_date(ts_ms)), []).append(
                 (endpoint, labels, ts_ms)
             )
         for bkey, items in feedback.items():
