@@ -467,8 +467,6 @@ class InferenceApp:
 
     @staticmethod
     def _check(outputs: Any, matrix: np.ndarray) -> None:
-        if type(outputs) is np.ndarray and len(outputs) == len(matrix):
-            return
         if not isinstance(outputs, np.ndarray) or len(outputs) != len(matrix):
             raise RuntimeError(
                 f"model returned {type(outputs).__name__} of length "

@@ -36,9 +36,6 @@ LATENCY_BUCKETS = (
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 
 
-_STATUS = {200: "200"}
-
-
 def _hist(n: int) -> list[float]:
     return [0] * (n + 2)  # buckets..., +Inf, sum
 
@@ -60,7 +57,7 @@ class ServingMetrics:
         self, labels: tuple[str, str, str], status: int, seconds: float, rows: int | None = None
     ) -> None:
         """One answered request; ``rows`` also counts a predict call of that many rows."""
-        key = (*labels, _STATUS.get(status) or str(status))
+        key = (*labels, str(status))
         r = self.requests
         r[key] = r.get(key, 0) + 1
         h = self.latency.get(labels)

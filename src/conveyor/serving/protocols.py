@@ -104,7 +104,7 @@ def parse_invocations(payload: Any, sig: Signature) -> np.ndarray:
             "request body must be a JSON object with one of " + ", ".join(MLFLOW_KEYS),
             details={"errors": [{"field": "*", "error": "expected a JSON object"}]},
         )
-    given = [k for k in MLFLOW_KEYS if k in payload]
+    given = [k for k in MLFLOW_KEYS if k in payload] if len(payload) > 1 else []
     if len(given) > 1:
         raise ValidationFailed(
             f"request body has several input keys {given}: send exactly one",
