@@ -310,12 +310,14 @@ class RevisionWatcher:
             self._install(table, number)
 
     async def run(self) -> None:
-        """Poll every ``interval`` seconds until :meth:`stop`."""
+        """Poll every ``interval`` seconds until :meth:`stop` (the caller has just loaded
+        or refreshed, so the first poll waits one interval)."""
         stop = self._stop = self._stop or asyncio.Event()
         while not stop.is_set():
-            await self.refresh()
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.interval)
+            if not stop.is_set():
+                await self.refresh()
 
     def start(self) -> None:
         if self._task is None:
