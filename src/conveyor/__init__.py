@@ -66,6 +66,7 @@ _LAZY = {
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
+    from conveyor.client import Client
     from conveyor.data.sdk import load_dataset, log_dataset, log_input
     from conveyor.monitoring import drift_report, quality_report
     from conveyor.registry.sdk import load_model
@@ -130,8 +131,9 @@ __all__ = [
 ]
 
 
-def connect(uri: str | None = None) -> Any:
-    """The backend the SDK uses: embedded store, or the server at ``uri``/CONVEYOR_URI."""
+def connect(uri: str | None = None) -> Client:
+    """The typed client (``conveyor.client.Client``): the embedded stores, or the server at
+    ``uri`` / ``CONVEYOR_URI``."""
     from conveyor.backend import connect as _connect
 
     return _connect(uri)

@@ -14,7 +14,7 @@ from starlette.types import Scope
 from conveyor.api._errors import ErrorMiddleware, install_error_handlers
 from conveyor.api._operations import operations_router
 from conveyor.api._responses import OrjsonResponse
-from conveyor.api.routers import artifacts, datasets, deployments, health, runs
+from conveyor.api.routers import artifacts, datasets, health, runs
 from conveyor.backend.local import LocalBackend
 from conveyor.client import Client
 from conveyor.config import Settings, get_settings
@@ -70,7 +70,7 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
     app.add_middleware(ErrorMiddleware, max_body=max_body, exempt=_is_upload)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, runs, artifacts, datasets, deployments):  # hand-written routes
+    for module in (health, runs, artifacts, datasets):  # hand-written routes
         router: Any = module.router
         api.include_router(router)
     api.include_router(operations_router(Client))  # the operation table's routes

@@ -84,10 +84,15 @@ class WireType(NamedTuple):
 def _metric_rows() -> tuple[type, WireType]:
     from conveyor.tracking.metric_rows import MetricRows
 
+    def to_wire(rows: MetricRows) -> dict[str, list[Any]]:
+        try:
+            return rows.to_wire()
+        except TypeError:  # a non-number value: let validate() name the point
+            rows.validate()
+            raise
+
     return MetricRows, WireType(
-        dict[str, list[Any]],
-        lambda rows: rows.to_wire(),
-        lambda data: MetricRows.from_wire(data, validate=False),
+        dict[str, list[Any]], to_wire, lambda data: MetricRows.from_wire(data, validate=False)
     )
 
 

@@ -16,7 +16,6 @@ later revisions of any endpoint reuse it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from conveyor.deployments import service
@@ -24,6 +23,7 @@ from conveyor.deployments.entities import CompileResult, Revision
 from conveyor.errors import IntegrityError, NotFound
 from conveyor.registry.entities import ModelVersion
 from conveyor.registry.uris import ResolvedModel, materialize
+from conveyor.store.stores import Stores
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,7 +105,7 @@ def ensure_compiled(
 
 
 def deploy_endpoint(
-    backend: Any,
+    stores: Stores,
     endpoint: str,
     *,
     model: str | None = None,
@@ -118,7 +118,6 @@ def deploy_endpoint(
     description: str = "",
     compile: bool = True,
     validation_data: pd.DataFrame | None = None,
-    on_compile: Callable[[ModelVersion, CompileResult], None] | None = None,
 ) -> Revision:
     """Resolve and validate the routes, compile each version (cached), write the revision.
 
@@ -129,7 +128,7 @@ def deploy_endpoint(
     ``pending`` for versions never compiled (the runtime serves those natively).
     """
     service.check_endpoint(endpoint)  # before any model is resolved or compiled
-    with backend.meta.read() as conn:
+    with stores.read() as conn:
         pairs = service.plan(
             conn, model=model, canary=canary, shadow=shadow, ab=ab, fallback=fallback
         )
@@ -139,10 +138,8 @@ def deploy_endpoint(
             if spec.key in seen:
                 continue
             seen.add(spec.key)
-            result = ensure_compiled(backend, mv, validation_data)
-            if on_compile is not None:
-                on_compile(mv, result)
-    with backend.meta.write(backend.actor) as uow:
+            ensure_compiled(stores, mv, validation_data)
+    with stores.write() as uow:
         return service.deploy(
             uow,
             endpoint,

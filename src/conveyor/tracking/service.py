@@ -440,7 +440,6 @@ def _compare(column: Any, op: str, value: Any) -> sa.ColumnElement[bool]:
 def search_runs(
     conn: sa.Connection,
     experiment_ids: Iterable[str] | None = None,
-    *,
     filter_string: str | None = None,
     order_by: list[str] | str | None = None,
     max_results: int = 1000,
