@@ -18,6 +18,7 @@ from conveyor.governance import audit
 from conveyor.governance.identity import Actor, local_actor
 from conveyor.registry import service as registry
 from conveyor.registry.entities import Model, ModelVersion
+from conveyor.registry.uris import check_stored_model
 from conveyor.store import MetadataStore
 from conveyor.tracking import service as tracking
 from conveyor.tracking.entities import Experiment, MetricPoint, Run
@@ -230,6 +231,7 @@ class LocalBackend:
         files = [
             {**e, "path": e["path"][len(path) + 1 :]} for e in self.list_artifacts(run_id, path)
         ]
+        check_stored_model(self.artifacts, manifest_entry["sha256"], files)  # before recording
         run = self.get_run(run_id)
         reference = next((i["dataset_version_id"] for i in run.inputs), None)
         with self.meta.write(self.actor) as uow:

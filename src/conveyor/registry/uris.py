@@ -18,7 +18,7 @@ from typing import Any
 from conveyor.config import get_settings
 from conveyor.errors import IntegrityError, NotFound, ValidationFailed
 
-__all__ = ["ResolvedModel", "load_model", "materialize", "resolve_model_uri"]
+__all__ = ["ResolvedModel", "check_stored_model", "load_model", "materialize", "resolve_model_uri"]
 
 MANIFEST_NAME = "conveyor-model.json"
 
@@ -95,6 +95,27 @@ def materialize(backend: Any, resolved: ResolvedModel, cache_root: Path | None =
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def check_stored_model(artifacts: Any, manifest_sha256: str, files: list[dict[str, Any]]) -> None:
+    """Refuse to register a stored model that no machine should load (run before the
+    version is recorded): the manifest must list the stored files with their sha256, and
+    each flavor checks its files without loading them (skops types, see
+    :mod:`conveyor.models.trust`)."""
+    from conveyor.models import package
+
+    stored = {str(f["path"]): str(f["sha256"]) for f in files}
+
+    def read(rel: str, sha256: str) -> bytes:
+        if stored.get(rel) != sha256:
+            raise IntegrityError(
+                f"model file {rel!r} is not stored with the sha256 its manifest lists "
+                f"({sha256[:12]}); log the model again",
+                details={"file": rel, "expected": sha256, "actual": stored.get(rel)},
+            )
+        return bytes(artifacts.read_bytes(sha256))
+
+    package.check_model(artifacts.read_bytes(manifest_sha256), read)
 
 
 def load_model(uri: str | Path, *, allow_pickle: bool | None = None) -> Any:
