@@ -120,5 +120,5 @@ def seeded(backend: LocalBackend, conveyor_home: Path) -> Seeded:
     for run_id in run_ids:  # ended runs accept no more artifacts: end them last
         backend.end_run(run_id)
     backend.register_model("churn-model", f"runs:/{first}/model")
-    backend.set_alias("churn-model", "champion", 1)
+    backend.set_model_alias("churn-model", "champion", 1)
     return Seeded(conveyor_home, exp.id, run_ids)

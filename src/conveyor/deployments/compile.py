@@ -23,7 +23,8 @@ from conveyor.deployments import service
 from conveyor.deployments.entities import CompileResult, Revision
 from conveyor.errors import IntegrityError, NotFound
 from conveyor.registry.entities import ModelVersion
-from conveyor.registry.uris import ResolvedModel, check_stored_model, materialize
+from conveyor.registry.register import check_stored_model
+from conveyor.registry.uris import ResolvedModel, materialize
 
 if TYPE_CHECKING:
     import pandas as pd
