@@ -17,8 +17,8 @@ def upload_artifact(
 ) -> dict[str, Any]:
     """Store a stream as the run's artifact ``path``; returns path, sha256, size."""
     path = service.check_artifact_path(path)
-    with stores.read() as conn:
-        service.get_run(conn, run_id)  # fail before storing bytes for an unknown run
+    with stores.read() as conn:  # fail before storing bytes: unknown or ended run
+        service.writable_run(conn, run_id, "artifacts", lock=False)
     info = stores.artifacts.put_stream(stream)
     with stores.write() as uow:
         service.record_artifact(uow, run_id, path, info.sha256, info.size)
