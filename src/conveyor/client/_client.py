@@ -21,6 +21,8 @@ from conveyor.deployments import compile
 from conveyor.deployments import service as deployments
 from conveyor.errors import NotFound
 from conveyor.governance import audit
+from conveyor.monitoring import crud as monitors
+from conveyor.monitoring import operations as monitoring
 from conveyor.registry import register
 from conveyor.registry import service as registry
 from conveyor.tracking import ingest, run_artifacts
@@ -208,6 +210,19 @@ class Client:
         "/deployments/{endpoint:path}/revisions/{revision}",
         none_as="current",
     )
+
+    # -- monitoring ----------------------------------------------------------------------
+    create_monitor = Op(monitors.create_monitor, "POST", "/monitors", tx="write", status=201)
+    apply_monitors = Op(monitors.apply_monitors, "POST", "/monitors/apply", tx="write")
+    list_monitors = Op(monitors.list_monitors, "GET", "/monitors", key="monitors")
+    get_monitor = Op(monitors.get_monitor, "GET", "/monitors/{name}")
+    update_monitor = Op(monitors.update_monitor, "PATCH", "/monitors/{name}", tx="write")
+    delete_monitor = Op(monitors.delete_monitor, "DELETE", "/monitors/{name}", tx="write")
+    list_monitor_checks = Op(monitors.list_checks, "GET", "/monitors/{name}/checks", key="checks")
+    run_monitors = Op(monitoring.run_monitors, "POST", "/monitors/run", tx="stores", key="outcomes")
+    monitor_report = Op(monitoring.monitor_report, "POST", "/monitors/report", tx="stores")
+    list_alerts = Op(monitors.list_alerts, "GET", "/alerts", key="alerts")
+    get_alert = Op(monitors.get_alert, "GET", "/alerts/{alert_id}")
 
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")

@@ -65,8 +65,15 @@ def _default(obj: Any) -> Any:
 
 
 def json_dumps(content: Any) -> bytes:
-    """orjson bytes with NaN / ±inf as 'NaN' / 'Infinity' / '-Infinity' (orjson writes null)."""
-    data = orjson.dumps(content, default=_default)
+    """orjson bytes with NaN / ±inf as 'NaN' / 'Infinity' / '-Infinity' (orjson writes null);
+    non-string keys (class labels in reports) become their text."""
+    try:
+        data = orjson.dumps(content, default=_default)
+    except TypeError:
+        data = orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+        if _has_nonfinite(content):
+            data = orjson.dumps(_clean(content), default=_default, option=orjson.OPT_NON_STR_KEYS)
+        return data
     if b"null" in data and _has_nonfinite(content):
         data = orjson.dumps(_clean(content), default=_default)
     return data
@@ -162,6 +169,8 @@ def wire_hint(tp: Any) -> Any:
     if _is_union(tp):
         parts = tuple(wire_hint(a) for a in _args(tp))
         return Union[parts]  # noqa: UP007 - built from a tuple
+    if origin is tuple and len(_args(tp)) > 1 and _args(tp)[1] is not Ellipsis:
+        return tuple[tuple(wire_hint(a) for a in _args(tp))]  # type: ignore[misc]
     if origin in (Iterable, Sequence, list, tuple, set, frozenset) and _args(tp):
         return list[wire_hint(_args(tp)[0])]  # type: ignore[misc]
     if origin in (Mapping, dict) and _args(tp):
@@ -213,6 +222,8 @@ def decode(tp: Any, data: Any) -> Any:
         options = [a for a in _args(tp) if a is not type(None)]
         return decode(options[0], data) if len(options) == 1 else _any(data)
     origin = typing.get_origin(tp)
+    if origin is tuple and len(_args(tp)) > 1 and _args(tp)[1] is not Ellipsis:
+        return tuple(decode(t, v) for t, v in zip(_args(tp), data, strict=True))
     if origin in (list, Sequence, Iterable, tuple, set, frozenset):
         args = _args(tp)
         item = args[0] if args else Any
