@@ -32,7 +32,7 @@ def _stream(total: int, hasher: hashlib._Hash) -> Iterator[bytes]:
 
 def _round_trip(backend: HttpBackend, run_id: str, total: int) -> None:
     sent = hashlib.sha256()
-    info = backend.upload_artifact(run_id, "big/data.bin", _stream(total, sent))
+    info = backend.upload_artifact(run_id, f"big/data-{total}.bin", _stream(total, sent))
     assert info["size"] == total and info["sha256"] == sent.hexdigest()
     got, size = hashlib.sha256(), 0
     for chunk in backend.iter_blob(info["sha256"]):
@@ -46,8 +46,8 @@ def test_20mb_round_trip(local: LocalBackend) -> None:
     with ServerThread(create_app(local)) as server, HttpBackend(server.url) as backend:
         _round_trip(backend, run.id, 20 * MiB + 123)
         with httpx.Client(base_url=server.url) as client:
-            response = client.get(f"/api/v1/runs/{run.id}/artifacts/big/data.bin")
-        entry = local.artifact_entry(run.id, "big/data.bin")
+            response = client.get(f"/api/v1/runs/{run.id}/artifacts/big/data-{20 * MiB + 123}.bin")
+        entry = local.artifact_entry(run.id, f"big/data-{20 * MiB + 123}.bin")
         assert response.headers["x-conveyor-sha256"] == entry["sha256"]
         assert response.headers["x-conveyor-size"] == str(entry["size"])
         assert hashlib.sha256(response.content).hexdigest() == entry["sha256"]

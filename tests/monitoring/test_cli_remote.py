@@ -1,4 +1,4 @@
-"""``conveyor monitor ...`` with ``CONVEYOR_URI`` set: every command runs on a real server
+"""``conveyor monitors ...`` with ``CONVEYOR_URI`` set: every command runs on a real server
 (uvicorn on loopback) through the operation table."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ runner = CliRunner()
 
 
 def _cli(*args: str, code: int = 0) -> str:
-    result = runner.invoke(root, ["monitor", *args])
+    result = runner.invoke(root, ["monitors", *args])
     assert result.exit_code == code, result.output
     return result.output
 

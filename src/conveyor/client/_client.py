@@ -159,7 +159,12 @@ class Client:
 
     # -- registry ------------------------------------------------------------------------
     register_model = Op(
-        register.register_model, "POST", "/models/{name:path}/versions", tx="stores", status=201
+        register.register_model,
+        "POST",
+        "/models/{name:path}/versions",
+        tx="stores",
+        status=201,
+        wire_names={"model_uri": "source"},
     )
     create_model = Op(registry.create_model, "POST", "/models", tx="write", status=201)
     search_models = Op(registry.search_models, "GET", "/models", key="models")

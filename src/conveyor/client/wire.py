@@ -131,17 +131,30 @@ def _dataframe() -> tuple[type, WireType]:
     return pd.DataFrame, WireType(list[dict[str, Any]], _records, _frame)
 
 
-#: Factories, so that pandas loads only when an operation that takes a frame is used.
-_WIRE_FACTORIES: list[Callable[[], tuple[type, WireType]]] = [_metric_rows, _dataframe]
+#: Factories by the module of the type they handle, so that pandas loads only when a frame
+#: is actually involved.
+_WIRE_FACTORIES: dict[str, Callable[[], tuple[type, WireType]]] = {
+    "conveyor.tracking.metric_rows": _metric_rows,
+    "pandas": _dataframe,
+}
 WIRE_TYPES: dict[type, WireType] = {}
+_LOADED: set[str] = set()
 
 
 def _wire_type(tp: Any) -> WireType | None:
-    if not WIRE_TYPES:
-        for factory in _WIRE_FACTORIES:
+    if not isinstance(tp, type):
+        return None
+    found = WIRE_TYPES.get(tp)
+    if found is not None:
+        return found
+    module = tp.__module__
+    for prefix, factory in _WIRE_FACTORIES.items():
+        if prefix not in _LOADED and (module == prefix or module.startswith(prefix + ".")):
+            _LOADED.add(prefix)
             cls, wire = factory()
             WIRE_TYPES[cls] = wire
-    return WIRE_TYPES.get(tp) if isinstance(tp, type) else None
+            return WIRE_TYPES.get(tp)
+    return None
 
 
 def hint_namespace() -> dict[str, Any]:
@@ -184,14 +197,14 @@ def encode(value: Any) -> Any:
     """A result or argument as JSON-ready data (floats may still be non-finite)."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
+    wire = _wire_type(type(value))  # first: MetricRows is a dataclass too
+    if wire is not None:
+        return wire.encode(value)
     to_dict = getattr(value, "to_dict", None)
     if to_dict is not None and dataclasses.is_dataclass(value):
         return to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
-    wire = _wire_type(type(value))
-    if wire is not None:
-        return wire.encode(value)
     if isinstance(value, Mapping):
         return {k: encode(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

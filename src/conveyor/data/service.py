@@ -43,7 +43,14 @@ from conveyor.governance.identity import Actor
 from conveyor.store import MetadataStore, UnitOfWork
 from conveyor.store.dialect import insert_for, insert_if_absent
 from conveyor.store.stores import Stores
-from conveyor.store.tables import dataset_versions, datasets, projects, run_inputs, runs
+from conveyor.store.tables import (
+    DEFAULT_PROJECT_ID,
+    dataset_versions,
+    datasets,
+    projects,
+    run_inputs,
+    runs,
+)
 
 __all__ = [
     "DEFAULT_PROJECT_ID",
@@ -58,8 +65,6 @@ __all__ = [
     "log_dataset_version",
     "record_dataset_version",
 ]
-
-DEFAULT_PROJECT_ID = "0" * 32
 
 
 # -- rows -> records ----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""CLI: ``conveyor monitor create|list|delete|checks|run|report|alerts``.
+"""CLI: ``conveyor monitors create|list|delete|checks|run|report|alerts`` (``monitor``: the
+old singular spelling, kept hidden for one release).
 
 Registered by one line in ``conveyor.cli.main.MODULES``: ``"conveyor.monitoring.cli"``.
 Every command runs through the operation table (``conveyor.client.Client``): on the
@@ -25,7 +26,7 @@ from conveyor.monitoring.monitors import MonitorSpec, load_monitor_specs
 __all__ = ["app"]
 
 app = typer.Typer(
-    name="monitor",
+    name="monitors",
     help="Monitors, checks and alerts over the prediction log; window reports.",
     no_args_is_help=True,
 )

@@ -19,6 +19,7 @@ from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
 from conveyor.store.stores import Stores
 from conveyor.store.tables import (
+    DEFAULT_PROJECT_ID,
     dataset_versions,
     datasets,
     experiments,
@@ -52,7 +53,6 @@ __all__ = [
     "search_runs",
 ]
 
-DEFAULT_PROJECT_ID = "0" * 32
 DEFAULT_EXPERIMENT = "Default"
 MAX_SEARCH_RESULTS = 50_000
 
