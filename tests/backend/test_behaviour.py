@@ -410,3 +410,28 @@ def test_deployments_deploy_rollback_and_read(backend: Backend) -> None:
         backend.rollback("ghost")
     with pytest.raises(ValidationFailed, match="endpoint name"):
         backend.list_revisions(" bad")
+
+
+# -- monitoring ----------------------------------------------------------------------------
+def test_monitors_crud_run_and_alerts(backend: Backend, tmp_path: Path) -> None:
+    spec = {"name": "vol", "endpoint": "churn", "metric": "volume", "threshold": 1}
+    made = backend.create_monitor(spec)
+    assert made.name == "vol" and made.threshold == 1 and backend.get_monitor("vol") == made
+    with pytest.raises(Conflict, match="vol"):
+        backend.create_monitor(spec)
+    done = backend.apply_monitors([spec, {**spec, "name": "vol2", "comparison": "<"}])
+    assert [(a, m.name) for a, m in done] == [("unchanged", "vol"), ("created", "vol2")]
+    assert backend.update_monitor("vol", {"threshold": 5}).threshold == 5
+    assert [m.name for m in backend.list_monitors(endpoint="churn")] == ["vol", "vol2"]
+    outcomes = backend.run_monitors(due_only=False, log_uri=str(tmp_path / "no-log"))
+    assert {o.monitor for o in outcomes} == {"vol", "vol2"}
+    assert all(o.status in ("ok", "breach", "insufficient_data") for o in outcomes)
+    assert len(backend.list_monitor_checks("vol")) == 1
+    for alert in backend.list_alerts():
+        assert backend.get_alert(alert.id).id == alert.id
+    report = backend.monitor_report("churn", "1h", log_uri=str(tmp_path / "no-log"))
+    assert report["window"]["endpoint"] == "churn" and report["window"]["rows"] == 0
+    backend.delete_monitor("vol")
+    with pytest.raises(NotFound, match="vol"):
+        backend.get_monitor("vol")
+    assert [m.name for m in backend.list_monitors()] == ["vol2"]
