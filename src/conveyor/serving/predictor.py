@@ -89,7 +89,9 @@ def _accepts(kind: str, value: Any) -> bool:
 class Signature:
     """Ordered typed columns; validates JSON rows and builds the input matrix."""
 
-    __slots__ = ("_checks", "all_float", "columns", "dtype", "kinds", "names", "numeric")
+    __slots__ = (
+        "_checks", "_narrow", "all_float", "columns", "dtype", "kinds", "names", "numeric",
+    )  # fmt: skip
 
     def __init__(self, columns: Sequence[Column], dtype: Any = None) -> None:
         self.columns = tuple(columns)
@@ -101,6 +103,10 @@ class Signature:
         if self.dtype is None:
             self.dtype = np.dtype(np.float64) if self.numeric else np.dtype(object)
         self._checks = tuple(zip(self.names, self.kinds, strict=True))
+        # float32/float16 matrices: their largest finite value (a number beyond it would
+        # become inf in the cast), else 0.0
+        narrow = self.dtype.kind == "f" and self.dtype.itemsize < 8
+        self._narrow = float(np.finfo(self.dtype).max) if narrow else 0.0
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -170,25 +176,58 @@ class Signature:
         if self.all_float:
             ok = True
             n = len(self.names)
+            top = self._narrow  # the dtype's largest finite value, or 0.0 for float64
             for r in rows:
                 if type(r) is not list or (not checked_width and len(r) != n):
                     ok = False
                     break
                 for v in r:
                     t = type(v)
-                    if t is not float and t is not int:
+                    if (t is not float and t is not int) or (top and not -top <= v <= top):
                         ok = False
                         break
                 if not ok:
                     break
-            if ok:
+            if ok:  # no value beyond a narrow dtype's range: the cast cannot overflow
                 return np.array(rows, dtype=self.dtype)
         errors: list[FieldError] = []
         for i, r in enumerate(rows):
             errors.extend(self.row_errors(r, i))
         if errors:
             raise self._failed(errors)
-        return np.array(rows, dtype=self.dtype)
+        if not self._narrow:
+            return np.array(rows, dtype=self.dtype)
+        with np.errstate(over="ignore"):
+            matrix = np.array(rows, dtype=self.dtype)
+        return self._fits(matrix, rows)
+
+    def cast(self, values: np.ndarray) -> np.ndarray:
+        """A numeric ``[n, k]`` array (binary v2 input) -> matrix in this signature's dtype."""
+        if values.dtype == self.dtype or not self._narrow:
+            return values.astype(self.dtype, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            matrix = values.astype(self.dtype)
+        return self._fits(matrix, values)
+
+    def _fits(self, matrix: np.ndarray, source: Any) -> np.ndarray:
+        """``matrix`` unless a finite input value overflowed the narrower dtype to inf."""
+        if np.isfinite(matrix).all():
+            return matrix
+        wide = np.asarray(source, dtype=np.float64)
+        bad = ~np.isfinite(matrix) & np.isfinite(wide)
+        if not bad.any():
+            return matrix  # inf or nan in the input itself (binary data): kept as sent
+        top = self._narrow
+        errors: list[FieldError] = [
+            {
+                "field": self.names[int(j)],
+                "error": f"{float(wide[i, j])!r} is outside the {matrix.dtype.name} range "
+                f"of this model (|x| <= {top:g})",
+                "row": int(i),
+            }
+            for i, j in np.argwhere(bad)[:100]
+        ]
+        raise self._failed(errors)
 
     def columns_to_matrix(self, columns: Mapping[str, Any]) -> np.ndarray:
         """Column-oriented ``{name: [values]}`` -> matrix."""
