@@ -93,6 +93,9 @@ def test_v2_infer_metadata_and_health(make_onnx: Callable[..., OnnxPredictor]) -
     run(go())
 
 
+JSON = {"content-type": "application/json"}
+
+
 def test_error_statuses(make_onnx: Callable[..., OnnxPredictor]) -> None:
     async def go() -> None:
         async with client(_app(make_onnx(), max_body_bytes=2000)) as c:
@@ -103,9 +106,9 @@ def test_error_statuses(make_onnx: Callable[..., OnnxPredictor]) -> None:
             fields = {(e["field"], e["error"]) for e in err["details"]["errors"]}
             assert fields == {("f1", "expected a number, got str"), ("f2", "missing"),
                               ("f3", "missing"), ("z", "unexpected field")}  # fmt: skip
-            r = await c.post("/invocations", content=b'{"records": [', headers={"content-type": "application/json"})
+            r = await c.post("/invocations", content=b'{"records": [', headers=JSON)
             assert r.status_code == 400 and r.json()["error"]["code"] == "malformed"
-            r = await c.post("/invocations", content=b"x" * 2001, headers={"content-type": "application/json"})
+            r = await c.post("/invocations", content=b"x" * 2001, headers=JSON)
             assert r.status_code == 413 and r.json()["error"]["details"]["limit"] == 2000
             # /v2 routes answer the protocol's {"error": "<message>"}
             r = await c.post("/v2/models/nope/infer", json={"inputs": []})

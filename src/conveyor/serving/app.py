@@ -74,8 +74,7 @@ from conveyor.serving.v2 import (
     v2_datatype,
 )
 
-__all__ = ["BatchingConfig", "InferenceApp", "MethodNotAllowed", "UnsupportedMediaType",
-           "endpoint_of"]  # fmt: skip
+__all__ = ["BatchingConfig", "InferenceApp", "MethodNotAllowed", "UnsupportedMediaType"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -130,23 +129,6 @@ def _refuse(path: str, ctype: bytes | None, takes: str) -> UnsupportedMediaType:
         "Content-Type: application/json",
         details={"content_type": given},
     )
-
-
-_NO_ENDPOINT: Any = object()
-
-
-def endpoint_of(path: str) -> Any:
-    """The endpoint an inference path names (None: the default one), else ``_NO_ENDPOINT``."""
-    if path == "/invocations":
-        return None
-    if path.startswith("/endpoints/") and path.endswith("/invocations"):
-        return path[11:-12]
-    if path.startswith("/v2/models/"):
-        name = path[11:]
-        for suffix in ("/infer", "/ready"):
-            name = name.removesuffix(suffix)
-        return name.split("/versions/", 1)[0]
-    return _NO_ENDPOINT
 
 
 def _model_path(rest: str) -> tuple[str, str | None]:
