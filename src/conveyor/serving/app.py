@@ -142,30 +142,6 @@ def _model_path(rest: str) -> tuple[str, str | None]:
 _Scored = tuple[np.ndarray, np.ndarray | None]  # outputs, class probabilities
 
 
-class _Request:
-    """What ``_http`` read of one inference request's headers."""
-
-    __slots__ = ("csv", "header_length", "length", "rid", "scope", "t0", "v2")
-
-    def __init__(
-        self,
-        scope: Scope,
-        rid: str,
-        length: bytes | None,
-        t0: float,
-        v2: bool,
-        header_length: bytes | None = None,
-        csv: bool = False,
-    ) -> None:
-        self.scope = scope
-        self.rid = rid
-        self.length = length
-        self.t0 = t0
-        self.v2 = v2
-        self.header_length = header_length  # Inference-Header-Content-Length (v2 binary)
-        self.csv = csv  # a text/csv body (/invocations)
-
-
 @dataclass(frozen=True)
 class BatchingConfig:
     """Micro-batching: ``max_batch`` rows per call; ``max_wait_us`` extra wait under load."""
@@ -349,27 +325,27 @@ class InferenceApp:
             ):
                 if method != "POST":
                     raise MethodNotAllowed(f"{path} takes POST, not {method}")
-                media = _media(ctype)
-                if media != _JSON_TYPE and media != _CSV_TYPE:
-                    raise _refuse(path, ctype, "application/json or text/csv")
+                csv = False
+                if ctype != _JSON_TYPE:  # the exact common spelling costs one comparison
+                    media = _media(ctype)
+                    csv = media == _CSV_TYPE
+                    if media != _JSON_TYPE and not csv:
+                        raise _refuse(path, ctype, "application/json or text/csv")
                 name = path[11:-12] if path != "/invocations" else None
-                request = _Request(scope, rid, length, t0, False, csv=media == _CSV_TYPE)
-                await self._infer(request, receive, send, name, None)
+                await self._infer(scope, receive, send, name, None, rid, length, t0, None, csv)
                 return
             if v2 and path.startswith("/v2/models/") and path.endswith("/infer"):
                 if method != "POST":
                     raise MethodNotAllowed(f"{path} takes POST, not {method}")
-                media = _media(ctype)
                 # no Content-Type: what tritonclient sends; forms and text/plain: refused
-                if (
-                    media is not None
-                    and media != _JSON_TYPE
-                    and (header_length is None or media != _BINARY_TYPE)
-                ):
-                    raise _refuse(path, ctype, "application/json (or the binary extension)")
+                if ctype is not None and ctype != _JSON_TYPE:
+                    media = _media(ctype)
+                    if media != _JSON_TYPE and (header_length is None or media != _BINARY_TYPE):
+                        raise _refuse(path, ctype, "application/json (or the binary extension)")
                 name, version = _model_path(path[11:-6])
-                request = _Request(scope, rid, length, t0, True, header_length)
-                await self._infer(request, receive, send, name, version)
+                await self._infer(
+                    scope, receive, send, name, version, rid, length, t0, header_length, False
+                )
                 return
             if path == "/feedback":
                 if method != "POST":
@@ -398,30 +374,37 @@ class InferenceApp:
     # -- inference ---------------------------------------------------------------------------
     async def _infer(
         self,
-        request: _Request,
+        scope: Scope,
         receive: Receive,
         send: Send,
         endpoint: str | None,
         version: str | None,
+        rid: str,
+        length: bytes | None,
+        t0: float,
+        header_length: bytes | None,
+        csv: bool,
     ) -> None:
+        """One inference request: ``version`` set for the v2 ``/versions/{v}`` routes (and
+        None on ``/invocations``, where ``csv`` says the body is text/csv); ``header_length``
+        is the v2 binary extension's ``Inference-Header-Content-Length``."""
         ts_ms = time.time_ns() // 1_000_000
-        v2 = request.v2
-        rid = request.rid
+        v2 = scope["path"].startswith("/v2")
         table = self.router.get(endpoint)
         labels = (table.endpoint, table.version, "")
         binary_at: int | None = None
         try:
-            body = await self._body(receive, request.length)
+            body = await self._body(receive, length)
             tail = None
             if v2:
-                if request.header_length is not None:  # binary extension: JSON, then bytes
-                    head, tail = split_body(body, request.header_length)
+                if header_length is not None:  # binary extension: JSON, then bytes
+                    head, tail = split_body(body, header_length)
                     payload = loads(head)
                 else:
                     payload = loads(body)
                 asked = requested_outputs(payload)
                 want_proba = "probabilities" in asked[0]
-            elif request.csv:
+            elif csv:
                 payload, want_proba = None, False
             else:
                 payload = loads(body)
@@ -429,7 +412,7 @@ class InferenceApp:
             if version is not None:
                 route = table.for_version(version)
             else:
-                route = table.pick(payload, request.scope["headers"])
+                route = table.pick(payload, scope["headers"])
             labels = (table.endpoint, route.version, route.name)
             req_id = None
             if want_proba and not route.scores:
@@ -470,7 +453,7 @@ class InferenceApp:
         except _Disconnected:
             return
         except ConveyorError as exc:
-            await self._error(send, exc, rid, labels, request.t0, v2)
+            await self._error(send, exc, rid, labels, t0, v2)
             return
         headers = [
             _JSON if binary_at is None else (b"content-type", _BINARY_TYPE),
@@ -482,7 +465,7 @@ class InferenceApp:
             headers.append((b"inference-header-content-length", b"%d" % binary_at))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": out})
-        latency = time.perf_counter() - request.t0
+        latency = time.perf_counter() - t0
         self.metrics.observe(labels, 200, latency, None if route.batcher else len(matrix))
         if self.prediction_log is not None:
             self.prediction_log.log(

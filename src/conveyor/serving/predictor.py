@@ -90,7 +90,7 @@ class Signature:
     """Ordered typed columns; validates JSON rows and builds the input matrix."""
 
     __slots__ = (
-        "_checks", "_narrow", "all_float", "columns", "dtype", "kinds", "names", "numeric",
+        "_checks", "_hi", "_narrow", "all_float", "columns", "dtype", "kinds", "names", "numeric",
     )  # fmt: skip
 
     def __init__(self, columns: Sequence[Column], dtype: Any = None) -> None:
@@ -103,10 +103,10 @@ class Signature:
         if self.dtype is None:
             self.dtype = np.dtype(np.float64) if self.numeric else np.dtype(object)
         self._checks = tuple(zip(self.names, self.kinds, strict=True))
-        # float32/float16 matrices: their largest finite value (a number beyond it would
-        # become inf in the cast), else 0.0
-        narrow = self.dtype.kind == "f" and self.dtype.itemsize < 8
-        self._narrow = float(np.finfo(self.dtype).max) if narrow else 0.0
+        # float32/float16 matrices: a number beyond their largest finite value would become
+        # inf in the cast; _hi is that value (else inf: every number fits)
+        self._narrow = self.dtype.kind == "f" and self.dtype.itemsize < 8
+        self._hi = float(np.finfo(self.dtype).max) if self._narrow else float("inf")
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -176,14 +176,15 @@ class Signature:
         if self.all_float:
             ok = True
             n = len(self.names)
-            top = self._narrow  # the dtype's largest finite value, or 0.0 for float64
+            hi = self._hi
+            lo = -hi
             for r in rows:
                 if type(r) is not list or (not checked_width and len(r) != n):
                     ok = False
                     break
                 for v in r:
                     t = type(v)
-                    if (t is not float and t is not int) or (top and not -top <= v <= top):
+                    if (t is not float and t is not int) or v > hi or v < lo:
                         ok = False
                         break
                 if not ok:
@@ -217,7 +218,7 @@ class Signature:
         bad = ~np.isfinite(matrix) & np.isfinite(wide)
         if not bad.any():
             return matrix  # inf or nan in the input itself (binary data): kept as sent
-        top = self._narrow
+        top = self._hi
         errors: list[FieldError] = [
             {
                 "field": self.names[int(j)],
