@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from math import hypot
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -176,20 +177,26 @@ class Signature:
         if self.all_float:
             ok = True
             n = len(self.names)
-            hi = self._hi
-            lo = -hi
             for r in rows:
                 if type(r) is not list or (not checked_width and len(r) != n):
                     ok = False
                     break
                 for v in r:
                     t = type(v)
-                    if (t is not float and t is not int) or v > hi or v < lo:
+                    if t is not float and t is not int:
                         ok = False
                         break
                 if not ok:
                     break
-            if ok:  # no value beyond a narrow dtype's range: the cast cannot overflow
+            if ok and self._narrow:
+                # hypot(*row) >= the row's largest |value|: under the dtype's limit, every
+                # value fits (one C call per row); above it, the exact check below decides
+                hi = self._hi
+                for r in rows:
+                    if hypot(*r) > hi:
+                        ok = False
+                        break
+            if ok:  # numbers only, none beyond a narrow dtype's range: the cast cannot overflow
                 return np.array(rows, dtype=self.dtype)
         errors: list[FieldError] = []
         for i, r in enumerate(rows):
