@@ -42,6 +42,7 @@ _NUMPY_OPT = orjson.OPT_SERIALIZE_NUMPY
 _INT_RANGE = {k: (int(np.iinfo(d).min), int(np.iinfo(d).max)) for k, d in DTYPES.items()
               if d.kind in "iu"}  # fmt: skip
 _CHECKED = frozenset((*_INT_RANGE, "BOOL"))
+_BY_DTYPE = {d.newbyteorder("="): name for name, d in DTYPES.items()}
 _KIND_DATATYPE = {"float": "FP64", "int": "INT64", "bool": "BOOL", "str": "BYTES"}
 
 Asked = tuple[tuple[str, ...], frozenset[str]]
@@ -216,14 +217,10 @@ def parse_v2(
 
 def v2_datatype(arr: np.ndarray) -> str:
     """The v2 datatype of a numpy array (BYTES for anything not numeric or boolean)."""
-    kind = arr.dtype.kind
-    if kind == "b":
-        return "BOOL"
-    if kind == "f":
-        return {2: "FP16", 4: "FP32"}.get(arr.dtype.itemsize, "FP64")
-    if kind in "iu":
-        return ("UINT" if kind == "u" else "INT") + str(arr.dtype.itemsize * 8)
-    return "BYTES"
+    name = _BY_DTYPE.get(arr.dtype)
+    if name is None and arr.dtype.kind in "biuf":  # big-endian
+        name = _BY_DTYPE.get(arr.dtype.newbyteorder("="))
+    return name or "BYTES"
 
 
 def _jsonable(arr: np.ndarray) -> Any:
