@@ -116,6 +116,7 @@ def deploy_endpoint(
     fallback: str | None = None,
     deadline_ms: int | None = None,
     description: str = "",
+    override_reason: str | None = None,
     compile: bool = True,
     validation_data: pd.DataFrame | None = None,
     on_compile: Callable[[ModelVersion, CompileResult], None] | None = None,
@@ -127,6 +128,7 @@ def deploy_endpoint(
     input example for the parity check of versions compiled now (results are cached per
     version, so it does not re-check versions compiled before). ``compile=False`` records
     ``pending`` for versions never compiled (the runtime serves those natively).
+    ``override_reason`` lets a primary model whose gates did not pass through (audited).
     """
     service.check_endpoint(endpoint)  # before any model is resolved or compiled
     with backend.meta.read() as conn:
@@ -154,4 +156,5 @@ def deploy_endpoint(
             fallback=fallback,
             deadline_ms=deadline_ms,
             description=description,
+            override_reason=override_reason,
         )
