@@ -162,7 +162,10 @@ def test_small_groups_are_insufficient_not_merged(two: LocalBackend) -> None:
 
 # -- slices ---------------------------------------------------------------------------------
 def test_slices(two: LocalBackend) -> None:
-    spec = "  - slices: {{metric: accuracy, by: [region, {{column: age, bins: [18, 40, 60, 80]}}], max_gap: {gap}}}\n"
+    spec = (
+        "  - slices: {{metric: accuracy, max_gap: {gap},\n"
+        "      by: [region, {{column: age, bins: [18, 40, 60, 80]}}]}}\n"
+    )
     loose = only(gate(two, 1, spec.format(gap=0.2)))
     assert loose.verdict == "pass"
     names = [r["slice"] for r in loose.evidence["slices"]]

@@ -102,6 +102,11 @@ def test_yaml_syntax_errors_name_the_line() -> None:
         parse_policy("evaluation_dataset: x@1\nchecks:\n\t- metric: auc\n", source="policy.yaml")
 
 
+def _set(backend: LocalBackend, model: str, text: str) -> service.StoredPolicy:
+    with backend.meta.write(backend.actor) as uow:
+        return service.set_policy(uow, model, text)
+
+
 def test_set_policy_checks_dataset_and_columns(
     backend: LocalBackend,
     tmp_path: Path,
@@ -110,17 +115,12 @@ def test_set_policy_checks_dataset_and_columns(
 ) -> None:
     register(backend, "churn", good_model, tmp_path)
     with pytest.raises(PolicyError, match=r"evaluation_dataset: dataset 'churn-eval'"):
-        with backend.meta.write(backend.actor) as uow:
-            service.set_policy(uow, "churn", ISSUE_FORM)
+        _set(backend, "churn", ISSUE_FORM)
     backend.log_dataset("churn-eval", eval_frame.drop(columns=["gender"]))
     with pytest.raises(PolicyError, match=r"checks\[2\].fairness.sensitive\[0\]: column 'gender'"):
-        with backend.meta.write(backend.actor) as uow:
-            service.set_policy(uow, "churn", ISSUE_FORM)
+        _set(backend, "churn", ISSUE_FORM)
     with pytest.raises(PolicyError, match=r"label: column 'churned' is not in"):
-        with backend.meta.write(backend.actor) as uow:
-            service.set_policy(
-                uow, "churn", ISSUE_FORM.replace("checks:", "label: churned\nchecks:")
-            )
+        _set(backend, "churn", ISSUE_FORM.replace("checks:", "label: churned\nchecks:"))
     backend.log_dataset("churn-eval", eval_frame)
     with backend.meta.write(backend.actor) as uow:
         first = service.set_policy(uow, "churn", ISSUE_FORM, source="policy.yaml")
@@ -136,8 +136,6 @@ def test_set_policy_checks_dataset_and_columns(
 
 def test_unknown_model_is_not_found(backend: LocalBackend) -> None:
     with pytest.raises(NotFound, match="model 'ghost' is not registered"):
-        with backend.meta.write(backend.actor) as uow:
-            service.set_policy(uow, "ghost", ISSUE_FORM)
-    with pytest.raises(NotFound, match="model 'ghost'"):
-        with backend.meta.read() as conn:
-            service.get_policy(conn, "ghost")
+        _set(backend, "ghost", ISSUE_FORM)
+    with pytest.raises(NotFound, match="model 'ghost'"), backend.meta.read() as conn:
+        service.get_policy(conn, "ghost")
