@@ -7,6 +7,7 @@
         demographic_parity_ratio: {min: 0.8}       # default 0.8: the four-fifths rule
         equalized_odds_difference: {max: 0.1}      # default 0.1
         min_group_size: 30                         # smaller groups: reported, not used
+        resamples: 1000                            # bootstrap intervals (evidence); 0: none
 
 For each sensitive column (``intersectional: true`` adds the combination of all of them),
 each group gets its size, selection rate P(ŷ=1), true-positive rate P(ŷ=1 | y=1),
@@ -16,6 +17,8 @@ false-positive rate P(ŷ=1 | y=0) and accuracy. Then, exactly as Fairlearn's
 larger of the TPR spread and the FPR spread (max - min). The check reports the worst column.
 Groups below ``min_group_size`` rows are listed as insufficient and left out of the ratio and
 difference — never merged into another group; fewer than two usable groups → insufficient.
+The verdict is on the point values; ``resamples`` adds 95% percentile-bootstrap intervals of
+both numbers to the evidence (one pass over the resamples for every column at once).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from conveyor.gates.checks import _params as p
 from conveyor.gates.context import GateContext, Scored
 from conveyor.gates.policy import param_error
 from conveyor.gates.report import CheckOutcome
+from conveyor.gates.stats import bootstrap_weights
 
 __all__ = ["Fairness", "group_table", "parity_numbers"]
 
@@ -82,6 +86,57 @@ def group_table(
     ]
 
 
+def _interval_numbers(
+    sets: list[tuple[str, np.ndarray, list[bool]]],
+    y: np.ndarray,
+    pred: np.ndarray,
+    resamples: int,
+    seed: int,
+) -> dict[str, dict[str, list[float] | None]]:
+    """Percentile-bootstrap 95% intervals of the ratio and the difference per column set.
+
+    Per resample, every group's four sums (rows, positives, selected, true positives) come
+    from one matrix product of the resample weights with the groups' indicator columns.
+    """
+    blocks, spans = [], []
+    for _, codes, usable in sets:
+        k = len(usable)
+        onehot = np.zeros((len(codes), k))
+        onehot[np.arange(len(codes)), codes] = 1.0
+        start = sum(b.shape[1] for b in blocks)
+        blocks.append(
+            np.hstack(
+                [onehot, onehot * y[:, None], onehot * pred[:, None], onehot * (pred * y)[:, None]]
+            )
+        )
+        spans.append((start, k))
+    design = np.hstack(blocks)
+    sums = np.vstack([w @ design for w in bootstrap_weights(len(y), resamples, seed)])
+    out: dict[str, dict[str, list[float] | None]] = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for (key, _, usable), (start, k) in zip(sets, spans, strict=True):
+            size, pos, sel, tp = (sums[:, start + j * k : start + (j + 1) * k] for j in range(4))
+            keep = np.asarray(usable)
+            size, pos, sel, tp = size[:, keep], pos[:, keep], sel[:, keep], tp[:, keep]
+            rate = sel / size
+            ratio = np.nanmin(rate, axis=1) / np.nanmax(rate, axis=1)
+            tpr, fpr = tp / pos, (sel - tp) / (size - pos)
+            eod = np.maximum(
+                np.nanmax(tpr, axis=1) - np.nanmin(tpr, axis=1),
+                np.nanmax(fpr, axis=1) - np.nanmin(fpr, axis=1),
+            )
+            out[key] = {
+                "demographic_parity_ratio": _pct(ratio),
+                "equalized_odds_difference": _pct(eod),
+            }
+    return out
+
+
+def _pct(values: np.ndarray) -> list[float] | None:
+    finite = values[np.isfinite(values)]
+    return [float(v) for v in np.quantile(finite, [0.025, 0.975])] if len(finite) else None
+
+
 def _spread(values: list[float | None]) -> float | None:
     vals = [v for v in values if v is not None]
     return max(vals) - min(vals) if len(vals) >= 2 else None
@@ -110,6 +165,7 @@ class Fairness(Check):
                 "equalized_odds_difference",
                 "min_group_size",
                 "intersectional",
+                "resamples",
             },
         )
         intersectional = params.get("intersectional", False)
@@ -121,6 +177,9 @@ class Fairness(Check):
             "equalized_odds_difference": _bound(params, "equalized_odds_difference", "max", 0.1),
             "min_group_size": p.positive_int(params, "min_group_size", 30),
             "intersectional": intersectional,
+            "resamples": 0
+            if params.get("resamples") == 0
+            else p.positive_int(params, "resamples", 1000),
         }
 
     def describe(self, params: dict[str, Any]) -> str:
@@ -142,6 +201,7 @@ class Fairness(Check):
         min_dp, max_eo = params["demographic_parity_ratio"], params["equalized_odds_difference"]
         evidence: dict[str, Any] = {"min_group_size": params["min_group_size"]}
         per_column: dict[str, dict[str, float | None]] = {}
+        grouped: list[tuple[str, np.ndarray, list[bool]]] = []
         for cols in sets:
             key = " & ".join(cols)
             codes, names = _group_keys(ctx.frame, cols)
@@ -150,7 +210,13 @@ class Fairness(Check):
                 r["status"] = "ok" if r["size"] >= params["min_group_size"] else "insufficient"
             per_column[key] = parity_numbers([r for r in rows if r["status"] == "ok"])
             evidence[f"groups:{key}"] = rows
+            grouped.append((key, codes, [r["status"] == "ok" for r in rows]))
         evidence["by_column"] = per_column
+        if params["resamples"] and all(None not in n.values() for n in per_column.values()):
+            evidence["intervals"] = _interval_numbers(
+                grouped, y, pred, params["resamples"], ctx.seed
+            )
+            evidence["resamples"] = params["resamples"]
         threshold = {
             "demographic_parity_ratio": f">= {min_dp:g}",
             "equalized_odds_difference": f"<= {max_eo:g}",
