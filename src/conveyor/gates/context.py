@@ -58,7 +58,7 @@ class Scored:
     @cached_property
     def metrics(self) -> dict[str, Any]:
         """Point metrics from the shared metric functions (``sklearn.metrics`` definitions)."""
-        from conveyor.monitoring.performance import classification_metrics, regression_metrics
+        from conveyor.evaluation import classification_metrics, regression_metrics
 
         if self.task == "regression":
             out = regression_metrics(self.y_true, self.y_pred)

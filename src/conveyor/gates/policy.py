@@ -110,6 +110,7 @@ class Policy:
     def to_dict(self) -> dict[str, Any]:
         return {
             "evaluation_dataset": self.evaluation_dataset,
+            "dataset_ref": self.dataset_ref,
             "label": self.label,
             "positive": self.positive,
             "threshold": self.threshold,

@@ -25,6 +25,7 @@ from conveyor.gates.columns import label_column
 from conveyor.gates.context import GateContext
 from conveyor.gates.policy import CheckSpec
 from conveyor.gates.report import CheckOutcome, CheckResult, GateReport
+from conveyor.store.stores import Stores
 
 __all__ = ["run_gates"]
 
@@ -71,9 +72,13 @@ def _run_one(ctx: GateContext | None, spec: CheckSpec, setup_error: str | None) 
     return _result(spec, outcome, time.perf_counter() - start)
 
 
-def run_gates(backend: Any, model: str, version: int | str) -> GateReport:
+def run_gates(stores: Stores, model: str, version: int | str) -> GateReport:
     """Score ``model/version`` on its policy's evaluation dataset, run every check, store
-    and audit the report. NotFound for an unknown model/version or a model without policy."""
+    and audit the report. NotFound for an unknown model/version or a model without policy.
+
+    ``stores`` is anything with ``meta``, ``artifacts``, ``actor`` and ``download_blob``
+    (:class:`conveyor.store.stores.Stores`, or a ``LocalBackend``)."""
+    backend: Any = stores
     from conveyor.data import service as data
     from conveyor.registry import service as registry
 

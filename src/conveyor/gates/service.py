@@ -18,7 +18,6 @@ Running the checks (which needs artifacts and models) lives in :mod:`conveyor.ga
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,7 @@ from conveyor.store import UnitOfWork
 __all__ = [
     "StoredPolicy",
     "get_policy",
+    "get_report",
     "latest_report",
     "list_reports",
     "protected_aliases",
@@ -115,7 +115,7 @@ def _check_against_store(conn: sa.Connection, model: str, policy: Policy, source
 
 
 def set_policy(
-    uow: UnitOfWork, model: str, policy: str | Mapping[str, Any], *, source: str = "policy"
+    uow: UnitOfWork, model: str, policy: str | dict[str, Any], *, source: str = "policy"
 ) -> StoredPolicy:
     """Validate ``policy`` (YAML text or dict) and store it as the model's next policy
     version. Refused (PolicyError) naming the line/key and problem; the evaluation dataset
@@ -213,6 +213,17 @@ def latest_report(
         query.order_by(gate_reports.c.created_at.desc(), gate_reports.c.id.desc()).limit(1)
     ).first()
     return None if row is None else GateReport.from_dict(row.report)
+
+
+def get_report(conn: sa.Connection, model: str, version: int | str) -> GateReport:
+    """The newest gate report of ``model/version``; NotFound (saying how to run) if none."""
+    report = latest_report(conn, model, version)
+    if report is None:
+        raise NotFound(
+            f"{model}/{version} has no gate report; run `conveyor gates run {model}/{version}`",
+            details={"model": model, "version": version},
+        )
+    return report
 
 
 def list_reports(conn: sa.Connection, model: str, version: int | str) -> list[GateReport]:

@@ -98,7 +98,8 @@ def _interval_numbers(
     Per resample, every group's four sums (rows, positives, selected, true positives) come
     from one matrix product of the resample weights with the groups' indicator columns.
     """
-    blocks, spans = [], []
+    blocks: list[np.ndarray] = []
+    spans: list[tuple[int, int]] = []
     for _, codes, usable in sets:
         k = len(usable)
         onehot = np.zeros((len(codes), k))
