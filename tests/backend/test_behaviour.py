@@ -13,7 +13,6 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
 import pandas as pd
 import pytest
 
@@ -21,10 +20,10 @@ from conveyor.api import create_app
 from conveyor.api.testing import ServerThread
 from conveyor.artifacts import ArtifactStore
 from conveyor.backend import Backend, HttpBackend, LocalBackend
-from conveyor.backend.local import MODEL_MANIFEST
 from conveyor.data import checks
 from conveyor.data.frames import content_hash, to_table
 from conveyor.errors import Conflict, IntegrityError, NotFound, ValidationFailed
+from conveyor.registry.uris import MANIFEST_NAME as MODEL_MANIFEST
 from conveyor.store import MetadataStore
 from conveyor.tracking.metric_rows import MetricRows
 
@@ -227,9 +226,21 @@ def test_corrupted_blob_is_an_integrity_error(
 
 # -- registry ------------------------------------------------------------------------------
 def _log_model(backend: Backend, run_id: str, payload: bytes) -> None:
-    manifest = orjson.dumps({"flavor": "sklearn", "signature": {"inputs": [{"name": "x"}]}})
-    backend.upload_artifact(run_id, f"model/{MODEL_MANIFEST}", iter([manifest]))
-    backend.upload_artifact(run_id, "model/model.skops", iter([payload]))
+    """A real (tiny) model: registration checks what it registers would load."""
+    import tempfile
+
+    from sklearn.linear_model import LinearRegression
+
+    from conveyor.models import save_model
+
+    x = pd.DataFrame({"x": [0.0, 1.0, 2.0]})
+    model = LinearRegression().fit(x, [0.0, 1.0, float(len(payload))])
+    with tempfile.TemporaryDirectory() as tmp:
+        save_model(model, Path(tmp) / "m", signature={"inputs": [{"name": "x", "type": "double"}]})
+        for name in ("model.skops", MODEL_MANIFEST):
+            backend.upload_artifact(
+                run_id, f"model/{name}", iter([(Path(tmp) / "m" / name).read_bytes()])
+            )
 
 
 def test_registry_register_alias_resolve(backend: Backend) -> None:
@@ -242,22 +253,22 @@ def test_registry_register_alias_resolve(backend: Backend) -> None:
     assert v1.flavor == "sklearn" and v1.run_id == run_a and v1.source == f"runs:/{run_a}/model"
     assert {f["path"] for f in v1.files} == {MODEL_MANIFEST, "model.skops"}
     assert v2.tags == {"k": "v"}
-    assert backend.set_alias("team/churn", "champion", 1).aliases == ["champion"]
+    assert backend.set_model_alias("team/churn", "champion", 1).aliases == ["champion"]
     assert backend.get_model_version("team/churn", "champion").version == 1
     assert backend.get_model_version("team/churn", "latest").version == 2
     assert backend.get_model_version("team/churn", 2) == v2
     assert backend.get_model("team/churn").aliases == {"champion": 1}
     tagged = backend.set_model_version_tag("team/churn", 1, "validated", "yes")
     assert tagged.tags == {"validated": "yes"}
-    assert backend.update_model_version("team/churn", "1", "best so far").description == (
-        "best so far"
-    )
+    assert backend.update_model_version(
+        "team/churn", "1", description="best so far"
+    ).description == ("best so far")
     assert sorted(v.version for v in backend.list_model_versions("team/churn")) == [1, 2]
-    backend.delete_alias("team/churn", "champion")
+    backend.delete_model_alias("team/churn", "champion")
     with pytest.raises(NotFound, match="champion"):
         backend.get_model_version("team/churn", "champion")
     with pytest.raises(NotFound, match="champion"):
-        backend.delete_alias("team/churn", "champion")
+        backend.delete_model_alias("team/churn", "champion")
     model = backend.create_model("plain", description="no versions")
     assert model.latest_version == 0
     assert [m.name for m in backend.search_models("%churn%")] == ["team/churn"]
@@ -276,10 +287,10 @@ def test_every_mutation_is_audited_and_the_chain_verifies(backend: Backend) -> N
     run = backend.create_run(exp.id, params={"a": 1})
     backend.log_batch(run.id, metrics=_rows([("m", 1.0, 0)]))
     backend.upload_artifact(run.id, "f.txt", iter([b"x"]))
-    backend.end_run(run.id)
     _log_model(backend, run.id, b"m")
+    backend.end_run(run.id)
     backend.register_model("audited-model", f"runs:/{run.id}/model")
-    backend.set_alias("audited-model", "prod", 1)
+    backend.set_model_alias("audited-model", "prod", 1)
     backend.set_model_version_tag("audited-model", 1, "k", "v")
 
     run_actions = [e.action for e in backend.list_audit_events(object_id=run.id)]
@@ -343,11 +354,11 @@ def test_datasets_log_get_list_load_link(backend: Backend) -> None:
 
 # -- deployments ---------------------------------------------------------------------------
 def test_deployments_deploy_rollback_and_read(backend: Backend) -> None:
-    for payload in (b"model-1", b"model-2"):  # records only: compile=False loads no model
+    for payload in (b"model-1", b"model-22"):  # compile=False: checked, not compiled
         run_id = _run(backend)
         _log_model(backend, run_id, payload)
         backend.register_model("churn", f"runs:/{run_id}/model")
-    backend.set_alias("churn", "champion", 1)
+    backend.set_model_alias("churn", "champion", 1)
 
     first = backend.deploy(
         "team.churn-api", model="churn@champion", canary=["churn/2:25"], shadow="churn/2",
