@@ -318,7 +318,6 @@ class InferenceApp:
         path: str = scope["path"]
         method: str = scope["method"]
         labels = ("", "", "")
-        v2 = path.startswith("/v2")
         try:
             if path == "/invocations" or (
                 path.startswith("/endpoints/") and path.endswith("/invocations")
@@ -332,9 +331,11 @@ class InferenceApp:
                     if media != _JSON_TYPE and not csv:
                         raise _refuse(path, ctype, "application/json or text/csv")
                 name = path[11:-12] if path != "/invocations" else None
-                await self._infer(scope, receive, send, name, None, rid, length, t0, None, csv)
+                await self._infer(
+                    scope, receive, send, name, None, rid, length, t0, None, csv, False
+                )
                 return
-            if v2 and path.startswith("/v2/models/") and path.endswith("/infer"):
+            if path.startswith("/v2/models/") and path.endswith("/infer"):
                 if method != "POST":
                     raise MethodNotAllowed(f"{path} takes POST, not {method}")
                 # no Content-Type: what tritonclient sends; forms and text/plain: refused
@@ -344,7 +345,7 @@ class InferenceApp:
                         raise _refuse(path, ctype, "application/json (or the binary extension)")
                 name, version = _model_path(path[11:-6])
                 await self._infer(
-                    scope, receive, send, name, version, rid, length, t0, header_length, False
+                    scope, receive, send, name, version, rid, length, t0, header_length, False, True
                 )
                 return
             if path == "/feedback":
@@ -359,7 +360,7 @@ class InferenceApp:
             if path != "/metrics":
                 self.metrics.observe(labels, status, time.perf_counter() - t0)
         except ConveyorError as exc:
-            await self._error(send, exc, rid, labels, t0, v2)
+            await self._error(send, exc, rid, labels, t0, path.startswith("/v2"))
         except _Disconnected:
             return
         except Exception as exc:  # a bug of ours: answer 500 with an id, keep serving
@@ -369,7 +370,7 @@ class InferenceApp:
             failure = ConveyorError(
                 f"internal error {error_id}: {type(exc).__name__}", details={"error_id": error_id}
             )
-            await self._error(send, failure, rid, labels, t0, v2)
+            await self._error(send, failure, rid, labels, t0, path.startswith("/v2"))
 
     # -- inference ---------------------------------------------------------------------------
     async def _infer(
@@ -384,12 +385,12 @@ class InferenceApp:
         t0: float,
         header_length: bytes | None,
         csv: bool,
+        v2: bool,
     ) -> None:
         """One inference request: ``version`` set for the v2 ``/versions/{v}`` routes (and
         None on ``/invocations``, where ``csv`` says the body is text/csv); ``header_length``
         is the v2 binary extension's ``Inference-Header-Content-Length``."""
         ts_ms = time.time_ns() // 1_000_000
-        v2 = scope["path"].startswith("/v2")
         table = self.router.get(endpoint)
         labels = (table.endpoint, table.version, "")
         binary_at: int | None = None
@@ -411,6 +412,8 @@ class InferenceApp:
                 want_proba = wants_probabilities(payload)
             if version is not None:
                 route = table.for_version(version)
+            elif table.single:
+                route = table.primary
             else:
                 route = table.pick(payload, scope["headers"])
             labels = (table.endpoint, route.version, route.name)
