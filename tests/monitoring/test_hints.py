@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import conveyor
 from conveyor.cli.main import ConveyorGroup
 from conveyor.errors import NotFound
 from conveyor.monitoring.cli import app as monitor_app
-from conveyor.monitoring.report import window_report
+from conveyor.monitoring.report import WindowReport, window_report
 
 from .served import deploy, serve
 
@@ -28,21 +29,25 @@ def _frame(n: int = 400) -> tuple[pd.DataFrame, np.ndarray]:
     return frame, (frame["b"] > 0).to_numpy().astype(int)
 
 
+def _served(name: str, log_uri: Path, *, log_input: bool, **options: Any) -> WindowReport:
+    """Deploy the next version of ``name`` (its run logs its training data as input with
+    ``log_input``), serve the training rows, report the window."""
+    frame, y = _frame()
+    backend = deploy(name, frame, y, reference=log_input)
+    window = serve(backend, f"{name}-api", frame, log_uri)
+    return window_report(backend, f"{name}-api", window, log_uri=str(log_uri), **options)
+
+
 def test_the_missing_reference_hint_names_log_input_and_following_it_works(
     conveyor_home: Path, tmp_path: Path
 ) -> None:
-    frame, y = _frame()
-    backend = deploy("noref", frame, y, reference=False)
-    window = serve(backend, "noref-api", frame, tmp_path / "v1")
-    report = window_report(backend, "noref-api", window, log_uri=str(tmp_path / "v1"))
+    report = _served("noref", tmp_path / "v1", log_input=False)
     hint = report.reference_error or ""
     assert report.drift is None and "has no reference dataset" in hint
     assert "conveyor.log_input(" in hint and "before `conveyor.log_model(" in hint
     assert "reference_dataset_version_id" not in hint  # register_model takes no such argument
 
-    backend = deploy("noref", frame, y, reference=True)  # what the hint says: version 2
-    window = serve(backend, "noref-api", frame, tmp_path / "v2")
-    report = window_report(backend, "noref-api", window, log_uri=str(tmp_path / "v2"))
+    report = _served("noref", tmp_path / "v2", log_input=True)  # as the hint says: version 2
     assert report.reference_error is None and report.drift is not None
     assert not report.drift.drifted
 
@@ -75,12 +80,8 @@ def test_a_deployed_endpoint_without_traffic_is_an_empty_window_not_an_error(
 def test_the_html_report_without_a_reference_is_styled_and_titled_as_documented(
     conveyor_home: Path, tmp_path: Path
 ) -> None:
-    frame, y = _frame()
-    backend = deploy("plain", frame, y, reference=False)
-    window = serve(backend, "plain-api", frame, tmp_path / "plog")
-    report = window_report(backend, "plain-api", window, log_uri=str(tmp_path / "plog"))
-    with_ref = window_report(backend, "plain-api", window, log_uri=str(tmp_path / "plog"),
-                             reference=frame)  # fmt: skip
+    report = _served("plain", tmp_path / "v1", log_input=False)
+    with_ref = _served("plain", tmp_path / "v2", log_input=False, reference=_frame()[0])
     docs = (Path(__file__).parents[2] / "docs" / "monitoring.md").read_text()
     assert 'titled and headed "Window report: <endpoint>"' in docs
     for page in (report.to_html(), with_ref.to_html()):
