@@ -94,7 +94,9 @@ class Harness:
                     out.append((r.status_code, r.headers.get("x-conveyor-route", "")))
                     if r.status_code == 200:
                         pid = r.json()["prediction_ids"][0]
-                        feedback.append({"prediction_id": pid, "label": int(self.y[i % len(self.y)])})
+                        feedback.append(
+                            {"prediction_id": pid, "label": int(self.y[i % len(self.y)])}
+                        )
                 if labels and feedback:
                     r = await c.post("/feedback", json={"feedback": feedback})
                     assert r.status_code == 200, r.text
@@ -277,9 +279,7 @@ def test_second_start_conflicts_and_supersede_aborts(harness: Harness, tmp_path:
     with h.backend.meta.read() as conn:
         from conveyor.deployments.rollout_tables import rollouts
 
-        old_state = conn.execute(
-            rollouts.select().where(rollouts.c.id == first.id)
-        ).one().state
+        old_state = conn.execute(rollouts.select().where(rollouts.c.id == first.id)).one().state
     assert old_state == "aborted" and new.state == "pending"
     assert _primary(h)[1] == [("primary", "churn/1", 100.0)]  # the old canary removed
     assert h.rollout().id == new.id
