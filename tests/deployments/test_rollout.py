@@ -289,9 +289,8 @@ def test_operator_commands_and_bad_input(harness: Harness) -> None:
     h = harness
     with pytest.raises(NotFound, match="no version 9"):
         h.start("churn/9")
-    with pytest.raises(NotFound, match="nope"):
-        with h.backend.meta.write(local_actor()) as uow:
-            ro.start(uow, "nope", "churn/2")
+    with pytest.raises(NotFound, match="nope"), h.backend.meta.write(local_actor()) as uow:
+        ro.start(uow, "nope", "churn/2")
     with pytest.raises(ValidationFailed, match="already the primary"):
         h.start("churn/1")
     with pytest.raises(ValidationFailed, match="must increase"):
@@ -311,9 +310,11 @@ def test_operator_commands_and_bad_input(harness: Harness) -> None:
         done = ro.abort(uow, ENDPOINT, reason="changed my mind")
     assert done.state == "aborted" and done.reason == "changed my mind"
     assert _primary(h)[1] == [("primary", "churn/1", 100.0)]
-    with pytest.raises(ValidationFailed, match="already ended"):
-        with h.backend.meta.write(local_actor()) as uow:
-            ro.pause(uow, ENDPOINT)
+    with (
+        pytest.raises(ValidationFailed, match="already ended"),
+        h.backend.meta.write(local_actor()) as uow,
+    ):
+        ro.pause(uow, ENDPOINT)
 
 
 def test_manual_promote_and_outside_deploy(harness: Harness) -> None:
