@@ -32,6 +32,7 @@ MODULES = [
     "conveyor.cli.datasets",
     "conveyor.cli.audit",
     "conveyor.deployments.cli",
+    "conveyor.deployments.rollout_cli",
     "conveyor.monitoring.cli",
     "conveyor.cli.system",
 ]

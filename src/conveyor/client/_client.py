@@ -13,6 +13,7 @@ import warnings
 from typing import TYPE_CHECKING
 
 from conveyor.client.op import Op
+from conveyor.deployments import rollout_ops
 from conveyor.governance import audit
 from conveyor.registry import register
 from conveyor.registry import service as registry
@@ -81,6 +82,24 @@ class Client:
     delete_model_alias = Op(
         registry.delete_alias, "DELETE", "/models/{name:path}/aliases/{alias}", tx="write"
     )
+
+    # -- progressive rollouts ------------------------------------------------------------
+    start_rollout = Op(
+        rollout_ops.start_rollout,
+        "POST",
+        "/rollouts/{endpoint}",
+        tx="stores",
+        status=201,
+    )
+    rollout_status = Op(rollout_ops.rollout_status, "GET", "/rollouts/{endpoint}")
+    pause_rollout = Op(rollout_ops.pause_rollout, "POST", "/rollouts/{endpoint}/pause", tx="write")
+    resume_rollout = Op(
+        rollout_ops.resume_rollout, "POST", "/rollouts/{endpoint}/resume", tx="write"
+    )
+    promote_rollout = Op(
+        rollout_ops.promote_rollout, "POST", "/rollouts/{endpoint}/promote", tx="write"
+    )
+    abort_rollout = Op(rollout_ops.abort_rollout, "POST", "/rollouts/{endpoint}/abort", tx="write")
 
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")

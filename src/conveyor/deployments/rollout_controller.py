@@ -14,14 +14,14 @@ A tick, per rollout (each in its own transactions, so one failing never stops th
 Anything that fails before step 4 commits (store unreachable, log unreadable) changes
 nothing: the error is logged and the next tick starts again from the stored state. Time is
 passed in (``tick(now=...)``), so tests and ``bench/rollout.py`` drive it without waiting.
-:class:`ControllerThread` runs ``tick`` every few seconds for ``conveyor rollout run``,
-``conveyor serve`` and ``conveyor server``.
+:func:`schedule` adds ``tick`` to the shared :class:`conveyor.jobs.Scheduler` (inside
+``conveyor serve`` and ``conveyor server``); :func:`run_controller` is ``conveyor rollout
+run``.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,9 +34,10 @@ from conveyor.deployments.rollout_samples import route_samples
 from conveyor.deployments.service import current_revisions
 from conveyor.errors import Conflict, ConveyorError, GateFailed
 from conveyor.governance.identity import Actor, system_actor
+from conveyor.jobs import Job, Scheduler
 from conveyor.monitoring.windows import Window, WindowData, read_window
 
-__all__ = ["ControllerThread", "RolloutController", "TickResult"]
+__all__ = ["RolloutController", "TickResult", "run_controller", "schedule", "start_background"]
 
 log = logging.getLogger("conveyor.deployments.rollout")
 
@@ -150,37 +151,31 @@ class RolloutController:
         return analyse(cand, prim, r.config.thresholds)
 
 
-class ControllerThread:
-    """``controller.tick()`` every ``every_s`` seconds in a daemon thread (cancellable)."""
+def schedule(scheduler: Scheduler, controller: RolloutController, every_s: float = 10.0) -> Job:
+    """Add the controller's tick to a shared :class:`conveyor.jobs.Scheduler`."""
+    return scheduler.every(every_s, controller.tick, name="rollouts")
 
-    def __init__(self, controller: RolloutController, every_s: float = 10.0) -> None:
-        self.controller = controller
-        self.every_s = every_s
-        self.ticks = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> ControllerThread:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self.run, name="conveyor-rollout-controller", daemon=True
-            )
-            self._thread.start()
-        return self
+def start_background(*, log_uri: str | None = None, every_s: float = 10.0) -> Scheduler:
+    """A controller over the configured store, ticking in its own daemon thread (what
+    ``conveyor serve`` and ``conveyor server`` start next to the web server; stop it with
+    ``.stop()``)."""
+    from conveyor.backend.local import LocalBackend
 
-    def run(self) -> None:
-        """Tick until :meth:`stop` (also the body of ``conveyor rollout run``)."""
-        while not self._stop.is_set():
-            try:
-                self.controller.tick()
-            except Exception:  # tick already isolates rollouts; this is a last guard
-                log.exception("rollout controller tick failed")
-            self.ticks += 1
-            self._stop.wait(self.every_s)
+    controller = RolloutController(LocalBackend.from_settings().meta, log_uri=log_uri or None)
+    scheduler = Scheduler("conveyor-rollouts")
+    schedule(scheduler, controller, every_s)
+    return scheduler.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+
+def run_controller(controller: RolloutController, every_s: float = 10.0) -> None:
+    """Tick every ``every_s`` seconds until interrupted (``conveyor rollout run``)."""
+    scheduler = Scheduler("conveyor-rollouts")
+    schedule(scheduler, controller, every_s)
+    scheduler.start()
+    try:
+        scheduler.stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.stop()
