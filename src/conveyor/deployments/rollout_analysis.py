@@ -226,13 +226,16 @@ def shift_check(cand: RouteSample, prim: RouteSample, t: Thresholds) -> Check:
     if min(len(a), len(b)) < t.min_samples:
         return _short("output_shift", t.min_samples, got, thr)
     na, nb = _numeric(a), _numeric(b)
-    if na is not None and nb is not None and len(np.unique(np.concatenate([na, nb]))) > 20:
-        res = stats.ks_2samp(na, nb)
-        stat, p, effect, how = float(res.statistic), float(res.pvalue), float(res.statistic), "KS"
+    if na is not None and nb is not None:
+        values, inverse = np.unique(np.concatenate([na, nb]), return_inverse=True)
     else:
         values, inverse = np.unique(
             np.concatenate([a.astype(str), b.astype(str)]), return_inverse=True
         )
+    if na is not None and nb is not None and len(values) > 20:
+        res = stats.ks_2samp(na, nb)
+        stat, p, effect, how = float(res.statistic), float(res.pvalue), float(res.statistic), "KS"
+    else:
         ca = np.bincount(inverse[: len(a)], minlength=len(values))
         cb = np.bincount(inverse[len(a) :], minlength=len(values))
         effect = 0.5 * float(np.abs(ca / len(a) - cb / len(b)).sum())

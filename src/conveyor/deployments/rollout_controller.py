@@ -28,20 +28,20 @@ from typing import Any
 
 from conveyor._util import now_ms
 from conveyor.deployments import rollout as machine
-from conveyor.deployments.rollout_analysis import Analysis, analyse
+from conveyor.deployments.rollout_analysis import Analysis, RouteSample, analyse
 from conveyor.deployments.rollout_entities import Rollout
 from conveyor.deployments.rollout_samples import route_samples
 from conveyor.deployments.service import current_revisions
 from conveyor.errors import Conflict, ConveyorError, GateFailed
 from conveyor.governance.identity import Actor, system_actor
 from conveyor.jobs import Job, Scheduler
-from conveyor.monitoring.windows import Window, WindowData, read_window
+from conveyor.monitoring.windows import Window, read_window
 
 __all__ = ["RolloutController", "TickResult", "run_controller", "schedule", "start_background"]
 
 log = logging.getLogger("conveyor.deployments.rollout")
 
-WindowReader = Callable[[Rollout, Window], WindowData]
+SampleReader = Callable[[Rollout, Window], tuple[RouteSample, RouteSample]]
 
 
 @dataclass(frozen=True)
@@ -65,15 +65,16 @@ class RolloutController:
         *,
         log_uri: str | None = None,
         actor: Actor | None = None,
-        window_reader: WindowReader | None = None,
+        sample_reader: SampleReader | None = None,
     ) -> None:
         self.meta = meta
         self.log_uri = log_uri
         self.actor = actor or system_actor("rollout-controller")
-        self._read = window_reader or self._read_log
+        # the prediction log by default; bench/rollout.py simulates traffic through this seam
+        self._samples = sample_reader or self._from_log
 
-    def _read_log(self, r: Rollout, window: Window) -> WindowData:
-        return read_window(r.endpoint, window, log_uri=self.log_uri)
+    def _from_log(self, r: Rollout, window: Window) -> tuple[RouteSample, RouteSample]:
+        return route_samples(read_window(r.endpoint, window, log_uri=self.log_uri))
 
     def tick(self, now: int | None = None) -> list[TickResult]:
         """One pass over every active rollout at time ``now`` (epoch ms; default: now)."""
@@ -147,7 +148,7 @@ class RolloutController:
 
     def analyse(self, r: Rollout, window: Window) -> Analysis:
         """The step's analysis over ``window`` (read-only; used by ``rollout status``)."""
-        cand, prim = route_samples(self._read(r, window))
+        cand, prim = self._samples(r, window)
         return analyse(cand, prim, r.config.thresholds)
 
 
