@@ -56,7 +56,7 @@ _LAZY = {
     "ModelInfo": "conveyor.tracking.model_logging",
     "log_model": "conveyor.tracking.model_logging",
     "register_model": "conveyor.tracking.model_logging",
-    "load_model": "conveyor.registry.uris",
+    "load_model": "conveyor.registry.sdk",
     "log_dataset": "conveyor.data.sdk",
     "log_input": "conveyor.data.sdk",
     "load_dataset": "conveyor.data.sdk",
@@ -68,7 +68,7 @@ __getattr__ = lazy_getattr(__name__, _LAZY)
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from conveyor.data.sdk import load_dataset, log_dataset, log_input
     from conveyor.monitoring import drift_report, quality_report
-    from conveyor.registry.uris import load_model
+    from conveyor.registry.sdk import load_model
     from conveyor.tracking.fluent import (
         ActiveRun,
         active_run,
@@ -144,4 +144,4 @@ def get_model_version(name: str, ref: str | int = "latest") -> Any:
 
 def set_model_alias(name: str, alias: str, version: int | str) -> Any:
     """Point an alias (``champion``, ``challenger`` ...) at a model version."""
-    return connect().set_alias(name, alias, version)
+    return connect().set_model_alias(name, alias, version)
