@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conveyor.errors import Conflict
 from conveyor.registry.entities import ModelVersion
 from conveyor.tracking import fluent
 
@@ -46,19 +47,20 @@ def log_model(
     from conveyor.tracking.service import check_artifact_path
 
     artifact_path = check_artifact_path(artifact_path)
-    run = fluent._require_run()
-    with tempfile.TemporaryDirectory(prefix="conveyor-model-") as tmp:
-        folder = Path(tmp) / "model"
-        manifest = save_model(
-            model,
-            folder,
-            input_example=input_example,
-            signature=signature,
-            flavor=flavor,
-            metadata=metadata,
-            **save_options,
-        )
-        fluent.log_artifacts(folder, artifact_path)
+    with fluent._run_for_call() as run:
+        _refuse_existing(run, artifact_path)
+        with tempfile.TemporaryDirectory(prefix="conveyor-model-") as tmp:
+            folder = Path(tmp) / "model"
+            manifest = save_model(
+                model,
+                folder,
+                input_example=input_example,
+                signature=signature,
+                flavor=flavor,
+                metadata=metadata,
+                **save_options,
+            )
+            fluent.log_artifacts(folder, artifact_path)
     uri = f"runs:/{run.run.id}/{artifact_path}"
     version = register_model(uri, registered_model_name) if registered_model_name else None
     return ModelInfo(
@@ -70,6 +72,17 @@ def log_model(
         signature=manifest.signature,
         registered_version=version,
     )
+
+
+def _refuse_existing(run: fluent.ActiveRun, artifact_path: str) -> None:
+    """A run's artifacts are written once: a second model at the same path is refused."""
+    if run.backend.list_artifacts(run.run.id, artifact_path):
+        raise Conflict(
+            f"run {run.run.id} already has a model at {artifact_path!r}; a run's artifacts "
+            "are written once. Log this one under another path "
+            f"(log_model(..., artifact_path='{artifact_path}_2')) or in a new run",
+            details={"run_id": run.run.id, "artifact_path": artifact_path},
+        )
 
 
 def register_model(
