@@ -77,7 +77,7 @@ _COLUMN_TYPES = {"double", "float", "long", "integer", "int", "boolean", "bool",
 Scope = MutableMapping[str, Any]
 
 
-def _columns(mv: ModelVersion) -> list[tuple[str, str]]:
+def _columns(mv: ModelVersion) -> list[tuple[str, str, bool]]:
     sig = mv.signature or {}
     inputs = sig.get("inputs") if isinstance(sig, dict) else None
     if not inputs:
@@ -88,7 +88,9 @@ def _columns(mv: ModelVersion) -> list[tuple[str, str]]:
     cols = []
     for i, col in enumerate(inputs):
         kind = str(col.get("type", "double")).lower()
-        cols.append((str(col.get("name") or i), kind if kind in _COLUMN_TYPES else "string"))
+        name = str(col.get("name") or i)
+        required = bool(col.get("required", True))
+        cols.append((name, kind if kind in _COLUMN_TYPES else "string", required))
     return cols
 
 
