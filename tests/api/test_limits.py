@@ -233,8 +233,8 @@ def test_large_batches_beyond_the_limit_in_flight_get_503_retry_after(
         small = client.post(path, content=_batch(10), headers={"Content-Type": "application/json"})
         assert small.status_code == 200, small.text
         holder.sendall(big[1000:])
-        reply = holder.makefile("rb").readline()
-        holder.close()
+        with holder, holder.makefile("rb") as replies:
+            reply = replies.readline()
         assert reply.startswith(b"HTTP/1.1 200"), reply
         assert limit.large_in_flight == 0
         again = client.post(path, content=big, headers={"Content-Type": "application/json"})
@@ -281,3 +281,55 @@ def test_concurrent_large_batches_are_all_answered_and_bounded(
     assert len(statuses) == 6
     assert set(statuses) <= {200, 503} and 200 in statuses
     assert _ingest_limit(app).large_in_flight == 0
+
+
+def test_the_http_client_retries_after_an_overloaded_answer(
+    limited: tuple[FastAPI, str],
+) -> None:
+    from conveyor.backend import HttpBackend
+
+    app, run_id = limited
+    statuses: list[int] = []
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        async def record(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+            await send(message)
+
+        await app(scope, receive, record)
+
+    big = _batch(60_000)
+    rows = MetricRows(["loss"] * 60_000, [0.5] * 60_000, list(range(60_000)), [1] * 60_000)
+    path = f"/api/v1/runs/{run_id}/log-batch"
+    with ServerThread(counting) as server:
+        holder = socket.create_connection(("127.0.0.1", server.port))
+        holder.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(big)}\r\n\r\n".encode()
+        )
+        _wait_for_slot_taken(app)
+        done = threading.Event()
+        failures: list[BaseException] = []
+
+        def log() -> None:
+            try:
+                with HttpBackend(server.url) as http:
+                    http.log_batch(run_id, metrics=rows)
+            except BaseException as exc:  # examined by the test
+                failures.append(exc)
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=log)
+        worker.start()
+        deadline = time.monotonic() + 10
+        while 503 not in statuses and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert 503 in statuses and not done.is_set()
+        holder.sendall(big)
+        with holder, holder.makefile("rb") as reply:
+            assert reply.readline().startswith(b"HTTP/1.1 200")
+        assert done.wait(15)
+    assert failures == []
+    assert statuses.count(200) == 2
