@@ -48,7 +48,14 @@ def log_model(
 
     artifact_path = check_artifact_path(artifact_path)
     with fluent._run_for_call() as run:
-        _refuse_existing(run, artifact_path)
+        if run.backend.list_artifacts(run.run.id, artifact_path):
+            raise Conflict(
+                f"run {run.run.id} already has a model (or other artifacts) at "
+                f"{artifact_path!r}; artifacts are immutable, so log_model will not replace "
+                "them. Pass another artifact_path= (e.g. 'model-2') or log the new model in a "
+                "new run.",
+                details={"run_id": run.run.id, "artifact_path": artifact_path},
+            )
         with tempfile.TemporaryDirectory(prefix="conveyor-model-") as tmp:
             folder = Path(tmp) / "model"
             manifest = save_model(
@@ -72,17 +79,6 @@ def log_model(
         signature=manifest.signature,
         registered_version=version,
     )
-
-
-def _refuse_existing(run: fluent.ActiveRun, artifact_path: str) -> None:
-    """A run's artifacts are written once: a second model at the same path is refused."""
-    if run.backend.list_artifacts(run.run.id, artifact_path):
-        raise Conflict(
-            f"run {run.run.id} already has a model at {artifact_path!r}; a run's artifacts "
-            "are written once. Log this one under another path "
-            f"(log_model(..., artifact_path='{artifact_path}_2')) or in a new run",
-            details={"run_id": run.run.id, "artifact_path": artifact_path},
-        )
 
 
 def register_model(
