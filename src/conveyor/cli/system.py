@@ -105,13 +105,18 @@ def server(
     /api/v1/openapi.json) and the deployed endpoints under /serving.
     """
     from conveyor.api.server import run
+    from conveyor.deployments.rollout_controller import start_background
 
     resolved = get_settings()
-    run(
-        host=host or str(resolved.server_host),
-        port=port or int(resolved.server_port),
-        workers=workers,
-    )
+    rollouts = start_background()  # the progressive-rollout controller, one per server
+    try:
+        run(
+            host=host or str(resolved.server_host),
+            port=port or int(resolved.server_port),
+            workers=workers,
+        )
+    finally:
+        rollouts.stop()
 
 
 @app.command("version")
