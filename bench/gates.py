@@ -144,10 +144,12 @@ def main() -> None:
     frame = ours.pop("predictions")
     model = ours.pop("model")
     result: dict[str, object] = {"rows": args.rows, "resamples": args.resamples, "conveyor": ours}
+    print(f"conveyor: {json.dumps(ours)}", file=sys.stderr, flush=True)
     if not args.no_peer:
         pred = model.predict(frame[FEATURES])  # type: ignore[attr-defined]
         peer = fairlearn_run(frame, pred, args.resamples)  # type: ignore[arg-type]
         result["fairlearn"] = peer
+        print(f"fairlearn: {json.dumps(peer)}", file=sys.stderr, flush=True)
         result["ratio"] = peer["seconds"] / ours["seconds"]  # type: ignore[operator]
     result["machine"] = machine_info()
     print(json.dumps(result, indent=2, default=str))
