@@ -199,6 +199,22 @@ def plan(
     return sorted(out, key=lambda p: order[p[0].role])
 
 
+def input_columns(mv: ModelVersion) -> list[dict[str, Any]]:
+    """The input columns of ``mv``'s signature; ValidationFailed naming the fix when it has
+    none (the server could not check or shape a request, so the version cannot serve)."""
+    sig = mv.signature or {}
+    inputs = sig.get("inputs") if isinstance(sig, dict) else None
+    if not inputs:
+        raise ValidationFailed(
+            f"model {mv.uri} has no input signature, so no server could check or shape a "
+            "request for it; log it again with log_model(..., input_example=...) or "
+            "log_model(..., signature=...), register the new version and deploy that — "
+            "nothing was deployed",
+            details={"model": mv.name, "version": mv.version, "fix": "input_example"},
+        )
+    return list(inputs)
+
+
 # -- compile cache ---------------------------------------------------------------------------
 def _compile_row(row: Any, name: str, version: int) -> CompileResult:
     return CompileResult(

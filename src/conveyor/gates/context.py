@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from conveyor.data.entities import DatasetVersion
 from conveyor.errors import ValidationFailed
 from conveyor.gates.policy import Policy
 from conveyor.registry.entities import ModelVersion
+
+if TYPE_CHECKING:  # pandas loads with the evaluation data, not with the operation table
+    import pandas as pd
+
+    from conveyor.data.entities import DatasetVersion
 
 __all__ = ["GateContext", "Scored"]
 
@@ -167,7 +170,7 @@ class GateContext:
         x = self.inputs(loaded)
         y_true = self.frame[self.label].to_numpy()
         raw = loaded.predict(x)
-        if isinstance(raw, pd.DataFrame):
+        if hasattr(raw, "columns"):  # a DataFrame: several named outputs
             raise ValidationFailed(
                 f"{mv.name}/{mv.version} has several named outputs; gates score single-output "
                 "models"
