@@ -42,6 +42,12 @@ EXPECTED = {
     ("get", "/api/v1/deployments/{endpoint}/revisions"),
     ("get", "/api/v1/deployments/{endpoint}/revisions/{revision}"),
     ("post", "/api/v1/deployments/{endpoint}/rollback"),
+    ("post", "/api/v1/rollouts/{endpoint}"),
+    ("get", "/api/v1/rollouts/{endpoint}"),
+    ("post", "/api/v1/rollouts/{endpoint}/pause"),
+    ("post", "/api/v1/rollouts/{endpoint}/resume"),
+    ("post", "/api/v1/rollouts/{endpoint}/promote"),
+    ("post", "/api/v1/rollouts/{endpoint}/abort"),
     ("get", "/api/v1/audit/events"),
     ("get", "/api/v1/audit/verify"),
 }

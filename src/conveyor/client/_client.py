@@ -13,6 +13,7 @@ import warnings
 from typing import TYPE_CHECKING
 
 from conveyor.client.op import Op
+from conveyor.deployments import rollout_ops
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
 from conveyor.governance import audit
@@ -97,6 +98,24 @@ class Client:
     get_gate_report = Op(
         gates.get_report, "GET", "/models/{model:path}/versions/{version}/gate-reports/latest"
     )
+
+    # -- progressive rollouts ------------------------------------------------------------
+    start_rollout = Op(
+        rollout_ops.start_rollout,
+        "POST",
+        "/rollouts/{endpoint}",
+        tx="stores",
+        status=201,
+    )
+    rollout_status = Op(rollout_ops.rollout_status, "GET", "/rollouts/{endpoint}")
+    pause_rollout = Op(rollout_ops.pause_rollout, "POST", "/rollouts/{endpoint}/pause", tx="write")
+    resume_rollout = Op(
+        rollout_ops.resume_rollout, "POST", "/rollouts/{endpoint}/resume", tx="write"
+    )
+    promote_rollout = Op(
+        rollout_ops.promote_rollout, "POST", "/rollouts/{endpoint}/promote", tx="write"
+    )
+    abort_rollout = Op(rollout_ops.abort_rollout, "POST", "/rollouts/{endpoint}/abort", tx="write")
 
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")

@@ -209,6 +209,8 @@ _A_KIND = {"float": "a number", "int": "an integer", "bool": "a boolean", "str":
 def _cell(kind: str, text: str) -> Any:
     if kind == "str":
         return text
+    if not text.strip():  # an empty cell is missing, as pandas reads it for MLflow
+        return None
     if kind == "bool":
         return _TRUE[text.strip().lower()]
     if kind == "int":

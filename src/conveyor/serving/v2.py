@@ -112,16 +112,17 @@ def _flat(data: list[Any]) -> list[Any]:
 def _check_values(name: str, datatype: str, data: list[Any]) -> None:
     """JSON ``data`` of an integer or BOOL datatype against that type's values. Numbers of
     FP datatypes are checked against the model's own dtype when the matrix is built (a
-    value beyond float32 for a float32 model is refused there), strings by the signature."""
+    value beyond float32 for a float32 model is refused there), strings by the signature;
+    so is ``null``, allowed where the signature allows a missing value."""
     lim = _INT_RANGE.get(datatype)
     if lim is not None:
         lo, hi = lim
         for v in _flat(data):
-            if type(v) is not int or not lo <= v <= hi:
+            if (type(v) is not int or not lo <= v <= hi) and v is not None:
                 raise _field_error(name, f"{v!r} is not a {datatype} value ({lo}..{hi})")
     elif datatype == "BOOL":
         for v in _flat(data):
-            if type(v) is not bool:
+            if type(v) is not bool and v is not None:
                 raise _field_error(name, f"{v!r} is not a BOOL value (true or false)")
 
 
