@@ -36,6 +36,7 @@ EXPECTED = [
     "log_model",
     "log_param",
     "log_params",
+    "pipeline",
     "quality_report",
     "register_model",
     "search_runs",
@@ -44,6 +45,7 @@ EXPECTED = [
     "set_tag",
     "set_tags",
     "start_run",
+    "step",
 ]
 
 

@@ -60,6 +60,8 @@ _LAZY = {
     "log_dataset": "conveyor.data.sdk",
     "log_input": "conveyor.data.sdk",
     "load_dataset": "conveyor.data.sdk",
+    "pipeline": "conveyor.pipelines.steps",
+    "step": "conveyor.pipelines.steps",
     "drift_report": "conveyor.monitoring",
     "quality_report": "conveyor.monitoring",
 }
@@ -68,6 +70,7 @@ __getattr__ = lazy_getattr(__name__, _LAZY)
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from conveyor.data.sdk import load_dataset, log_dataset, log_input
     from conveyor.monitoring import drift_report, quality_report
+    from conveyor.pipelines.steps import pipeline, step
     from conveyor.registry.uris import load_model
     from conveyor.tracking.fluent import (
         ActiveRun,
@@ -119,6 +122,7 @@ __all__ = [
     "log_model",
     "log_param",
     "log_params",
+    "pipeline",
     "quality_report",
     "register_model",
     "search_runs",
@@ -127,6 +131,7 @@ __all__ = [
     "set_tag",
     "set_tags",
     "start_run",
+    "step",
 ]
 
 

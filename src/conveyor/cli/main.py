@@ -33,6 +33,8 @@ MODULES = [
     "conveyor.cli.audit",
     "conveyor.deployments.cli",
     "conveyor.monitoring.cli",
+    "conveyor.pipelines.cli",
+    "conveyor.pipelines.trigger_cli",
     "conveyor.cli.system",
 ]
 

@@ -6,7 +6,8 @@ from alembic import context
 
 # imported so autogenerate sees every domain's tables on the shared metadata
 import conveyor.deployments.tables
-import conveyor.monitoring.tables  # noqa: F401
+import conveyor.monitoring.tables
+import conveyor.pipelines.tables  # noqa: F401
 from conveyor.store.tables import metadata
 
 connection = context.config.attributes.get("connection")
