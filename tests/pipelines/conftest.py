@@ -1,4 +1,4 @@
-"""Pipeline fixtures: the embedded store under the test's CONVEYOR_HOME, and a folder of
+"""Pipeline fixtures: the embedded store (SQLite and PostgreSQL), and a folder of
 user modules written on disk (so a test can edit a helper module and reload it)."""
 
 from __future__ import annotations
@@ -14,12 +14,20 @@ from typing import Any
 import pytest
 
 import conveyor
+from conveyor.backend import reset_backends
+from conveyor.config import reset_settings
 from conveyor.pipelines import fingerprint
 
 
 @pytest.fixture
-def backend(conveyor_home: Path) -> Any:
-    return conveyor.connect()
+def backend(conveyor_home: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The embedded backend ``conveyor.connect()`` gives, on SQLite and on PostgreSQL."""
+    monkeypatch.setenv("CONVEYOR_DB_URL", db_url)
+    reset_settings()
+    reset_backends()
+    api = conveyor.connect()
+    yield api
+    api.meta.dispose()
 
 
 class UserCode:
