@@ -56,7 +56,7 @@ _LAZY = {
     "ModelInfo": "conveyor.tracking.model_logging",
     "log_model": "conveyor.tracking.model_logging",
     "register_model": "conveyor.tracking.model_logging",
-    "load_model": "conveyor.registry.uris",
+    "load_model": "conveyor.registry.sdk",
     "log_dataset": "conveyor.data.sdk",
     "log_input": "conveyor.data.sdk",
     "load_dataset": "conveyor.data.sdk",
@@ -71,7 +71,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from conveyor.data.sdk import load_dataset, log_dataset, log_input
     from conveyor.monitoring import drift_report, quality_report
     from conveyor.pipelines.steps import pipeline, step
-    from conveyor.registry.uris import load_model
+    from conveyor.registry.sdk import load_model
     from conveyor.tracking.fluent import (
         ActiveRun,
         active_run,
@@ -149,4 +149,4 @@ def get_model_version(name: str, ref: str | int = "latest") -> Any:
 
 def set_model_alias(name: str, alias: str, version: int | str) -> Any:
     """Point an alias (``champion``, ``challenger`` ...) at a model version."""
-    return connect().set_alias(name, alias, version)
+    return connect().set_model_alias(name, alias, version)

@@ -21,10 +21,10 @@ from conveyor.api import create_app
 from conveyor.api.testing import ServerThread
 from conveyor.artifacts import ArtifactStore
 from conveyor.backend import Backend, HttpBackend, LocalBackend
-from conveyor.backend.local import MODEL_MANIFEST
 from conveyor.data import checks
 from conveyor.data.frames import content_hash, to_table
 from conveyor.errors import Conflict, IntegrityError, NotFound, ValidationFailed
+from conveyor.registry.uris import MANIFEST_NAME as MODEL_MANIFEST
 from conveyor.store import MetadataStore
 from conveyor.tracking.metric_rows import MetricRows
 
@@ -242,22 +242,22 @@ def test_registry_register_alias_resolve(backend: Backend) -> None:
     assert v1.flavor == "sklearn" and v1.run_id == run_a and v1.source == f"runs:/{run_a}/model"
     assert {f["path"] for f in v1.files} == {MODEL_MANIFEST, "model.skops"}
     assert v2.tags == {"k": "v"}
-    assert backend.set_alias("team/churn", "champion", 1).aliases == ["champion"]
+    assert backend.set_model_alias("team/churn", "champion", 1).aliases == ["champion"]
     assert backend.get_model_version("team/churn", "champion").version == 1
     assert backend.get_model_version("team/churn", "latest").version == 2
     assert backend.get_model_version("team/churn", 2) == v2
     assert backend.get_model("team/churn").aliases == {"champion": 1}
     tagged = backend.set_model_version_tag("team/churn", 1, "validated", "yes")
     assert tagged.tags == {"validated": "yes"}
-    assert backend.update_model_version("team/churn", "1", "best so far").description == (
-        "best so far"
-    )
+    assert backend.update_model_version(
+        "team/churn", "1", description="best so far"
+    ).description == ("best so far")
     assert sorted(v.version for v in backend.list_model_versions("team/churn")) == [1, 2]
-    backend.delete_alias("team/churn", "champion")
+    backend.delete_model_alias("team/churn", "champion")
     with pytest.raises(NotFound, match="champion"):
         backend.get_model_version("team/churn", "champion")
     with pytest.raises(NotFound, match="champion"):
-        backend.delete_alias("team/churn", "champion")
+        backend.delete_model_alias("team/churn", "champion")
     model = backend.create_model("plain", description="no versions")
     assert model.latest_version == 0
     assert [m.name for m in backend.search_models("%churn%")] == ["team/churn"]
@@ -279,7 +279,7 @@ def test_every_mutation_is_audited_and_the_chain_verifies(backend: Backend) -> N
     backend.end_run(run.id)
     _log_model(backend, run.id, b"m")
     backend.register_model("audited-model", f"runs:/{run.id}/model")
-    backend.set_alias("audited-model", "prod", 1)
+    backend.set_model_alias("audited-model", "prod", 1)
     backend.set_model_version_tag("audited-model", 1, "k", "v")
 
     run_actions = [e.action for e in backend.list_audit_events(object_id=run.id)]
@@ -347,7 +347,7 @@ def test_deployments_deploy_rollback_and_read(backend: Backend) -> None:
         run_id = _run(backend)
         _log_model(backend, run_id, payload)
         backend.register_model("churn", f"runs:/{run_id}/model")
-    backend.set_alias("churn", "champion", 1)
+    backend.set_model_alias("churn", "champion", 1)
 
     first = backend.deploy(
         "team.churn-api", model="churn@champion", canary=["churn/2:25"], shadow="churn/2",

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from conveyor.backend._keepalive import KeepAliveJson, TransportFailure
+from conveyor.client._keepalive import KeepAliveJson, TransportFailure
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 

@@ -114,5 +114,5 @@ def seeded(backend: LocalBackend, conveyor_home: Path) -> Seeded:
     backend.upload_artifact(first, "model/weights.bin", io.BytesIO(WEIGHTS))
     backend.upload_artifact(first, "report.txt", io.BytesIO(b"fine\n"))
     backend.register_model("churn-model", f"runs:/{first}/model")
-    backend.set_alias("churn-model", "champion", 1)
+    backend.set_model_alias("churn-model", "champion", 1)
     return Seeded(conveyor_home, exp.id, run_ids)

@@ -24,7 +24,7 @@ def scored(home_backend: Any, forests: list[Any], clf_data: Any, tmp_path: Path)
     """A registered forest (alias champion) and a 1,000-row input Parquet file."""
     X = clf_data[0]
     log_and_register(forests[0], "churn", X.head(10))
-    home_backend.set_alias("churn", "champion", 1)
+    home_backend.set_model_alias("churn", "champion", 1)
     big = pd.concat([X] * 4, ignore_index=True).head(1000)
     path = tmp_path / "in.parquet"
     big.to_parquet(path, row_group_size=128)

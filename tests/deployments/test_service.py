@@ -32,7 +32,7 @@ def churn(backend: LocalBackend) -> LocalBackend:
                 uow, "churn", source=f"runs:/{i}/model", manifest_sha256=sha, flavor="sklearn",
                 files=[{"path": "conveyor-model.json", "sha256": sha, "size": 1}],
             )  # fmt: skip
-    backend.set_alias("churn", "champion", 2)
+    backend.set_model_alias("churn", "champion", 2)
     return backend
 
 
@@ -61,7 +61,7 @@ def test_deploy_resolves_alias_and_records_routes(churn: LocalBackend) -> None:
         "churn/2": "pending", "churn/3": "pending", "churn/1": "pending"
     }  # fmt: skip
     # the alias moving later does not change the stored revision
-    churn.set_alias("churn", "champion", 3)
+    churn.set_model_alias("churn", "champion", 3)
     with churn.meta.read() as conn:
         assert get_revision(conn, "churn-api").routes[0].version == 2
 

@@ -368,7 +368,7 @@ def test_scheduler_thread_evaluates_and_stops(backend: LocalBackend, log_uri: st
     _create(backend, schedule="1h")
     with MonitorScheduler(backend, interval=0.01, log_uri=log_uri) as scheduler:
         assert scheduler.wait_for_ticks(3, timeout=30)
-    assert scheduler._thread is None and scheduler.last_error is None
+    assert not scheduler.running and scheduler.last_error is None
     with backend.meta.read() as conn:
         checks = list_checks(conn, "p99")
     assert len(checks) == 1  # due once per hour, however often the scheduler ticks

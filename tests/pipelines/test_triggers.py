@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from tests.pipelines.conftest import UserCode
 from typer.testing import CliRunner
 
 from conveyor.cli.main import app
@@ -16,7 +17,6 @@ from conveyor.monitoring import service as monitoring
 from conveyor.monitoring.alerts import Alert, AlertEvent, call_hooks, on_alert, remove_alert_hook
 from conveyor.monitoring.monitors import MonitorSpec
 from conveyor.pipelines import controller, service, triggers
-from tests.pipelines.conftest import UserCode
 
 RETRAIN = """
     import conveyor
@@ -125,8 +125,14 @@ def test_dedup_per_model_and_cause_across_triggers(backend: Any, retrain: Any) -
 def test_concurrency_limit(backend: Any, retrain: Any) -> None:
     trig = _create(backend, cooldown_s=0, max_concurrent=1)
     with backend.meta.write(backend.actor) as uow:  # a run of this trigger is still going
-        service.create_pipeline_run(uow, "f" * 32, pipeline="retrain", target="retrain_flow:retrain",
-                                    params={}, trigger_id=trig.id)  # fmt: skip
+        service.create_pipeline_run(
+            uow,
+            "f" * 32,
+            pipeline="retrain",
+            target="retrain_flow:retrain",
+            params={},
+            trigger_id=trig.id,
+        )
     decisions = controller.tick(backend, T0, evidence={"churn-drift"})
     assert _fired(decisions) == [False]
     assert "concurrency: 1 runs active (max 1)" in decisions[0].reason
@@ -144,10 +150,20 @@ def test_not_enough_labelled_rows(backend: Any, retrain: Any) -> None:
 
 def _event(monitor: Any, n: int) -> AlertEvent:
     alert = Alert(
-        id=f"{n:032x}", monitor_id=monitor.id, monitor=monitor.name, endpoint="churn",
-        state="firing", severity="warning", value=0.9, threshold=0.3, message="drift",
-        started_at=T0, fired_at=T0, resolved_at=None, updated_at=T0,
-    )  # fmt: skip
+        id=f"{n:032x}",
+        monitor_id=monitor.id,
+        monitor=monitor.name,
+        endpoint="churn",
+        state="firing",
+        severity="warning",
+        value=0.9,
+        threshold=0.3,
+        message="drift",
+        started_at=T0,
+        fired_at=T0,
+        resolved_at=None,
+        updated_at=T0,
+    )
     return AlertEvent("firing", alert, {"name": monitor.name, "id": monitor.id}, T0)
 
 
@@ -198,14 +214,33 @@ def test_new_dataset_version_fires_once(backend: Any, retrain: Any) -> None:
 
 def test_trigger_cli(backend: Any, retrain: Any) -> None:
     runner = CliRunner()
-    made = runner.invoke(app, ["trigger", "create", "drift", "--pipeline", "retrain_flow:retrain",
-                               "--on", "alert:churn-drift", "--m", "1", "--n", "2",
-                               "--cooldown", "2h", "--param", "seed=7", "--json"])  # fmt: skip
+    made = runner.invoke(
+        app,
+        [
+            "trigger",
+            "create",
+            "drift",
+            "--pipeline",
+            "retrain_flow:retrain",
+            "--on",
+            "alert:churn-drift",
+            "--m",
+            "1",
+            "--n",
+            "2",
+            "--cooldown",
+            "2h",
+            "--param",
+            "seed=7",
+            "--json",
+        ],
+    )
     assert made.exit_code == 0, made.output
     data = json.loads(made.output)
     assert data["cooldown_s"] == 7200 and data["params"] == {"seed": 7}
-    refused = runner.invoke(app, ["trigger", "create", "x", "--pipeline", "retrain_flow:retrain",
-                                  "--on", "alert:ghost"])  # fmt: skip
+    refused = runner.invoke(
+        app, ["trigger", "create", "x", "--pipeline", "retrain_flow:retrain", "--on", "alert:ghost"]
+    )
     assert refused.exit_code == 1 and "no monitor 'ghost'" in refused.output
     assert [
         t["name"] for t in json.loads(runner.invoke(app, ["trigger", "list", "--json"]).output)

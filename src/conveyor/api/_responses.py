@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
-from conveyor.backend.http import json_dumps
+from conveyor.client.wire import json_dumps
 
 __all__ = ["EncodedJsonResponse", "OrjsonResponse"]
 
 
-class OrjsonResponse(Response):
+class OrjsonResponse(JSONResponse):
     """``application/json`` rendered by orjson; NaN / ±inf become 'NaN' / '±Infinity'."""
 
     media_type = "application/json"

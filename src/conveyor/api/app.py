@@ -12,18 +12,11 @@ from fastapi.responses import RedirectResponse
 from starlette.types import Scope
 
 from conveyor.api._errors import ErrorMiddleware, install_error_handlers
+from conveyor.api._operations import operations_router
 from conveyor.api._responses import OrjsonResponse
-from conveyor.api.routers import (
-    artifacts,
-    audit,
-    datasets,
-    deployments,
-    experiments,
-    health,
-    models,
-    runs,
-)
+from conveyor.api.routers import artifacts, datasets, deployments, health, runs
 from conveyor.backend.local import LocalBackend
+from conveyor.client import Client
 from conveyor.config import Settings, get_settings
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -77,9 +70,10 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
     app.add_middleware(ErrorMiddleware, max_body=max_body, exempt=_is_upload)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, experiments, runs, artifacts, datasets, models, deployments, audit):
+    for module in (health, runs, artifacts, datasets, deployments):  # hand-written routes
         router: Any = module.router
         api.include_router(router)
+    api.include_router(operations_router(Client))  # the operation table's routes
     app.include_router(api)
 
     # Deployed endpoints answer under /serving (v2 protocol, /invocations, /feedback):

@@ -29,7 +29,10 @@ class Backend(Protocol):
     """Tracking, artifacts, registry, datasets, deployments and audit — one interface, two
     transports."""
 
-    kind: str
+    @property
+    def kind(self) -> str:
+        """``"local"`` or ``"http"``."""
+        ...
 
     @property
     def location(self) -> str:
@@ -38,7 +41,7 @@ class Backend(Protocol):
 
     # -- experiments ---------------------------------------------------------------------
     def create_experiment(
-        self, name: str, description: str = "", tags: dict[str, str] | None = None
+        self, name: str, *, description: str = "", tags: dict[str, str] | None = None
     ) -> Experiment: ...
 
     def get_or_create_experiment(self, name: str) -> Experiment: ...
@@ -117,7 +120,7 @@ class Backend(Protocol):
     ) -> ModelVersion: ...
 
     def create_model(
-        self, name: str, description: str = "", tags: dict[str, str] | None = None
+        self, name: str, *, description: str = "", tags: dict[str, str] | None = None
     ) -> Model: ...
 
     def get_model(self, name: str) -> Model: ...
@@ -128,16 +131,16 @@ class Backend(Protocol):
 
     def list_model_versions(self, name: str) -> list[ModelVersion]: ...
 
-    def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion: ...
+    def set_model_alias(self, name: str, alias: str, version: int | str) -> ModelVersion: ...
 
-    def delete_alias(self, name: str, alias: str) -> None: ...
+    def delete_model_alias(self, name: str, alias: str) -> None: ...
 
     def set_model_version_tag(
         self, name: str, version: int | str, key: str, value: str
     ) -> ModelVersion: ...
 
     def update_model_version(
-        self, name: str, version: int | str, description: str
+        self, name: str, version: int | str, *, description: str
     ) -> ModelVersion: ...
 
     # -- datasets ------------------------------------------------------------------------
@@ -202,6 +205,15 @@ class Backend(Protocol):
     def get_revision(self, endpoint: str, revision: int | None = None) -> Revision: ...
 
     # -- audit ---------------------------------------------------------------------------
-    def list_audit_events(self, **filters: Any) -> list[AuditEvent]: ...
+    def list_audit_events(
+        self,
+        *,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        after_seq: int = 0,
+        newest_first: bool = False,
+    ) -> list[AuditEvent]: ...
 
-    def verify_audit_chain(self) -> ChainReport: ...
+    def verify_audit_chain(self, batch: int = 10_000) -> ChainReport: ...

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,17 +26,15 @@ import httpx
 import orjson
 
 from conveyor.artifacts.store import write_atomically
-from conveyor.backend._keepalive import KeepAliveJson, TransportFailure
+from conveyor.client import Client
+from conveyor.client.http import HttpTransport
+from conveyor.client.wire import encode, json_dumps
 from conveyor.errors import (
-    ConveyorError,
     IntegrityError,
     StoreUnavailable,
     ValidationFailed,
-    error_from_payload,
 )
-from conveyor.governance.audit import AuditEvent, ChainReport
-from conveyor.registry.entities import Model, ModelVersion
-from conveyor.tracking.entities import Experiment, MetricPoint, Run, decode_float
+from conveyor.tracking.entities import MetricPoint, Run, decode_float
 from conveyor.tracking.metric_rows import MetricRows
 
 if TYPE_CHECKING:  # pandas and the data package load on first dataset call
@@ -48,49 +45,12 @@ if TYPE_CHECKING:  # pandas and the data package load on first dataset call
 
 __all__ = ["SHA256_HEADER", "HttpBackend", "json_dumps"]
 
-API_PREFIX = "/api/v1"
 SHA256_HEADER = "X-Conveyor-Sha256"
 SIZE_HEADER = "X-Conveyor-Size"
 CHUNK = 1 << 20
 _AUDIT_FILTERS = frozenset(
     {"object_type", "object_id", "action", "limit", "after_seq", "newest_first"}
 )
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float):
-        if math.isfinite(obj):
-            return obj
-        return "NaN" if obj != obj else ("Infinity" if obj > 0 else "-Infinity")
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return obj
-
-
-def _has_nonfinite(obj: Any) -> bool:
-    if isinstance(obj, float):
-        return not math.isfinite(obj)
-    if isinstance(obj, dict):
-        return any(_has_nonfinite(v) for v in obj.values())
-    if isinstance(obj, list | tuple):
-        return any(_has_nonfinite(v) for v in obj)
-    return False
-
-
-def _default(obj: Any) -> Any:
-    if isinstance(obj, set | frozenset | tuple):
-        return list(obj)
-    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
-
-
-def json_dumps(content: Any) -> bytes:
-    """orjson bytes with NaN / ±inf as 'NaN' / 'Infinity' / '-Infinity' (orjson writes null)."""
-    data = orjson.dumps(content, default=_default)
-    if b"null" in data and _has_nonfinite(content):
-        data = orjson.dumps(_clean(content), default=_default)
-    return data
 
 
 def _known_fields(cls: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -140,18 +100,6 @@ def _decode_number(value: Any) -> Any:
     return decode_float(value) if value in ("NaN", "Infinity", "-Infinity") else value
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows as JSON records: missing values as null, times as ISO text."""
-    import pandas as pd
-
-    out = frame.copy()
-    for column in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[column]):
-            out[column] = out[column].map(lambda t: None if pd.isna(t) else t.isoformat())
-    out = out.astype(object).where(out.notna(), None)
-    return [{str(k): v for k, v in row.items()} for row in out.to_dict("records")]
-
-
 def _segment(value: Any, what: str) -> str:
     """One URL path segment (ids, aliases, versions), percent-encoded."""
     if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
@@ -166,11 +114,11 @@ def _name(value: Any, what: str) -> str:
     return quote(value, safe="/")
 
 
-class HttpBackend:
-    """Tracking, artifacts, registry, datasets, deployments and audit through a Conveyor
-    server's REST API."""
+class HttpBackend(Client):
+    """The operation table over an ``HttpTransport``, plus the operations not yet declared
+    in the table (runs, artifacts, datasets, deployments)."""
 
-    kind = "http"
+    transport: HttpTransport
 
     def __init__(
         self,
@@ -180,35 +128,12 @@ class HttpBackend:
         *,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise ValidationFailed(f"server URL must start with http:// or https://, got {url!r}")
-        self.url = url.rstrip("/")
-        headers = {"Accept": "application/json", "User-Agent": "conveyor-client"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self._client = httpx.Client(
-            base_url=self.url + API_PREFIX,
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(max_keepalive_connections=16, keepalive_expiry=30.0),
-            transport=transport,
-        )
-        # Small JSON calls take the lean path, unless a custom transport is in play.
-        self._json = (
-            None
-            if transport is not None
-            else KeepAliveJson(self.url + API_PREFIX, headers, timeout)
-        )
-
-    # -- plumbing ------------------------------------------------------------------------
-    @property
-    def location(self) -> str:
-        return self.url
-
-    def close(self) -> None:
-        self._client.close()
-        if self._json is not None:
-            self._json.close()
+        super().__init__(HttpTransport(url, token, timeout, transport=transport))
+        self.url = self.transport.url
+        self._client = self.transport.client
+        self._call = self.transport.call
+        self._unavailable = self.transport.unavailable
+        self._raise_for = self.transport.raise_for
 
     def __enter__(self) -> HttpBackend:
         return self
@@ -220,79 +145,6 @@ class HttpBackend:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _unavailable(self, exc: Exception) -> StoreUnavailable:
-        return StoreUnavailable(
-            f"cannot reach the Conveyor server at {self.url} ({type(exc).__name__}: {exc}). "
-            "Check that `conveyor server` is running there and that CONVEYOR_URI points to it.",
-            details={"url": self.url},
-        )
-
-    def _raise_for(self, response: httpx.Response) -> None:
-        if response.status_code >= 400:
-            raise self._error(response.status_code, response.content)
-
-    @staticmethod
-    def _error(status: int, content: bytes) -> ConveyorError:
-        try:
-            payload = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            payload = content[:300].decode("utf-8", "replace")
-        return error_from_payload(payload, status)
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        params: dict[str, Any] | None = None,
-        *,
-        raw: bytes | None = None,
-    ) -> Any:
-        content = raw if raw is not None else (None if body is None else json_dumps(body))
-        if self._json is not None:
-            try:
-                status, data = self._json.request(method, path, content, params)
-            except TransportFailure as exc:
-                raise self._unavailable(exc) from exc
-        else:
-            headers = {"Content-Type": "application/json"} if content is not None else None
-            try:
-                response = self._client.request(
-                    method, path, content=content, params=params, headers=headers
-                )
-            except httpx.TransportError as exc:
-                raise self._unavailable(exc) from exc
-            status, data = response.status_code, response.content
-        if status >= 400:
-            raise self._error(status, data)
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise ConveyorError(
-                f"the server at {self.url} answered {method} {path} with a body that is not "
-                "JSON; is this URL a Conveyor server?"
-            ) from exc
-
-    # -- experiments ---------------------------------------------------------------------
-    def create_experiment(
-        self, name: str, description: str = "", tags: dict[str, str] | None = None
-    ) -> Experiment:
-        data = self._call(
-            "POST", "/experiments", {"name": name, "description": description, "tags": tags}
-        )
-        return Experiment(**data)
-
-    def get_or_create_experiment(self, name: str) -> Experiment:
-        return Experiment(**self._call("POST", "/experiments/get-or-create", {"name": name}))
-
-    def get_experiment(self, id_or_name: str) -> Experiment:
-        if not isinstance(id_or_name, str) or not id_or_name:
-            raise ValidationFailed("experiment id or name must be a non-empty string")
-        return Experiment(**self._call("GET", f"/experiments/{quote(id_or_name, safe='/')}"))
-
-    def list_experiments(self) -> list[Experiment]:
-        return [Experiment(**e) for e in self._call("GET", "/experiments")["experiments"]]
 
     # -- runs ----------------------------------------------------------------------------
     def create_run(
@@ -455,65 +307,6 @@ class HttpBackend:
         """Write the verified blob to ``dest`` atomically; a corrupted blob leaves no file."""
         return write_atomically(dest, self.iter_blob(sha256))
 
-    # -- registry ------------------------------------------------------------------------
-    def register_model(
-        self,
-        name: str,
-        source: str,
-        *,
-        description: str = "",
-        tags: dict[str, str] | None = None,
-    ) -> ModelVersion:
-        """Register the model logged at ``runs:/<run_id>/<path>`` as the next version."""
-        body = {"source": source, "description": description, "tags": tags}
-        data = self._call("POST", f"/models/{_name(name, 'model name')}/versions", body)
-        return ModelVersion.from_dict(data)
-
-    def create_model(
-        self, name: str, description: str = "", tags: dict[str, str] | None = None
-    ) -> Model:
-        data = self._call(
-            "POST", "/models", {"name": name, "description": description, "tags": tags}
-        )
-        return Model(**data)
-
-    def get_model(self, name: str) -> Model:
-        return Model(**self._call("GET", f"/models/{_name(name, 'model name')}"))
-
-    def search_models(self, name_like: str = "", max_results: int = 1000) -> list[Model]:
-        data = self._call(
-            "GET", "/models", params={"name_like": name_like, "max_results": max_results}
-        )
-        return [Model(**m) for m in data["models"]]
-
-    def get_model_version(self, name: str, ref: str | int) -> ModelVersion:
-        """A version by number, alias or 'latest'."""
-        url = f"/models/{_name(name, 'model name')}/versions/{_segment(ref, 'version')}"
-        return ModelVersion.from_dict(self._call("GET", url))
-
-    def list_model_versions(self, name: str) -> list[ModelVersion]:
-        data = self._call("GET", f"/models/{_name(name, 'model name')}/versions")
-        return [ModelVersion.from_dict(v) for v in data["versions"]]
-
-    def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion:
-        url = f"/models/{_name(name, 'model name')}/aliases/{_segment(alias, 'alias')}"
-        return ModelVersion.from_dict(self._call("PUT", url, {"version": version}))
-
-    def delete_alias(self, name: str, alias: str) -> None:
-        self._call(
-            "DELETE", f"/models/{_name(name, 'model name')}/aliases/{_segment(alias, 'alias')}"
-        )
-
-    def set_model_version_tag(
-        self, name: str, version: int | str, key: str, value: str
-    ) -> ModelVersion:
-        url = f"/models/{_name(name, 'model name')}/versions/{_segment(version, 'version')}/tags"
-        return ModelVersion.from_dict(self._call("PUT", url, {"key": key, "value": value}))
-
-    def update_model_version(self, name: str, version: int | str, description: str) -> ModelVersion:
-        url = f"/models/{_name(name, 'model name')}/versions/{_segment(version, 'version')}"
-        return ModelVersion.from_dict(self._call("PATCH", url, {"description": description}))
-
     # -- datasets ------------------------------------------------------------------------
     def log_dataset(
         self,
@@ -624,7 +417,7 @@ class HttpBackend:
             "deadline_ms": deadline_ms,
             "description": description,
             "compile": compile,
-            "validation_data": None if validation_data is None else _records(validation_data),
+            "validation_data": None if validation_data is None else encode(validation_data),
         }
         url = f"/deployments/{_name(endpoint, 'endpoint name')}/revisions"
         return _revision(self._call("POST", url, body))
@@ -652,18 +445,6 @@ class HttpBackend:
         ref = _segment("current" if revision is None else revision, "revision")
         url = f"/deployments/{_name(endpoint, 'endpoint name')}/revisions/{ref}"
         return _revision(self._call("GET", url))
-
-    # -- audit ---------------------------------------------------------------------------
-    def list_audit_events(self, **filters: Any) -> list[AuditEvent]:
-        unknown = sorted(set(filters) - _AUDIT_FILTERS)
-        if unknown:
-            raise TypeError(f"unknown audit filter(s) {unknown}; use {sorted(_AUDIT_FILTERS)}")
-        params = {k: v for k, v in filters.items() if v is not None}
-        data = self._call("GET", "/audit/events", params=params)
-        return [AuditEvent(**e) for e in data["events"]]
-
-    def verify_audit_chain(self) -> ChainReport:
-        return ChainReport(**self._call("GET", "/audit/verify"))
 
 
 def _batch_body(

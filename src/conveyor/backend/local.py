@@ -6,21 +6,19 @@ The REST API serves this same object, so local mode and server mode run the same
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from conveyor.artifacts import ArtifactStore
-from conveyor.config import Settings, get_settings
-from conveyor.errors import NotFound, ValidationFailed
-from conveyor.governance import audit
-from conveyor.governance.identity import Actor, local_actor
-from conveyor.registry import service as registry
-from conveyor.registry.entities import Model, ModelVersion
+from conveyor.client import Client
+from conveyor.client.local import LocalTransport
+from conveyor.config import Settings
+from conveyor.errors import NotFound
+from conveyor.governance.identity import Actor
 from conveyor.store import MetadataStore
 from conveyor.tracking import service as tracking
-from conveyor.tracking.entities import Experiment, MetricPoint, Run
+from conveyor.tracking.entities import MetricPoint, Run
 from conveyor.tracking.metric_rows import MetricRows
 
 if TYPE_CHECKING:
@@ -29,16 +27,14 @@ if TYPE_CHECKING:
     from conveyor.data.entities import Dataset, DatasetVersion
     from conveyor.deployments.entities import Deployment, Revision
 
-__all__ = ["MODEL_MANIFEST", "LocalBackend"]
-
-MODEL_MANIFEST = "conveyor-model.json"
+__all__ = ["LocalBackend"]
 
 
-class LocalBackend:
-    """Tracking, datasets, registry, deployments and audit over a metadata store + artifact
-    store."""
+class LocalBackend(Client):
+    """The operation table over a ``LocalTransport``, plus the operations not yet declared
+    in the table (runs, artifacts, datasets, deployments)."""
 
-    kind = "local"
+    transport: LocalTransport
 
     def __init__(
         self,
@@ -46,53 +42,29 @@ class LocalBackend:
         artifacts: ArtifactStore,
         actor: Actor | None = None,
     ) -> None:
-        self.meta = meta
-        self.artifacts = artifacts
-        self.actor = actor or local_actor()
+        super().__init__(LocalTransport(meta, artifacts, actor))
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> LocalBackend:
         """Open the stores named by the settings (embedded defaults under CONVEYOR_HOME)."""
-        settings = settings or get_settings()
-        options: dict[str, Any] = {}
-        if settings.s3_endpoint_url:
-            options["client_kwargs"] = {"endpoint_url": settings.s3_endpoint_url}
-        return cls(
-            MetadataStore(settings.resolved_db_url),
-            ArtifactStore.from_uri(settings.resolved_artifact_uri, **options),
-        )
+        t = LocalTransport.from_settings(settings)
+        return cls(t.meta, t.artifacts)
+
+    @property
+    def meta(self) -> MetadataStore:
+        return self.transport.meta
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        return self.transport.artifacts
+
+    @property
+    def actor(self) -> Actor:
+        return self.transport.actor
 
     def as_actor(self, actor: Actor) -> LocalBackend:
         """The same stores acting as another identity (used per request by the server)."""
         return LocalBackend(self.meta, self.artifacts, actor)
-
-    @property
-    def location(self) -> str:
-        return f"{self.meta.safe_url} + {self.artifacts.uri}"
-
-    # -- experiments ---------------------------------------------------------------------
-    def create_experiment(
-        self, name: str, description: str = "", tags: dict[str, str] | None = None
-    ) -> Experiment:
-        with self.meta.write(self.actor) as uow:
-            return tracking.create_experiment(uow, name, description=description, tags=tags)
-
-    def get_or_create_experiment(self, name: str) -> Experiment:
-        with self.meta.read() as conn:
-            try:
-                return tracking.get_experiment(conn, name)
-            except NotFound:
-                pass
-        with self.meta.write(self.actor) as uow:
-            return tracking.get_or_create_experiment(uow, name)
-
-    def get_experiment(self, id_or_name: str) -> Experiment:
-        with self.meta.read() as conn:
-            return tracking.get_experiment(conn, id_or_name)
-
-    def list_experiments(self) -> list[Experiment]:
-        with self.meta.read() as conn:
-            return tracking.list_experiments(conn)
 
     # -- runs ----------------------------------------------------------------------------
     def create_run(
@@ -213,80 +185,6 @@ class LocalBackend:
 
     def download_blob(self, sha256: str, dest: Path) -> Path:
         return self.artifacts.download(sha256, dest)
-
-    # -- registry ------------------------------------------------------------------------
-    def register_model(
-        self,
-        name: str,
-        source: str,
-        *,
-        description: str = "",
-        tags: dict[str, str] | None = None,
-    ) -> ModelVersion:
-        """Register the model logged at ``runs:/<run_id>/<path>`` as the next version."""
-        run_id, path = parse_run_uri(source)
-        manifest_entry = self.artifact_entry(run_id, f"{path}/{MODEL_MANIFEST}")
-        manifest = json.loads(self.artifacts.read_bytes(manifest_entry["sha256"]))
-        files = [
-            {**e, "path": e["path"][len(path) + 1 :]} for e in self.list_artifacts(run_id, path)
-        ]
-        run = self.get_run(run_id)
-        reference = next((i["dataset_version_id"] for i in run.inputs), None)
-        with self.meta.write(self.actor) as uow:
-            return registry.create_model_version(
-                uow,
-                name,
-                source=f"runs:/{run_id}/{path}",
-                run_id=run_id,
-                manifest_sha256=manifest_entry["sha256"],
-                flavor=str(manifest.get("flavor", "unknown")),
-                signature=manifest.get("signature"),
-                files=files,
-                description=description,
-                tags=tags,
-                reference_dataset_version_id=reference,
-            )
-
-    def create_model(
-        self, name: str, description: str = "", tags: dict[str, str] | None = None
-    ) -> Model:
-        with self.meta.write(self.actor) as uow:
-            return registry.create_model(uow, name, description=description, tags=tags)
-
-    def get_model(self, name: str) -> Model:
-        with self.meta.read() as conn:
-            return registry.get_model(conn, name)
-
-    def search_models(self, name_like: str = "", max_results: int = 1000) -> list[Model]:
-        with self.meta.read() as conn:
-            return registry.search_models(conn, name_like, max_results)
-
-    def get_model_version(self, name: str, ref: str | int) -> ModelVersion:
-        """A version by number, alias or 'latest'."""
-        with self.meta.read() as conn:
-            return registry.resolve_version(conn, name, ref)
-
-    def list_model_versions(self, name: str) -> list[ModelVersion]:
-        with self.meta.read() as conn:
-            return registry.list_model_versions(conn, name)
-
-    def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion:
-        with self.meta.write(self.actor) as uow:
-            return registry.set_alias(uow, name, alias, version)
-
-    def delete_alias(self, name: str, alias: str) -> None:
-        with self.meta.write(self.actor) as uow:
-            registry.delete_alias(uow, name, alias)
-
-    def set_model_version_tag(
-        self, name: str, version: int | str, key: str, value: str
-    ) -> ModelVersion:
-        with self.meta.write(self.actor) as uow:
-            return registry.set_model_version_tag(uow, name, version, key, value)
-
-    def update_model_version(self, name: str, version: int | str, description: str) -> ModelVersion:
-        with self.meta.write(self.actor) as uow:
-            return registry.update_model_version(uow, name, version, description=description)
 
     # -- datasets ------------------------------------------------------------------------
     def log_dataset(
@@ -435,23 +333,3 @@ class LocalBackend:
 
         with self.meta.read() as conn:
             return deployments.get_revision(conn, endpoint, revision)
-
-    # -- audit ---------------------------------------------------------------------------
-    def list_audit_events(self, **filters: Any) -> list[audit.AuditEvent]:
-        with self.meta.read() as conn:
-            return audit.list_events(conn, **filters)
-
-    def verify_audit_chain(self) -> audit.ChainReport:
-        with self.meta.read() as conn:
-            return audit.verify_chain(conn)
-
-
-def parse_run_uri(uri: str) -> tuple[str, str]:
-    """Split ``runs:/<run_id>/<path>`` into run id and artifact path."""
-    if not isinstance(uri, str) or not uri.startswith("runs:/"):
-        raise ValidationFailed(f"expected a runs:/<run_id>/<path> URI, got {uri!r}")
-    rest = uri[len("runs:/") :].strip("/")
-    run_id, _, path = rest.partition("/")
-    if not run_id or not path:
-        raise ValidationFailed(f"URI {uri!r} must name a run and a path: runs:/<run_id>/<path>")
-    return run_id, tracking.check_artifact_path(path)

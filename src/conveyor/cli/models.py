@@ -169,7 +169,7 @@ def alias(
             raise ValidationFailed(
                 "--delete takes no version: conveyor models alias --delete NAME ALIAS"
             )
-        api.delete_alias(name, alias_name)
+        api.delete_model_alias(name, alias_name)
         emit(
             {"name": name, "alias": alias_name, "deleted": True},
             lambda: console().print(f"Removed alias @{alias_name} of {name}", markup=False),
@@ -181,7 +181,7 @@ def alias(
             f"which version should @{alias_name} point at? "
             f"conveyor models alias {name} {alias_name} VERSION"
         )
-    mv = api.set_alias(name, alias_name, version_ref)
+    mv = api.set_model_alias(name, alias_name, version_ref)
     emit(
         mv.to_dict(),
         lambda: console().print(f"@{alias_name} → {mv.uri}", markup=False),

@@ -50,9 +50,9 @@ _LAZY = {
     "register_notifier": "conveyor.monitoring.notifiers",
     "operational_report": "conveyor.monitoring.operational",
     "performance_report": "conveyor.monitoring.performance",
-    "MonitorScheduler": "conveyor.monitoring.service",
-    "run_once": "conveyor.monitoring.service",
-    "window_report": "conveyor.monitoring.service",
+    "MonitorScheduler": "conveyor.monitoring.scheduler",
+    "run_once": "conveyor.monitoring.evaluate",
+    "window_report": "conveyor.monitoring.report",
     "Window": "conveyor.monitoring.windows",
     "read_window": "conveyor.monitoring.windows",
 }
@@ -74,6 +74,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
         get_method,
         register_method,
     )
+    from conveyor.monitoring.evaluate import run_once
     from conveyor.monitoring.monitors import MonitorSpec
     from conveyor.monitoring.notifiers import register_notifier
     from conveyor.monitoring.operational import operational_report
@@ -84,7 +85,8 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
         QualityReport,
         quality_report,
     )
-    from conveyor.monitoring.service import MonitorScheduler, run_once, window_report
+    from conveyor.monitoring.report import window_report
+    from conveyor.monitoring.scheduler import MonitorScheduler
     from conveyor.monitoring.windows import Window, read_window
 
 __all__ = [

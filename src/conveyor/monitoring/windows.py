@@ -46,6 +46,7 @@ __all__ = [
     "WindowData",
     "WindowStatus",
     "default_log_uri",
+    "instant_ms",
     "parse_duration",
     "read_window",
     "reference_for",
@@ -90,6 +91,11 @@ def _to_ms(value: datetime | int | float | str) -> int:
     return int(value)
 
 
+def instant_ms(now: datetime | int | None) -> int:
+    """``now`` (datetime, naive meaning UTC, or epoch ms; None: the clock) in epoch ms."""
+    return now_ms() if now is None else _to_ms(now)
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """A half-open time range ``[start_ms, end_ms)`` in epoch milliseconds (UTC)."""
@@ -113,7 +119,7 @@ class Window:
         cls, duration: str | float | timedelta, *, now: datetime | int | None = None
     ) -> Window:
         """The ``duration`` (``"1h"``, seconds, ``timedelta``) that ends at ``now``."""
-        end = now_ms() if now is None else _to_ms(now)
+        end = instant_ms(now)
         return cls(end - int(parse_duration(duration) * 1000), end)
 
     @property

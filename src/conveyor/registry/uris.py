@@ -1,7 +1,10 @@
-"""Model URIs and loading: ``runs:/<run_id>/<path>``, ``models:/<name>/<version>``,
-``models:/<name>@<alias>``, ``models:/<name>/latest`` or a local model folder.
+"""Model URIs: ``runs:/<run_id>/<path>``, ``models:/<name>/<version>``,
+``models:/<name>@<alias>``, ``models:/<name>/latest``; where they point, and their files
+in a local cache. Pure of any transport: the caller passes what answers
+``get_model_version`` / ``list_artifacts`` / ``download_blob`` (a client, or ``Stores``
+for the parts it offers). ``conveyor.registry.sdk.load_model`` is the SDK's entry point.
 
-Loading downloads each file into a local cache keyed by the manifest's sha256, every
+Materialising downloads each file into a local cache keyed by the manifest's sha256, every
 blob verified against its sha256 on the way, and the models layer verifies every file
 against the manifest again before deserialising anything.
 """
@@ -16,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.config import get_settings
-from conveyor.errors import IntegrityError, NotFound, ValidationFailed
+from conveyor.errors import NotFound, ValidationFailed
 
-__all__ = ["ResolvedModel", "load_model", "materialize", "resolve_model_uri"]
+__all__ = ["ResolvedModel", "materialize", "parse_run_uri", "resolve_model_uri"]
 
 MANIFEST_NAME = "conveyor-model.json"
 
@@ -32,6 +35,19 @@ class ResolvedModel:
     files: list[dict[str, Any]]
     name: str | None = None
     version: int | None = None
+
+
+def parse_run_uri(uri: str) -> tuple[str, str]:
+    """Split ``runs:/<run_id>/<path>`` into run id and artifact path."""
+    from conveyor.tracking.service import check_artifact_path
+
+    if not isinstance(uri, str) or not uri.startswith("runs:/"):
+        raise ValidationFailed(f"expected a runs:/<run_id>/<path> URI, got {uri!r}")
+    rest = uri[len("runs:/") :].strip("/")
+    run_id, _, path = rest.partition("/")
+    if not run_id or not path:
+        raise ValidationFailed(f"URI {uri!r} must name a run and a path: runs:/<run_id>/<path>")
+    return run_id, check_artifact_path(path)
 
 
 def _parse_models_uri(uri: str) -> tuple[str, str]:
@@ -59,8 +75,6 @@ def resolve_model_uri(backend: Any, uri: str) -> ResolvedModel:
         mv = backend.get_model_version(name, ref)
         return ResolvedModel(uri, mv.manifest_sha256, mv.files, mv.name, mv.version)
     if uri.startswith("runs:/"):
-        from conveyor.backend.local import parse_run_uri
-
         run_id, path = parse_run_uri(uri)
         entries = backend.list_artifacts(run_id, path)
         files = [{**e, "path": e["path"][len(path) + 1 :]} for e in entries]
@@ -95,26 +109,3 @@ def materialize(backend: Any, resolved: ResolvedModel, cache_root: Path | None =
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-def load_model(uri: str | Path, *, allow_pickle: bool | None = None) -> Any:
-    """Load a model by URI or local folder, verifying every file's sha256 first."""
-    from conveyor.models import load_model as load_model_dir
-
-    if isinstance(uri, Path) or (isinstance(uri, str) and ":/" not in uri):
-        path = Path(uri)
-        if not path.is_dir():
-            raise NotFound(f"no model folder at {path}")
-        return load_model_dir(path, allow_pickle=allow_pickle)
-    from conveyor.backend import connect
-
-    backend = connect()
-    resolved = resolve_model_uri(backend, uri)
-    folder = materialize(backend, resolved)
-    try:
-        return load_model_dir(folder, allow_pickle=allow_pickle)
-    except IntegrityError:
-        # The local cache was altered; the store's blobs are verified on download, so a
-        # fresh copy is trustworthy. A second failure is the store's and is raised.
-        shutil.rmtree(folder, ignore_errors=True)
-        return load_model_dir(materialize(backend, resolved), allow_pickle=allow_pickle)

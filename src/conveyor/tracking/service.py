@@ -17,6 +17,7 @@ from conveyor._util import check_name, new_id, now_ms
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
+from conveyor.store.stores import Stores
 from conveyor.store.tables import (
     dataset_versions,
     datasets,
@@ -125,6 +126,18 @@ def get_or_create_experiment(uow: UnitOfWork, name: str) -> Experiment:
     check_name(name, "experiment name")
     row = _insert_experiment(uow, name, "", {})
     return _experiment(SimpleNamespace(**row)) if row else get_experiment(uow.conn, name)
+
+
+def open_experiment(stores: Stores, name: str) -> Experiment:
+    """The experiment named ``name``, created on first use. Reads first, so an existing
+    experiment costs no write transaction (no writer lock on SQLite)."""
+    with stores.read() as conn:
+        try:
+            return get_experiment(conn, name)
+        except NotFound:
+            pass
+    with stores.write() as uow:
+        return get_or_create_experiment(uow, name)
 
 
 def list_experiments(conn: sa.Connection) -> list[Experiment]:

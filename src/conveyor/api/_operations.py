@@ -1,0 +1,157 @@
+"""The REST routes generated from the operation table (``conveyor.client.Client``).
+
+For each ``Op`` with ``route=True``: its method and path; path parameters from the path
+template; for GET the other parameters as the query, otherwise a JSON body whose pydantic
+model is built from the service's signature (unknown fields rejected, defaults the
+service's own); the response schema from the return type (``{key: ...}`` when the op
+wraps its result). The handler decodes the wire types (``conveyor.client.wire``), runs
+the op through the app's ``LocalTransport`` as the request's actor, off the event loop,
+and encodes the result with the shared codec. Routes are registered most specific
+first, so ``/models/{name:path}/versions`` wins over ``/models/{name:path}``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import ConfigDict, create_model
+from starlette.concurrency import run_in_threadpool
+
+from conveyor.api._responses import EncodedJsonResponse, OrjsonResponse
+from conveyor.api.deps import current_actor
+from conveyor.client.op import Op
+from conveyor.client.wire import decode_arg, encode, wire_hint
+from conveyor.governance.identity import Actor
+
+__all__ = ["operations", "operations_router"]
+
+_FORBID = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+def operations(client_cls: type) -> list[Op[Any, Any]]:
+    """The table's operations, in declaration order."""
+    seen: dict[str, Op[Any, Any]] = {}
+    for cls in reversed(client_cls.__mro__):
+        for name, value in vars(cls).items():
+            if isinstance(value, Op):
+                seen[name] = value
+    return list(seen.values())
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _specificity(op: Op[Any, Any]) -> tuple[int, int]:
+    segments = op.path.strip("/").split("/")
+    literal = sum(1 for s in segments if not s.startswith("{"))
+    return (-len(segments), -literal)
+
+
+def _response_model(op: Op[Any, Any]) -> Any:
+    returns = op.returns
+    if returns is None or returns is type(None):
+        return None
+    if op.key is not None:
+        fields: dict[str, Any] = {op.key: (returns, ...)}
+        return create_model(f"{_camel(op.name)}Answer", **fields)
+    return returns
+
+
+def _endpoint(op: Op[Any, Any]) -> Any:
+    hints = op.hints
+    params: list[inspect.Parameter] = [
+        inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+        inspect.Parameter(
+            "actor",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[Actor, Depends(current_actor)],
+        ),
+    ]
+    body_fields: dict[str, Any] = {}
+    for p in op.signature.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise TypeError(f"{op.name}: *args/**kwargs cannot travel over HTTP; name them")
+        hint = wire_hint(hints.get(p.name, Any))
+        default = ... if p.default is inspect.Parameter.empty else p.default
+        if p.name in op.path_params:
+            params.append(inspect.Parameter(p.name, p.KEYWORD_ONLY, annotation=str))
+        elif op.method == "GET":
+            params.append(
+                inspect.Parameter(
+                    p.name, p.KEYWORD_ONLY, annotation=Annotated[hint, Query()], default=default
+                )
+            )
+        else:
+            body_fields[p.name] = (hint, default)
+    body_model: Any = None
+    if body_fields:
+        body_model = create_model(f"{_camel(op.name)}Body", __config__=_FORBID, **body_fields)
+        required = any(d is ... for _, d in body_fields.values())
+        params.append(
+            inspect.Parameter(
+                "body",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=body_model if required else body_model | None,
+                default=inspect.Parameter.empty if required else None,
+            )
+        )
+    response_class = EncodedJsonResponse if _json_safe(op) else OrjsonResponse
+
+    async def endpoint(**values: Any) -> OrjsonResponse:
+        request: Request = values.pop("request")
+        actor: Actor = values.pop("actor")
+        body = values.pop("body", None)
+        kwargs = {k: v for k, v in values.items()}
+        if body is not None:
+            for name, value in body.model_dump(exclude_unset=True).items():
+                kwargs[name] = decode_arg(hints.get(name, Any), value)
+        transport = request.app.state.backend.transport
+        if transport.actor != actor:
+            transport = transport.as_actor(actor)
+        result = await run_in_threadpool(transport.invoke, op, (), kwargs)
+        data = encode(result)
+        if op.key is not None:
+            data = {op.key: data}
+        return response_class(data, status_code=op.status)
+
+    endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    endpoint.__name__ = op.name
+    return endpoint
+
+
+def _json_safe(op: Op[Any, Any]) -> bool:
+    """Results whose ``to_dict()`` encodes non-finite floats already (runs, metric points):
+    the response skips the non-finite walk, which dominates large search answers."""
+    from conveyor.tracking.entities import MetricPoint, Run
+
+    returns = op.returns
+    inner = typing.get_args(returns)[0] if typing.get_origin(returns) is list else returns
+    return inner in (Run, MetricPoint)
+
+
+def operations_router(client_cls: type) -> APIRouter:
+    """One APIRouter with a route per generated operation of ``client_cls``'s table."""
+    router = APIRouter()
+    for op in sorted((o for o in operations(client_cls) if o.route), key=_specificity):
+        tag = op.path.strip("/").split("/", 1)[0] or "api"
+        try:
+            response_model = _response_model(op)
+        except Exception:  # a return type pydantic cannot describe: no schema
+            response_model = None
+        kwargs: dict[str, Any] = {
+            "methods": [op.method],
+            "status_code": op.status,
+            "summary": op.summary,
+            "name": op.name,
+            "tags": [tag],
+            "operation_id": op.name,
+        }
+        try:
+            router.add_api_route(op.path, _endpoint(op), response_model=response_model, **kwargs)
+        except Exception:
+            router.add_api_route(op.path, _endpoint(op), response_model=None, **kwargs)
+    return router

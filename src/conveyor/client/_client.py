@@ -1,0 +1,106 @@
+"""The operation table: every operation of Conveyor, declared once.
+
+Each attribute of ``Client`` is an :class:`~conveyor.client.op.Op`: the service function,
+the HTTP method and path of its REST route, and its transaction. The SDK and the CLI call
+these attributes; ``conveyor.api`` generates the REST router from them; the transports
+(``LocalTransport``, ``HttpTransport``) run them. Adding an operation is one line here
+(see docs/architecture.md, "How to add an operation").
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+from conveyor.client.op import Op
+from conveyor.governance import audit
+from conveyor.registry import register
+from conveyor.registry import service as registry
+from conveyor.tracking import service as tracking
+
+if TYPE_CHECKING:
+    from conveyor.client.transport import Transport
+    from conveyor.registry.entities import ModelVersion
+
+__all__ = ["Client"]
+
+
+class Client:
+    """Every Conveyor operation, over one transport (embedded stores or a server)."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    @property
+    def kind(self) -> str:
+        """``"local"`` (embedded) or ``"http"`` (a server)."""
+        return self.transport.kind
+
+    @property
+    def location(self) -> str:
+        """Where the data lives (store URLs, or the server URL); for messages."""
+        return self.transport.location
+
+    def close(self) -> None:
+        """Release the transport's pools and connections."""
+        self.transport.close()
+
+    # -- experiments ---------------------------------------------------------------------
+    create_experiment = Op(
+        tracking.create_experiment, "POST", "/experiments", tx="write", status=201
+    )
+    get_or_create_experiment = Op(
+        tracking.open_experiment, "POST", "/experiments/get-or-create", tx="stores"
+    )
+    list_experiments = Op(tracking.list_experiments, "GET", "/experiments", key="experiments")
+    get_experiment = Op(tracking.get_experiment, "GET", "/experiments/{id_or_name:path}")
+
+    # -- registry ------------------------------------------------------------------------
+    register_model = Op(
+        register.register_model, "POST", "/models/{name:path}/versions", tx="stores", status=201
+    )
+    create_model = Op(registry.create_model, "POST", "/models", tx="write", status=201)
+    search_models = Op(registry.search_models, "GET", "/models", key="models")
+    get_model = Op(registry.get_model, "GET", "/models/{name:path}")
+    list_model_versions = Op(
+        registry.list_model_versions, "GET", "/models/{name:path}/versions", key="versions"
+    )
+    get_model_version = Op(registry.resolve_version, "GET", "/models/{name:path}/versions/{ref}")
+    update_model_version = Op(
+        registry.update_model_version, "PATCH", "/models/{name:path}/versions/{version}", tx="write"
+    )
+    set_model_version_tag = Op(
+        registry.set_model_version_tag,
+        "PUT",
+        "/models/{name:path}/versions/{version}/tags",
+        tx="write",
+    )
+    set_model_alias = Op(
+        registry.set_alias, "PUT", "/models/{name:path}/aliases/{alias}", tx="write"
+    )
+    delete_model_alias = Op(
+        registry.delete_alias, "DELETE", "/models/{name:path}/aliases/{alias}", tx="write"
+    )
+
+    # -- audit ---------------------------------------------------------------------------
+    list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")
+    verify_audit_chain = Op(audit.verify_chain, "GET", "/audit/verify")
+
+    # -- old spellings, kept for one release -----------------------------------------------
+    def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion:
+        """Deprecated: use ``set_model_alias`` (same arguments)."""
+        warnings.warn(
+            "set_alias is deprecated; use set_model_alias (same arguments)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.set_model_alias(name, alias, version)
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        """Deprecated: use ``delete_model_alias`` (same arguments)."""
+        warnings.warn(
+            "delete_alias is deprecated; use delete_model_alias (same arguments)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self.delete_model_alias(name, alias)
