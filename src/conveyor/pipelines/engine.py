@@ -156,49 +156,29 @@ class RunContext:
             "inputs": inputs,
             "packages": code.packages,
         }
-        key = cache_key(step.id, parts)
         self.seq += 1
-        started = now_ms()
-        use_cache = step.cache and not self.no_cache
-        if use_cache:
-            with self.backend.meta.read() as conn:
-                hit = service.cached_step(conn, step.id, key)
+        call = _Call(step, self.seq, parts, cache_key(step.id, parts), now_ms())
+        if not (step.cache and not self.no_cache):
+            call.reason = (
+                "cache disabled (--no-cache)" if self.no_cache else "cache=False on the step"
+            )
+            return self._compute(call, arguments, lineage)
+        with self.backend.meta.write(self.backend.actor) as uow:
+            hit = service.cached_step(uow.conn, step.id, call.key)
             if hit is not None and hit.outputs is not None:
+                # one transaction for the lookup and the step's row: the hot path
                 value = values.decode(self.backend, hit.outputs)
+                call.reason = f"same code, parameters, inputs and packages as run {hit.run_id}"
+                service.record_step(uow, self.run.id, call.record("succeeded", "hit",
+                                    hit.run_id, hit.outputs))  # fmt: skip
                 self._remember(value, hit.outputs)
-                reason = f"same code, parameters, inputs and packages as run {hit.run_id}"
-                self._record(
-                    step,
-                    "succeeded",
-                    "hit",
-                    reason,
-                    key,
-                    parts,
-                    hit.run_id,
-                    hit.outputs,
-                    None,
-                    started,
-                )
                 return value
-        if not use_cache:
-            reason = "cache disabled (--no-cache)" if self.no_cache else "cache=False on the step"
-        else:
-            with self.backend.meta.read() as conn:
-                previous = service.recent_steps(conn, step.id)
-            reason = miss_reason([p.key_parts for p in previous], parts)
-        return self._compute(step, arguments, parts, key, reason, lineage, started)
+            previous = service.recent_steps(uow.conn, step.id)
+        call.reason = miss_reason([p.key_parts for p in previous], parts)
+        return self._compute(call, arguments, lineage)
 
-    def _compute(
-        self,
-        step: Step,
-        arguments: dict[str, Any],
-        parts: dict[str, Any],
-        key: str,
-        reason: str,
-        lineage: list[str],
-        started: int,
-    ) -> Any:
-        backend = self.backend
+    def _compute(self, call: _Call, arguments: dict[str, Any], lineage: list[str]) -> Any:
+        backend, step = self.backend, call.step
         with backend.meta.write(backend.actor) as uow:
             child = tracking.create_run(
                 uow,
@@ -208,9 +188,11 @@ class RunContext:
                 tags={
                     "conveyor.pipeline_run": self.run.id,
                     "conveyor.step": step.id,
-                    "conveyor.cache_key": key,
+                    "conveyor.cache_key": call.key,
                 },
-                params={k: canonical_json(v).decode()[:500] for k, v in parts["params"].items()},
+                params={
+                    k: canonical_json(v).decode()[:500] for k, v in call.parts["params"].items()
+                },
             )
             for dataset_version in lineage:
                 from conveyor.data.service import link_run_input
@@ -229,19 +211,7 @@ class RunContext:
             )
         except Exception as exc:
             error = _describe(exc)
-            self._record(
-                step,
-                "failed",
-                "miss",
-                reason,
-                key,
-                parts,
-                child.id,
-                None,
-                error,
-                started,
-                end_run="FAILED",
-            )
+            self._finish(call.record("failed", "miss", child.id, None, error), "FAILED")
             if isinstance(exc, ValidationFailed):
                 raise
             raise StepFailed(
@@ -249,55 +219,51 @@ class RunContext:
                 details={"step": step.name, "exception": type(exc).__name__},
             ) from exc
         self._remember(value, desc)
-        self._record(
-            step,
-            "succeeded",
-            "miss",
-            reason,
-            key,
-            parts,
-            child.id,
-            desc,
-            None,
-            started,
-            end_run="FINISHED",
-        )
+        self._finish(call.record("succeeded", "miss", child.id, desc), "FINISHED")
         return value
 
-    def _record(
+    def _finish(self, record: StepRecord, run_status: str) -> None:
+        """End the step's tracked run and store its row, in one transaction."""
+        with self.backend.meta.write(self.backend.actor) as uow:
+            if record.run_id is not None:
+                tracking.end_run(uow, record.run_id, status=run_status)
+            service.record_step(uow, self.run.id, record)
+
+
+@dataclass
+class _Call:
+    """One step call being decided: its key, and why it is a hit or a miss."""
+
+    step: Step
+    seq: int
+    parts: dict[str, Any]
+    key: str
+    started: int
+    reason: str = ""
+
+    def record(
         self,
-        step: Step,
         status: str,
         cache: str,
-        reason: str,
-        key: str,
-        parts: dict[str, Any],
         run_id: str | None,
         outputs: dict[str, Any] | None,
-        error: str | None,
-        started: int,
-        *,
-        end_run: str | None = None,
-    ) -> None:
-        record = StepRecord(
+        error: str | None = None,
+    ) -> StepRecord:
+        return StepRecord(
             seq=self.seq,
-            step=step.id,
-            name=step.name,
+            step=self.step.id,
+            name=self.step.name,
             status=status,
             cache=cache,
-            reason=reason,
-            cache_key=key,
-            key_parts=parts,
+            reason=self.reason,
+            cache_key=self.key,
+            key_parts=self.parts,
             run_id=run_id,
             outputs=outputs,
             error=error,
-            started_at=started,
+            started_at=self.started,
             ended_at=now_ms(),
         )
-        with self.backend.meta.write(self.backend.actor) as uow:
-            if end_run is not None and run_id is not None:
-                tracking.end_run(uow, run_id, status=end_run)
-            service.record_step(uow, self.run.id, record)
 
 
 def _fits(value: Any, hint: type) -> bool:

@@ -201,27 +201,32 @@ def finish_pipeline_run(
     uow.audit("pipeline.run.finish", "pipeline_run", run_id, {"status": status, "error": error})
 
 
-def record_step(uow: UnitOfWork, pipeline_run_id: str, record: StepRecord) -> None:
-    """Store one step call (part of the pipeline run; the run's audit events cover it)."""
-    uow.conn.execute(
-        pipeline_steps.insert().values(
-            id=new_id(), pipeline_run_id=pipeline_run_id, **asdict(record)
-        )
+_INSERT_STEP = pipeline_steps.insert()
+_CACHED = (
+    sa.select(pipeline_steps)
+    .where(
+        pipeline_steps.c.step == sa.bindparam("step"),
+        pipeline_steps.c.cache_key == sa.bindparam("cache_key"),
+        pipeline_steps.c.status == "succeeded",
     )
+    .order_by(pipeline_steps.c.ended_at.desc())
+    .limit(1)
+)
+
+
+def record_step(uow: UnitOfWork, pipeline_run_id: str, record: StepRecord) -> None:
+    """Store one step call (part of the pipeline run; the run's audit events cover it).
+
+    Statements are built once and take their values as parameters: a cache hit is on the
+    hot path, and building a statement per call costs more than executing it.
+    """
+    row = {"id": new_id(), "pipeline_run_id": pipeline_run_id, **asdict(record)}
+    uow.conn.execute(_INSERT_STEP, row)
 
 
 def cached_step(conn: sa.Connection, step: str, cache_key: str) -> StepRecord | None:
     """The latest successful call of ``step`` with this cache key."""
-    row = conn.execute(
-        sa.select(pipeline_steps)
-        .where(
-            pipeline_steps.c.step == step,
-            pipeline_steps.c.cache_key == cache_key,
-            pipeline_steps.c.status == "succeeded",
-        )
-        .order_by(pipeline_steps.c.ended_at.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(_CACHED, {"step": step, "cache_key": cache_key}).first()
     return _step(row) if row is not None else None
 
 
