@@ -252,3 +252,18 @@ def test_trigger_cli(backend: Any, retrain: Any) -> None:
     ticked = runner.invoke(app, ["trigger", "tick", "--json"])
     assert ticked.exit_code == 0, ticked.output
     assert json.loads(ticked.output)[0]["positive"] is False  # no firing alert stored
+
+
+def test_the_shared_scheduler_runs_the_controller(backend: Any, retrain: Any) -> None:
+    from conveyor.jobs import Scheduler
+
+    backend.log_dataset("fresh", pd.DataFrame({"a": [1]}))
+    _create(backend, cause_kind="dataset", cause="fresh", cooldown_s=0)
+    backend.log_dataset("fresh", pd.DataFrame({"a": [1, 2]}))
+    scheduler = Scheduler("test-triggers")
+    job = controller.schedule_triggers(scheduler, backend, interval=3600)
+    with scheduler:
+        assert job.wait_for_runs(1, timeout=60)
+    assert job.last_error is None
+    assert [d.fired for d in job.last_result] == [True]
+    assert retrain.RUNS == [1]

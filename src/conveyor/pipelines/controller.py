@@ -31,7 +31,7 @@ from conveyor.pipelines.triggers import Trigger, list_triggers
 from conveyor.registry.service import DEFAULT_PROJECT_ID
 from conveyor.store.uow import UnitOfWork
 
-__all__ = ["Decision", "on_alert_event", "tick"]
+__all__ = ["Decision", "on_alert_event", "schedule_triggers", "tick"]
 
 log = logging.getLogger("conveyor.pipelines.controller")
 
@@ -262,3 +262,9 @@ def on_alert_event(event: Any) -> None:
     if not hasattr(backend, "meta"):
         return
     tick(backend, only=lambda t: t.cause_kind == "alert" and t.cause == monitor, evidence={monitor})
+
+
+def schedule_triggers(scheduler: Any, backend: Any, interval: float = 60.0) -> Any:
+    """Add the controller to a :class:`conveyor.jobs.Scheduler`: a tick every ``interval``
+    seconds (cron and dataset causes; alerts also arrive at once through the hook)."""
+    return scheduler.every(interval, lambda: tick(backend), name="triggers")

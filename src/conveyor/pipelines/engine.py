@@ -169,8 +169,8 @@ class RunContext:
                 # one transaction for the lookup and the step's row: the hot path
                 value = values.decode(self.backend, hit.outputs)
                 call.reason = f"same code, parameters, inputs and packages as run {hit.run_id}"
-                service.record_step(uow, self.run.id, call.record("succeeded", "hit",
-                                    hit.run_id, hit.outputs))  # fmt: skip
+                record = call.record("succeeded", "hit", hit.run_id, hit.outputs)
+                service.record_step(uow, self.run.id, record)
                 self._remember(value, hit.outputs)
                 return value
             previous = service.recent_steps(uow.conn, step.id)

@@ -1,12 +1,14 @@
-"""CLI: ``conveyor trigger create|list|show|pause|resume|tick``.
+"""CLI: ``conveyor trigger create|list|show|pause|resume|tick|run``.
 
 Registered in ``conveyor.cli.main.MODULES`` as ``"conveyor.pipelines.trigger_cli"``.
-``tick`` evaluates every active trigger once (put it in cron, or let the scheduler call
-``controller.tick``); alerts reach their triggers at once through the alert hook.
+``tick`` evaluates every active trigger once (put it in cron); ``run`` ticks on the shared
+scheduler (``conveyor.jobs``) until interrupted; alerts reach their triggers at once
+through the alert hook.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
 import typer
@@ -183,3 +185,18 @@ def tick(as_json: JsonOption = False) -> None:
         ),
         as_json,
     )
+
+
+@app.command("run")
+def run(
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between ticks.")] = 60.0,
+) -> None:
+    """Evaluate the triggers every --interval seconds until interrupted (Ctrl-C)."""
+    from conveyor.jobs import Scheduler
+    from conveyor.pipelines.controller import schedule_triggers
+
+    scheduler = Scheduler("conveyor-triggers")
+    schedule_triggers(scheduler, local_backend(), interval)
+    console().print(f"evaluating triggers every {interval:g}s; Ctrl-C stops")
+    with scheduler, contextlib.suppress(KeyboardInterrupt):
+        scheduler.stopping.wait()
