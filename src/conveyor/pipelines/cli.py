@@ -13,7 +13,6 @@ import typer
 
 from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
 from conveyor.pipelines import service
-from conveyor.pipelines.explain import explain_rows
 
 __all__ = ["app", "local_backend"]
 
@@ -143,9 +142,7 @@ def show(run_id: Annotated[str, typer.Argument()], as_json: JsonOption = False) 
 def explain(run_id: Annotated[str, typer.Argument()], as_json: JsonOption = False) -> None:
     """Per step: cache hit or miss, and which part of the key changed."""
     with local_backend().meta.read() as conn:
-        rows = explain_rows(
-            service.list_steps(conn, service.get_pipeline_run(conn, run_id, with_steps=False).id)
-        )
+        rows = service.explain_pipeline_run(conn, run_id)
     emit(
         rows,
         lambda: console().print(

@@ -23,6 +23,7 @@ __all__ = [
     "StepRecord",
     "cached_step",
     "create_pipeline_run",
+    "explain_pipeline_run",
     "finish_pipeline_run",
     "get_pipeline_run",
     "list_pipeline_runs",
@@ -279,3 +280,11 @@ def list_pipeline_runs(
         query = query.where(pipeline_runs.c.status == status)
     rows = conn.execute(query.order_by(pipeline_runs.c.created_at.desc()).limit(limit))
     return [_run(r) for r in rows]
+
+
+def explain_pipeline_run(conn: sa.Connection, run_id: str) -> list[dict[str, str]]:
+    """Per step of a pipeline run: ``{"step", "cache": "hit"|"miss", "reason"}``."""
+    from conveyor.pipelines.explain import explain_rows
+
+    get_pipeline_run(conn, run_id, with_steps=False)  # NotFound names an unknown run
+    return explain_rows(list_steps(conn, run_id))
