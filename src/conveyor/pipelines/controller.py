@@ -252,7 +252,8 @@ def tick(
 
 
 def on_alert_event(event: Any) -> None:
-    """Alert hook: a firing alert ticks the triggers bound to its monitor."""
+    """Alert hook: a firing alert ticks the triggers bound to its monitor (in the store
+    ``conveyor.connect()`` opens: the server's, or the embedded one)."""
     if getattr(event, "kind", None) != "firing":
         return
     monitor = event.monitor.get("name")
@@ -261,7 +262,14 @@ def on_alert_event(event: Any) -> None:
     backend = connect()
     if not hasattr(backend, "meta"):
         return
-    tick(backend, only=lambda t: t.cause_kind == "alert" and t.cause == monitor, evidence={monitor})
+
+    def bound(t: Trigger) -> bool:
+        return t.cause_kind == "alert" and t.cause == monitor
+
+    with backend.meta.read() as conn:  # the common case, no trigger: one read, no write
+        if not any(bound(t) for t in list_triggers(conn, active_only=True)):
+            return
+    tick(backend, only=bound, evidence={monitor})
 
 
 def schedule_triggers(scheduler: Any, backend: Any, interval: float = 60.0) -> Any:
