@@ -95,42 +95,16 @@ class PipelineRun:
         return out
 
 
+_RUN_FIELDS = [f for f in PipelineRun.__dataclass_fields__ if f != "steps"]
+_STEP_FIELDS = list(StepRecord.__dataclass_fields__)
+
+
 def _run(row: Any) -> PipelineRun:
-    return PipelineRun(
-        id=row.id,
-        pipeline=row.pipeline,
-        target=row.target,
-        params=row.params,
-        status=row.status,
-        error=row.error,
-        no_cache=row.no_cache,
-        executor=row.executor,
-        trigger_id=row.trigger_id,
-        cause=row.cause,
-        resumed_from=row.resumed_from,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-    )
+    return PipelineRun(**{f: getattr(row, f) for f in _RUN_FIELDS})
 
 
 def _step(row: Any) -> StepRecord:
-    return StepRecord(
-        seq=row.seq,
-        step=row.step,
-        name=row.name,
-        status=row.status,
-        cache=row.cache,
-        reason=row.reason,
-        cache_key=row.cache_key,
-        key_parts=row.key_parts,
-        run_id=row.run_id,
-        outputs=row.outputs,
-        error=row.error,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-    )
+    return StepRecord(**{f: getattr(row, f) for f in _STEP_FIELDS})
 
 
 def create_pipeline_run(

@@ -81,35 +81,29 @@ def _trigger(row: Any) -> Trigger:
 
 
 def _check_cause(conn: sa.Connection, kind: str, cause: str, project_id: str) -> None:
-    if kind == "alert":
-        from conveyor.monitoring import service as monitoring
-
-        try:
-            monitoring.get_monitor(conn, cause, project_id=project_id)
-        except NotFound:
-            raise NotFound(
-                f"trigger cause alert:{cause}: no monitor {cause!r} "
-                "(`conveyor monitor list` shows the monitors)"
-            ) from None
-    elif kind == "cron":
+    if kind == "cron":
         from croniter import croniter
 
         if not croniter.is_valid(cause):
             raise ValidationFailed(
                 f"trigger cause cron:{cause}: not a cron expression (e.g. '0 3 * * *')"
             )
-    elif kind == "dataset":
-        from conveyor.data import service as datasets
-
-        try:
-            datasets.get_dataset(conn, cause, project_id=project_id)
-        except NotFound:
-            raise NotFound(
-                f"trigger cause dataset:{cause}: no dataset {cause!r} "
-                "(`conveyor datasets list` shows them)"
-            ) from None
-    else:
+        return
+    if kind not in CAUSES:
         raise ValidationFailed(f"trigger cause kind {kind!r}: use one of {', '.join(CAUSES)}")
+    from conveyor.data import service as datasets
+    from conveyor.monitoring import service as monitoring
+
+    what, lookup, listing = {
+        "alert": ("monitor", monitoring.get_monitor, "conveyor monitor list"),
+        "dataset": ("dataset", datasets.get_dataset, "conveyor datasets list"),
+    }[kind]
+    try:
+        lookup(conn, cause, project_id=project_id)
+    except NotFound:
+        raise NotFound(
+            f"trigger cause {kind}:{cause}: no {what} {cause!r} (`{listing}` shows them)"
+        ) from None
 
 
 def _check_pipeline(target: str) -> None:
