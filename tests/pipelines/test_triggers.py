@@ -184,6 +184,7 @@ def test_an_alert_storm_starts_one_run(backend: Any, retrain: Any) -> None:
         trig = triggers.get_trigger(conn, "t")
         evaluations = triggers.list_evaluations(conn, trig.id, limit=100)
     assert [r.status for r in runs] == ["succeeded"]
+    assert runs[0].cause["why"] == f"alert {0:032x} of monitor 'churn-drift' fired"
     assert len(evaluations) == 25 and sum(e["fired"] for e in evaluations) == 1
 
 

@@ -16,7 +16,7 @@ storm of alerts therefore starts one run (dedup while it runs, cooldown after).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,12 +48,14 @@ class Decision:
 
 
 def _cause(
-    conn: sa.Connection, trig: Trigger, now: int, evidence: set[str]
+    conn: sa.Connection, trig: Trigger, now: int, evidence: Collection[str]
 ) -> tuple[bool, str, str | None]:
     """(positive, why, new watermark) for the trigger's cause."""
     if trig.cause_kind == "alert":
         if trig.cause in evidence:
-            return True, f"alert of monitor {trig.cause!r} fired", trig.watermark
+            alert = evidence.get(trig.cause) if isinstance(evidence, Mapping) else None
+            fired = f"alert {alert} of monitor" if alert else "alert of monitor"
+            return True, f"{fired} {trig.cause!r} fired", trig.watermark
         from conveyor.monitoring import service as monitoring
 
         firing = [
@@ -151,7 +153,7 @@ def _queue(uow: UnitOfWork, trig: Trigger, why: str, now: int) -> str:
     return run.id
 
 
-def _evaluate(uow: UnitOfWork, trig: Trigger, now: int, evidence: set[str]) -> Decision:
+def _evaluate(uow: UnitOfWork, trig: Trigger, now: int, evidence: Collection[str]) -> Decision:
     conn = uow.conn
     positive, why, watermark = _cause(conn, trig, now, evidence)
     previous = (
@@ -212,16 +214,17 @@ def tick(
     now: int | None = None,
     *,
     only: Callable[[Trigger], bool] | None = None,
-    evidence: set[str] | None = None,
+    evidence: Collection[str] | None = None,
     launch: bool = True,
 ) -> list[Decision]:
     """Evaluate every active trigger (or those ``only`` accepts) at ``now`` (epoch ms).
 
-    ``evidence``: monitor names whose alert just fired. With ``launch`` the queued runs
+    ``evidence``: monitor names whose alert just fired (a mapping to the alert id records
+    which alert in the run's cause). With ``launch`` the queued runs
     start here, one after the other, after the evaluations committed.
     """
     now = now if now is not None else now_ms()
-    evidence = evidence or set()
+    evidence = evidence if evidence is not None else ()
     decisions: list[Decision] = []
     with backend.meta.write(backend.actor) as uow:
         if uow.dialect == "postgresql":  # one controller at a time evaluates
@@ -269,7 +272,7 @@ def on_alert_event(event: Any) -> None:
     with backend.meta.read() as conn:  # the common case, no trigger: one read, no write
         if not any(bound(t) for t in list_triggers(conn, active_only=True)):
             return
-    tick(backend, only=bound, evidence={monitor})
+    tick(backend, only=bound, evidence={monitor: event.alert.id})
 
 
 def schedule_triggers(scheduler: Any, backend: Any, interval: float = 60.0) -> Any:
