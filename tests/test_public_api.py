@@ -39,6 +39,7 @@ EXPECTED = [
     "pipeline",
     "quality_report",
     "register_model",
+    "run_gates",
     "search_runs",
     "set_experiment",
     "set_model_alias",

@@ -32,6 +32,8 @@ MODULES = [
     "conveyor.cli.datasets",
     "conveyor.cli.audit",
     "conveyor.deployments.cli",
+    "conveyor.gates.cli",
+    "conveyor.deployments.rollout_cli",
     "conveyor.monitoring.cli",
     "conveyor.pipelines.cli",
     "conveyor.pipelines.trigger_cli",

@@ -101,13 +101,18 @@ def server(
 ) -> None:
     """Serve the REST API (and UI) on this machine's store."""
     from conveyor.api.server import run
+    from conveyor.deployments.rollout_controller import start_background
 
     resolved = get_settings()
-    run(
-        host=host or str(resolved.server_host),
-        port=port or int(resolved.server_port),
-        workers=workers,
-    )
+    rollouts = start_background()  # the progressive-rollout controller, one per server
+    try:
+        run(
+            host=host or str(resolved.server_host),
+            port=port or int(resolved.server_port),
+            workers=workers,
+        )
+    finally:
+        rollouts.stop()
 
 
 @app.command("version")

@@ -13,6 +13,9 @@ import warnings
 from typing import TYPE_CHECKING
 
 from conveyor.client.op import Op
+from conveyor.deployments import rollout_ops
+from conveyor.gates import runner as gate_runner
+from conveyor.gates import service as gates
 from conveyor.governance import audit
 from conveyor.pipelines import service as pipelines
 from conveyor.pipelines import triggers
@@ -99,6 +102,38 @@ class Client:
     list_trigger_evaluations = Op(
         triggers.list_evaluations, "GET", "/triggers/{trigger_id}/evaluations", key="evaluations"
     )
+
+    # -- gates ---------------------------------------------------------------------------
+    set_gate_policy = Op(gates.set_policy, "PUT", "/models/{model:path}/gate-policy", tx="write")
+    get_gate_policy = Op(gates.get_policy, "GET", "/models/{model:path}/gate-policy")
+    run_gates = Op(
+        gate_runner.run_gates,
+        "POST",
+        "/models/{model:path}/versions/{version}/gate-reports",
+        tx="stores",
+        status=201,
+    )
+    get_gate_report = Op(
+        gates.get_report, "GET", "/models/{model:path}/versions/{version}/gate-reports/latest"
+    )
+
+    # -- progressive rollouts ------------------------------------------------------------
+    start_rollout = Op(
+        rollout_ops.start_rollout,
+        "POST",
+        "/rollouts/{endpoint}",
+        tx="stores",
+        status=201,
+    )
+    rollout_status = Op(rollout_ops.rollout_status, "GET", "/rollouts/{endpoint}")
+    pause_rollout = Op(rollout_ops.pause_rollout, "POST", "/rollouts/{endpoint}/pause", tx="write")
+    resume_rollout = Op(
+        rollout_ops.resume_rollout, "POST", "/rollouts/{endpoint}/resume", tx="write"
+    )
+    promote_rollout = Op(
+        rollout_ops.promote_rollout, "POST", "/rollouts/{endpoint}/promote", tx="write"
+    )
+    abort_rollout = Op(rollout_ops.abort_rollout, "POST", "/rollouts/{endpoint}/abort", tx="write")
 
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")

@@ -29,7 +29,6 @@ and why, and every consumer (performance, business, operational, monitors) passe
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,7 +37,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from conveyor._util import now_ms, to_iso, utc_date
+from conveyor._util import now_ms, parse_duration, to_iso, utc_date
 from conveyor.errors import ValidationFailed
 
 __all__ = [
@@ -54,27 +53,7 @@ __all__ = [
 
 WindowStatus = Literal["ok", "insufficient_data"]
 
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 604_800}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d|w)?\s*$")
 _DAY_MS = 86_400_000
-
-
-def parse_duration(value: str | float | int | timedelta) -> float:
-    """Seconds in ``"90s"``, ``"15m"``, ``"1h"``, ``"7d"``, ``"2w"``, a number of seconds or
-    a ``timedelta``; ValidationFailed naming the bad value otherwise."""
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value.lower())):
-        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
-    else:
-        raise ValidationFailed(
-            f"bad duration {value!r}: use e.g. '30s', '15m', '1h', '7d' or a number of seconds"
-        )
-    if seconds < 0:
-        raise ValidationFailed(f"a duration cannot be negative, got {value!r}")
-    return seconds
 
 
 def _to_ms(value: datetime | int | float | str) -> int:
