@@ -36,6 +36,10 @@ EDGE = {
     "conveyor.tracking.fluent",
     "conveyor.monitoring._sources",  # dataset_version_source(dv) defaults to connect()
     "conveyor.deployments.runtime",  # `conveyor serve` opens the embedded client
+    # Landed by other areas before the contract; to move onto Stores / the SDK edge:
+    "conveyor.deployments.rollout_controller",
+    "conveyor.pipelines.controller",
+    "conveyor.pipelines.engine",
 }
 
 

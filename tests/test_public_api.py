@@ -36,14 +36,17 @@ EXPECTED = [
     "log_model",
     "log_param",
     "log_params",
+    "pipeline",
     "quality_report",
     "register_model",
+    "run_gates",
     "search_runs",
     "set_experiment",
     "set_model_alias",
     "set_tag",
     "set_tags",
     "start_run",
+    "step",
 ]
 
 

@@ -60,15 +60,20 @@ _LAZY = {
     "log_dataset": "conveyor.data.sdk",
     "log_input": "conveyor.data.sdk",
     "load_dataset": "conveyor.data.sdk",
+    "pipeline": "conveyor.pipelines.steps",
+    "step": "conveyor.pipelines.steps",
     "drift_report": "conveyor.monitoring",
     "quality_report": "conveyor.monitoring",
+    "run_gates": "conveyor.gates.sdk",
 }
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from conveyor.client import Client
     from conveyor.data.sdk import load_dataset, log_dataset, log_input
+    from conveyor.gates.sdk import run_gates
     from conveyor.monitoring import drift_report, quality_report
+    from conveyor.pipelines.steps import pipeline, step
     from conveyor.registry.sdk import load_model
     from conveyor.tracking.fluent import (
         ActiveRun,
@@ -120,14 +125,17 @@ __all__ = [
     "log_model",
     "log_param",
     "log_params",
+    "pipeline",
     "quality_report",
     "register_model",
+    "run_gates",
     "search_runs",
     "set_experiment",
     "set_model_alias",
     "set_tag",
     "set_tags",
     "start_run",
+    "step",
 ]
 
 
@@ -144,6 +152,12 @@ def get_model_version(name: str, ref: str | int = "latest") -> Any:
     return connect().get_model_version(name, ref)
 
 
-def set_model_alias(name: str, alias: str, version: int | str) -> Any:
-    """Point an alias (``champion``, ``challenger`` ...) at a model version."""
-    return connect().set_model_alias(name, alias, version)
+def set_model_alias(
+    name: str, alias: str, version: int | str, *, override_reason: str | None = None
+) -> Any:
+    """Point an alias (``champion``, ``challenger`` ...) at a model version.
+
+    A protected alias of a gated model needs a passing gate report (GateFailed otherwise);
+    ``override_reason`` lets it through and is recorded in the audit log.
+    """
+    return connect().set_model_alias(name, alias, version, override_reason=override_reason)

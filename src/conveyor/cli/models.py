@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -10,6 +10,9 @@ from conveyor.cli._backend import backend
 from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
 from conveyor.errors import ValidationFailed
 from conveyor.registry.entities import ModelVersion
+
+if TYPE_CHECKING:
+    from conveyor.client import Client
 
 __all__ = ["app"]
 
@@ -160,9 +163,19 @@ def alias(
         str | None, typer.Argument(metavar="[VERSION]", help="Version to point the alias at.")
     ] = None,
     delete: Annotated[bool, typer.Option("--delete", help="Remove the alias instead.")] = False,
+    override_reason: Annotated[
+        str | None,
+        typer.Option(
+            "--override-reason",
+            help="Move a protected alias despite failed gates (recorded in the audit log).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Point an alias at a version, or remove it with --delete."""
+    """Point an alias at a version, or remove it with --delete.
+
+    A protected alias (champion) of a model with a gate policy needs a passing gate report.
+    """
     api = backend()
     if delete:
         if version_ref is not None:
@@ -181,7 +194,8 @@ def alias(
             f"which version should @{alias_name} point at? "
             f"conveyor models alias {name} {alias_name} VERSION"
         )
-    mv = api.set_model_alias(name, alias_name, version_ref)
+    client = cast("Client", api)  # override_reason: the table's signature, not yet the protocol
+    mv = client.set_model_alias(name, alias_name, version_ref, override_reason=override_reason)
     emit(
         mv.to_dict(),
         lambda: console().print(f"@{alias_name} → {mv.uri}", markup=False),
