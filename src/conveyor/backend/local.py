@@ -6,12 +6,16 @@ This class only keeps the constructor the SDK, the server and the tests use.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
+import sqlalchemy as sa
+
 from conveyor.artifacts import ArtifactStore
 from conveyor.client import Client
 from conveyor.client.local import LocalTransport
 from conveyor.config import Settings
 from conveyor.governance.identity import Actor
-from conveyor.store import MetadataStore
+from conveyor.store import MetadataStore, UnitOfWork
 from conveyor.store.stores import Stores
 
 __all__ = ["LocalBackend"]
@@ -51,6 +55,14 @@ class LocalBackend(Client):
     @property
     def actor(self) -> Actor:
         return self.transport.actor
+
+    def read(self) -> AbstractContextManager[sa.Connection]:
+        """A read transaction (so code written for ``Stores`` takes this client too)."""
+        return self.stores.read()
+
+    def write(self) -> AbstractContextManager[UnitOfWork]:
+        """A write transaction as this client's actor."""
+        return self.stores.write()
 
     def as_actor(self, actor: Actor) -> LocalBackend:
         """The same stores acting as another identity (used per request by the server)."""
