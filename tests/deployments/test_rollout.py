@@ -216,15 +216,19 @@ def test_less_accurate_candidate_rolled_back_once_labels_arrive(
 ) -> None:
     h = harness
     version = _register_pyfunc(h, Sign("f3"), tmp_path)
-    h.start(f"churn/{version}", steps="50,100", max_shift=1.0)  # judge accuracy only
+    value = {"tp": 10.0, "tn": 10.0, "fp": -10.0, "fn": -10.0}  # linear in accuracy
+    h.start(f"churn/{version}", steps="50,100", max_shift=1.0, value_matrix=value)
     h.tick()
     h.traffic(300)
     assert [t.action for t in h.tick()] == ["rollback"]
     analysis = h.decisions()[-1].analysis
     assert analysis is not None
-    perf = next(c for c in analysis["checks"] if c["name"] == "performance")
+    checks = {c["name"]: c for c in analysis["checks"]}
+    perf = checks["performance"]
     assert perf["verdict"] == "fail" and perf["interval"][1] < 0
     assert perf["candidate"] < perf["primary"]
+    assert checks["business_value"]["verdict"] == "fail"
+    assert checks["business_value"]["candidate"] < checks["business_value"]["primary"]
     assert h.rollout().state == "rolled_back"
 
 

@@ -69,9 +69,15 @@ def make_config(
     max_hold: str | float | None = None,
     alias: str = "champion",
     require_approval: bool = False,
+    value_matrix: dict[str, Any] | None = None,
     **thresholds: Any,
 ) -> RolloutConfig:
-    """A validated :class:`RolloutConfig` (durations as ``"10m"`` or seconds)."""
+    """A validated :class:`RolloutConfig` (durations as ``"10m"`` or seconds;
+    ``value_matrix`` as for monitoring, ``{"tp": 40, "fp": -5, "fn": -40}``)."""
+    from conveyor.monitoring.business import ValueMatrix
+
+    if value_matrix is not None:
+        value_matrix = ValueMatrix.from_dict(value_matrix, what="value_matrix").to_dict()
     interval_s = parse_duration(interval)
     if interval_s <= 0:
         raise ValidationFailed(f"interval must be positive, got {interval!r}")
@@ -94,6 +100,7 @@ def make_config(
         alias=alias,
         require_approval=require_approval,
         thresholds=Thresholds(**thresholds),
+        value_matrix=value_matrix,
     )
 
 

@@ -35,6 +35,7 @@ from conveyor.deployments.service import current_revisions
 from conveyor.errors import Conflict, ConveyorError, GateFailed
 from conveyor.governance.identity import Actor, system_actor
 from conveyor.jobs import Job, Scheduler
+from conveyor.monitoring.business import ValueMatrix
 from conveyor.monitoring.windows import Window, read_window
 
 __all__ = ["RolloutController", "TickResult", "run_controller", "schedule", "start_background"]
@@ -74,7 +75,11 @@ class RolloutController:
         self._samples = sample_reader or self._from_log
 
     def _from_log(self, r: Rollout, window: Window) -> tuple[RouteSample, RouteSample]:
-        return route_samples(read_window(r.endpoint, window, log_uri=self.log_uri))
+        matrix = r.config.value_matrix
+        return route_samples(
+            read_window(r.endpoint, window, log_uri=self.log_uri),
+            ValueMatrix(**matrix) if matrix else None,
+        )
 
     def tick(self, now: int | None = None) -> list[TickResult]:
         """One pass over every active rollout at time ``now`` (epoch ms; default: now)."""

@@ -36,6 +36,7 @@ def start_rollout(
     alias: str = "champion",
     require_approval: bool = False,
     supersede: bool = False,
+    value_matrix: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Start rolling ``candidate`` (``<model>/<version>``) out on ``endpoint``; Conflict
     when one is running unless ``supersede``."""
@@ -46,6 +47,7 @@ def start_rollout(
         max_hold=max_hold,
         alias=alias,
         require_approval=require_approval,
+        value_matrix=value_matrix,
     )
     return machine.start_rollout(stores, endpoint, candidate, config, supersede=supersede).to_dict()
 
