@@ -36,6 +36,14 @@ def _to_bool(raw: str | bool) -> bool:
     raise ValueError(f"expected true/false, got {raw!r}")
 
 
+def _to_names(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """A list of names: a TOML array, or one string separated by commas or whitespace."""
+    items = raw.replace(",", " ").split() if isinstance(raw, str) else list(raw)
+    if not all(isinstance(item, str) and item.strip() for item in items):
+        raise ValueError(f"expected names separated by commas, got {raw!r}")
+    return tuple(item.strip() for item in items)
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: its name (``CONVEYOR_`` + upper-case name in the environment)."""
@@ -100,6 +108,16 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Allow loading models that need pickle (custom Python models). Off by default: "
         "pickle runs arbitrary code.",
+    ),
+    Setting(
+        "trusted_model_types",
+        _to_names,
+        (),
+        "Extra types a skops model file may create, trusted by this machine's operator "
+        "(full names like mypkg.models.MyEstimator, or mypkg.models.* for a module), "
+        "comma-separated. Added to skops' defaults and Conveyor's allowlist of "
+        "scikit-learn/LightGBM/XGBoost estimators and numpy/scipy arrays; a model's own "
+        "list is never used. See docs/models.md#security.",
     ),
     Setting("server_host", str, "127.0.0.1", "Interface `conveyor server` binds."),
     Setting("server_port", int, 5050, "Port `conveyor server` listens on."),

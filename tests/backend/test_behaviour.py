@@ -13,7 +13,6 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
 import pandas as pd
 import pytest
 
@@ -227,9 +226,21 @@ def test_corrupted_blob_is_an_integrity_error(
 
 # -- registry ------------------------------------------------------------------------------
 def _log_model(backend: Backend, run_id: str, payload: bytes) -> None:
-    manifest = orjson.dumps({"flavor": "sklearn", "signature": {"inputs": [{"name": "x"}]}})
-    backend.upload_artifact(run_id, f"model/{MODEL_MANIFEST}", iter([manifest]))
-    backend.upload_artifact(run_id, "model/model.skops", iter([payload]))
+    """A real (tiny) model: registration checks what it registers would load."""
+    import tempfile
+
+    from sklearn.linear_model import LinearRegression
+
+    from conveyor.models import save_model
+
+    x = pd.DataFrame({"x": [0.0, 1.0, 2.0]})
+    model = LinearRegression().fit(x, [0.0, 1.0, float(len(payload))])
+    with tempfile.TemporaryDirectory() as tmp:
+        save_model(model, Path(tmp) / "m", signature={"inputs": [{"name": "x", "type": "double"}]})
+        for name in ("model.skops", MODEL_MANIFEST):
+            backend.upload_artifact(
+                run_id, f"model/{name}", iter([(Path(tmp) / "m" / name).read_bytes()])
+            )
 
 
 def test_registry_register_alias_resolve(backend: Backend) -> None:
@@ -276,8 +287,8 @@ def test_every_mutation_is_audited_and_the_chain_verifies(backend: Backend) -> N
     run = backend.create_run(exp.id, params={"a": 1})
     backend.log_batch(run.id, metrics=_rows([("m", 1.0, 0)]))
     backend.upload_artifact(run.id, "f.txt", iter([b"x"]))
-    backend.end_run(run.id)
     _log_model(backend, run.id, b"m")
+    backend.end_run(run.id)
     backend.register_model("audited-model", f"runs:/{run.id}/model")
     backend.set_model_alias("audited-model", "prod", 1)
     backend.set_model_version_tag("audited-model", 1, "k", "v")
@@ -343,7 +354,7 @@ def test_datasets_log_get_list_load_link(backend: Backend) -> None:
 
 # -- deployments ---------------------------------------------------------------------------
 def test_deployments_deploy_rollback_and_read(backend: Backend) -> None:
-    for payload in (b"model-1", b"model-2"):  # records only: compile=False loads no model
+    for payload in (b"model-1", b"model-22"):  # compile=False: checked, not compiled
         run_id = _run(backend)
         _log_model(backend, run_id, payload)
         backend.register_model("churn", f"runs:/{run_id}/model")

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
+from sklearn.linear_model import LinearRegression
 from typer.testing import CliRunner
 
 from conveyor.backend.local import LocalBackend
 from conveyor.cli.main import app
+from conveyor.models import save_model
 from conveyor.tracking.metric_rows import MetricRows
 
 T0 = 1_700_000_000_000
@@ -105,14 +108,17 @@ def seeded(backend: LocalBackend, conveyor_home: Path) -> Seeded:
             rows.append("auc", round(auc - 0.1 * (2 - step), 4), step, T0 + step)
         rows.append("loss", math.nan if model == "lr" else 0.25, 0, T0)
         backend.log_batch(run.id, metrics=rows)
-        backend.end_run(run.id)
         run_ids.append(run.id)
     first = run_ids[0]
-    backend.upload_artifact(
-        first, "model/conveyor-model.json", io.BytesIO(json.dumps(MANIFEST).encode())
-    )
+    folder = conveyor_home.parent / "seeded-model"  # a real model: registration checks it
+    model = LinearRegression().fit(pd.DataFrame({"age": [20.0, 40.0]}), [0.0, 1.0])
+    save_model(model, folder, signature=MANIFEST["signature"])
+    for name in ("conveyor-model.json", "model.skops"):
+        backend.upload_artifact(first, f"model/{name}", io.BytesIO((folder / name).read_bytes()))
     backend.upload_artifact(first, "model/weights.bin", io.BytesIO(WEIGHTS))
     backend.upload_artifact(first, "report.txt", io.BytesIO(b"fine\n"))
+    for run_id in run_ids:  # ended runs accept no more artifacts: end them last
+        backend.end_run(run_id)
     backend.register_model("churn-model", f"runs:/{first}/model")
     backend.set_model_alias("churn-model", "champion", 1)
     return Seeded(conveyor_home, exp.id, run_ids)

@@ -129,11 +129,12 @@ def test_runs_artifacts(runner: CliRunner, run_json: RunJson, seeded: Seeded) ->
     entries = run_json("runs", "artifacts", run_id)
     assert [e["path"] for e in entries] == [
         "model/conveyor-model.json",
+        "model/model.skops",
         "model/weights.bin",
         "report.txt",
     ]
     only_model = run_json("runs", "artifacts", run_id, "--path", "model")
-    assert len(only_model) == 2
+    assert len(only_model) == 3
     result = runner.invoke(app, ["runs", "artifacts", run_id])
     assert "model/weights.bin" in result.stdout and str(len(seeded.weights)) in result.stdout
 
@@ -147,7 +148,7 @@ def test_runs_download_folder_and_file(
     assert result.exit_code == 0, result.output
     assert (dest / "model" / "weights.bin").read_bytes() == seeded.weights
     assert json.loads((dest / "model" / "conveyor-model.json").read_text())["flavor"] == "sklearn"
-    assert "Downloaded 2 file(s)" in result.stdout
+    assert "Downloaded 3 file(s)" in result.stdout
     assert not list(dest.rglob("*.part"))
 
     single = run_json("runs", "download", run_id, "model/weights.bin", "-d", str(dest))

@@ -11,10 +11,11 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.isotonic import IsotonicRegression
 
+import conveyor
 from conveyor.deployments import deploy_endpoint
 from conveyor.deployments.runtime import build_route_table
 from conveyor.errors import IntegrityError, NotFound
-from conveyor.models import CompiledModel
+from conveyor.models import CompiledModel, infer_signature
 
 from .conftest import register
 from .helpers import corrupt_blob, log_and_register
@@ -57,7 +58,11 @@ def test_models_without_converter_or_example_are_served_natively(
     assert result.status == "native" and result.onnx_sha256 is None
     assert "conversion failed" in result.reason and "IsotonicRegression" in result.reason
 
-    log_and_register(forests[1], "bare", None)
+    # a signature but no input example: nothing to check ONNX parity with
+    with conveyor.start_run():
+        conveyor.log_model(
+            forests[1], "model", signature=infer_signature(X), registered_model_name="bare"
+        )
     rev = deploy_endpoint(home_backend, "bare-api", model="bare/1", compile=True)
     assert rev.compiled["bare/1"].status == "native"
     assert "no input example" in rev.compiled["bare/1"].reason

@@ -363,3 +363,28 @@ def test_unreachable_store_is_reported_not_raised(tmp_path: Path) -> None:
     result = ro_controller(meta, str(tmp_path)).tick(now=now_ms())
     assert [t.action for t in result] == ["error"]
     meta.dispose()
+
+
+def test_promotion_needs_passing_gates(harness: Harness) -> None:
+    from conveyor.gates import run_gates
+    from conveyor.gates import service as gates
+
+    h = harness
+    h.backend.log_dataset("churn-eval", h.X.assign(label=h.y))
+    policy = "evaluation_dataset: churn-eval@latest\nchecks:\n  - metric: auc\n    min: 0.8\n"
+    with h.backend.meta.write(local_actor()) as uow:
+        gates.set_policy(uow, "churn", policy + "protected_aliases: [champion]\n")
+    assert run_gates(h.backend, "churn", 1).passed  # the primary's step revisions are deploys
+    h.start("churn/2", steps="50,100")  # churn/2 has no gate report under the policy
+    h.tick()
+    h.traffic(200)
+    assert [t.action for t in h.tick()] == ["pause"]
+    r = h.rollout()
+    assert r.state == "paused" and "gates refused" in r.reason and "gates run" in r.reason
+    assert _primary(h)[1][1] == ("canary", "churn/2", 50.0)  # traffic unchanged
+    with h.backend.meta.write(local_actor()) as uow:
+        assert ro.promote(uow, ENDPOINT, override_reason="hotfix approved").state == "promoted"
+    assert _primary(h)[1] == [("primary", "churn/2", 100.0)]
+    with h.backend.meta.read() as conn:
+        overrides = list_events(conn, action="gate.override")
+    assert overrides and all("hotfix approved" in str(e.details) for e in overrides)

@@ -228,8 +228,9 @@ def test_mount_survives_an_endpoint_that_cannot_load(two_versions: Any) -> None:
     rev = deploy_endpoint(two_versions, "churn-api", model="churn/2")
     corrupt_blob(two_versions.artifacts, str(rev.compiled["churn/2"].onnx_sha256))
     server = mount_endpoints(Starlette(), two_versions, path="/serving")
-    assert server.router.tables == {}
-    assert server.watcher.status["churn-api"].error_code == "integrity"
+    status = server.watcher.status["churn-api"]  # the last revision that loads serves
+    assert server.router.tables["churn-api"].revision == "1" and status.serving == 1
+    assert status.error_code == "integrity" and status.failed_revision == rev.revision
 
 
 def test_uvicorn_factory_reads_its_environment(

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -274,38 +272,15 @@ def _rehash(root: Path, data: dict[str, Any], name: str) -> None:
             entry["sha256"], entry["size"] = hashlib.sha256(blob).hexdigest(), len(blob)
 
 
-def test_skops_file_with_unrecorded_type_is_refused(clf_data: Data, tmp_path: Path) -> None:
-    root = tmp_path / "m"
-    _saved(clf_data, root)
-    # an attacker swaps the estimator for a process launcher and fixes up the file hash
-    source = zipfile.ZipFile(root / "model.skops")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for item in source.infolist():
-            blob = source.read(item.filename)
-            if item.filename == "schema.json":
-                schema = json.loads(blob)
-                schema["content"]["content"]["estimator"].update(
-                    {"__class__": "Popen", "__module__": "subprocess"}
-                )
-                blob = json.dumps(schema).encode()
-            target.writestr(item, blob)
-    source.close()
-    (root / "model.skops").write_bytes(out.getvalue())
-    _rewrite_manifest(root, lambda data: _rehash(root, data, "model.skops"))
-    with pytest.raises(IntegrityError, match=r"subprocess\.Popen") as info:
-        load_model(root)
-    assert info.value.details["unrecorded_types"] == ["subprocess.Popen"]
-
-
-def test_manifest_trusting_dangerous_types_is_refused(clf_data: Data, tmp_path: Path) -> None:
+def test_manifest_trusted_types_are_ignored(clf_data: Data, tmp_path: Path) -> None:
+    """The manifest's list is informational: adding a dangerous type to it changes nothing
+    for a benign file (and cannot make a malicious one load: tests/models/test_model_trust)."""
     root = tmp_path / "m"
     _saved(clf_data, root)
     _rewrite_manifest(
         root, lambda data: data["flavor_options"]["trusted_types"].append("builtins.eval")
     )
-    with pytest.raises(IntegrityError, match=r"builtins\.eval"):
-        load_model(root)
+    assert load_model(root).predict(clf_data[0]).shape == (len(clf_data[0]),)
 
 
 def test_unknown_flavor_and_newer_format(clf_data: Data, tmp_path: Path) -> None:

@@ -160,8 +160,8 @@ class LocalBackend(Client):
     ) -> dict[str, Any]:
         """Store a stream as the run's artifact ``path``; returns path, sha256, size."""
         path = tracking.check_artifact_path(path)
-        with self.meta.read() as conn:
-            tracking.get_run(conn, run_id)  # fail before uploading bytes for an unknown run
+        with self.meta.read() as conn:  # fail before storing bytes: unknown or ended run
+            tracking.writable_run(conn, run_id, "artifacts", lock=False)
         info = self.artifacts.put_stream(stream)
         with self.meta.write(self.actor) as uow:
             tracking.record_artifact(uow, run_id, path, info.sha256, info.size)

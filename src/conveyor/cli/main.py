@@ -33,6 +33,7 @@ MODULES = [
     "conveyor.cli.audit",
     "conveyor.deployments.cli",
     "conveyor.deployments.rollout_cli",
+    "conveyor.gates.cli",
     "conveyor.monitoring.cli",
     "conveyor.cli.system",
 ]

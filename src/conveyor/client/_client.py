@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from conveyor.client.op import Op
 from conveyor.deployments import rollout_ops
+from conveyor.gates import runner as gate_runner
+from conveyor.gates import service as gates
 from conveyor.governance import audit
 from conveyor.registry import register
 from conveyor.registry import service as registry
@@ -100,6 +102,20 @@ class Client:
         rollout_ops.promote_rollout, "POST", "/rollouts/{endpoint}/promote", tx="write"
     )
     abort_rollout = Op(rollout_ops.abort_rollout, "POST", "/rollouts/{endpoint}/abort", tx="write")
+
+    # -- gates ---------------------------------------------------------------------------
+    set_gate_policy = Op(gates.set_policy, "PUT", "/models/{model:path}/gate-policy", tx="write")
+    get_gate_policy = Op(gates.get_policy, "GET", "/models/{model:path}/gate-policy")
+    run_gates = Op(
+        gate_runner.run_gates,
+        "POST",
+        "/models/{model:path}/versions/{version}/gate-reports",
+        tx="stores",
+        status=201,
+    )
+    get_gate_report = Op(
+        gates.get_report, "GET", "/models/{model:path}/versions/{version}/gate-reports/latest"
+    )
 
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")

@@ -23,12 +23,19 @@ from conveyor.deployments import service
 from conveyor.deployments.entities import CompileResult, Revision
 from conveyor.errors import IntegrityError, NotFound
 from conveyor.registry.entities import ModelVersion
+from conveyor.registry.register import check_stored_model
 from conveyor.registry.uris import ResolvedModel, materialize
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["compile_version", "deploy_endpoint", "ensure_compiled", "load_version"]
+__all__ = [
+    "compile_version",
+    "deploy_endpoint",
+    "ensure_compiled",
+    "load_version",
+    "verify_version",
+]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,32 @@ def load_version(backend: Any, mv: ModelVersion) -> Any:
 
     resolved = ResolvedModel(mv.uri, mv.manifest_sha256, mv.files, mv.name, mv.version)
     return load_model(materialize(backend, resolved))
+
+
+def verify_version(backend: Any, mv: ModelVersion) -> None:
+    """What a deploy checks of each version in every mode (with or without compiling):
+    it can serve (an input signature), every file's blob is in the store and hashes to its
+    sha256, and this machine trusts what its files would create (:mod:`conveyor.models.trust`)
+    — so no revision is written that a restarted server could not load."""
+    service.input_columns(mv)
+    for entry in mv.files:
+        sha, rel = str(entry["sha256"]), str(entry["path"])
+        where = {"model": mv.name, "version": mv.version, "file": rel, "sha256": sha}
+        if not backend.artifacts.exists(sha):
+            raise NotFound(
+                f"file {rel!r} of {mv.name}/{mv.version} (blob {sha[:12]}) is missing from the "
+                "artifact store; restore it from a backup or register the model again — "
+                "nothing was deployed",
+                details=where,
+            )
+        if not backend.artifacts.verify(sha):
+            raise IntegrityError(
+                f"file {rel!r} of {mv.name}/{mv.version} (blob {sha[:12]}) is corrupted in the "
+                "artifact store; restore it from a backup or register the model again — "
+                "nothing was deployed",
+                details=where,
+            )
+    check_stored_model(backend.artifacts, mv.manifest_sha256, mv.files)
 
 
 def compile_version(
@@ -116,6 +149,7 @@ def deploy_endpoint(
     fallback: str | None = None,
     deadline_ms: int | None = None,
     description: str = "",
+    override_reason: str | None = None,
     compile: bool = True,
     validation_data: pd.DataFrame | None = None,
     on_compile: Callable[[ModelVersion, CompileResult], None] | None = None,
@@ -126,19 +160,21 @@ def deploy_endpoint(
     compile result. ``validation_data`` (rows with the models' input columns) replaces the
     input example for the parity check of versions compiled now (results are cached per
     version, so it does not re-check versions compiled before). ``compile=False`` records
-    ``pending`` for versions never compiled (the runtime serves those natively).
+    ``pending`` for versions never compiled (the runtime serves those natively). In every
+    mode each version is first checked by :func:`verify_version` (signature, every blob,
+    trusted types). ``override_reason`` lets a primary model whose gates did not pass
+    through (audited).
     """
     service.check_endpoint(endpoint)  # before any model is resolved or compiled
     with backend.meta.read() as conn:
         pairs = service.plan(
             conn, model=model, canary=canary, shadow=shadow, ab=ab, fallback=fallback
         )
+    versions = {spec.key: mv for spec, mv in pairs}
+    for mv in versions.values():
+        verify_version(backend, mv)
     if compile:
-        seen: set[str] = set()
-        for spec, mv in pairs:
-            if spec.key in seen:
-                continue
-            seen.add(spec.key)
+        for mv in versions.values():
             result = ensure_compiled(backend, mv, validation_data)
             if on_compile is not None:
                 on_compile(mv, result)
@@ -154,4 +190,5 @@ def deploy_endpoint(
             fallback=fallback,
             deadline_ms=deadline_ms,
             description=description,
+            override_reason=override_reason,
         )

@@ -270,7 +270,13 @@ def _ref_arg(rev: Revision, role: str) -> list[str]:
 
 
 def _traffic(
-    uow: UnitOfWork, r: Rollout, *, primary: str, canary: str | None, fallback: str | None
+    uow: UnitOfWork,
+    r: Rollout,
+    *,
+    primary: str,
+    canary: str | None,
+    fallback: str | None,
+    override_reason: str | None = None,
 ) -> Revision:
     """A new revision of the endpoint: the base revision's options with these routes."""
     base = service.get_revision(uow.conn, r.endpoint, r.base_revision)
@@ -285,6 +291,7 @@ def _traffic(
         fallback=fallback,
         ab_key=ab_key,
         deadline_ms=base.deadline_ms,
+        override_reason=override_reason,
     )
 
 
@@ -513,12 +520,13 @@ def pause_for_gates(
     uow: UnitOfWork,
     rollout_id: str,
     seq: int,
-    analysis: dict[str, Any],
+    analysis: dict[str, Any] | None,
     problem: str,
     *,
     now: int,
 ) -> Rollout:
-    """Every step passed but the candidate's gates refuse promotion: wait for an operator."""
+    """The gates refuse a traffic change (promotion, or a step's revision): wait for an
+    operator (``rollout promote --override-reason``, or fix and ``resume``)."""
     r = _locked(uow, rollout_id, seq)
     return _record(
         uow,
@@ -527,7 +535,7 @@ def pause_for_gates(
         now=now,
         state="paused",
         analysis=analysis,
-        reason=f"awaiting approval: promotion refused: {problem}",
+        reason=f"awaiting approval: gates refused the change: {problem}",
     )
 
 
@@ -550,18 +558,6 @@ def _end(
     )
 
 
-def _require_gates(
-    uow: UnitOfWork, model: str, version: int, *, target: str, override_reason: str | None
-) -> None:
-    """Promotion needs the candidate's gates to pass for ``target`` (GateFailed naming the
-    failed checks otherwise). Until the gates package is merged nothing is gated."""
-    try:
-        from conveyor.gates.service import require_passing
-    except ImportError:  # gates/ not in this tree yet
-        return
-    require_passing(uow, model, version, target=target, override_reason=override_reason)
-
-
 def _promote(
     uow: UnitOfWork,
     r: Rollout,
@@ -570,18 +566,19 @@ def _promote(
     override_reason: str | None,
 ) -> Rollout:
     alias = r.config.alias
-    _require_gates(
-        uow,
-        r.candidate_model,
-        r.candidate_version,
-        target=f"alias:{alias}",
-        override_reason=override_reason,
+    # both moves are gated (GateFailed naming the failed checks) unless overridden, audited
+    registry.set_alias(
+        uow, r.candidate_model, alias, r.candidate_version, override_reason=override_reason
     )
-    registry.set_alias(uow, r.candidate_model, alias, r.candidate_version)
     base = service.get_revision(uow.conn, r.endpoint, r.base_revision)
     fallback = _ref_arg(base, "fallback")
     rev = _traffic(
-        uow, r, primary=r.candidate, canary=None, fallback=fallback[0] if fallback else None
+        uow,
+        r,
+        primary=r.candidate,
+        canary=None,
+        fallback=fallback[0] if fallback else None,
+        override_reason=override_reason,
     )
     return _record(
         uow,

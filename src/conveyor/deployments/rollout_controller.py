@@ -117,7 +117,11 @@ class RolloutController:
             done = self._write(machine.abort_external, r.id, r.seq, current, now=now)
             return self._result(done, "abort")
         if r.state == "pending":
-            return self._result(self._write(machine.begin, r.id, r.seq, now=now), "begin")
+            try:
+                return self._result(self._write(machine.begin, r.id, r.seq, now=now), "begin")
+            except GateFailed as exc:  # the primary's gates refuse the step revision
+                done = self._write(machine.pause_for_gates, r.id, r.seq, None, exc.message, now=now)
+                return self._result(done, "pause")
         started = r.step_started_at or now
         elapsed_s = (now - started) / 1000.0
         if elapsed_s < r.config.interval_s:

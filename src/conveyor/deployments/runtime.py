@@ -41,7 +41,7 @@ import orjson
 from conveyor.deployments import service
 from conveyor.deployments.compile import load_version
 from conveyor.deployments.entities import CompileResult, Revision, RouteSpec
-from conveyor.errors import ConveyorError, ValidationFailed
+from conveyor.errors import ConveyorError
 from conveyor.registry import service as registry
 from conveyor.registry.entities import ModelVersion
 from conveyor.serving import (
@@ -78,15 +78,8 @@ Scope = MutableMapping[str, Any]
 
 
 def _columns(mv: ModelVersion) -> list[tuple[str, str]]:
-    sig = mv.signature or {}
-    inputs = sig.get("inputs") if isinstance(sig, dict) else None
-    if not inputs:
-        raise ValidationFailed(
-            f"model {mv.uri} has no input signature, so the server cannot check requests; "
-            "log it again with input_example=... (or signature=...) and deploy the new version"
-        )
     cols = []
-    for i, col in enumerate(inputs):
+    for i, col in enumerate(service.input_columns(mv)):
         kind = str(col.get("type", "double")).lower()
         cols.append((str(col.get("name") or i), kind if kind in _COLUMN_TYPES else "string"))
     return cols
@@ -223,23 +216,19 @@ class RevisionWatcher:
         return {n: s.error for n, s in self.status.items() if s.error}
 
     def load_initial(self, *, strict: bool = True) -> None:
-        """Build and install every endpoint's current table.
+        """Build and install every endpoint's table: its current revision, or — when that
+        fails to load — the newest earlier revision that loads (the broken one is reported
+        in ``status`` and retried with backoff). An endpoint where no revision loads is
+        served a 503 with the reason on its routes.
 
-        ``strict``: raise when an endpoint is not deployed or its revision cannot load (a
-        server started for named endpoints should fail fast); otherwise record the error in
-        ``status`` like a later poll would, and serve the endpoints that do load.
+        ``strict``: raise when a named endpoint is not deployed (a server started for named
+        endpoints should fail fast on a typo).
         """
-        if not strict:
-            self.check()
-            return
-        with self.backend.meta.read() as conn:
-            if self.endpoints is not None:
+        if strict and self.endpoints is not None:
+            with self.backend.meta.read() as conn:
                 for name in self.endpoints:
                     service.get_deployment(conn, name)  # NotFound names the endpoint
-            current = service.current_revisions(conn, self.endpoints)
-        for name, number in current.items():
-            table = self._build(name, number)
-            self._install(table, number)
+        self.check()
 
     def _build(self, endpoint: str, number: int) -> RouteTable:
         with self.backend.meta.read() as conn:
@@ -249,19 +238,46 @@ class RevisionWatcher:
     def _install(self, table: RouteTable, number: int) -> None:
         self.router.swap(table)
         st = self.status.setdefault(table.endpoint, EndpointStatus())
-        st.serving = st.latest = number
-        st.error = st.error_code = None
-        st.failed_revision = st.retry_at = None
-        st.failures = 0
+        st.serving = number
+        if st.failed_revision is None or number >= st.failed_revision:
+            st.latest = number
+            st.error = st.error_code = None
+            st.failed_revision = st.retry_at = None
+            st.failures = 0
         st.swaps += 1
         live = [r.predictor for t in self.router.tables.values() for r in t.all_routes()]
         self.cache.retain(live)
         log.info("endpoint %s now serves revision %s", table.endpoint, number)
 
+    def _failed(self, name: str, number: int, exc: Exception) -> None:
+        st = self.status.setdefault(name, EndpointStatus())
+        st.failures = st.failures + 1 if number == st.failed_revision else 1
+        backoff = min(self.retry_max_s, self.retry_s * 2 ** (st.failures - 1))
+        st.retry_at = time.monotonic() + backoff
+        st.failed_revision = number
+        st.error = f"revision {number} failed to load: {exc}"
+        st.error_code = exc.code if isinstance(exc, ConveyorError) else "internal"
+        log.error(
+            "endpoint %s: revision %s failed to load (attempt %d, next in %g s), "
+            "still serving revision %s: %s",
+            name, number, st.failures, backoff, st.serving, exc,
+            exc_info=not isinstance(exc, ConveyorError),
+        )  # fmt: skip
+
+    def _last_loadable(self, name: str, below: int) -> tuple[RouteTable, int] | None:
+        """The newest revision before ``below`` that loads (None: none does)."""
+        for number in range(below - 1, 0, -1):
+            try:
+                return self._build(name, number), number
+            except Exception as exc:
+                log.warning("endpoint %s: revision %s does not load either: %s", name, number, exc)
+        return None
+
     def poll(self) -> list[tuple[RouteTable, int]]:
         """One check of the store: the tables of endpoints whose revision changed, built.
 
-        Does not swap; failures are recorded in ``status`` and the old table stays live.
+        Does not swap; failures are recorded in ``status`` and the old table stays live (an
+        endpoint serving nothing yet falls back to its newest earlier revision that loads).
         """
         try:
             with self.backend.meta.read() as conn:
@@ -282,18 +298,9 @@ class RevisionWatcher:
             try:
                 ready.append((self._build(name, number), number))
             except Exception as exc:
-                st.failures = st.failures + 1 if number == st.failed_revision else 1
-                backoff = min(self.retry_max_s, self.retry_s * 2 ** (st.failures - 1))
-                st.retry_at = time.monotonic() + backoff
-                st.failed_revision = number
-                st.error = f"revision {number} failed to load: {exc}"
-                st.error_code = exc.code if isinstance(exc, ConveyorError) else "internal"
-                log.error(
-                    "endpoint %s: revision %s failed to load (attempt %d, next in %g s), "
-                    "still serving revision %s: %s",
-                    name, number, st.failures, backoff, st.serving, exc,
-                    exc_info=not isinstance(exc, ConveyorError),
-                )  # fmt: skip
+                self._failed(name, number, exc)
+                if st.serving is None and (older := self._last_loadable(name, number)):
+                    ready.append(older)
         return ready
 
     def check(self) -> list[str]:
@@ -399,6 +406,20 @@ class DeploymentServer:
         name = _endpoint_in(path)
         return name is not _NO_ENDPOINT and (name or self.router.default) not in self.router.tables
 
+    def _broken_endpoint(self, path: str) -> tuple[str, EndpointStatus] | None:
+        """The endpoint ``path`` names and its status, when it serves nothing because no
+        revision loaded (requests then get a 503 with the reason, not a 404)."""
+        name = _endpoint_in(path)
+        if name is _NO_ENDPOINT:
+            return None
+        if name is None:
+            fixed = self.watcher.endpoints
+            name = self.router.default or (fixed[0] if fixed else None)
+        if name is None or name in self.router.tables:
+            return None
+        st = self.watcher.status.get(name)
+        return (name, st) if st is not None and st.error else None
+
     async def _refresh_now(self) -> None:
         """Poll once before answering 404, so a request right after a deploy is served;
         concurrent requests share one poll, so a client hammering an unknown name costs
@@ -446,6 +467,10 @@ class DeploymentServer:
                 return
             if self._unknown_endpoint(path):  # sync check: no coroutine on the hot path
                 await self._refresh_now()
+            broken = self._broken_endpoint(path)
+            if broken is not None:
+                await _send_unavailable(send, path, *broken)
+                return
             await self.app(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -454,6 +479,27 @@ class DeploymentServer:
         from conveyor.serving.app import run_lifespan
 
         await run_lifespan(receive, send, self.startup, self.shutdown)
+
+
+async def _send_unavailable(send: Any, path: str, endpoint: str, st: EndpointStatus) -> None:
+    """503 for an endpoint none of whose revisions loads: the reason, and when to retry."""
+    message = (
+        f"endpoint {endpoint!r} cannot serve: {st.error}. Fix the model and deploy again, "
+        f"or roll back: `conveyor deployments rollback {endpoint}`"
+    )
+    details = {"endpoint": endpoint, "revision": st.failed_revision, "cause": st.error_code}
+    payload: dict[str, Any] = (
+        {"error": message, **details}  # the v2 protocol's error shape
+        if path.startswith("/v2/")
+        else {"error": {"code": "unavailable", "message": message, "details": details}}
+    )
+    body = orjson.dumps(payload)
+    retry = st.to_dict()["retry_in_s"]
+    headers = [(b"content-type", b"application/json"),
+               (b"content-length", str(len(body)).encode()),
+               (b"retry-after", str(max(1, round(retry or 1))).encode())]  # fmt: skip
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def mount_endpoints(

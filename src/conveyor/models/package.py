@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import platform
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -33,7 +33,7 @@ from conveyor.models.loaded import INPUT_EXAMPLE_FILE, LoadedModel, write_exampl
 from conveyor.models.manifest import MANIFEST_NAME, FileEntry, ModelManifest, hash_file
 from conveyor.models.signature import Signature, infer_signature, to_frame, validate_frame
 
-__all__ = ["load_model", "save_model"]
+__all__ = ["check_model", "load_model", "save_model"]
 
 _BASE_PACKAGES = ("conveyor-mlops", "numpy", "pandas")
 
@@ -243,6 +243,41 @@ def load_model(path: Path, *, allow_pickle: bool | None = None) -> LoadedModel:
     for entry in manifest.files:
         entry.verify(path)
     options = dict(manifest.flavor_options)
+    _check_referenced(manifest, impl, options)
+    if allow_pickle is None:
+        allow_pickle = bool(get_settings().allow_pickle)
+    predictor = impl.load(path, options, allow_pickle=allow_pickle)
+    return LoadedModel(manifest, cast(Predictor, predictor), path)
+
+
+def check_model(manifest_bytes: bytes, read: Callable[[str, str], bytes]) -> ModelManifest:
+    """Check a stored model is safe to load, without loading it (what registration runs).
+
+    ``read(rel_path, sha256)`` returns the bytes of the model's file ``rel_path`` whose
+    manifest entry says ``sha256`` (the store verifies them). Raises ValidationFailed for a
+    bad manifest or unknown flavor, IntegrityError for a file the manifest does not list,
+    PermissionDenied for a file naming types this machine does not trust.
+    """
+    try:
+        data = json.loads(manifest_bytes)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(
+            f"{MANIFEST_NAME} is not valid JSON ({exc}); log the model again"
+        ) from exc
+    manifest = ModelManifest.from_dict(data)
+    impl = get_flavor(manifest.flavor)
+    options = dict(manifest.flavor_options)
+    _check_referenced(manifest, impl, options)
+
+    def read_listed(rel: str) -> bytes:
+        entry = manifest.file(rel)
+        return read(entry.path, entry.sha256)
+
+    impl.check_files(options, read_listed)
+    return manifest
+
+
+def _check_referenced(manifest: ModelManifest, impl: Any, options: dict[str, Any]) -> None:
     for rel in impl.referenced_files(options):
         if not manifest.covers(rel):
             raise IntegrityError(
@@ -250,7 +285,3 @@ def load_model(path: Path, *, allow_pickle: bool | None = None) -> LoadedModel:
                 "list with a sha256; refusing to load unverified files. Save the model again.",
                 details={"file": rel, "expected": None, "actual": None},
             )
-    if allow_pickle is None:
-        allow_pickle = bool(get_settings().allow_pickle)
-    predictor = impl.load(path, options, allow_pickle=allow_pickle)
-    return LoadedModel(manifest, cast(Predictor, predictor), path)

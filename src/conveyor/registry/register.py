@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from conveyor.errors import NotFound
+from conveyor.errors import IntegrityError, NotFound
 from conveyor.registry import service
 from conveyor.registry.entities import ModelVersion
 from conveyor.registry.uris import MANIFEST_NAME, parse_run_uri
 from conveyor.store.stores import Stores
 from conveyor.tracking import service as tracking
 
-__all__ = ["register_model"]
+__all__ = ["check_stored_model", "register_model"]
 
 
 def register_model(
@@ -33,6 +34,7 @@ def register_model(
         raise NotFound(f"run {run_id} has no artifact {manifest_path!r}")
     manifest = json.loads(stores.artifacts.read_bytes(manifest_entry["sha256"]))
     files = [{**e, "path": e["path"][len(path) + 1 :]} for e in entries]
+    check_stored_model(stores.artifacts, manifest_entry["sha256"], files)  # before recording
     reference = next((i["dataset_version_id"] for i in run.inputs), None)
     with stores.write() as uow:
         return service.create_model_version(
@@ -48,3 +50,24 @@ def register_model(
             tags=tags,
             reference_dataset_version_id=reference,
         )
+
+
+def check_stored_model(artifacts: Any, manifest_sha256: str, files: list[dict[str, Any]]) -> None:
+    """Refuse a stored model that no machine should load (registration and deploy run this
+    before recording anything): the manifest must list the stored files with their sha256,
+    and each flavor checks its files without loading them (skops types: see
+    :mod:`conveyor.models.trust`)."""
+    from conveyor.models import package
+
+    stored = {str(f["path"]): str(f["sha256"]) for f in files}
+
+    def read(rel: str, sha256: str) -> bytes:
+        if stored.get(rel) != sha256:
+            raise IntegrityError(
+                f"model file {rel!r} is not stored with the sha256 its manifest lists "
+                f"({sha256[:12]}); log the model again",
+                details={"file": rel, "expected": sha256, "actual": stored.get(rel)},
+            )
+        return bytes(artifacts.read_bytes(sha256))
+
+    package.check_model(artifacts.read_bytes(manifest_sha256), read)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conveyor.errors import Conflict
 from conveyor.registry.entities import ModelVersion
 from conveyor.tracking import fluent
 
@@ -47,6 +48,13 @@ def log_model(
 
     artifact_path = check_artifact_path(artifact_path)
     run = fluent._require_run()
+    if run.backend.list_artifacts(run.run.id, artifact_path):
+        raise Conflict(
+            f"run {run.run.id} already has a model (or other artifacts) at {artifact_path!r}; "
+            "artifacts are immutable, so log_model will not replace them. Pass another "
+            "artifact_path= (e.g. 'model-2') or log the new model in a new run.",
+            details={"run_id": run.run.id, "artifact_path": artifact_path},
+        )
     with tempfile.TemporaryDirectory(prefix="conveyor-model-") as tmp:
         folder = Path(tmp) / "model"
         manifest = save_model(

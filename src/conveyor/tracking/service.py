@@ -172,12 +172,36 @@ _END_RUN = (
 )
 
 
+_SELECT_RUN_LOCKED = _SELECT_RUN.with_for_update()  # plain SELECT on SQLite (BEGIN IMMEDIATE)
+#: statuses after which a run is immutable
+TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
+
+
 def _run_row(conn: sa.Connection, run_id: str) -> Any:
     if not isinstance(run_id, str) or not run_id:
         raise ValidationFailed("run id must be a non-empty string")
     row = conn.execute(_SELECT_RUN, {"b_run_id": run_id}).first()
     if row is None:
         raise NotFound(f"run {run_id!r} does not exist")
+    return row
+
+
+def writable_run(conn: sa.Connection, run_id: str, what: str, *, lock: bool = True) -> Any:
+    """The run's row (``lock``: locked until the transaction ends, so it cannot end while
+    this write is in flight); Conflict when the run has ended — a FINISHED, FAILED or
+    KILLED run accepts no more metrics, params, tags or artifacts."""
+    if not isinstance(run_id, str) or not run_id:
+        raise ValidationFailed("run id must be a non-empty string")
+    query = _SELECT_RUN_LOCKED if lock else _SELECT_RUN
+    row = conn.execute(query, {"b_run_id": run_id}).first()
+    if row is None:
+        raise NotFound(f"run {run_id!r} does not exist")
+    if row.status in TERMINAL_STATUSES:
+        raise Conflict(
+            f"run {run_id} is {row.status}: an ended run is immutable and accepts no more "
+            f"{what}. Log them to a new run (conveyor.start_run()).",
+            details={"run_id": run_id, "status": row.status},
+        )
     return row
 
 
@@ -254,7 +278,7 @@ def end_run(
     final metrics, params and tags first (one transaction, one audit event)."""
     if status not in RUN_STATUSES:
         raise ValidationFailed(f"unknown run status {status!r}; use one of {RUN_STATUSES}")
-    _run_row(uow.conn, run_id)
+    writable_run(uow.conn, run_id, "metrics, params, tags or end")
     change = _write_batch(uow.conn, run_id, metric_rows, params, tags)
     end = end_time if end_time is not None else now_ms()
     uow.conn.execute(_END_RUN, {"b_run_id": run_id, "b_status": status, "b_end_time": end})
@@ -274,7 +298,7 @@ def log_batch(
     A param already logged with a different value raises Conflict naming it; the same
     value again is accepted. Tags overwrite. NaN metric values are stored as NULL.
     """
-    _run_row(uow.conn, run_id)
+    writable_run(uow.conn, run_id, "metrics, params or tags")
     change = _write_batch(uow.conn, run_id, metric_rows, params, tags)
     uow.audit("run.log_batch", "run", run_id, change)
 
@@ -494,12 +518,27 @@ def check_artifact_path(path: str) -> str:
 
 
 def record_artifact(uow: UnitOfWork, run_id: str, path: str, sha256: str, size: int) -> None:
-    """Record that the run's artifact ``path`` has content ``sha256`` (overwrites)."""
-    _run_row(uow.conn, run_id)
+    """Record that the run's artifact ``path`` has content ``sha256``.
+
+    Artifacts are immutable once written: writing the same bytes again is a no-op, other
+    bytes a Conflict; an ended run accepts no artifacts at all.
+    """
+    writable_run(uow.conn, run_id, "artifacts")
     path = check_artifact_path(path)
-    uow.conn.execute(
-        run_artifacts.delete().where(run_artifacts.c.run_id == run_id, run_artifacts.c.path == path)
-    )
+    stored = uow.conn.execute(
+        sa.select(run_artifacts.c.sha256).where(
+            run_artifacts.c.run_id == run_id, run_artifacts.c.path == path
+        )
+    ).scalar()
+    if stored == sha256:
+        return
+    if stored is not None:
+        raise Conflict(
+            f"run {run_id} already has an artifact {path!r} with other content (sha256 "
+            f"{stored[:12]}, new {sha256[:12]}); artifacts are immutable once written: log "
+            "it under another path",
+            details={"run_id": run_id, "path": path, "stored": stored, "new": sha256},
+        )
     uow.conn.execute(
         run_artifacts.insert().values(
             run_id=run_id, path=path, sha256=sha256, size=size, created_at=now_ms()

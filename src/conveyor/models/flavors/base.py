@@ -9,6 +9,7 @@ JSON-able options for the manifest, and ``load(path, options, allow_pickle)`` re
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -61,6 +62,15 @@ class Flavor(ABC):
     @abstractmethod
     def load(self, path: Path, options: dict[str, Any], *, allow_pickle: bool) -> Predictor:
         """Read the model from ``path`` (files already verified)."""
+
+    def check_files(self, options: dict[str, Any], read: Callable[[str], bytes]) -> None:
+        """Refuse (PermissionDenied, IntegrityError) files that would be unsafe to load,
+        without loading them; ``read(rel_path)`` returns a file's verified bytes.
+
+        Registration calls this before a version is recorded. The default accepts; flavors
+        whose files name code to run (skops) override it. ``load`` must check again.
+        """
+        return None
 
     def referenced_files(self, options: dict[str, Any]) -> list[str]:
         """Relative paths (files or folders) ``load`` will read; each must be in the manifest.

@@ -1,52 +1,31 @@
-"""scikit-learn flavor: skops files with the trusted types recorded at save time.
+"""scikit-learn flavor: skops files, loaded only with the types the loading side trusts.
 
 Saving writes ``model.skops`` with ``skops.io.dump`` and records in the manifest the types
-that skops does not trust by default (``skops.io.get_untrusted_types``) — they come from the
-estimator the user handed us, so we trust them for this file. Loading checks the file again
-and refuses when it now names a type that was not recorded, then calls
-``skops.io.load(file, trusted=<recorded list>)``. No pickle is involved at any point.
+skops does not trust by default (``trusted_types``) — for information only. Loading never
+reads that list: it asks skops which types the file's bytes need and lets
+:mod:`conveyor.models.trust` decide (skops' defaults, Conveyor's allowlist of estimator and
+array types, the operator's ``trusted_model_types`` setting), then calls
+``skops.io.loads(<the same bytes>, trusted=<the approved list>)``. Saving applies the same
+check, so a model that would be refused on load is refused when logged. No pickle is
+involved at any point.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from conveyor.errors import IntegrityError, ValidationFailed
+from conveyor.errors import ValidationFailed
+from conveyor.models import trust
 from conveyor.models.flavors.base import Flavor, Predictor
 
-__all__ = ["DANGEROUS_PREFIXES", "SklearnFlavor", "SklearnPredictor"]
+__all__ = ["SklearnFlavor", "SklearnPredictor"]
 
 FILE = "model.skops"
-#: types never trusted, whatever a manifest records (code execution, file and process access)
-DANGEROUS_PREFIXES = (
-    "builtins.eval",
-    "builtins.exec",
-    "builtins.compile",
-    "builtins.open",
-    "builtins.getattr",
-    "builtins.setattr",
-    "builtins.__import__",
-    "os.",
-    "posix.",
-    "nt.",
-    "subprocess.",
-    "sys.",
-    "shutil.",
-    "importlib.",
-    "pickle.",
-    "marshal.",
-    "socket.",
-    "runpy.",
-    "code.",
-)
-
-
-def _dangerous(types: list[str]) -> list[str]:
-    return [t for t in types if t.startswith(DANGEROUS_PREFIXES)]
 
 
 class SklearnPredictor(Predictor):
@@ -88,44 +67,21 @@ class SklearnFlavor(Flavor):
 
         target = path / FILE
         sio.dump(model, target)
-        trusted = sorted(sio.get_untrusted_types(file=target))
-        bad = _dangerous(trusted)
-        if bad:
-            raise ValidationFailed(
-                f"refusing to save: the model contains types that can run code or touch the "
-                f"system ({', '.join(bad)}); remove them from the estimator",
-                details={"types": bad},
-            )
-        options: dict[str, Any] = {
+        trusted = trust.skops_trusted_list(target.read_bytes(), file=FILE, error=ValidationFailed)
+        return {
             "file": FILE,
-            "trusted_types": trusted,
+            "trusted_types": trusted,  # informational: loading decides for itself
             "estimator": f"{type(model).__module__}.{type(model).__qualname__}",
         }
-        return options
+
+    def check_files(self, options: dict[str, Any], read: Callable[[str], bytes]) -> None:
+        name = str(options.get("file", FILE))
+        trust.skops_trusted_list(read(name), file=name)
 
     def load(self, path: Path, options: dict[str, Any], *, allow_pickle: bool) -> Predictor:
-        import skops
         import skops.io as sio
 
-        target = path / str(options.get("file", FILE))
-        recorded = [str(t) for t in options.get("trusted_types", [])]
-        bad = _dangerous(recorded)
-        if bad:
-            raise IntegrityError(
-                f"the manifest trusts types that can run code ({', '.join(bad)}); refusing to "
-                "load. The manifest was tampered with or written by something other than Conveyor.",
-                details={"file": target.name, "types": bad},
-            )
-        found = sio.get_untrusted_types(file=target)
-        unrecorded = sorted(set(found) - set(recorded))
-        if unrecorded:
-            raise IntegrityError(
-                f"{target.name} contains types that were not recorded as trusted when the model "
-                f"was saved: {', '.join(unrecorded)}. Either the file or the manifest was altered, "
-                f"or this skops ({skops.__version__}) trusts fewer types by default than the one "
-                "that saved it. Inspect the file with skops.io.get_untrusted_types and save the "
-                "model again if you trust it.",
-                details={"file": target.name, "unrecorded_types": unrecorded},
-            )
-        model = sio.load(target, trusted=recorded)
+        name = str(options.get("file", FILE))
+        data = (path / name).read_bytes()  # check and load the very same bytes
+        model = sio.loads(data, trusted=trust.skops_trusted_list(data, file=name))
         return SklearnPredictor(model)
