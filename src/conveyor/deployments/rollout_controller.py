@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
 from conveyor._util import now_ms
 from conveyor.deployments import rollout as machine
 from conveyor.deployments.rollout_analysis import Analysis, RouteSample, analyse
@@ -88,7 +90,7 @@ class RolloutController:
             with self.meta.read() as conn:
                 todo = machine.active_rollouts(conn)
                 revisions = current_revisions(conn, [r.endpoint for r in todo])
-        except ConveyorError as exc:
+        except (ConveyorError, sa.exc.SQLAlchemyError) as exc:  # store down: try next tick
             log.warning("rollout tick: cannot read the store (%s); retrying next tick", exc)
             return [TickResult("*", "error", "", 0.0, str(exc))]
         out = []
