@@ -32,9 +32,11 @@ MODULES = [
     "conveyor.cli.datasets",
     "conveyor.cli.audit",
     "conveyor.deployments.cli",
-    "conveyor.deployments.rollout_cli",
     "conveyor.gates.cli",
+    "conveyor.deployments.rollout_cli",
     "conveyor.monitoring.cli",
+    "conveyor.pipelines.cli",
+    "conveyor.pipelines.trigger_cli",
     "conveyor.cli.system",
 ]
 

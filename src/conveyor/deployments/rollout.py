@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from conveyor._util import new_id, now_ms
+from conveyor._util import new_id, now_ms, parse_duration
 from conveyor.deployments import service
 from conveyor.deployments.entities import Revision
 from conveyor.deployments.rollout_analysis import Thresholds
@@ -37,7 +37,6 @@ from conveyor.deployments.rollout_entities import (
 )
 from conveyor.deployments.rollout_tables import rollout_decisions, rollouts
 from conveyor.errors import Conflict, NotFound, ValidationFailed
-from conveyor.monitoring.windows import parse_duration
 from conveyor.registry import service as registry
 from conveyor.store import UnitOfWork
 
