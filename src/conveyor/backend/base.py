@@ -187,6 +187,7 @@ class Backend(Protocol):
         description: str = "",
         compile: bool = True,
         validation_data: pd.DataFrame | None = None,
+        override_reason: str | None = None,
     ) -> Revision:
         """Write a new revision of ``endpoint`` (see ``conveyor.deployments.deploy_endpoint``);
         model versions are compiled to ONNX where the store is (the server, remotely)."""
