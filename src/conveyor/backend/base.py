@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from conveyor.data.entities import Dataset, DatasetVersion
     from conveyor.deployments.entities import Deployment, Revision
+    from conveyor.gates.report import GateReport
+    from conveyor.gates.service import StoredPolicy
 
 __all__ = ["Backend"]
 
@@ -204,6 +206,17 @@ class Backend(Protocol):
     def list_revisions(self, endpoint: str) -> list[Revision]: ...
 
     def get_revision(self, endpoint: str, revision: int | None = None) -> Revision: ...
+
+    # -- gates ---------------------------------------------------------------------------
+    def set_gate_policy(
+        self, model: str, policy: str | dict[str, Any], *, source: str = "policy"
+    ) -> StoredPolicy: ...
+
+    def get_gate_policy(self, model: str, version: int | None = None) -> StoredPolicy: ...
+
+    def run_gates(self, model: str, version: int | str) -> GateReport: ...
+
+    def get_gate_report(self, model: str, version: int | str) -> GateReport: ...
 
     # -- audit ---------------------------------------------------------------------------
     def list_audit_events(
