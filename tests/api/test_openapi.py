@@ -54,6 +54,14 @@ EXPECTED = {
     ("post", "/api/v1/rollouts/{endpoint}/abort"),
     ("get", "/api/v1/audit/events"),
     ("get", "/api/v1/audit/verify"),
+    ("get", "/api/v1/pipelines/runs"),
+    ("get", "/api/v1/pipelines/runs/{run_id}"),
+    ("get", "/api/v1/pipelines/runs/{run_id}/explain"),
+    ("post", "/api/v1/triggers"),
+    ("get", "/api/v1/triggers"),
+    ("get", "/api/v1/triggers/{name}"),
+    ("put", "/api/v1/triggers/{name}/state"),
+    ("get", "/api/v1/triggers/{trigger_id}/evaluations"),
 }
 
 

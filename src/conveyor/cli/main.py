@@ -35,6 +35,8 @@ MODULES = [
     "conveyor.gates.cli",
     "conveyor.deployments.rollout_cli",
     "conveyor.monitoring.cli",
+    "conveyor.pipelines.cli",
+    "conveyor.pipelines.trigger_cli",
     "conveyor.cli.system",
 ]
 

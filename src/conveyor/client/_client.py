@@ -17,6 +17,8 @@ from conveyor.deployments import rollout_ops
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
 from conveyor.governance import audit
+from conveyor.pipelines import service as pipelines
+from conveyor.pipelines import triggers
 from conveyor.registry import register
 from conveyor.registry import service as registry
 from conveyor.tracking import service as tracking
@@ -83,6 +85,22 @@ class Client:
     )
     delete_model_alias = Op(
         registry.delete_alias, "DELETE", "/models/{name:path}/aliases/{alias}", tx="write"
+    )
+
+    # -- pipelines and triggers (running a pipeline imports user code: local only) --------
+    list_pipeline_runs = Op(pipelines.list_pipeline_runs, "GET", "/pipelines/runs", key="runs")
+    get_pipeline_run = Op(pipelines.get_pipeline_run, "GET", "/pipelines/runs/{run_id}")
+    explain_pipeline_run = Op(
+        pipelines.explain_pipeline_run, "GET", "/pipelines/runs/{run_id}/explain", key="steps"
+    )
+    create_trigger = Op(triggers.create_trigger, "POST", "/triggers", tx="write", status=201)
+    list_triggers = Op(triggers.list_triggers, "GET", "/triggers", key="triggers")
+    get_trigger = Op(triggers.get_trigger, "GET", "/triggers/{name:path}")
+    set_trigger_state = Op(
+        triggers.set_trigger_state, "PUT", "/triggers/{name:path}/state", tx="write"
+    )
+    list_trigger_evaluations = Op(
+        triggers.list_evaluations, "GET", "/triggers/{trigger_id}/evaluations", key="evaluations"
     )
 
     # -- gates ---------------------------------------------------------------------------

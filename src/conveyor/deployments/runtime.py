@@ -77,11 +77,13 @@ _COLUMN_TYPES = {"double", "float", "long", "integer", "int", "boolean", "bool",
 Scope = MutableMapping[str, Any]
 
 
-def _columns(mv: ModelVersion) -> list[tuple[str, str]]:
+def _columns(mv: ModelVersion) -> list[tuple[str, str, bool]]:
     cols = []
     for i, col in enumerate(service.input_columns(mv)):
         kind = str(col.get("type", "double")).lower()
-        cols.append((str(col.get("name") or i), kind if kind in _COLUMN_TYPES else "string"))
+        name = str(col.get("name") or i)
+        required = bool(col.get("required", True))
+        cols.append((name, kind if kind in _COLUMN_TYPES else "string", required))
     return cols
 
 
@@ -361,7 +363,7 @@ def _endpoint_in(path: str) -> Any:
         name = path[11:]
         for suffix in ("/infer", "/ready"):
             name = name.removesuffix(suffix)
-        return name
+        return name.split("/versions/", 1)[0]
     return _NO_ENDPOINT
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from math import hypot
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -46,10 +47,19 @@ _TYPE_NAME = {"float": "a number", "int": "an integer", "bool": "a boolean", "st
 
 @dataclass(frozen=True)
 class Column:
-    """One input column: its name and type (``double``, ``float``, ``long``, ``string`` ...)."""
+    """One input column: its name and type (``double``, ``float``, ``long``, ``string`` ...).
+
+    JSON ``null`` follows the model signature's rule: a number column (``double``,
+    ``float``) takes it as missing (NaN), any column does when not ``required``.
+    """
 
     name: str
     type: str = "double"
+    required: bool = True
+
+    @property
+    def nullable(self) -> bool:
+        return not self.required or self.kind == "float"
 
     @property
     def kind(self) -> str:
@@ -65,9 +75,12 @@ class Column:
 _INT64_MIN, _INT64_END = -(2**63), 2**63
 
 
-def _type_error(kind: str, value: Any) -> str:
+def _type_error(kind: str, value: Any, name: str = "") -> str:
     """Why ``value`` is not accepted for a column of ``kind``."""
     t = type(value)
+    if value is None:
+        what = _TYPE_NAME[kind].split(" ", 1)[1]
+        return f"null is not allowed for column {name!r} (a required {what} column)"
     if kind == "int" and (t is int or (t is float and value.is_integer())):
         return f"{value!r} is outside the int64 range"
     return f"expected {_TYPE_NAME[kind]}, got {t.__name__}"
@@ -89,7 +102,18 @@ def _accepts(kind: str, value: Any) -> bool:
 class Signature:
     """Ordered typed columns; validates JSON rows and builds the input matrix."""
 
-    __slots__ = ("_checks", "all_float", "columns", "dtype", "kinds", "names", "numeric")
+    __slots__ = (
+        "_checks",
+        "_hi",
+        "_narrow",
+        "_nullable",
+        "all_float",
+        "columns",
+        "dtype",
+        "kinds",
+        "names",
+        "numeric",
+    )
 
     def __init__(self, columns: Sequence[Column], dtype: Any = None) -> None:
         self.columns = tuple(columns)
@@ -101,6 +125,12 @@ class Signature:
         if self.dtype is None:
             self.dtype = np.dtype(np.float64) if self.numeric else np.dtype(object)
         self._checks = tuple(zip(self.names, self.kinds, strict=True))
+        # null -> NaN needs a float matrix; an object matrix keeps None
+        self._nullable = tuple(c.nullable and self.dtype.kind in "fO" for c in self.columns)
+        # float32/float16 matrices: a number beyond their largest finite value would become
+        # inf in the cast; _hi is that value (else inf: every number fits)
+        self._narrow = self.dtype.kind == "f" and self.dtype.itemsize < 8
+        self._hi = float(np.finfo(self.dtype).max) if self._narrow else float("inf")
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -113,11 +143,12 @@ class Signature:
         if not isinstance(record, Mapping):
             return [{"field": "*", "error": "row must be a JSON object", "row": row}]
         errors: list[FieldError] = []
-        for name, kind in self._checks:
+        for (name, kind), nullable in zip(self._checks, self._nullable, strict=True):
             if name not in record:
                 errors.append({"field": name, "error": "missing", "row": row})
-            elif not _accepts(kind, record[name]):
-                errors.append({"field": name, "error": _type_error(kind, record[name]), "row": row})
+            elif not self._ok(kind, nullable, record[name]):
+                error = _type_error(kind, record[name], name)
+                errors.append({"field": name, "error": error, "row": row})
         if len(record) > len(self.names) - sum(1 for e in errors if e["error"] == "missing"):
             known = set(self.names)
             for key in record:
@@ -137,10 +168,14 @@ class Signature:
                 }
             ]
         return [
-            {"field": name, "error": _type_error(kind, v), "row": row}
-            for (name, kind), v in zip(self._checks, values, strict=True)
-            if not _accepts(kind, v)
+            {"field": name, "error": _type_error(kind, v, name), "row": row}
+            for (name, kind), nullable, v in zip(self._checks, self._nullable, values, strict=True)
+            if not self._ok(kind, nullable, v)
         ]
+
+    @staticmethod
+    def _ok(kind: str, nullable: bool, value: Any) -> bool:
+        return _accepts(kind, value) or (value is None and nullable)
 
     def validate(self, records: Sequence[Any]) -> list[FieldError]:
         errors: list[FieldError] = []
@@ -181,14 +216,54 @@ class Signature:
                         break
                 if not ok:
                     break
-            if ok:
+            if ok and self._narrow:
+                # hypot(*row) >= the row's largest |value|: under the dtype's limit, every
+                # value fits (one C call per row); above it, the exact check below decides
+                hi = self._hi
+                for r in rows:
+                    if hypot(*r) > hi:
+                        ok = False
+                        break
+            if ok:  # numbers only, none beyond a narrow dtype's range: the cast cannot overflow
                 return np.array(rows, dtype=self.dtype)
         errors: list[FieldError] = []
         for i, r in enumerate(rows):
             errors.extend(self.row_errors(r, i))
         if errors:
             raise self._failed(errors)
-        return np.array(rows, dtype=self.dtype)
+        if not self._narrow:
+            return np.array(rows, dtype=self.dtype)
+        with np.errstate(over="ignore"):
+            matrix = np.array(rows, dtype=self.dtype)
+        return self._fits(matrix, rows)
+
+    def cast(self, values: np.ndarray) -> np.ndarray:
+        """A numeric ``[n, k]`` array (binary v2 input) -> matrix in this signature's dtype."""
+        if values.dtype == self.dtype or not self._narrow:
+            return values.astype(self.dtype, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            matrix = values.astype(self.dtype)
+        return self._fits(matrix, values)
+
+    def _fits(self, matrix: np.ndarray, source: Any) -> np.ndarray:
+        """``matrix`` unless a finite input value overflowed the narrower dtype to inf."""
+        if np.isfinite(matrix).all():
+            return matrix
+        wide = np.asarray(source, dtype=np.float64)
+        bad = ~np.isfinite(matrix) & np.isfinite(wide)
+        if not bad.any():
+            return matrix  # inf or nan in the input itself (binary data): kept as sent
+        top = self._hi
+        errors: list[FieldError] = [
+            {
+                "field": self.names[int(j)],
+                "error": f"{float(wide[i, j])!r} is outside the {matrix.dtype.name} range "
+                f"of this model (|x| <= {top:g})",
+                "row": int(i),
+            }
+            for i, j in np.argwhere(bad)[:100]
+        ]
+        raise self._failed(errors)
 
     def columns_to_matrix(self, columns: Mapping[str, Any]) -> np.ndarray:
         """Column-oriented ``{name: [values]}`` -> matrix."""
@@ -298,7 +373,9 @@ def one_per_row(out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _columns(columns: Iterable[Column | str | tuple[str, str]]) -> list[Column]:
+def _columns(
+    columns: Iterable[Column | str | tuple[str, str] | tuple[str, str, bool]],
+) -> list[Column]:
     out = []
     for c in columns:
         if isinstance(c, Column):
@@ -306,7 +383,7 @@ def _columns(columns: Iterable[Column | str | tuple[str, str]]) -> list[Column]:
         elif isinstance(c, str):
             out.append(Column(c))
         else:
-            out.append(Column(c[0], c[1]))
+            out.append(Column(*c))
     return out
 
 
@@ -327,7 +404,7 @@ class OnnxPredictor(_Base):
         *,
         name: str,
         version: str,
-        columns: Iterable[Column | str | tuple[str, str]],
+        columns: Iterable[Column | str | tuple[str, str] | tuple[str, str, bool]],
         output: str | int = 0,
         proba_output: str | None = "auto",
         classes: np.ndarray | None = None,
@@ -384,7 +461,7 @@ class OnnxPredictor(_Base):
         *,
         name: str,
         version: str,
-        columns: Iterable[Column | str | tuple[str, str]],
+        columns: Iterable[Column | str | tuple[str, str] | tuple[str, str, bool]],
         output: str | int = 0,
         threads: int = 1,
         **options: Any,
@@ -432,7 +509,7 @@ class FunctionPredictor(_Base):
         *,
         name: str,
         version: str,
-        columns: Iterable[Column | str | tuple[str, str]],
+        columns: Iterable[Column | str | tuple[str, str] | tuple[str, str, bool]],
         proba_fn: Callable[[Any], Any] | None = None,
         classes: Sequence[Any] | None = None,
     ) -> None:

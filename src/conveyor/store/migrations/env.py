@@ -8,7 +8,8 @@ from alembic import context
 import conveyor.deployments.rollout_tables
 import conveyor.deployments.tables
 import conveyor.gates.tables
-import conveyor.monitoring.tables  # noqa: F401
+import conveyor.monitoring.tables
+import conveyor.pipelines.tables  # noqa: F401
 from conveyor.store.tables import metadata
 
 connection = context.config.attributes.get("connection")
