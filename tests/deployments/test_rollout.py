@@ -64,10 +64,11 @@ class Harness:
     def start(self, candidate: str, **config: Any) -> ro.Rollout:
         config.setdefault("interval", "1ms")
         config.setdefault("min_samples", 30)
-        # p99 over ~100 in-process requests on a busy shared 2-core machine varies several
-        # fold between two equal routes; the latency statistic is tested on its own in
-        # test_rollout_analysis, these tests are about the decisions and the traffic
-        config.setdefault("latency_max_ratio", 20.0)
+        # p99 over ~100 in-process requests on a busy shared 2-core machine varies many
+        # fold between two equal routes (a cold session, a preempted thread), so these
+        # tests of decisions and traffic leave latency out; its statistic is tested in
+        # test_rollout_analysis
+        config.setdefault("latency_max_ratio", 1e6)
         return ro.start_rollout(self.backend, ENDPOINT, candidate, ro.make_config(**config))
 
     def rollout(self) -> ro.Rollout:
@@ -327,7 +328,8 @@ def test_manual_promote_and_outside_deploy(harness: Harness) -> None:
     h.start("churn/2", steps="50,100", require_approval=True)
     h.tick()
     h.traffic(200)
-    assert [t.action for t in h.tick()] == ["pause"]
+    result = h.tick()
+    assert [t.action for t in result] == ["pause"], result
     assert "awaiting approval" in h.rollout().reason
     with h.backend.meta.write(local_actor()) as uow:
         assert ro.promote(uow, ENDPOINT).state == "promoted"
