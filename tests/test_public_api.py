@@ -38,6 +38,7 @@ EXPECTED = [
     "log_params",
     "quality_report",
     "register_model",
+    "run_gates",
     "search_runs",
     "set_experiment",
     "set_model_alias",

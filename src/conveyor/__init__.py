@@ -62,11 +62,13 @@ _LAZY = {
     "load_dataset": "conveyor.data.sdk",
     "drift_report": "conveyor.monitoring",
     "quality_report": "conveyor.monitoring",
+    "run_gates": "conveyor.gates.sdk",
 }
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from conveyor.data.sdk import load_dataset, log_dataset, log_input
+    from conveyor.gates.sdk import run_gates
     from conveyor.monitoring import drift_report, quality_report
     from conveyor.registry.sdk import load_model
     from conveyor.tracking.fluent import (
@@ -121,6 +123,7 @@ __all__ = [
     "log_params",
     "quality_report",
     "register_model",
+    "run_gates",
     "search_runs",
     "set_experiment",
     "set_model_alias",
@@ -142,6 +145,12 @@ def get_model_version(name: str, ref: str | int = "latest") -> Any:
     return connect().get_model_version(name, ref)
 
 
-def set_model_alias(name: str, alias: str, version: int | str) -> Any:
-    """Point an alias (``champion``, ``challenger`` ...) at a model version."""
-    return connect().set_model_alias(name, alias, version)
+def set_model_alias(
+    name: str, alias: str, version: int | str, *, override_reason: str | None = None
+) -> Any:
+    """Point an alias (``champion``, ``challenger`` ...) at a model version.
+
+    A protected alias of a gated model needs a passing gate report (GateFailed otherwise);
+    ``override_reason`` lets it through and is recorded in the audit log.
+    """
+    return connect().set_model_alias(name, alias, version, override_reason=override_reason)

@@ -32,6 +32,7 @@ MODULES = [
     "conveyor.cli.datasets",
     "conveyor.cli.audit",
     "conveyor.deployments.cli",
+    "conveyor.gates.cli",
     "conveyor.monitoring.cli",
     "conveyor.cli.system",
 ]

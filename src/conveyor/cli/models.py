@@ -160,9 +160,19 @@ def alias(
         str | None, typer.Argument(metavar="[VERSION]", help="Version to point the alias at.")
     ] = None,
     delete: Annotated[bool, typer.Option("--delete", help="Remove the alias instead.")] = False,
+    override_reason: Annotated[
+        str | None,
+        typer.Option(
+            "--override-reason",
+            help="Move a protected alias despite failed gates (recorded in the audit log).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Point an alias at a version, or remove it with --delete."""
+    """Point an alias at a version, or remove it with --delete.
+
+    A protected alias (champion) of a model with a gate policy needs a passing gate report.
+    """
     api = backend()
     if delete:
         if version_ref is not None:
@@ -181,7 +191,7 @@ def alias(
             f"which version should @{alias_name} point at? "
             f"conveyor models alias {name} {alias_name} VERSION"
         )
-    mv = api.set_model_alias(name, alias_name, version_ref)
+    mv = api.set_model_alias(name, alias_name, version_ref, override_reason=override_reason)
     emit(
         mv.to_dict(),
         lambda: console().print(f"@{alias_name} → {mv.uri}", markup=False),

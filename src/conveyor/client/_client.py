@@ -13,6 +13,8 @@ import warnings
 from typing import TYPE_CHECKING
 
 from conveyor.client.op import Op
+from conveyor.gates import runner as gate_runner
+from conveyor.gates import service as gates
 from conveyor.governance import audit
 from conveyor.registry import register
 from conveyor.registry import service as registry
@@ -80,6 +82,20 @@ class Client:
     )
     delete_model_alias = Op(
         registry.delete_alias, "DELETE", "/models/{name:path}/aliases/{alias}", tx="write"
+    )
+
+    # -- gates ---------------------------------------------------------------------------
+    set_gate_policy = Op(gates.set_policy, "PUT", "/models/{model:path}/gate-policy", tx="write")
+    get_gate_policy = Op(gates.get_policy, "GET", "/models/{model:path}/gate-policy")
+    run_gates = Op(
+        gate_runner.run_gates,
+        "POST",
+        "/models/{model:path}/versions/{version}/gate-reports",
+        tx="stores",
+        status=201,
+    )
+    get_gate_report = Op(
+        gates.get_report, "GET", "/models/{model:path}/versions/{version}/gate-reports/latest"
     )
 
     # -- audit ---------------------------------------------------------------------------

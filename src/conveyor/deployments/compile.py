@@ -149,6 +149,7 @@ def deploy_endpoint(
     fallback: str | None = None,
     deadline_ms: int | None = None,
     description: str = "",
+    override_reason: str | None = None,
     compile: bool = True,
     validation_data: pd.DataFrame | None = None,
     on_compile: Callable[[ModelVersion, CompileResult], None] | None = None,
@@ -161,7 +162,8 @@ def deploy_endpoint(
     version, so it does not re-check versions compiled before). ``compile=False`` records
     ``pending`` for versions never compiled (the runtime serves those natively). In every
     mode each version is first checked by :func:`verify_version` (signature, every blob,
-    trusted types).
+    trusted types). ``override_reason`` lets a primary model whose gates did not pass
+    through (audited).
     """
     service.check_endpoint(endpoint)  # before any model is resolved or compiled
     with backend.meta.read() as conn:
@@ -188,4 +190,5 @@ def deploy_endpoint(
             fallback=fallback,
             deadline_ms=deadline_ms,
             description=description,
+            override_reason=override_reason,
         )

@@ -434,6 +434,7 @@ def deploy(
     fallback: str | None = None,
     deadline_ms: int | None = None,
     description: str = "",
+    override_reason: str | None = None,
 ) -> Revision:
     """Make a new revision of ``endpoint`` (created on first deploy) and make it current.
 
@@ -445,13 +446,27 @@ def deploy(
       field (``field:user_id``); default header ``X-Conveyor-Key``.
     - ``shadow``: versions that get a copy of each request, never answer.
     - ``fallback``: answers when the chosen route fails or misses ``deadline_ms``.
+
+    The primary route of a model with a gate policy needs a passing gate report
+    (GateFailed otherwise); ``override_reason`` lets it through, audited.
     """
+    from conveyor.gates.service import require_passing
+
     if deadline_ms is not None and (
         isinstance(deadline_ms, bool) or not isinstance(deadline_ms, int) or deadline_ms <= 0
     ):
         raise ValidationFailed(f"deadline_ms must be a positive integer, got {deadline_ms!r}")
     sticky = _sticky(ab_key)
     pairs = plan(uow.conn, model=model, canary=canary, shadow=shadow, ab=ab, fallback=fallback)
+    for spec, mv in pairs:
+        if spec.role == "primary":
+            require_passing(
+                uow,
+                mv.name,
+                mv.version,
+                target=f"deployment:{endpoint}",
+                override_reason=override_reason,
+            )
     dep = _ensure_deployment(uow, endpoint, description)
     return _write_revision(
         uow,

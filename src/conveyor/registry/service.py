@@ -245,12 +245,28 @@ def list_model_versions(conn: sa.Connection, name: str) -> list[ModelVersion]:
     return [_version(r, name, aliases) for r in rows]
 
 
-def set_alias(uow: UnitOfWork, name: str, alias: str, version: int | str) -> ModelVersion:
-    """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
+def set_alias(
+    uow: UnitOfWork,
+    name: str,
+    alias: str,
+    version: int | str,
+    *,
+    override_reason: str | None = None,
+) -> ModelVersion:
+    """Point ``alias`` at ``version`` (moving it if it pointed elsewhere).
+
+    A protected alias of a model with a gate policy accepts only a version whose latest
+    gate report passed (GateFailed otherwise); ``override_reason`` lets it through, audited.
+    """
+    from conveyor.gates.service import require_passing  # gates build on the registry
+
     check_name(alias, "alias")
     if alias == "latest" or alias.isdigit():
         raise ValidationFailed(f"{alias!r} cannot be an alias: it is reserved for versions")
     target = get_model_version(uow.conn, name, version)
+    require_passing(
+        uow, name, target.version, target=f"alias:{alias}", override_reason=override_reason
+    )
     model = _model_row(uow.conn, name)
     before = _aliases(uow.conn, model.id).get(alias)
     uow.conn.execute(

@@ -6,6 +6,7 @@ from alembic import context
 
 # imported so autogenerate sees every domain's tables on the shared metadata
 import conveyor.deployments.tables
+import conveyor.gates.tables
 import conveyor.monitoring.tables  # noqa: F401
 from conveyor.store.tables import metadata
 
