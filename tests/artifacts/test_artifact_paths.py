@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from conveyor.api import create_app
-from conveyor.api.testing import ServerThread
-from conveyor.artifacts import ArtifactStore
 from conveyor.artifacts.paths import PATH_RULE, check_relative_path
 from conveyor.backend import LocalBackend
 from conveyor.errors import ValidationFailed
-from conveyor.store import MetadataStore
 
 BAD = {
     "nul": ("model/a\x00b.bin", "NUL"),
@@ -51,27 +46,20 @@ def test_good_paths_are_normalised() -> None:
     assert check_relative_path("a" * 255) == "a" * 255
 
 
-def test_the_service_refuses_before_storing(tmp_path: Path) -> None:
-    meta = MetadataStore(f"sqlite:///{tmp_path / 'm.db'}")
-    backend = LocalBackend(meta, ArtifactStore.from_uri(str(tmp_path / "artifacts")))
+def test_the_service_refuses_before_storing(sqlite_backend: LocalBackend) -> None:
+    backend = sqlite_backend
     run = backend.create_run(backend.get_or_create_experiment("e").id)
     for path, _ in BAD.values():
         with pytest.raises(ValidationFailed, match="relative POSIX paths"):
             backend.upload_artifact(run.id, path, io.BytesIO(b"x"))
     assert backend.list_artifacts(run.id) == []
-    meta.dispose()
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[httpx.Client, LocalBackend]]:
-    meta = MetadataStore(f"sqlite:///{tmp_path / 'api.db'}")
-    local = LocalBackend(meta, ArtifactStore.from_uri(str(tmp_path / "artifacts")))
-    with (
-        ServerThread(create_app(local)) as srv,
-        httpx.Client(base_url=srv.url + "/api/v1", timeout=30) as c,
-    ):
+def api(api_server: tuple[str, LocalBackend]) -> Iterator[tuple[httpx.Client, LocalBackend]]:
+    url, local = api_server
+    with httpx.Client(base_url=url + "/api/v1", timeout=30) as c:
         yield c, local
-    meta.dispose()
 
 
 @pytest.mark.parametrize(
