@@ -87,11 +87,12 @@ checks:
     with backend.meta.write(backend.actor) as uow:
         service.set_policy(uow, "bench", policy)
         registry.set_alias(uow, "bench", "champion", 1, override_reason="benchmark setup")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = run_gates(backend, "bench", 2)
     total = time.perf_counter() - start
     return {
         "seconds": total,
+        "cpu_seconds": time.process_time() - cpu,
         "passed": report.passed,
         "checks": {c.name: round(c.duration_s, 3) for c in report.checks},
         "verdicts": {c.name: c.verdict for c in report.checks},
@@ -113,7 +114,7 @@ def fairlearn_run(frame: pd.DataFrame, pred: np.ndarray, resamples: int) -> dict
             true_positive_rate,
         )
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for column in ("gender", "region"):
             MetricFrame(
                 metrics={
@@ -130,7 +131,11 @@ def fairlearn_run(frame: pd.DataFrame, pred: np.ndarray, resamples: int) -> dict
                 random_state=0,
             )
         seconds = time.perf_counter() - start
-    return {"seconds": seconds, "version": fairlearn.__version__}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": time.process_time() - cpu,
+        "version": fairlearn.__version__,
+    }
 
 
 def main() -> None:
@@ -138,17 +143,36 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument(
+        "--peer-resamples",
+        type=int,
+        default=None,
+        help="Fairlearn's n_boot (default --resamples); its time is scaled to --resamples "
+        "(MetricFrame's bootstrap is one MetricFrame per resample: linear in n_boot)",
+    )
     parser.add_argument("--write-doc", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     ours = conveyor_run(args.rows, args.resamples)
     frame = ours.pop("predictions")
     model = ours.pop("model")
     result: dict[str, object] = {"rows": args.rows, "resamples": args.resamples, "conveyor": ours}
+    print(f"conveyor: {json.dumps(ours)}", file=sys.stderr, flush=True)
     if not args.no_peer:
         pred = model.predict(frame[FEATURES])  # type: ignore[attr-defined]
-        peer = fairlearn_run(frame, pred, args.resamples)  # type: ignore[arg-type]
+        peer_boot = args.peer_resamples or args.resamples
+        peer = fairlearn_run(frame, pred, peer_boot)  # type: ignore[arg-type]
+        scale = args.resamples / peer_boot
+        peer.update(
+            n_boot=peer_boot,
+            seconds=peer["seconds"] * scale,  # type: ignore[operator]
+            cpu_seconds=peer["cpu_seconds"] * scale,  # type: ignore[operator]
+            measured_seconds=peer["seconds"],
+            measured_cpu_seconds=peer["cpu_seconds"],
+        )
         result["fairlearn"] = peer
+        print(f"fairlearn: {json.dumps(peer)}", file=sys.stderr, flush=True)
         result["ratio"] = peer["seconds"] / ours["seconds"]  # type: ignore[operator]
+        result["cpu_ratio"] = peer["cpu_seconds"] / ours["cpu_seconds"]  # type: ignore[operator]
     result["machine"] = machine_info()
     print(json.dumps(result, indent=2, default=str))
     if args.write_doc:

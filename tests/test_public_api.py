@@ -36,6 +36,7 @@ EXPECTED = [
     "log_model",
     "log_param",
     "log_params",
+    "pipeline",
     "quality_report",
     "register_model",
     "run_gates",
@@ -45,6 +46,7 @@ EXPECTED = [
     "set_tag",
     "set_tags",
     "start_run",
+    "step",
 ]
 
 

@@ -60,6 +60,8 @@ _LAZY = {
     "log_dataset": "conveyor.data.sdk",
     "log_input": "conveyor.data.sdk",
     "load_dataset": "conveyor.data.sdk",
+    "pipeline": "conveyor.pipelines.steps",
+    "step": "conveyor.pipelines.steps",
     "drift_report": "conveyor.monitoring",
     "quality_report": "conveyor.monitoring",
     "run_gates": "conveyor.gates.sdk",
@@ -70,6 +72,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from conveyor.data.sdk import load_dataset, log_dataset, log_input
     from conveyor.gates.sdk import run_gates
     from conveyor.monitoring import drift_report, quality_report
+    from conveyor.pipelines.steps import pipeline, step
     from conveyor.registry.sdk import load_model
     from conveyor.tracking.fluent import (
         ActiveRun,
@@ -121,6 +124,7 @@ __all__ = [
     "log_model",
     "log_param",
     "log_params",
+    "pipeline",
     "quality_report",
     "register_model",
     "run_gates",
@@ -130,6 +134,7 @@ __all__ = [
     "set_tag",
     "set_tags",
     "start_run",
+    "step",
 ]
 
 

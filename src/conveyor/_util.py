@@ -7,7 +7,7 @@ import math
 import re
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -21,6 +21,7 @@ __all__ = [
     "from_ms",
     "new_id",
     "now_ms",
+    "parse_duration",
     "to_iso",
 ]
 
@@ -97,3 +98,25 @@ def check_name(value: object, what: str) -> str:
             "or empty, '.' or '..' parts between slashes"
         )
     return value
+
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 604_800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d|w)?\s*$")
+
+
+def parse_duration(value: str | float | int | timedelta) -> float:
+    """Seconds in ``"90s"``, ``"15m"``, ``"1h"``, ``"7d"``, ``"2w"``, a number of seconds or
+    a ``timedelta``; ValidationFailed naming the bad value otherwise."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value.lower())):
+        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    else:
+        raise ValidationFailed(
+            f"bad duration {value!r}: use e.g. '30s', '15m', '1h', '7d' or a number of seconds"
+        )
+    if seconds < 0:
+        raise ValidationFailed(f"a duration cannot be negative, got {value!r}")
+    return seconds

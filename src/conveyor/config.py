@@ -137,6 +137,27 @@ SETTINGS: tuple[Setting, ...] = (
         "not limited by this).",
     ),
     Setting(
+        "log_batch_max_mb",
+        float,
+        16.0,
+        "Largest metric batch body (log-batch, end-run) the API accepts, in MiB.",
+    ),
+    Setting(
+        "log_batch_large_in_flight",
+        int,
+        2,
+        "How many metric batches over 1 MiB one server process takes at once; more answer "
+        "503 with Retry-After. With log_batch_max_mb this bounds the memory batches use.",
+    ),
+    Setting(
+        "statement_timeout_s",
+        float,
+        30.0,
+        "Longest a single metadata-store query may run, in seconds (PostgreSQL "
+        "statement_timeout; a progress-handler deadline on SQLite); past it the query is "
+        "stopped and the caller gets a 503 query_timeout. 0 disables the bound.",
+    ),
+    Setting(
         "s3_endpoint_url",
         str,
         "",

@@ -4,7 +4,8 @@
 
     ConveyorError                  500  internal      something unexpected
     ├── ValidationFailed           422  invalid       bad input: names, types, filters, payloads
-    │   └── MalformedRequest       400  malformed     unreadable body (bad JSON, bad encoding)
+    │   ├── MalformedRequest       400  malformed     unreadable body (bad JSON, bad encoding)
+    │   └── LimitExceeded          400  limit_exceeded input past a documented bound (filter size)
     ├── NotFound                   404  not_found     unknown run, model, version, dataset ...
     ├── Conflict                   409  conflict      a write that contradicts what is stored
     ├── PermissionDenied           403  forbidden     the actor may not do this
@@ -12,6 +13,8 @@
     ├── IntegrityError             409  integrity     stored bytes do not match their sha256
     ├── GateFailed                 409  gate_failed   a validation gate blocked the action
     ├── StoreUnavailable           503  unavailable   database, artifact store or server unreachable
+    │   ├── QueryTimeout           503  query_timeout  a query ran past the statement timeout
+    │   └── Overloaded             503  overloaded    too many large requests in flight; retry later
     └── ModelError                 503  model_error   a model raised while predicting
 
 Every error carries a short ``message`` that says what was wrong and what to do, a stable
@@ -30,11 +33,14 @@ __all__ = [
     "ConveyorError",
     "GateFailed",
     "IntegrityError",
+    "LimitExceeded",
     "MalformedRequest",
     "ModelError",
     "NotFound",
+    "Overloaded",
     "PayloadTooLarge",
     "PermissionDenied",
+    "QueryTimeout",
     "StoreUnavailable",
     "ValidationFailed",
     "error_from_payload",
@@ -72,6 +78,14 @@ class MalformedRequest(ValidationFailed):
     status = 400
     code = "malformed"
     headline = "Malformed request"
+
+
+class LimitExceeded(ValidationFailed):
+    """Input past one of the documented bounds (e.g. the number of clauses of a filter)."""
+
+    status = 400
+    code = "limit_exceeded"
+    headline = "Limit exceeded"
 
 
 class NotFound(ConveyorError):
@@ -130,6 +144,20 @@ class StoreUnavailable(ConveyorError):
     headline = "Service unavailable"
 
 
+class QueryTimeout(StoreUnavailable):
+    """A database query ran longer than the statement timeout and was stopped."""
+
+    code = "query_timeout"
+    headline = "Query timed out"
+
+
+class Overloaded(StoreUnavailable):
+    """The server is at its limit of large requests in flight; ``details`` has retry_after."""
+
+    code = "overloaded"
+    headline = "Server busy"
+
+
 class ModelError(ConveyorError):
     """A model raised while predicting."""
 
@@ -144,6 +172,7 @@ _BY_CODE: dict[str, type[ConveyorError]] = {
         ConveyorError,
         ValidationFailed,
         MalformedRequest,
+        LimitExceeded,
         NotFound,
         Conflict,
         PermissionDenied,
@@ -151,6 +180,8 @@ _BY_CODE: dict[str, type[ConveyorError]] = {
         IntegrityError,
         GateFailed,
         StoreUnavailable,
+        QueryTimeout,
+        Overloaded,
         ModelError,
     )
 }

@@ -42,8 +42,22 @@ EXPECTED = {
     ("get", "/api/v1/deployments/{endpoint}/revisions"),
     ("get", "/api/v1/deployments/{endpoint}/revisions/{revision}"),
     ("post", "/api/v1/deployments/{endpoint}/rollback"),
+    ("post", "/api/v1/rollouts/{endpoint}"),
+    ("get", "/api/v1/rollouts/{endpoint}"),
+    ("post", "/api/v1/rollouts/{endpoint}/pause"),
+    ("post", "/api/v1/rollouts/{endpoint}/resume"),
+    ("post", "/api/v1/rollouts/{endpoint}/promote"),
+    ("post", "/api/v1/rollouts/{endpoint}/abort"),
     ("get", "/api/v1/audit/events"),
     ("get", "/api/v1/audit/verify"),
+    ("get", "/api/v1/pipelines/runs"),
+    ("get", "/api/v1/pipelines/runs/{run_id}"),
+    ("get", "/api/v1/pipelines/runs/{run_id}/explain"),
+    ("post", "/api/v1/triggers"),
+    ("get", "/api/v1/triggers"),
+    ("get", "/api/v1/triggers/{name}"),
+    ("put", "/api/v1/triggers/{name}/state"),
+    ("get", "/api/v1/triggers/{trigger_id}/evaluations"),
 }
 
 

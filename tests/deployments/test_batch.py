@@ -104,3 +104,29 @@ def test_cli_predict_and_deploy_commands(scored: Path, tmp_path: Path) -> None:
     assert revisions[0]["reason"] == "rollback" and revisions[0]["restored_from"] == 1
     parity = revisions[2]["compiled"]["churn/1"]["parity"]
     assert np.isclose(parity["agreement"], 1.0) and parity["rows"] == 1000
+
+
+def test_a_bad_csv_value_names_column_row_and_value(
+    home_backend: Any, scored: Path, tmp_path: Path
+) -> None:
+    frame = pd.read_parquet(scored)
+    near = tmp_path / "near.csv"
+    frame.astype(object).assign(f1=lambda d: d["f1"].where(d.index != 2, "1.2.3")).to_csv(
+        near, index=False
+    )
+    from conveyor.cli.main import app as conveyor_cli  # the root group formats errors
+
+    result = CliRunner().invoke(conveyor_cli, ["predict", "--model", "churn/1", "--input",
+                                str(near), "--output", str(tmp_path / "o.parquet")])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "Unexpected error" not in result.output and "ArrowInvalid" not in result.output
+    assert "column 'f1', row 3 (line 4): '1.2.3' is not a valid double" in result.output
+
+    far = tmp_path / "far.csv"  # past Arrow's first 1 MiB block: raised while iterating
+    big = pd.concat([frame] * 40, ignore_index=True).astype(object)
+    big.loc[35_000, "f0"] = "12,5"
+    big.to_csv(far, index=False)
+    assert far.stat().st_size > 2 << 20
+    with pytest.raises(ValidationFailed, match=r"column 'f0', row 35001 \(line 35002\)") as info:
+        predict_file(home_backend, "models:/churn/1", far, tmp_path / "o.parquet")
+    assert info.value.details == {"column": "f0", "row": 35001, "value": "12,5", "type": "double"}

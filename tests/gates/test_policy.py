@@ -60,7 +60,7 @@ def test_a_dict_policy_is_the_same_policy() -> None:
             ISSUE_FORM.replace("max_drop: 0.01", "max_drop: -1"),
             5,
             "checks[1].versus_champion.max_drop",
-            "between",
+            "must be >= 0, got -1",
         ),
         (ISSUE_FORM.replace("metric: auc\n", "metric: aucc\n"), 3, "checks[0].metric", "aucc"),
         (ISSUE_FORM + "colour: red\n", 11, "colour", "unknown key 'colour'"),

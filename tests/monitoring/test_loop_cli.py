@@ -135,8 +135,8 @@ def test_report_json_and_html(log_uri: str, tmp_path: Path) -> None:
     assert "<h2>Business value</h2>" in appended and "uplift" in appended
     text = _cli("report", "-e", ENDPOINT, "--log-uri", log_uri)  # no reference: still a report
     assert "Drift: no reference data" in text and "Performance" in text
-    empty = _cli("report", "-e", "nothing", "--log-uri", log_uri)
-    assert "insufficient_data" in empty
+    unknown = _cli("report", "-e", "nothing", "--log-uri", log_uri, code=1)
+    assert "endpoint 'nothing' does not exist" in unknown
 
 
 def test_report_with_a_bad_value_matrix_says_which_key(log_uri: str) -> None:

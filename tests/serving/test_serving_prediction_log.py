@@ -61,7 +61,7 @@ def test_every_prediction_is_in_parquet_after_graceful_shutdown(
     table = pq.read_table(files[0])
     schema = table.schema
     assert schema.field("ts").type == pa.timestamp("ms", "UTC")
-    assert schema.field("input_f0").type == pa.float64()
+    assert schema.field("input_f0").type == pa.float32()  # what the float32 model received
     assert schema.field("latency_ms").type == pa.float64()
     assert schema.field("output_num").type == pa.float64()
     rows = _read(tmp_path).to_pylist()

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from conveyor.errors import ValidationFailed
-from conveyor.tracking.search import Clause, OrderKey, parse_filter, parse_order_by
+from conveyor.errors import LimitExceeded, ValidationFailed
+from conveyor.tracking.search import (
+    MAX_CLAUSES,
+    MAX_IN_VALUES,
+    MAX_ORDER_TERMS,
+    Clause,
+    OrderKey,
+    parse_filter,
+    parse_order_by,
+)
 
 
 def test_parses_metric_param_tag_and_attribute_clauses() -> None:
@@ -65,3 +75,37 @@ def test_run_to_dict_has_every_field_and_encodes_non_finite() -> None:
     assert set(data) == {f.name for f in dataclasses.fields(Run)}
     assert data["metrics"] == {"a": "NaN", "b": 1.0}
     assert Run.from_dict(data).metrics["b"] == 1.0
+
+
+@pytest.mark.parametrize("clauses", [1_000, 70_000])
+def test_long_filters_are_refused_quickly_naming_the_limit(clauses: int) -> None:
+    text = " and ".join(["metrics.a > 1"] * clauses)
+    start = time.perf_counter()
+    with pytest.raises(LimitExceeded, match="over the limit") as caught:
+        parse_filter(text)
+    assert time.perf_counter() - start < 0.5
+    assert caught.value.status == 400
+    assert caught.value.details["limit"] in ("clauses in a filter", "filter length in characters")
+
+
+def test_clause_limit_counts_clauses_and_names_it() -> None:
+    parse_filter(" and ".join(["metrics.a > 1"] * MAX_CLAUSES))
+    with pytest.raises(
+        LimitExceeded, match=f"clauses in a filter: 51 is over the limit of {MAX_CLAUSES}"
+    ):
+        parse_filter(" and ".join(["metrics.a > 1"] * (MAX_CLAUSES + 1)))
+
+
+def test_in_list_and_order_by_are_bounded() -> None:
+    values = ", ".join(f"'{i}'" for i in range(MAX_IN_VALUES + 1))
+    with pytest.raises(LimitExceeded, match="values in an IN list"):
+        parse_filter(f"params.x in ({values})")
+    with pytest.raises(LimitExceeded, match="order_by terms"):
+        parse_order_by(["metrics.a"] * (MAX_ORDER_TERMS + 1))
+
+
+def test_parentheses_do_not_nest() -> None:
+    with pytest.raises(ValidationFailed, match="expected"):
+        parse_filter("(metrics.a > 1)")
+    with pytest.raises(ValidationFailed, match="a number or a quoted string"):
+        parse_filter("params.a in (('1'))")

@@ -15,6 +15,8 @@ from starlette.types import Scope
 from conveyor.api._errors import ErrorMiddleware, install_error_handlers
 from conveyor.api._operations import operations_router
 from conveyor.api._responses import OrjsonResponse
+from conveyor.api.docs import install_docs
+from conveyor.api.limits import CancelOnDisconnect, IngestLimit, route_matcher
 from conveyor.api.routers import artifacts, datasets, deployments, health, runs
 from conveyor.backend.local import LocalBackend
 from conveyor.client import Client
@@ -64,7 +66,7 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
         "(MLOps).",
         version="1",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # install_docs serves it without a CDN
         redoc_url=None,
         default_response_class=OrjsonResponse,
         strict_content_type=False,  # clients that omit Content-Type still send JSON
@@ -72,8 +74,23 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
     app.state.backend = backend
     app.state.settings = settings
     install_error_handlers(app)
+    install_docs(
+        app,
+        docs_url=f"{API_PREFIX}/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        title=app.title,
+    )
     max_body = int(float(settings.max_request_mb) * (1 << 20))
-    app.add_middleware(ErrorMiddleware, max_body=max_body, exempt=_is_upload)
+    app.add_middleware(
+        IngestLimit,
+        applies=route_matcher("POST", rf"^{API_PREFIX}/runs/[^/]+/(log-batch|end)$"),
+        max_bytes=int(float(settings.log_batch_max_mb) * (1 << 20)),
+        max_large=int(settings.log_batch_large_in_flight),
+    )
+    app.add_middleware(
+        CancelOnDisconnect, applies=route_matcher("POST", rf"^{API_PREFIX}/runs/search$")
+    )
+    app.add_middleware(ErrorMiddleware, max_body=max_body, exempt=_is_upload)  # outermost
 
     api = APIRouter(prefix=API_PREFIX)
     for module in (health, runs, artifacts, datasets, deployments):  # hand-written routes

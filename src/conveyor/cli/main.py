@@ -33,7 +33,10 @@ MODULES = [
     "conveyor.cli.audit",
     "conveyor.deployments.cli",
     "conveyor.gates.cli",
+    "conveyor.deployments.rollout_cli",
     "conveyor.monitoring.cli",
+    "conveyor.pipelines.cli",
+    "conveyor.pipelines.trigger_cli",
     "conveyor.cli.system",
 ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -10,6 +10,9 @@ from conveyor.cli._backend import backend
 from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
 from conveyor.errors import ValidationFailed
 from conveyor.registry.entities import ModelVersion
+
+if TYPE_CHECKING:
+    from conveyor.client import Client
 
 __all__ = ["app"]
 
@@ -191,7 +194,8 @@ def alias(
             f"which version should @{alias_name} point at? "
             f"conveyor models alias {name} {alias_name} VERSION"
         )
-    mv = api.set_model_alias(name, alias_name, version_ref, override_reason=override_reason)
+    client = cast("Client", api)  # override_reason: the table's signature, not yet the protocol
+    mv = client.set_model_alias(name, alias_name, version_ref, override_reason=override_reason)
     emit(
         mv.to_dict(),
         lambda: console().print(f"@{alias_name} → {mv.uri}", markup=False),

@@ -31,6 +31,7 @@ from conveyor.cli._output import (
 )
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.tracking.entities import Run
+from conveyor.tracking.search import parse_filter, parse_order_by
 
 __all__ = ["app"]
 
@@ -75,16 +76,30 @@ def _runs_table(
     return table(title, columns, rows)
 
 
-def _metric_keys(*texts: str | None) -> list[str]:
+def _metric_keys(filter_string: str | None, order_by: list[str]) -> list[str]:
     """Metric keys named in a filter or order-by, shown as their own columns."""
-    keys: list[str] = []
-    for text in texts:
-        for word in (text or "").replace("(", " ").replace(")", " ").split():
-            if word.startswith("metrics.") and len(word) > len("metrics."):
-                key = word[len("metrics.") :].strip("`\"'")
-                if key not in keys:
-                    keys.append(key)
-    return keys
+    named = [(c.kind, c.key) for c in parse_filter(filter_string)]
+    named += [(o.kind, o.key) for o in parse_order_by(order_by)]
+    return list(dict.fromkeys(key for kind, key in named if kind == "metric"))
+
+
+_EXISTS = {"tag": "tags.`{}` like '%'", "param": "params.`{}` like '%'",
+           "metric": "metrics.`{}` >= -1e308"}  # fmt: skip
+
+
+def _unknown_keys(experiment_ids: list[str] | None, filter_string: str | None) -> list[str]:
+    """Keys in the filter that no run of these experiments has (why nothing matched)."""
+    unknown = []
+    for clause in parse_filter(filter_string):
+        probe = _EXISTS.get(clause.kind)
+        if probe is None or "`" in clause.key:
+            continue
+        hits = backend().search_runs(
+            experiment_ids, filter_string=probe.format(clause.key), max_results=1
+        )
+        if not hits:
+            unknown.append(f"{clause.kind} {clause.key!r}")
+    return list(dict.fromkeys(unknown))
 
 
 def _experiment_ids(experiment: str | None) -> list[str] | None:
@@ -132,14 +147,22 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Runs matching a filter, in the given order."""
+    experiment_ids = _experiment_ids(experiment)
     items = backend().search_runs(
-        _experiment_ids(experiment),
+        experiment_ids,
         filter_string=filter_string,
         order_by=order_by or None,
         max_results=max_results,
     )
-    keys = _metric_keys(filter_string, *(order_by or []))
+    keys = _metric_keys(filter_string, order_by or [])
     _emit_runs(f"Runs matching ({len(items)})", items, keys, as_json)
+    unknown = [] if items else _unknown_keys(experiment_ids, filter_string)
+    if unknown:
+        err_console().print(
+            f"No run has {', '.join(unknown)}: keys match exactly (quote one with special "
+            "characters in backticks, e.g. tags.`team name`).",
+            markup=False,
+        )
 
 
 @app.command("show")

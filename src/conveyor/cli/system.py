@@ -99,15 +99,24 @@ def server(
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
 ) -> None:
-    """Serve the REST API (and UI) on this machine's store."""
+    """Serve the REST API on this machine's store (there is no web UI yet).
+
+    It answers the API under /api/v1 (interactive docs at /api/v1/docs, OpenAPI at
+    /api/v1/openapi.json) and the deployed endpoints under /serving.
+    """
     from conveyor.api.server import run
+    from conveyor.deployments.rollout_controller import start_background
 
     resolved = get_settings()
-    run(
-        host=host or str(resolved.server_host),
-        port=port or int(resolved.server_port),
-        workers=workers,
-    )
+    rollouts = start_background()  # the progressive-rollout controller, one per server
+    try:
+        run(
+            host=host or str(resolved.server_host),
+            port=port or int(resolved.server_port),
+            workers=workers,
+        )
+    finally:
+        rollouts.stop()
 
 
 @app.command("version")

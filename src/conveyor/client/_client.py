@@ -13,9 +13,12 @@ import warnings
 from typing import TYPE_CHECKING
 
 from conveyor.client.op import Op
+from conveyor.deployments import rollout_ops
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
 from conveyor.governance import audit
+from conveyor.pipelines import service as pipelines
+from conveyor.pipelines import triggers
 from conveyor.registry import register
 from conveyor.registry import service as registry
 from conveyor.tracking import service as tracking
@@ -84,6 +87,22 @@ class Client:
         registry.delete_alias, "DELETE", "/models/{name:path}/aliases/{alias}", tx="write"
     )
 
+    # -- pipelines and triggers (running a pipeline imports user code: local only) --------
+    list_pipeline_runs = Op(pipelines.list_pipeline_runs, "GET", "/pipelines/runs", key="runs")
+    get_pipeline_run = Op(pipelines.get_pipeline_run, "GET", "/pipelines/runs/{run_id}")
+    explain_pipeline_run = Op(
+        pipelines.explain_pipeline_run, "GET", "/pipelines/runs/{run_id}/explain", key="steps"
+    )
+    create_trigger = Op(triggers.create_trigger, "POST", "/triggers", tx="write", status=201)
+    list_triggers = Op(triggers.list_triggers, "GET", "/triggers", key="triggers")
+    get_trigger = Op(triggers.get_trigger, "GET", "/triggers/{name:path}")
+    set_trigger_state = Op(
+        triggers.set_trigger_state, "PUT", "/triggers/{name:path}/state", tx="write"
+    )
+    list_trigger_evaluations = Op(
+        triggers.list_evaluations, "GET", "/triggers/{trigger_id}/evaluations", key="evaluations"
+    )
+
     # -- gates ---------------------------------------------------------------------------
     set_gate_policy = Op(gates.set_policy, "PUT", "/models/{model:path}/gate-policy", tx="write")
     get_gate_policy = Op(gates.get_policy, "GET", "/models/{model:path}/gate-policy")
@@ -97,6 +116,24 @@ class Client:
     get_gate_report = Op(
         gates.get_report, "GET", "/models/{model:path}/versions/{version}/gate-reports/latest"
     )
+
+    # -- progressive rollouts ------------------------------------------------------------
+    start_rollout = Op(
+        rollout_ops.start_rollout,
+        "POST",
+        "/rollouts/{endpoint}",
+        tx="stores",
+        status=201,
+    )
+    rollout_status = Op(rollout_ops.rollout_status, "GET", "/rollouts/{endpoint}")
+    pause_rollout = Op(rollout_ops.pause_rollout, "POST", "/rollouts/{endpoint}/pause", tx="write")
+    resume_rollout = Op(
+        rollout_ops.resume_rollout, "POST", "/rollouts/{endpoint}/resume", tx="write"
+    )
+    promote_rollout = Op(
+        rollout_ops.promote_rollout, "POST", "/rollouts/{endpoint}/promote", tx="write"
+    )
+    abort_rollout = Op(rollout_ops.abort_rollout, "POST", "/rollouts/{endpoint}/abort", tx="write")
 
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")

@@ -11,6 +11,7 @@ Server errors come back as the same typed exceptions; an unreachable server is
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -20,7 +21,13 @@ import orjson
 
 from conveyor.client._keepalive import KeepAliveJson, TransportFailure
 from conveyor.client.wire import encode, json_dumps
-from conveyor.errors import ConveyorError, StoreUnavailable, ValidationFailed, error_from_payload
+from conveyor.errors import (
+    ConveyorError,
+    Overloaded,
+    StoreUnavailable,
+    ValidationFailed,
+    error_from_payload,
+)
 
 if TYPE_CHECKING:
     from conveyor.client.op import Op
@@ -28,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["API_PREFIX", "HttpTransport", "path_segment"]
 
 API_PREFIX = "/api/v1"
+OVERLOADED_RETRIES = 5
 
 
 def path_segment(value: Any, what: str, *, keep_slash: bool = False) -> str:
@@ -142,8 +150,22 @@ class HttpTransport:
         *,
         raw: bytes | None = None,
     ) -> Any:
-        """One JSON request; the parsed answer, or the server's error raised."""
+        """One JSON request; the parsed answer, or the server's error raised.
+
+        A 503 ``overloaded`` (too many large batches in flight; nothing was read) is
+        retried after the server's Retry-After, up to ``OVERLOADED_RETRIES`` times.
+        """
         content = raw if raw is not None else (None if body is None else json_dumps(body))
+        for _ in range(OVERLOADED_RETRIES):
+            try:
+                return self._call_once(method, path, content, params)
+            except Overloaded as exc:
+                time.sleep(min(float(exc.details.get("retry_after", 1)), 10.0))
+        return self._call_once(method, path, content, params)
+
+    def _call_once(
+        self, method: str, path: str, content: bytes | None, params: dict[str, Any] | None
+    ) -> Any:
         if self._json is not None:
             try:
                 status, data = self._json.request(method, path, content, params)

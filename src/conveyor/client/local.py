@@ -84,7 +84,9 @@ class LocalTransport:
         if settings.s3_endpoint_url:
             options["client_kwargs"] = {"endpoint_url": settings.s3_endpoint_url}
         return cls(
-            MetadataStore(settings.resolved_db_url),
+            MetadataStore(
+                settings.resolved_db_url, statement_timeout=float(settings.statement_timeout_s)
+            ),
             ArtifactStore.from_uri(settings.resolved_artifact_uri, **options),
         )
 

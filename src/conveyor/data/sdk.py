@@ -10,6 +10,7 @@ import pandas as pd
 
 from conveyor.data.entities import DatasetVersion
 from conveyor.data.service import raise_failed_checks
+from conveyor.errors import ValidationFailed
 
 __all__ = ["get_version", "load_dataset", "log_dataset", "log_input"]
 
@@ -61,11 +62,20 @@ def log_dataset(
 
 def log_input(dataset_version: DatasetVersion | str, context: str = "training") -> None:
     """Link a dataset version (object or id) to the active run, starting one if needed."""
-    from conveyor.tracking.fluent import _require_run
+    from conveyor.tracking.fluent import _run_for_call
 
-    run = _require_run()
-    dv_id = dataset_version.id if isinstance(dataset_version, DatasetVersion) else dataset_version
-    run.backend.link_input(run.id, str(dv_id), context)
+    if isinstance(dataset_version, DatasetVersion):
+        dv_id = dataset_version.id
+    elif isinstance(dataset_version, str):
+        dv_id = dataset_version
+    else:
+        raise ValidationFailed(
+            f"log_input takes a DatasetVersion or its id, got a {type(dataset_version).__name__}; "
+            "pass a DatasetVersion from log_dataset(...): "
+            "dv = conveyor.log_dataset(df, 'name'); conveyor.log_input(dv)"
+        )
+    with _run_for_call() as run:
+        run.backend.link_input(run.id, dv_id, context)
 
 
 def load_dataset(name: str, version: int | str | None = None) -> pd.DataFrame:

@@ -15,6 +15,8 @@ signature (ids, keys) are not given to the model, only passed through.
 
 from __future__ import annotations
 
+import csv
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,10 +106,46 @@ def iter_batches(
         for name, kind in (column_types or {}).items()
         if kind in _ARROW_TYPES
     }
-    reader = pacsv.open_csv(
-        path, parse_options=parse, convert_options=pacsv.ConvertOptions(column_types=types)
+    try:
+        reader = pacsv.open_csv(
+            path, parse_options=parse, convert_options=pacsv.ConvertOptions(column_types=types)
+        )
+    except pa.ArrowInvalid as exc:
+        raise _csv_error(path, parse.delimiter, exc) from None
+    return _rebatch(_named_errors(reader, path, parse.delimiter), chunk_rows), None
+
+
+def _named_errors(reader: Any, path: Path, delimiter: str) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from reader
+    except pa.ArrowInvalid as exc:
+        raise _csv_error(path, delimiter, exc) from None
+
+
+_CSV_CONVERSION = re.compile(
+    r"In CSV column #(?P<col>\d+): (?:Row #\d+: )?CSV conversion error to (?P<type>\w+): "
+    r"invalid value '(?P<value>.*)'$",
+    re.DOTALL,
+)
+
+
+def _csv_error(path: Path, delimiter: str, exc: pa.ArrowInvalid) -> ValidationFailed:
+    """Arrow's "In CSV column #1: ... invalid value 'x'" as column name, row and value."""
+    match = _CSV_CONVERSION.match(str(exc))
+    if match is None:
+        return ValidationFailed(f"cannot read {path} as CSV: {exc}")
+    col, value, kind = int(match["col"]), match["value"], match["type"]
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        rows = csv.reader(fh, delimiter=delimiter)
+        header = next(rows, [])
+        name = header[col] if col < len(header) else f"#{col + 1}"
+        row = next((i for i, cells in enumerate(rows, 1) if cells[col : col + 1] == [value]), None)
+    where = f"row {row} (line {row + 1})" if row is not None else "a row"
+    return ValidationFailed(
+        f"{path}: column {name!r}, {where}: {value!r} is not a valid {kind}; fix or remove "
+        "the value (an empty cell is read as missing)",
+        details={"column": name, "row": row, "value": value, "type": kind},
     )
-    return _rebatch(iter(reader), chunk_rows), None
 
 
 def _outputs(result: Any, rows: int) -> dict[str, Any]:

@@ -225,19 +225,24 @@ def serve_cmd(
     Embedded only (it reads the metadata store); `conveyor server` also serves every
     endpoint, under /serving.
     """
+    from conveyor.deployments.rollout_controller import start_background
     from conveyor.deployments.runtime import serve
 
     _embedded()
     console().print(f"Serving {', '.join(endpoints or ['every endpoint'])} on "
                     f"http://{host}:{port} ({workers} worker(s))", markup=False)  # fmt: skip
-    serve(
-        endpoints or None,
-        host,
-        port,
-        workers,
-        poll_interval=poll,
-        log_uri="" if no_log else log_uri,
-    )
+    rollouts = start_background(log_uri=None if no_log else log_uri)  # one per command
+    try:
+        serve(
+            endpoints or None,
+            host,
+            port,
+            workers,
+            poll_interval=poll,
+            log_uri="" if no_log else log_uri,
+        )
+    finally:
+        rollouts.stop()
 
 
 @app.command("predict")

@@ -77,11 +77,13 @@ _COLUMN_TYPES = {"double", "float", "long", "integer", "int", "boolean", "bool",
 Scope = MutableMapping[str, Any]
 
 
-def _columns(mv: ModelVersion) -> list[tuple[str, str]]:
+def _columns(mv: ModelVersion) -> list[tuple[str, str, bool]]:
     cols = []
     for i, col in enumerate(service.input_columns(mv)):
         kind = str(col.get("type", "double")).lower()
-        cols.append((str(col.get("name") or i), kind if kind in _COLUMN_TYPES else "string"))
+        name = str(col.get("name") or i)
+        required = bool(col.get("required", True))
+        cols.append((name, kind if kind in _COLUMN_TYPES else "string", required))
     return cols
 
 

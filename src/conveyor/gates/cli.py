@@ -7,15 +7,25 @@ with ``CONVEYOR_URI`` set, against a server.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from conveyor.cli._backend import backend
+from conveyor.cli._backend import backend as _backend
 from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
 from conveyor.errors import ValidationFailed
 
+if TYPE_CHECKING:
+    from conveyor.client import Client
+
 __all__ = ["app"]
+
+
+def backend() -> Client:
+    """The backend as the operation table it is (the gate operations are not on the older
+    ``Backend`` protocol)."""
+    return cast("Client", _backend())
+
 
 app = typer.Typer(
     name="gates", help="Validation gates: policies, runs and reports.", no_args_is_help=True

@@ -203,7 +203,7 @@ class _Validator:
         if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
             raise self.fail(path, f"must be a number, got {_shown(value)}")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise self.fail(path, f"must be between {lo} and {hi}, got {value}")
+            raise self.fail(path, f"must be {_range(lo, hi)}, got {value}")
         return float(value)
 
     def string_list(self, value: Any, path: str) -> list[str]:
@@ -354,3 +354,9 @@ def parse_policy(policy: str | Mapping[str, Any], *, source: str = "policy") -> 
         rollout=rollout,
         description=description,
     )
+
+
+def _range(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"between {lo:g} and {hi:g}"
+    return f">= {lo:g}" if lo is not None else f"<= {hi:g}"

@@ -15,12 +15,13 @@ NaN and ±inf in numeric columns count as missing (``null_count``), like pandas 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from conveyor.monitoring._sources import DEFAULT_CHUNK_ROWS, Source, to_float_array
+from conveyor.monitoring._sources import DEFAULT_CHUNK_ROWS, Source, round_to, to_float_array
 
 __all__ = [
     "CategoricalPair",
@@ -109,13 +110,19 @@ class CategoricalPair:
         return int(self.current[len(self.categories) - len(self.unseen) :].sum())
 
 
-def read_numeric(source: Source, name: str, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> NumericSample:
-    """Stream one numeric column into an array of its finite values (not sorted)."""
+def read_numeric(
+    source: Source,
+    name: str,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    precision: np.dtype[Any] | None = None,
+) -> NumericSample:
+    """Stream one numeric column into an array of its finite values (not sorted), rounded
+    to ``precision`` (see ``_sources.narrowest_float``) when given."""
     out = np.empty(source.num_rows, dtype=np.float64)
     pos = 0
     rows = 0
     for chunk in source.chunks(name, chunk_rows):
-        vals = to_float_array(chunk)
+        vals = round_to(to_float_array(chunk), precision)
         rows += vals.size
         if not np.isfinite(vals).all():
             vals = vals[np.isfinite(vals)]

@@ -36,7 +36,9 @@ __all__ = [
     "Source",
     "dataset_version_source",
     "kind_of",
+    "narrowest_float",
     "open_source",
+    "round_to",
     "to_float_array",
 ]
 
@@ -68,6 +70,31 @@ def to_float_array(chunk: pa.Array) -> np.ndarray:
     if not pa.types.is_float64(chunk.type):
         chunk = pc.cast(chunk, pa.float64(), safe=False)
     return np.asarray(chunk.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def narrowest_float(*types: pa.DataType) -> np.dtype[Any] | None:
+    """The narrowest float type below float64 among ``types`` (a float32 column, e.g. the
+    inputs a float32 model received), or None when there is none.
+
+    Numeric columns are compared in that precision: the other side is rounded to it, so
+    the training data (float64) and what a float32 model was served from it compare
+    equal, and only real changes show as drift or out-of-range values.
+    """
+    widths = []
+    for t in types:
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        if pa.types.is_floating(t) and t.bit_width < 64:
+            widths.append(t.bit_width)
+    return np.dtype(f"float{min(widths)}") if widths else None
+
+
+def round_to(values: np.ndarray, dtype: np.dtype[Any] | None) -> np.ndarray:
+    """float64 ``values`` rounded to ``dtype`` (and back to float64); as is for None."""
+    if dtype is None:
+        return values
+    with np.errstate(over="ignore"):  # beyond the narrow range: inf, then missing
+        return values.astype(dtype).astype(np.float64)
 
 
 class Source:

@@ -28,7 +28,14 @@ import orjson
 
 from conveyor.errors import ValidationFailed
 from conveyor.monitoring._columns import read_categorical
-from conveyor.monitoring._sources import DEFAULT_CHUNK_ROWS, Source, open_source, to_float_array
+from conveyor.monitoring._sources import (
+    DEFAULT_CHUNK_ROWS,
+    Source,
+    narrowest_float,
+    open_source,
+    round_to,
+    to_float_array,
+)
 
 __all__ = ["ColumnQuality", "QualityIssue", "QualityReport", "quality_report"]
 
@@ -180,8 +187,11 @@ def quality_report(
 
 def _numeric(cq: ColumnQuality, ref: Source, cur: Source, chunk_rows: int) -> None:
     lo, hi, rows, valid = np.inf, -np.inf, 0, 0
+    # in the precision of the narrower side: float32 inputs of a model are in range of
+    # the float64 training data they came from
+    precision = narrowest_float(ref.type_of(cq.column), cur.type_of(cq.column))
     for chunk in ref.chunks(cq.column, chunk_rows):
-        v = to_float_array(chunk)
+        v = round_to(to_float_array(chunk), precision)
         v = v[np.isfinite(v)]
         rows += len(chunk)
         valid += v.size
@@ -192,7 +202,7 @@ def _numeric(cq: ColumnQuality, ref: Source, cur: Source, chunk_rows: int) -> No
         cq.reference_min, cq.reference_max = lo, hi
     rows, valid, outside = 0, 0, 0
     for chunk in cur.chunks(cq.column, chunk_rows):
-        v = to_float_array(chunk)
+        v = round_to(to_float_array(chunk), precision)
         v = v[np.isfinite(v)]
         rows += len(chunk)
         valid += v.size

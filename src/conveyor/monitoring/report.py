@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from conveyor.monitoring.windows import Window, instant_ms, read_window, reference_for
+from conveyor.monitoring.windows import (
+    Window,
+    instant_ms,
+    read_window,
+    reference_for,
+    require_endpoint,
+)
 
 __all__ = ["WindowReport", "window_report"]
 
@@ -41,28 +47,32 @@ class WindowReport:
         }
 
     def to_html(self) -> str:
-        """The drift report's HTML (when there is one) titled "Window report: <endpoint>",
-        with compact tables appended: the window (ISO times), performance per group
+        """One styled page titled "Window report: <endpoint>": the drift report (or why
+        there is none), then compact tables: the window (ISO times), performance per group
         (overall, each model version, each route) and the overall calibration bins,
         operational figures, business value per group and the quality issues."""
         import html
 
-        endpoint = str(self.summary.get("endpoint", ""))
-        title = f"<title>Window report: {html.escape(endpoint)}</title>"
-        extra = _HTML_STYLE + "\n".join(self._html_sections())
-        if self.drift is not None:
-            page = re.sub(
-                r"<title>.*?</title>", lambda _: title, str(self.drift.to_html()), count=1
+        from conveyor.monitoring.drift._html import page_head
+
+        heading = f"Window report: {self.summary.get('endpoint', '')}"
+        h1 = f"<h1>{html.escape(heading)}</h1>\n<h2>Data drift</h2>"
+        sections = "\n".join(self._html_sections())
+        if self.drift is None:
+            note = html.escape(self.reference_error or "no reference data")
+            return (
+                f"{page_head(heading, _FIGURES_CSS)}{h1}\n"
+                f'<div class="verdict v-insufficient_data">Drift: {note}</div>\n'
+                f"{sections}\n</body></html>\n"
             )
-            if "</body>" in page:
-                return page.replace("</body>", f"{extra}\n</body>", 1)
-            return page + extra
-        note = html.escape(self.reference_error or "no reference data")
-        return (
-            f"<!doctype html><html><head><meta charset='utf-8'>{title}</head><body>"
-            f"<h1>Window report: {html.escape(endpoint)}</h1><p>Drift: {note}</p>{extra}"
-            "</body></html>"
-        )
+        page = str(self.drift.to_html())
+        page = re.sub(r"<title>.*?</title>", lambda _: f"<title>{html.escape(heading)}</title>",
+                      page, count=1)  # fmt: skip
+        page = page.replace("</style>", f"{_FIGURES_CSS}</style>", 1)
+        page = page.replace("<h1>Data drift report</h1>", h1, 1)
+        if "</body>" in page:
+            return page.replace("</body>", f"{sections}\n</body>", 1)
+        return page + sections
 
     def _html_sections(self) -> list[str]:
         s = self.summary
@@ -137,10 +147,11 @@ class WindowReport:
         return target
 
 
-_HTML_STYLE = (
-    "<style>table.figures{border-collapse:collapse;margin:0 0 1.5em;font-size:13px}"
-    "table.figures th{text-align:left;font-weight:500;color:#555;padding:2px 16px 2px 0}"
-    "table.figures td{font-variant-numeric:tabular-nums;padding:2px 16px 2px 0}</style>"
+_FIGURES_CSS = (
+    "table.figures{border-collapse:collapse;margin:0 0 1.5em;font-size:13px}"
+    "table.figures th{text-align:left;font-weight:500;color:#555;padding:2px 16px 2px 0;"
+    "background:none;text-transform:none;font-size:13px}"
+    "table.figures td{font-variant-numeric:tabular-nums;padding:2px 16px 2px 0}"
 )
 
 
@@ -193,7 +204,8 @@ def window_report(
     """Everything about one window of ``endpoint``. ``reference``: data to compare with
     (default: the training data of the window's main model version, see ``reference_for``);
     ``classes``/``positive``: the class order of logged probabilities and the positive
-    class, when they should not be inferred (see ``performance_report``)."""
+    class, when they should not be inferred (see ``performance_report``). NotFound when
+    the endpoint is neither deployed nor in the prediction log."""
     from conveyor.monitoring.business import business_value
     from conveyor.monitoring.drift import drift_report
     from conveyor.monitoring.operational import operational_report
@@ -203,6 +215,8 @@ def window_report(
     if not isinstance(window, Window):
         window = Window.last(window, now=instant_ms(now))
     data = read_window(endpoint, window, log_uri=log_uri, model_version=model_version, route=route)
+    if data.num_rows == 0:
+        require_endpoint(backend, endpoint, log_uri)  # an empty window, or no such endpoint?
     out = WindowReport(
         data.summary(),
         performance_report(data, task=task, classes=classes, positive=positive),  # type: ignore[arg-type]

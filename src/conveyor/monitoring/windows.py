@@ -29,7 +29,6 @@ and why, and every consumer (performance, business, operational, monitors) passe
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,8 +37,8 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from conveyor._util import now_ms, to_iso, utc_date
-from conveyor.errors import ValidationFailed
+from conveyor._util import now_ms, parse_duration, to_iso, utc_date
+from conveyor.errors import NotFound, ValidationFailed
 
 __all__ = [
     "Window",
@@ -50,31 +49,12 @@ __all__ = [
     "parse_duration",
     "read_window",
     "reference_for",
+    "require_endpoint",
 ]
 
 WindowStatus = Literal["ok", "insufficient_data"]
 
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 604_800}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d|w)?\s*$")
 _DAY_MS = 86_400_000
-
-
-def parse_duration(value: str | float | int | timedelta) -> float:
-    """Seconds in ``"90s"``, ``"15m"``, ``"1h"``, ``"7d"``, ``"2w"``, a number of seconds or
-    a ``timedelta``; ValidationFailed naming the bad value otherwise."""
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value.lower())):
-        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
-    else:
-        raise ValidationFailed(
-            f"bad duration {value!r}: use e.g. '30s', '15m', '1h', '7d' or a number of seconds"
-        )
-    if seconds < 0:
-        raise ValidationFailed(f"a duration cannot be negative, got {value!r}")
-    return seconds
 
 
 def _to_ms(value: datetime | int | float | str) -> int:
@@ -256,6 +236,28 @@ def _files(log_uri: str, kind: str, endpoint: str, dates: list[str] | None) -> l
     return sorted(out)
 
 
+def require_endpoint(backend: Any, endpoint: str, log_uri: str | None = None) -> None:
+    """NotFound unless ``endpoint`` is deployed (in ``backend``'s store) or has logged
+    predictions under ``log_uri`` (a server outside the store, an endpoint since deleted)."""
+    from conveyor.deployments import service as deployments
+
+    with backend.meta.read() as conn:
+        try:
+            deployments.get_deployment(conn, endpoint)
+            return
+        except NotFound:
+            pass
+    uri = log_uri or default_log_uri()
+    if _files(uri, "predictions", endpoint, None):
+        return
+    raise NotFound(
+        f"endpoint {endpoint!r} does not exist: it is not deployed and nothing was logged for "
+        f"it under {uri}; `conveyor deployments list` shows the deployed endpoints (pass "
+        "--log-uri / log_uri= where its server writes the prediction log)",
+        details={"endpoint": endpoint, "log_uri": uri},
+    )
+
+
 def _feedback_dates(window: Window, horizon_days: int | None) -> list[str] | None:
     if horizon_days is None:
         return None
@@ -408,8 +410,12 @@ def reference_for(
         mv = registry.get_model_version(conn, name, str(number))
         if not mv.reference_dataset_version_id:
             raise ValidationFailed(
-                f"model version {mv.uri} has no reference dataset; register it with "
-                "reference_dataset_version_id= (the training data) or pass reference data",
+                f"model version {mv.uri} has no reference dataset: its run logged no input "
+                "data. In the training run, call `conveyor.log_input(dataset_version)` (or "
+                '`conveyor.log_dataset(train_df, "<name>")`, which links it to the run) '
+                "before `conveyor.log_model(...)`; or pass reference data "
+                "(`window_report(..., reference=df)`, or a monitor's "
+                '`options.reference = "<dataset>:<version>"`)',
                 details={"model": name, "version": mv.version},
             )
         dv = data_service.get_dataset_version_by_id(conn, mv.reference_dataset_version_id)

@@ -148,15 +148,20 @@ def _output_texts(out: np.ndarray) -> Any:
 
 
 def _input_columns(sig: Signature, matrix: np.ndarray) -> dict[str, Any]:
+    """One typed column per signature column. Float columns keep the matrix's precision:
+    a float32 model's inputs are logged as float32, the values the model received, so
+    monitoring compares the training data in float32 too (``_sources.narrowest_float``)."""
     import pyarrow as pa
 
+    narrow = matrix.dtype == np.float32
     if sig.all_float and matrix.dtype != object:
-        columns = np.ascontiguousarray(matrix.T, dtype=np.float64)  # one copy for all columns
+        wide = np.float32 if narrow else np.float64
+        columns = np.ascontiguousarray(matrix.T, dtype=wide)  # one copy for all columns
         return {f"input_{n}": pa.array(c) for n, c in zip(sig.names, columns, strict=True)}
     out: dict[str, Any] = {}
     for j, (name, kind) in enumerate(zip(sig.names, sig.kinds, strict=True)):
         col = matrix[:, j]
-        typ = getattr(pa, _ARROW_KIND[kind])()
+        typ = pa.float32() if narrow and kind == "float" else getattr(pa, _ARROW_KIND[kind])()
         if matrix.dtype == object:
             out[f"input_{name}"] = pa.array(col.tolist(), typ)
         else:

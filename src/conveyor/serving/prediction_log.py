@@ -15,7 +15,9 @@ glob ``*.parquet`` never see a partial file.
 
 Prediction columns: ``prediction_id`` (uuid hex), ``ts`` (timestamp[ms, UTC]), ``endpoint``,
 ``model_version``, ``route``, ``latency_ms`` (double, the request's), one typed column
-``input_<name>`` per signature column, ``output`` (JSON text of the row's output),
+``input_<name>`` per signature column (a float column is ``float`` — float32 — when the
+model takes float32 inputs: the values it received; else ``double``), ``output`` (JSON
+text of the row's output),
 ``output_num`` (double, null when the output is not a scalar number), ``proba``
 (list<double>: the class probabilities in the model's class order, null when the model
 gives none), ``shadow_of`` (the

@@ -46,10 +46,19 @@ _TYPE_NAME = {"float": "a number", "int": "an integer", "bool": "a boolean", "st
 
 @dataclass(frozen=True)
 class Column:
-    """One input column: its name and type (``double``, ``float``, ``long``, ``string`` ...)."""
+    """One input column: its name and type (``double``, ``float``, ``long``, ``string`` ...).
+
+    JSON ``null`` follows the model signature's rule: a number column (``double``,
+    ``float``) takes it as missing (NaN), any column does when not ``required``.
+    """
 
     name: str
     type: str = "double"
+    required: bool = True
+
+    @property
+    def nullable(self) -> bool:
+        return not self.required or self.kind == "float"
 
     @property
     def kind(self) -> str:
@@ -65,9 +74,12 @@ class Column:
 _INT64_MIN, _INT64_END = -(2**63), 2**63
 
 
-def _type_error(kind: str, value: Any) -> str:
+def _type_error(kind: str, value: Any, name: str = "") -> str:
     """Why ``value`` is not accepted for a column of ``kind``."""
     t = type(value)
+    if value is None:
+        what = _TYPE_NAME[kind].split(" ", 1)[1]
+        return f"null is not allowed for column {name!r} (a required {what} column)"
     if kind == "int" and (t is int or (t is float and value.is_integer())):
         return f"{value!r} is outside the int64 range"
     return f"expected {_TYPE_NAME[kind]}, got {t.__name__}"
@@ -89,7 +101,16 @@ def _accepts(kind: str, value: Any) -> bool:
 class Signature:
     """Ordered typed columns; validates JSON rows and builds the input matrix."""
 
-    __slots__ = ("_checks", "all_float", "columns", "dtype", "kinds", "names", "numeric")
+    __slots__ = (
+        "_checks",
+        "_nullable",
+        "all_float",
+        "columns",
+        "dtype",
+        "kinds",
+        "names",
+        "numeric",
+    )
 
     def __init__(self, columns: Sequence[Column], dtype: Any = None) -> None:
         self.columns = tuple(columns)
@@ -101,6 +122,8 @@ class Signature:
         if self.dtype is None:
             self.dtype = np.dtype(np.float64) if self.numeric else np.dtype(object)
         self._checks = tuple(zip(self.names, self.kinds, strict=True))
+        # null -> NaN needs a float matrix; an object matrix keeps None
+        self._nullable = tuple(c.nullable and self.dtype.kind in "fO" for c in self.columns)
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -113,11 +136,12 @@ class Signature:
         if not isinstance(record, Mapping):
             return [{"field": "*", "error": "row must be a JSON object", "row": row}]
         errors: list[FieldError] = []
-        for name, kind in self._checks:
+        for (name, kind), nullable in zip(self._checks, self._nullable, strict=True):
             if name not in record:
                 errors.append({"field": name, "error": "missing", "row": row})
-            elif not _accepts(kind, record[name]):
-                errors.append({"field": name, "error": _type_error(kind, record[name]), "row": row})
+            elif not self._ok(kind, nullable, record[name]):
+                error = _type_error(kind, record[name], name)
+                errors.append({"field": name, "error": error, "row": row})
         if len(record) > len(self.names) - sum(1 for e in errors if e["error"] == "missing"):
             known = set(self.names)
             for key in record:
@@ -137,10 +161,14 @@ class Signature:
                 }
             ]
         return [
-            {"field": name, "error": _type_error(kind, v), "row": row}
-            for (name, kind), v in zip(self._checks, values, strict=True)
-            if not _accepts(kind, v)
+            {"field": name, "error": _type_error(kind, v, name), "row": row}
+            for (name, kind), nullable, v in zip(self._checks, self._nullable, values, strict=True)
+            if not self._ok(kind, nullable, v)
         ]
+
+    @staticmethod
+    def _ok(kind: str, nullable: bool, value: Any) -> bool:
+        return _accepts(kind, value) or (value is None and nullable)
 
     def validate(self, records: Sequence[Any]) -> list[FieldError]:
         errors: list[FieldError] = []
@@ -298,7 +326,9 @@ def one_per_row(out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _columns(columns: Iterable[Column | str | tuple[str, str]]) -> list[Column]:
+def _columns(
+    columns: Iterable[Column | str | tuple[str, str] | tuple[str, str, bool]],
+) -> list[Column]:
     out = []
     for c in columns:
         if isinstance(c, Column):
@@ -306,7 +336,7 @@ def _columns(columns: Iterable[Column | str | tuple[str, str]]) -> list[Column]:
         elif isinstance(c, str):
             out.append(Column(c))
         else:
-            out.append(Column(c[0], c[1]))
+            out.append(Column(*c))
     return out
 
 
@@ -327,7 +357,7 @@ class OnnxPredictor(_Base):
         *,
         name: str,
         version: str,
-        columns: Iterable[Column | str | tuple[str, str]],
+        columns: Iterable[Column | str | tuple[str, str] | tuple[str, str, bool]],
         output: str | int = 0,
         proba_output: str | None = "auto",
         classes: np.ndarray | None = None,
@@ -384,7 +414,7 @@ class OnnxPredictor(_Base):
         *,
         name: str,
         version: str,
-        columns: Iterable[Column | str | tuple[str, str]],
+        columns: Iterable[Column | str | tuple[str, str] | tuple[str, str, bool]],
         output: str | int = 0,
         threads: int = 1,
         **options: Any,
@@ -432,7 +462,7 @@ class FunctionPredictor(_Base):
         *,
         name: str,
         version: str,
-        columns: Iterable[Column | str | tuple[str, str]],
+        columns: Iterable[Column | str | tuple[str, str] | tuple[str, str, bool]],
         proba_fn: Callable[[Any], Any] | None = None,
         classes: Sequence[Any] | None = None,
     ) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from conveyor.errors import StoreUnavailable, ValidationFailed
 from conveyor.governance.identity import Actor
+from conveyor.store import timeouts
 from conveyor.store.uow import UnitOfWork
 
 __all__ = ["MetadataStore"]
@@ -37,9 +38,16 @@ def _head_revision() -> str:
 
 
 class MetadataStore:
-    """Engine + migrations + transaction scopes for one database URL."""
+    """Engine + migrations + transaction scopes for one database URL.
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    Every statement is bounded by ``statement_timeout`` seconds (default: the
+    ``statement_timeout_s`` setting; 0 means no bound); one that runs longer raises
+    ``QueryTimeout``. Migrations run without the bound.
+    """
+
+    def __init__(
+        self, url: str, *, migrate: bool = True, statement_timeout: float | None = None
+    ) -> None:
         try:
             parsed = make_url(url)
         except sa.exc.ArgumentError as exc:
@@ -49,16 +57,28 @@ class MetadataStore:
             ) from exc
         self.url = url
         self.dialect = parsed.get_backend_name()
+        if statement_timeout is None:
+            from conveyor.config import get_settings
+
+            statement_timeout = float(get_settings().statement_timeout_s)
+        self.statement_timeout = statement_timeout
         if self.dialect == "sqlite":
             self.engine = self._sqlite_engine(parsed)
         elif self.dialect == "postgresql":
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
-            self.engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=16)
+            self.engine = sa.create_engine(
+                parsed,
+                pool_pre_ping=True,
+                pool_size=8,
+                max_overflow=16,
+                connect_args=timeouts.pg_connect_args(statement_timeout),
+            )
         else:
             raise ValidationFailed(
                 f"unsupported database {self.dialect!r}: use sqlite or postgresql"
             )
+        timeouts.install(self.engine, self.dialect, seconds=statement_timeout)
         self._local = threading.local()
         if migrate:
             self.migrate()
@@ -94,7 +114,7 @@ class MetadataStore:
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
 
-        with self.engine.connect() as conn:
+        with self.engine.connect() as raw, timeouts.untimed(raw) as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
     def migrate(self) -> None:
@@ -118,7 +138,7 @@ class MetadataStore:
 
         cfg = Config()
         cfg.set_main_option("script_location", str(_MIGRATIONS))
-        with self.engine.connect() as conn:
+        with self.engine.connect() as raw, timeouts.untimed(raw) as conn:
             if self.dialect == "sqlite":
                 conn.commit()  # alembic manages its own transaction
             cfg.attributes["connection"] = conn
@@ -139,7 +159,7 @@ class MetadataStore:
                 finally:
                     fcntl.flock(fh, fcntl.LOCK_UN)
         else:
-            with self.engine.connect() as conn:
+            with self.engine.connect() as raw, timeouts.untimed(raw) as conn:
                 conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
                 conn.commit()
                 try:

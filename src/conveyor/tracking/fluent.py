@@ -11,6 +11,8 @@ import atexit
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -198,6 +200,29 @@ def _require_run() -> ActiveRun:
     return run
 
 
+@contextmanager
+def _run_for_call() -> Iterator[ActiveRun]:
+    """The active run; else one started for this call (like MLflow).
+
+    A run started here is ended FAILED if the call fails, so a refused upload does not
+    leave an empty run active. Callers check their input before entering, so bad input
+    starts no run at all.
+    """
+    run = active_run()
+    if run is not None:
+        yield run
+        return
+    run = start_run()
+    try:
+        yield run
+    except BaseException:
+        try:
+            _end(run, "FAILED")
+        except Exception as exc:  # keep the caller's error; say why the run stayed open
+            print(f"conveyor: could not end run {run.id}: {exc}", file=sys.stderr)
+        raise
+
+
 def _end(run: ActiveRun, status: str) -> None:
     if run.ended:
         return
@@ -258,11 +283,16 @@ def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> di
     path = Path(local_path)
     if not path.is_file():
         raise ValidationFailed(f"{path} is not a file; log folders with log_artifacts()")
-    dest = f"{artifact_path.strip('/')}/{path.name}" if artifact_path else path.name
-    run = _require_run()
-    with open(path, "rb") as fh:
+    dest = _artifact_dest(artifact_path, path.name)
+    with open(path, "rb") as fh, _run_for_call() as run:
         entry: dict[str, Any] = run.backend.upload_artifact(run.run.id, dest, fh)
     return entry
+
+
+def _artifact_dest(artifact_path: str | None, rel: str) -> str:
+    from conveyor.tracking.service import check_artifact_path
+
+    return check_artifact_path(f"{artifact_path.strip('/')}/{rel}" if artifact_path else rel)
 
 
 def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> list[dict[str, Any]]:
@@ -270,13 +300,15 @@ def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> li
     root = Path(local_dir)
     if not root.is_dir():
         raise ValidationFailed(f"{root} is not a folder")
-    run = _require_run()
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    if not files:
+        raise ValidationFailed(f"{root} has no files to log")
+    dests = [_artifact_dest(artifact_path, f.relative_to(root).as_posix()) for f in files]
     entries = []
-    for file in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = file.relative_to(root).as_posix()
-        dest = f"{artifact_path.strip('/')}/{rel}" if artifact_path else rel
-        with open(file, "rb") as fh:
-            entries.append(run.backend.upload_artifact(run.run.id, dest, fh))
+    with _run_for_call() as run:
+        for file, dest in zip(files, dests, strict=True):
+            with open(file, "rb") as fh:
+                entries.append(run.backend.upload_artifact(run.run.id, dest, fh))
     return entries
 
 

@@ -47,26 +47,27 @@ def log_model(
     from conveyor.tracking.service import check_artifact_path
 
     artifact_path = check_artifact_path(artifact_path)
-    run = fluent._require_run()
-    if run.backend.list_artifacts(run.run.id, artifact_path):
-        raise Conflict(
-            f"run {run.run.id} already has a model (or other artifacts) at {artifact_path!r}; "
-            "artifacts are immutable, so log_model will not replace them. Pass another "
-            "artifact_path= (e.g. 'model-2') or log the new model in a new run.",
-            details={"run_id": run.run.id, "artifact_path": artifact_path},
-        )
-    with tempfile.TemporaryDirectory(prefix="conveyor-model-") as tmp:
-        folder = Path(tmp) / "model"
-        manifest = save_model(
-            model,
-            folder,
-            input_example=input_example,
-            signature=signature,
-            flavor=flavor,
-            metadata=metadata,
-            **save_options,
-        )
-        fluent.log_artifacts(folder, artifact_path)
+    with fluent._run_for_call() as run:
+        if run.backend.list_artifacts(run.run.id, artifact_path):
+            raise Conflict(
+                f"run {run.run.id} already has a model (or other artifacts) at "
+                f"{artifact_path!r}; artifacts are immutable, so log_model will not replace "
+                "them. Pass another artifact_path= (e.g. 'model-2') or log the new model in a "
+                "new run.",
+                details={"run_id": run.run.id, "artifact_path": artifact_path},
+            )
+        with tempfile.TemporaryDirectory(prefix="conveyor-model-") as tmp:
+            folder = Path(tmp) / "model"
+            manifest = save_model(
+                model,
+                folder,
+                input_example=input_example,
+                signature=signature,
+                flavor=flavor,
+                metadata=metadata,
+                **save_options,
+            )
+            fluent.log_artifacts(folder, artifact_path)
     uri = f"runs:/{run.run.id}/{artifact_path}"
     version = register_model(uri, registered_model_name) if registered_model_name else None
     return ModelInfo(

@@ -31,7 +31,7 @@ def number(
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         raise param_error(key, f"must be a number, got {value!r}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise param_error(key, f"must be between {lo} and {hi}, got {value}")
+        raise param_error(key, f"must be {_range(lo, hi)}, got {value}")
     return float(value)
 
 
@@ -68,3 +68,9 @@ def metric_name(params: dict[str, Any], key: str = "metric") -> str:
             key, f"must name a metric ({', '.join(sorted(DIRECTIONS))}), got {value!r}"
         )
     return value
+
+
+def _range(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"between {lo:g} and {hi:g}"
+    return f">= {lo:g}" if lo is not None else f"<= {hi:g}"

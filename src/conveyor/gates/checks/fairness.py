@@ -33,7 +33,7 @@ from conveyor.gates.checks import _params as p
 from conveyor.gates.context import GateContext, Scored
 from conveyor.gates.policy import param_error
 from conveyor.gates.report import CheckOutcome
-from conveyor.gates.stats import bootstrap_weights
+from conveyor.gates.stats import bootstrap_weights, single_threaded_blas
 
 __all__ = ["Fairness", "group_table", "parity_numbers"]
 
@@ -112,7 +112,11 @@ def _interval_numbers(
         )
         spans.append((start, k))
     design = np.hstack(blocks)
-    sums = np.vstack([w @ design for w in bootstrap_weights(len(y), resamples, seed)])
+    design32 = design.astype(np.float32)  # exact: 0/1 indicators, sums of counts < 2**24
+    with single_threaded_blas():
+        sums = np.vstack([w @ design32 for w in bootstrap_weights(len(y), resamples, seed)]).astype(
+            np.float64
+        )
     out: dict[str, dict[str, list[float] | None]] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for (key, _, usable), (start, k) in zip(sets, spans, strict=True):

@@ -19,7 +19,7 @@ from conveyor.monitoring._columns import (
     read_categorical,
     read_numeric,
 )
-from conveyor.monitoring._sources import DEFAULT_CHUNK_ROWS, Source, open_source
+from conveyor.monitoring._sources import DEFAULT_CHUNK_ROWS, Source, narrowest_float, open_source
 from conveyor.monitoring.drift._base import DriftMethod, InsufficientData, Measurement
 from conveyor.monitoring.drift._builtins import DEFAULT_METHODS
 from conveyor.monitoring.drift._plots import categorical_plot, numeric_plot
@@ -250,7 +250,10 @@ def _measure(plan: _Planned, ref: Source, cur: Source, chunk_rows: int, min_rows
     res, method = plan.result, plan.method
     assert method is not None
     if res.kind == "numeric":
-        a, b = read_numeric(ref, res.column, chunk_rows), read_numeric(cur, res.column, chunk_rows)
+        col = res.column
+        precision = narrowest_float(ref.type_of(col), cur.type_of(col))
+        a = read_numeric(ref, col, chunk_rows, precision)
+        b = read_numeric(cur, col, chunk_rows, precision)
         _counts(res, a.n, a.rows, b.n, b.rows)
         try:
             _judge(plan, (a, b), _too_few(a, b, min_rows))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from conveyor.monitoring.drift._report import ColumnDrift, DriftReport
 
-__all__ = ["render_html", "svg_chart"]
+__all__ = ["page_head", "render_html", "svg_chart"]
 
 _REF, _CUR = "#4C78A8", "#F58518"
 _W, _H = 260, 70
@@ -30,6 +30,17 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .b-insufficient_data{background:#e0a800;color:#222}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
 .reason{color:#7a5b00;font-size:12px}
+"""
+
+
+def page_head(title: str, css: str = "") -> str:
+    """The doctype, ``<head>`` (``title`` escaped, the report style plus ``css``) and
+    opening ``<body>`` of every monitoring HTML page."""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{escape(title)}</title><style>{_CSS}{css}</style></head>
+<body>
 """
 
 
@@ -108,12 +119,7 @@ def render_html(report: DriftReport) -> str:
         f"(alpha {report.alpha:g}, correction {escape(report.correction)}) · "
         f"computed in {report.elapsed_seconds:.2f} s · {escape(report.created)}"
     )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Conveyor drift report</title><style>{_CSS}</style></head>
-<body>
-<h1>Data drift report</h1>
+    return f"""{page_head("Conveyor drift report")}<h1>Data drift report</h1>
 <div class="verdict v-{tone}">{escape(report.verdict())}</div>
 <div class="meta">{meta}</div>
 <div class="meta legend"><span style="background:{_REF}"></span>reference

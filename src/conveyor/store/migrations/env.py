@@ -5,9 +5,11 @@ from __future__ import annotations
 from alembic import context
 
 # imported so autogenerate sees every domain's tables on the shared metadata
+import conveyor.deployments.rollout_tables
 import conveyor.deployments.tables
 import conveyor.gates.tables
-import conveyor.monitoring.tables  # noqa: F401
+import conveyor.monitoring.tables
+import conveyor.pipelines.tables  # noqa: F401
 from conveyor.store.tables import metadata
 
 connection = context.config.attributes.get("connection")

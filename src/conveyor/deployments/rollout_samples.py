@@ -1,0 +1,94 @@
+"""From a prediction-log window to the two samples a rollout step compares.
+
+The rollout revision routes the candidate as ``canary`` and the primary as ``primary``,
+with the primary version as ``fallback``. A candidate request that raises is answered by
+the fallback and logged with ``route = "fallback"``; those rows are counted as candidate
+errors. That is conservative: a primary failure rescued by its own fallback also counts
+against the candidate (for a deterministic model it fails again and is not logged). When
+the log has an ``error`` column (per-request failures), it is used per route instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from conveyor.deployments.rollout_analysis import RouteSample
+from conveyor.monitoring.windows import WindowData
+
+__all__ = ["CANDIDATE_ROUTE", "PRIMARY_ROUTE", "route_samples"]
+
+CANDIDATE_ROUTE = "canary"
+PRIMARY_ROUTE = "primary"
+_FALLBACK_ROUTE = "fallback"
+
+
+def _errors(table: pa.Table) -> int:
+    if "error" not in table.column_names or table.num_rows == 0:
+        return 0
+    return int(pc.sum(pc.cast(pc.is_valid(table.column("error")), pa.int64())).as_py() or 0)
+
+
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    return np.asarray(table.column(name).to_numpy(zero_copy_only=False))
+
+
+def _outputs(table: pa.Table) -> np.ndarray:
+    nums = table.column("output_num")
+    if table.num_rows and nums.null_count == 0:
+        return _column(table, "output_num").astype(np.float64)
+    return _column(table, "output").astype(str)
+
+
+def _regression(*tables: pa.Table) -> bool:
+    nums = [t.column("output_num") for t in tables if t.num_rows]
+    if not nums or any(c.null_count for c in nums):
+        return False
+    values = np.concatenate([np.asarray(c.to_numpy(zero_copy_only=False)) for c in nums])
+    return len(np.unique(values)) > 20
+
+
+def _scores(table: pa.Table, regression: bool) -> np.ndarray | None:
+    labelled = table.filter(pc.is_valid(table.column("label")))
+    if labelled.num_rows == 0:
+        return None
+    out_num, lab_num = labelled.column("output_num"), labelled.column("label_num")
+    if regression:
+        both = pc.and_(pc.is_valid(out_num), pc.is_valid(lab_num))
+        sub = labelled.filter(both)
+        err = _column(sub, "output_num").astype(float) - _column(sub, "label_num").astype(float)
+        return -np.abs(err)
+    numeric = pc.and_(pc.is_valid(out_num), pc.is_valid(lab_num))
+    same_num = pc.equal(out_num, lab_num)
+    same_text = pc.equal(labelled.column("output"), labelled.column("label"))
+    same = pc.if_else(numeric, same_num, same_text)
+    return np.asarray(pc.fill_null(same, False).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _sample(table: pa.Table, extra_errors: int, regression: bool) -> RouteSample:
+    errors = _errors(table) + extra_errors
+    ok = table.filter(pc.is_null(table.column("error"))) if "error" in table.column_names else table
+    return RouteSample(
+        requests=table.num_rows + extra_errors,
+        errors=errors,
+        latency_ms=_column(ok, "latency_ms").astype(np.float64),
+        outputs=_outputs(ok),
+        correct=_scores(ok, regression),
+        score="negative absolute error" if regression else "accuracy",
+    )
+
+
+def _route(table: pa.Table, route: str) -> pa.Table:
+    if table.num_rows == 0:
+        return table
+    return table.filter(pc.equal(table.column("route"), route))
+
+
+def route_samples(data: WindowData) -> tuple[RouteSample, RouteSample]:
+    """``(candidate, primary)`` samples of a step window (shadow rows are not in it)."""
+    table = data.table
+    cand, prim = _route(table, CANDIDATE_ROUTE), _route(table, PRIMARY_ROUTE)
+    rescued = _route(table, _FALLBACK_ROUTE).num_rows
+    regression = _regression(cand, prim)
+    return _sample(cand, rescued, regression), _sample(prim, 0, regression)
