@@ -19,7 +19,7 @@ __all__ = ["MAX_PATH_BYTES", "MAX_SEGMENT_BYTES", "PATH_RULE", "check_relative_p
 MAX_SEGMENT_BYTES = 255
 MAX_PATH_BYTES = 1024
 PATH_RULE = (
-    "paths are relative POSIX paths: '/'-separated names of valid UTF-8 without control "
+    "artifact paths must be relative POSIX paths: '/'-separated names of valid UTF-8 without control "
     "characters or backslashes, no '..', no leading '/', no drive letter such as 'C:', at "
     f"most {MAX_SEGMENT_BYTES} bytes per name and {MAX_PATH_BYTES} bytes in all"
 )
