@@ -22,6 +22,13 @@ Usage::
     .venv/bin/python bench/serving.py              # full run (~4 minutes)
     .venv/bin/python bench/serving.py --quick      # 3 s per measurement
     .venv/bin/python bench/serving.py --no-doc     # do not rewrite docs/benchmarks.md
+    .venv/bin/python bench/serving.py --focus --baseline main   # this tree vs main only
+
+``--baseline REF`` adds Conveyor servers running the ``src/`` of git revision REF
+(extracted with ``git archive``) beside this tree's, in the same interleaved rounds.
+``--focus`` measures Conveyor alone (no peers, no log/batching variants): ``/invocations``
+JSON, v2 JSON (one FP32 ``[1, 20]`` tensor) and v2 binary (the same tensor as raw bytes,
+the answer as raw bytes too, as tritonclient sends by default).
 """
 
 from __future__ import annotations
@@ -153,8 +160,8 @@ async def app(scope, receive, send):
 
 WRK_LUA = """
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = assert(io.open("%s", "r"))
+%s
+local f = assert(io.open("%s", "rb"))
 wrk.body = f:read("*a")
 f:close()
 done = function(summary, latency, requests)
@@ -177,8 +184,18 @@ def _write(path: Path, text: str | bytes) -> Path:
     return path
 
 
-def wrk(url: str, body_file: Path, connections: int, seconds: float) -> dict[str, Any]:
-    script = _write(WORK / f"post-{body_file.stem}.lua", WRK_LUA % body_file)
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def wrk(
+    url: str,
+    body_file: Path,
+    connections: int,
+    seconds: float,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in (headers or JSON_HEADERS).items())
+    script = _write(WORK / f"post-{body_file.stem}.lua", WRK_LUA % (lines, body_file))
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "5s",
            "-s", str(script), url]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
@@ -226,17 +243,31 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def post_json(url: str, body: bytes) -> Any:
-    req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+def post_json(url: str, body: bytes, headers: dict[str, str] | None = None) -> Any:
+    """The JSON answer; of a v2 binary answer, its JSON header with the bytes as ``_tail``."""
+    req = urllib.request.Request(url, body, headers or JSON_HEADERS)
     with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read())
+        raw = resp.read()
+        n = resp.headers.get("Inference-Header-Content-Length")
+    if n is None:
+        return json.loads(raw)
+    return {**json.loads(raw[: int(n)]), "_tail": raw[int(n) :]}
 
 
 class Target:
     """A started server and how to drive it."""
 
-    def __init__(self, name: str, server: Any, url: str, body: Path, conns: tuple[int, ...]):
+    def __init__(
+        self,
+        name: str,
+        server: Any,
+        url: str,
+        body: Path,
+        conns: tuple[int, ...],
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.name, self.server, self.url, self.body, self.conns = name, server, url, body, conns
+        self.headers = headers
         self.samples: dict[int, list[dict[str, Any]]] = {c: [] for c in conns}
 
 
@@ -251,6 +282,7 @@ def start(
     check: Any,
     env: dict[str, str] | None = None,
     connections: tuple[int, ...] = CONNECTIONS,
+    headers: dict[str, str] | None = None,
 ) -> Target:
     srv = stack.enter_context(
         server_process(
@@ -263,11 +295,11 @@ def start(
             deadline_s=300,
         )
     )
-    answer = post_json(url, body.read_bytes())
+    answer = post_json(url, body.read_bytes(), headers)
     if not check(answer):
         raise RuntimeError(f"{name}: unexpected answer {answer!r}")
     log(f"{name}: ready in {srv.startup_s:.1f}s, answer checked")
-    return Target(name, srv, url, body, connections)
+    return Target(name, srv, url, body, connections, headers)
 
 
 def summarize(target: Target, conns: int) -> dict[str, Any]:
@@ -283,6 +315,16 @@ def summarize(target: Target, conns: int) -> dict[str, Any]:
         rss_mb=round(target.server.rss_mb(), 1),
     )
     return mid
+
+
+def _baseline_src(ref: str) -> Path:
+    """``src/`` of git revision ``ref``, extracted under the work folder."""
+    out = WORK / "baseline"
+    out.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"],
+                             capture_output=True, check=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out / "src"
 
 
 def _install_wrk() -> bool:
@@ -306,7 +348,11 @@ def main() -> int:
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite the docs")
     parser.add_argument("--skip-mlflow", action="store_true")
     parser.add_argument("--skip-fastapi", action="store_true")
+    parser.add_argument("--baseline", metavar="REF", help="also serve git revision REF's src/")
+    parser.add_argument("--focus", action="store_true", help="Conveyor only: JSON, v2, binary")
     args = parser.parse_args()
+    if args.focus:
+        args.skip_mlflow = args.skip_fastapi = True
     if args.quick:
         args.duration, args.warmup, args.rounds = 2.0, 1.0, 1
     if shutil.which("wrk") is None and not _install_wrk():
@@ -328,9 +374,18 @@ def main() -> int:
 
     row = np.load(data)["x"][0].astype(float).tolist()
     record = dict(zip(COLUMNS, row, strict=True))
+    tensor = {"name": "input", "shape": [1, N_FEATURES], "datatype": "FP32"}
+    raw = np.asarray(row, dtype="<f4").tobytes()
+    binary_json = json.dumps({
+        "inputs": [{**tensor, "parameters": {"binary_data_size": len(raw)}}],
+        "parameters": {"binary_data_output": True},
+    }).encode()  # fmt: skip
+    binary_header = len(binary_json)
     bodies = {
         "records": _write(WORK / "records.json", json.dumps({"records": [record]})),
         "mlflow": _write(WORK / "mlflow.json", json.dumps({"dataframe_records": [record]})),
+        "v2": _write(WORK / "v2.json", json.dumps({"inputs": [{**tensor, "data": row}]})),
+        "binary": _write(WORK / "v2-binary.bin", binary_json + raw),
     }
     workers = str(args.workers)
     uv = [py, "-m", "uvicorn", "--host", "127.0.0.1", "--workers", workers, "--loop", "uvloop",
@@ -363,30 +418,54 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         # every server is up at once; the rounds below interleave them so that other load
         # on the machine hits all of them alike
-        port = free_port()
-        targets.append(start(
-            stack, "bare ASGI", [*uv, "--port", str(port), "--app-dir", str(WORK), "bare_app:app"],
-            health=f"http://127.0.0.1:{port}/", url=f"http://127.0.0.1:{port}/",
-            body=bodies["records"], check=lambda a: "predictions" in a,
-        ))  # fmt: skip
-        configs = [
-            ("conveyor", spec("nolog"), workers, CONNECTIONS),
-            ("conveyor +log", spec("log", log_uri=str(log_dir)), workers, CONNECTIONS),
-            ("conveyor +batching", spec("batch", batching={"max_batch": 64}), workers, (32,)),
-            ("conveyor 1 worker", spec("nolog"), "1", (32,)),
-            ("conveyor 1 worker +batching", spec("batch"), "1", (32,)),
-        ]
-        for name, spec_path, n_workers, conns in configs:
+        if not args.focus:
             port = free_port()
             targets.append(start(
-                stack, name,
-                [py, "-m", "conveyor.serving", "--spec", str(spec_path), "--port", str(port),
-                 "--workers", n_workers],
-                health=f"http://127.0.0.1:{port}/v2/health/ready",
-                url=f"http://127.0.0.1:{port}/invocations",
-                body=bodies["records"], check=ok, connections=conns,
-                env={"PYTHONPATH": str(REPO / "src")},
+                stack, "bare ASGI",
+                [*uv, "--port", str(port), "--app-dir", str(WORK), "bare_app:app"],
+                health=f"http://127.0.0.1:{port}/", url=f"http://127.0.0.1:{port}/",
+                body=bodies["records"], check=lambda a: "predictions" in a,
             ))  # fmt: skip
+        configs = [("conveyor", spec("nolog"), workers, CONNECTIONS)]
+        if not args.focus:
+            configs += [
+                ("conveyor +log", spec("log", log_uri=str(log_dir)), workers, CONNECTIONS),
+                ("conveyor +batching", spec("batch", batching={"max_batch": 64}), workers, (32,)),
+                ("conveyor 1 worker", spec("nolog"), "1", (32,)),
+                ("conveyor 1 worker +batching", spec("batch"), "1", (32,)),
+            ]
+        trees = [("", REPO / "src")]
+        if args.baseline:
+            trees.append((f" @{args.baseline}", _baseline_src(args.baseline)))
+        v2_ok = lambda a: a["outputs"][0]["data"] == [expected]  # noqa: E731
+        bin_ok = lambda a: a["_tail"] == np.array([expected], "<i8").tobytes()  # noqa: E731
+        for suffix, src in trees:
+            for name, spec_path, n_workers, conns in configs:
+                port = free_port()
+                base = f"http://127.0.0.1:{port}"
+                cmd = [py, "-m", "conveyor.serving", "--spec", str(spec_path), "--port",
+                       str(port), "--workers", n_workers]  # fmt: skip
+                targets.append(start(
+                    stack, name + suffix, cmd, health=f"{base}/v2/health/ready",
+                    url=f"{base}/invocations", body=bodies["records"], check=ok,
+                    connections=conns, env={"PYTHONPATH": str(src)},
+                ))  # fmt: skip
+                if name != "conveyor" or not args.focus:
+                    continue
+                # the same server, its v2 routes (binary: this tree only)
+                v2_url = f"{base}/v2/models/rf/infer"
+                targets.append(Target(f"conveyor v2 JSON{suffix}", targets[-1].server, v2_url,
+                                      bodies["v2"], conns))  # fmt: skip
+                if not v2_ok(post_json(v2_url, bodies["v2"].read_bytes())):
+                    raise RuntimeError("v2 JSON answer differs")
+                if suffix:
+                    continue
+                headers = {"Content-Type": "application/octet-stream",
+                           "Inference-Header-Content-Length": str(binary_header)}  # fmt: skip
+                if not bin_ok(post_json(v2_url, bodies["binary"].read_bytes(), headers)):
+                    raise RuntimeError("v2 binary answer differs")
+                targets.append(Target("conveyor v2 binary", targets[-1].server, v2_url,
+                                      bodies["binary"], conns, headers))  # fmt: skip
         if not args.skip_fastapi:
             port = free_port()
             targets.append(start(
@@ -409,12 +488,12 @@ def main() -> int:
             ))  # fmt: skip
         load_start = os.getloadavg()[0]
         for t in targets:
-            wrk(t.url, t.body, 32, args.warmup)
+            wrk(t.url, t.body, 32, args.warmup, t.headers)
         for i in range(args.rounds):
             for t in targets:
                 for conns in t.conns:
                     cpu0 = cpu_seconds(t.server.pid)
-                    r = wrk(t.url, t.body, conns, args.duration)
+                    r = wrk(t.url, t.body, conns, args.duration, t.headers)
                     cpu = cpu_seconds(t.server.pid) - cpu0
                     r["cpu_us_per_req"] = cpu / max(r["requests"], 1) * 1e6
                     t.samples[conns].append(r)
@@ -486,6 +565,21 @@ def render(
             f"| {r['rounds']} |"
         )
     lines.append("")
+    if args.baseline:
+        lines += [
+            f"This tree vs `{args.baseline}` (same rounds; req/s ratio, server CPU per request "
+            "ratio; > 1.00 req/s and < 1.00 CPU mean this tree is faster):",
+            "",
+        ]
+        for r in results:
+            old = by.get((f"{r['server']} @{args.baseline}", r["connections"]))
+            if old is not None:
+                lines.append(
+                    f"- {r['server']}, {r['connections']} conns: req/s "
+                    f"{r['rps'] / old['rps']:.2f}x, CPU/req "
+                    f"{r['cpu_us_per_req'] / old['cpu_us_per_req']:.2f}x"
+                )
+        lines.append("")
     c32 = by.get(("conveyor", 32))
     bare = by.get(("bare ASGI", 32))
     logged_run = by.get(("conveyor +log", 32))

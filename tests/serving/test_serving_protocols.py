@@ -168,7 +168,9 @@ def test_renderers() -> None:
     body = orjson.loads(render_invocations(out, ["a" * 32, "b" * 32], "7"))
     assert body == {"predictions": [1, 0], "prediction_ids": ["a" * 32, "b" * 32],
                     "model_version": "7"}  # fmt: skip
-    v2 = orjson.loads(render_v2("clf", "7", "req", out, ["a" * 32, "b" * 32]))
+    raw, header_length = render_v2("clf", "7", "req", out, ["a" * 32, "b" * 32])
+    assert header_length is None  # no binary output asked for
+    v2 = orjson.loads(raw)
     assert v2["id"] == "req" and v2["model_version"] == "7" and v2["model_name"] == "clf"
     assert v2["outputs"] == [{"name": "predict", "shape": [2], "datatype": "INT64",
                               "data": [1, 0]}]  # fmt: skip

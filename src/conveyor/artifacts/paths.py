@@ -19,8 +19,9 @@ __all__ = ["MAX_PATH_BYTES", "MAX_SEGMENT_BYTES", "PATH_RULE", "check_relative_p
 MAX_SEGMENT_BYTES = 255
 MAX_PATH_BYTES = 1024
 PATH_RULE = (
-    "artifact paths must be relative POSIX paths: '/'-separated names of valid UTF-8 without control "
-    "characters or backslashes, no '..', no leading '/', no drive letter such as 'C:', at "
+    "artifact paths must be relative POSIX paths: '/'-separated names of valid UTF-8 "
+    "without control characters or backslashes, no '..', no leading '/', no drive letter "
+    "such as 'C:', at "
     f"most {MAX_SEGMENT_BYTES} bytes per name and {MAX_PATH_BYTES} bytes in all"
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

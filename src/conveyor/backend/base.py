@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from conveyor.data.entities import Dataset, DatasetVersion
     from conveyor.deployments.entities import Deployment, Revision
+    from conveyor.gates.report import GateReport
+    from conveyor.gates.service import StoredPolicy
 
 __all__ = ["Backend"]
 
@@ -187,6 +189,7 @@ class Backend(Protocol):
         description: str = "",
         compile: bool = True,
         validation_data: pd.DataFrame | None = None,
+        override_reason: str | None = None,
     ) -> Revision:
         """Write a new revision of ``endpoint`` (see ``conveyor.deployments.deploy_endpoint``);
         model versions are compiled to ONNX where the store is (the server, remotely)."""
@@ -203,6 +206,17 @@ class Backend(Protocol):
     def list_revisions(self, endpoint: str) -> list[Revision]: ...
 
     def get_revision(self, endpoint: str, revision: int | None = None) -> Revision: ...
+
+    # -- gates ---------------------------------------------------------------------------
+    def set_gate_policy(
+        self, model: str, policy: str | dict[str, Any], *, source: str = "policy"
+    ) -> StoredPolicy: ...
+
+    def get_gate_policy(self, model: str, version: int | None = None) -> StoredPolicy: ...
+
+    def run_gates(self, model: str, version: int | str) -> GateReport: ...
+
+    def get_gate_report(self, model: str, version: int | str) -> GateReport: ...
 
     # -- audit ---------------------------------------------------------------------------
     def list_audit_events(

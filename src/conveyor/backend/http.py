@@ -402,6 +402,7 @@ class HttpBackend(Client):
         description: str = "",
         compile: bool = True,
         validation_data: pd.DataFrame | None = None,
+        override_reason: str | None = None,
     ) -> Revision:
         """Write a new revision of ``endpoint`` on the server, which compiles the versions.
 
@@ -418,6 +419,7 @@ class HttpBackend(Client):
             "description": description,
             "compile": compile,
             "validation_data": None if validation_data is None else encode(validation_data),
+            "override_reason": override_reason,
         }
         url = f"/deployments/{_name(endpoint, 'endpoint name')}/revisions"
         return _revision(self._call("POST", url, body))

@@ -276,6 +276,7 @@ class LocalBackend(Client):
         description: str = "",
         compile: bool = True,
         validation_data: pd.DataFrame | None = None,
+        override_reason: str | None = None,
     ) -> Revision:
         """Resolve the routes, compile each version to ONNX (cached), write the revision.
 
@@ -297,6 +298,7 @@ class LocalBackend(Client):
             description=description,
             compile=compile,
             validation_data=validation_data,
+            override_reason=override_reason,
         )
 
     def rollback(self, endpoint: str, *, to_revision: int | None = None) -> Revision:

@@ -363,7 +363,7 @@ def _endpoint_in(path: str) -> Any:
         name = path[11:]
         for suffix in ("/infer", "/ready"):
             name = name.removesuffix(suffix)
-        return name
+        return name.split("/versions/", 1)[0]
     return _NO_ENDPOINT
 
 

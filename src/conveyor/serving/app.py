@@ -10,15 +10,20 @@ Routes::
 
     GET  /v2                         server metadata          GET /metrics   Prometheus
     GET  /v2/health/live|ready       liveness / readiness     POST /feedback ground truth
-    GET  /v2/models/{name}[/ready]   model metadata / ready
-    POST /v2/models/{name}/infer     Open Inference Protocol v2
-    POST /invocations                MLflow protocol, default endpoint
+    GET  /v2/models/{name}[/versions/{v}][/ready]   model metadata / ready
+    POST /v2/models/{name}[/versions/{v}]/infer     Open Inference Protocol v2 (JSON or binary)
+    POST /invocations                MLflow protocol (JSON or text/csv), default endpoint
     POST /endpoints/{name}/invocations   same, named endpoint
+    GET  /ping, /health, /version    as ``mlflow models serve`` answers them
 
-Bad input never yields a 500: 400 malformed JSON, 404 unknown model or path (named),
-405 wrong method, 413 body over ``max_body_bytes``, 422 every field error. A model that
-raises (or misses the table's deadline) is answered by the table's fallback, else 503 with
-an ``error_id`` that is also in the JSON log line holding the traceback.
+Bad input never yields a 500: 400 malformed JSON, 404 unknown model, version or path
+(named), 405 wrong method, 413 body over ``max_body_bytes``, 415 a body type other than
+JSON (the v2 binary extension on ``/v2``, ``text/csv`` on ``/invocations``), 422 every
+field error. Errors on ``/v2`` routes have the protocol's shape ``{"error": "<message>",
+"code": ..., "details": ...}``; Conveyor's own routes answer ``{"error": {"code",
+"message", "details"}}``. A model that raises (or misses the table's deadline) is answered
+by the table's fallback, else 503 with an ``error_id`` that is also in the JSON log line
+holding the traceback.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import Any, ClassVar
 import numpy as np
 import orjson
 
+from conveyor import __version__
 from conveyor.errors import (
     ConveyorError,
     ModelError,
@@ -47,20 +53,28 @@ from conveyor.errors import (
     ValidationFailed,
 )
 from conveyor.serving.batching import MicroBatcher
+from conveyor.serving.binary import split_body
+from conveyor.serving.feedback import count_matched, parse_feedback
 from conveyor.serving.metrics import ServingMetrics
 from conveyor.serving.prediction_log import PredictionLog
 from conveyor.serving.protocols import (
     loads,
+    parse_csv,
     parse_invocations,
-    parse_v2,
     render_invocations,
-    render_v2,
-    v2_datatype,
     wants_probabilities,
 )
 from conveyor.serving.routing import Route, Router, RouteTable
+from conveyor.serving.v2 import (
+    OUTPUTS,
+    model_metadata,
+    parse_v2,
+    render_v2,
+    requested_outputs,
+    v2_datatype,
+)
 
-__all__ = ["BatchingConfig", "InferenceApp", "MethodNotAllowed"]
+__all__ = ["BatchingConfig", "InferenceApp", "MethodNotAllowed", "UnsupportedMediaType"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -71,6 +85,9 @@ log = logging.getLogger("conveyor.serving.app")
 _JSON = (b"content-type", b"application/json")
 _ALLOW_GET = [(b"allow", b"GET")]
 _ALLOW_POST = [(b"allow", b"POST")]
+_GET_PATHS = frozenset(
+    ("/metrics", "/v2", "/v2/health/live", "/v2/health/ready", "/ping", "/health", "/version")
+)
 
 
 class MethodNotAllowed(ConveyorError):
@@ -81,12 +98,48 @@ class MethodNotAllowed(ConveyorError):
     headline = "Method not allowed"
 
 
+class UnsupportedMediaType(ConveyorError):
+    """A request body of a type the route does not take (a form post from another site)."""
+
+    status = 415
+    code = "unsupported_media_type"
+    headline = "Unsupported media type"
+
+
 class _Disconnected(Exception):
     pass
 
 
+_JSON_TYPE = b"application/json"
+_CSV_TYPE = b"text/csv"
+_BINARY_TYPE = b"application/octet-stream"
+
+
+def _media(ctype: bytes | None) -> bytes | None:
+    """``application/json`` of ``Application/JSON; charset=utf-8``."""
+    if ctype is None:
+        return None
+    return ctype.split(b";", 1)[0].strip().lower()
+
+
+def _refuse(path: str, ctype: bytes | None, takes: str) -> UnsupportedMediaType:
+    given = ctype.decode("latin-1")[:100] if ctype is not None else "none"
+    return UnsupportedMediaType(
+        f"{path} takes {takes}, not Content-Type {given!r}; send the body with "
+        "Content-Type: application/json",
+        details={"content_type": given},
+    )
+
+
+def _model_path(rest: str) -> tuple[str, str | None]:
+    """``name`` or ``name/versions/v`` -> (name, version or None)."""
+    name, sep, version = rest.partition("/versions/")
+    if sep and (not version or "/" in version):
+        raise NotFound(f"no route for version {version!r} of {name!r}", details={"path": rest})
+    return name, (version if sep else None)
+
+
 _Scored = tuple[np.ndarray, np.ndarray | None]  # outputs, class probabilities
-_V2_KIND = {"float": "FP64", "int": "INT64", "bool": "BOOL", "str": "BYTES"}
 
 
 @dataclass(frozen=True)
@@ -108,18 +161,6 @@ def _ids(n: int) -> list[str]:
         return [f"{_bits(128):032x}"]
     raw = f"{_bits(128 * n):0{32 * n}x}"
     return [raw[i : i + 32] for i in range(0, 32 * n, 32)]
-
-
-def _sticky_field(payload: Any, field: str) -> str | None:
-    if not isinstance(payload, dict):
-        return None
-    for key in ("records", "dataframe_records", "instances", "inputs"):
-        value = payload.get(key)
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            value = value[0]
-        if isinstance(value, dict) and field in value:
-            return str(value[field])
-    return None
 
 
 async def run_lifespan(
@@ -160,8 +201,10 @@ class InferenceApp:
         threads: int = 4,
         access_log: bool = False,
         freeze_gc: bool = False,
+        feedback_match_days: int = 30,
     ) -> None:
         self.router = router
+        self.feedback_match_days = feedback_match_days
         self.freeze_gc = freeze_gc
         self.prediction_log = prediction_log
         self.max_body_bytes = max_body_bytes
@@ -259,11 +302,17 @@ class InferenceApp:
         t0 = time.perf_counter()
         rid: str | None = None
         length: bytes | None = None
+        ctype: bytes | None = None
+        header_length: bytes | None = None
         for key, value in scope["headers"]:
             if key == b"x-request-id":
                 rid = value.decode("latin-1")[:200]
             elif key == b"content-length":
                 length = value
+            elif key == b"content-type":
+                ctype = value
+            elif key == b"inference-header-content-length":
+                header_length = value
         if rid is None:
             rid = f"{_bits(64):016x}"
         path: str = scope["path"]
@@ -275,26 +324,43 @@ class InferenceApp:
             ):
                 if method != "POST":
                     raise MethodNotAllowed(f"{path} takes POST, not {method}")
+                csv = False
+                if ctype != _JSON_TYPE:  # the exact common spelling costs one comparison
+                    media = _media(ctype)
+                    csv = media == _CSV_TYPE
+                    if media != _JSON_TYPE and not csv:
+                        raise _refuse(path, ctype, "application/json or text/csv")
                 name = path[11:-12] if path != "/invocations" else None
-                await self._infer(scope, receive, send, name, False, rid, length, t0)
+                await self._infer(
+                    scope, receive, send, name, None, rid, length, t0, None, csv, False
+                )
                 return
             if path.startswith("/v2/models/") and path.endswith("/infer"):
                 if method != "POST":
                     raise MethodNotAllowed(f"{path} takes POST, not {method}")
-                await self._infer(scope, receive, send, path[11:-6], True, rid, length, t0)
+                # no Content-Type: what tritonclient sends; forms and text/plain: refused
+                if ctype is not None and ctype != _JSON_TYPE:
+                    media = _media(ctype)
+                    if media != _JSON_TYPE and (header_length is None or media != _BINARY_TYPE):
+                        raise _refuse(path, ctype, "application/json (or the binary extension)")
+                name, version = _model_path(path[11:-6])
+                await self._infer(
+                    scope, receive, send, name, version, rid, length, t0, header_length, False, True
+                )
                 return
             if path == "/feedback":
                 if method != "POST":
                     raise MethodNotAllowed(f"{path} takes POST, not {method}")
+                if _media(ctype) != _JSON_TYPE:
+                    raise _refuse(path, ctype, "application/json")
                 await self._feedback(receive, send, rid, length)
                 return
             status, body = self._get(path, method)
             await self._send(send, status, body, rid)
-            labels = ("", "", "")
             if path != "/metrics":
                 self.metrics.observe(labels, status, time.perf_counter() - t0)
         except ConveyorError as exc:
-            await self._error(send, exc, rid, labels, t0)
+            await self._error(send, exc, rid, labels, t0, path.startswith("/v2"))
         except _Disconnected:
             return
         except Exception as exc:  # a bug of ours: answer 500 with an id, keep serving
@@ -304,7 +370,7 @@ class InferenceApp:
             failure = ConveyorError(
                 f"internal error {error_id}: {type(exc).__name__}", details={"error_id": error_id}
             )
-            await self._error(send, failure, rid, labels, t0)
+            await self._error(send, failure, rid, labels, t0, path.startswith("/v2"))
 
     # -- inference ---------------------------------------------------------------------------
     async def _infer(
@@ -313,32 +379,45 @@ class InferenceApp:
         receive: Receive,
         send: Send,
         endpoint: str | None,
-        v2: bool,
+        version: str | None,
         rid: str,
         length: bytes | None,
         t0: float,
+        header_length: bytes | None,
+        csv: bool,
+        v2: bool,
     ) -> None:
+        """One inference request: ``version`` set for the v2 ``/versions/{v}`` routes (and
+        None on ``/invocations``, where ``csv`` says the body is text/csv); ``header_length``
+        is the v2 binary extension's ``Inference-Header-Content-Length``."""
         ts_ms = time.time_ns() // 1_000_000
         table = self.router.get(endpoint)
         labels = (table.endpoint, table.version, "")
+        binary_at: int | None = None
         try:
             body = await self._body(receive, length)
-            payload = loads(body)
-            if table.single:
+            tail = None
+            if v2:
+                if header_length is not None:  # binary extension: JSON, then bytes
+                    head, tail = split_body(body, header_length)
+                    payload = loads(head)
+                else:
+                    payload = loads(body)
+                asked = requested_outputs(payload)
+                want_proba = "probabilities" in asked[0]
+            elif csv:
+                payload, want_proba = None, False
+            else:
+                payload = loads(body)
+                want_proba = wants_probabilities(payload)
+            if version is not None:
+                route = table.for_version(version)
+            elif table.single:
                 route = table.primary
             else:
-                key: Any = None
-                if table.sticky_field is not None:
-                    key = _sticky_field(payload, table.sticky_field)
-                if key is None:
-                    for hk, hv in scope["headers"]:
-                        if hk == table.sticky_header:
-                            key = hv
-                            break
-                route = table.choose(key)
+                route = table.pick(payload, scope["headers"])
             labels = (table.endpoint, route.version, route.name)
             req_id = None
-            want_proba = wants_probabilities(payload, v2)
             if want_proba and not route.scores:
                 raise ValidationFailed(
                     f"model {table.endpoint!r} version {route.version} gives no class "
@@ -348,7 +427,9 @@ class InferenceApp:
                 )
             try:
                 if v2:
-                    matrix, req_id = parse_v2(payload, route.signature)
+                    matrix, req_id = parse_v2(payload, route.signature, tail)
+                elif payload is None:
+                    matrix = parse_csv(body, route.signature)
                 else:
                     matrix = parse_invocations(payload, route.signature)
             except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -359,66 +440,33 @@ class InferenceApp:
             try:
                 outputs, proba = await self._predict(table, route, matrix, want_proba)
             except Exception as exc:
-                fallback = table.fallback
-                error_id = os.urandom(8).hex()
-                self.metrics.error(labels, "model_error")
-                log.error(
-                    "model %s version %s on route %s failed: %s",
-                    table.endpoint, route.version, route.name, exc,
-                    exc_info=not isinstance(exc, TimeoutError),
-                    extra={"request_id": rid, "error_id": error_id, "endpoint": table.endpoint,
-                           "route": route.name, "fallback": fallback is not None},
-                )  # fmt: skip
-                if fallback is None or fallback is route:
-                    what = (
-                        f"missed its deadline of {table.deadline_ms:g} ms"
-                        if isinstance(exc, TimeoutError)
-                        else "failed to predict"
-                    )
-                    raise ModelError(
-                        f"model {table.endpoint!r} version {route.version} {what}; "
-                        f"error id {error_id}",
-                        details={"error_id": error_id},
-                    ) from None
-                route = fallback
+                route, matrix, (outputs, proba) = await self._recover(
+                    table, route, matrix, want_proba, exc, rid
+                )
                 labels = (table.endpoint, route.version, route.name)
-                matrix = self._refit(route, matrix)
-                try:
-                    outputs, proba = await self._call(route, matrix, None, want_proba)
-                    self._check(outputs, matrix)
-                except Exception as exc2:
-                    self.metrics.error(labels, "model_error")
-                    log.error("fallback of %s failed: %s", table.endpoint, exc2, exc_info=True,
-                              extra={"request_id": rid, "error_id": error_id})  # fmt: skip
-                    raise ModelError(
-                        f"model {table.endpoint!r} and its fallback failed; error id {error_id}",
-                        details={"error_id": error_id},
-                    ) from None
             ids = _ids(len(matrix))
             shown = proba if want_proba else None  # None too when a fallback has none
             if v2:
-                out = render_v2(
-                    table.endpoint, route.version, req_id, outputs, ids, shown, route.classes
-                )
+                out, binary_at = render_v2(
+                    table.endpoint, route.version, req_id, outputs, ids, shown, route.classes,
+                    asked,
+                )  # fmt: skip
             else:
                 out = render_invocations(outputs, ids, route.version, shown, route.classes)
         except _Disconnected:
             return
         except ConveyorError as exc:
-            await self._error(send, exc, rid, labels, t0)
+            await self._error(send, exc, rid, labels, t0, v2)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    _JSON,
-                    (b"content-length", b"%d" % len(out)),
-                    (b"x-request-id", rid.encode()),
-                    *route.headers,
-                ],
-            }
-        )
+        headers = [
+            _JSON if binary_at is None else (b"content-type", _BINARY_TYPE),
+            (b"content-length", b"%d" % len(out)),
+            (b"x-request-id", rid.encode()),
+            *route.headers,
+        ]
+        if binary_at is not None:
+            headers.append((b"inference-header-content-length", b"%d" % binary_at))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": out})
         latency = time.perf_counter() - t0
         self.metrics.observe(labels, 200, latency, None if route.batcher else len(matrix))
@@ -436,6 +484,51 @@ class InferenceApp:
             )  # fmt: skip
         if table.shadows:
             await self._shadow(table, matrix, outputs, ids, ts_ms, rid)
+
+    async def _recover(
+        self,
+        table: RouteTable,
+        route: Route,
+        matrix: np.ndarray,
+        want_proba: bool,
+        exc: Exception,
+        rid: str,
+    ) -> tuple[Route, np.ndarray, _Scored]:
+        """After ``route`` failed on ``matrix``: the table's fallback answer, else ModelError."""
+        fallback = table.fallback_for(route)
+        labels = (table.endpoint, route.version, route.name)
+        error_id = os.urandom(8).hex()
+        self.metrics.error(labels, "model_error")
+        log.error(
+            "model %s version %s on route %s failed: %s",
+            table.endpoint, route.version, route.name, exc,
+            exc_info=not isinstance(exc, TimeoutError),
+            extra={"request_id": rid, "error_id": error_id, "endpoint": table.endpoint,
+                   "route": route.name, "fallback": fallback is not None},
+        )  # fmt: skip
+        if fallback is None:
+            what = (
+                f"missed its deadline of {table.deadline_ms:g} ms"
+                if isinstance(exc, TimeoutError)
+                else "failed to predict"
+            )
+            raise ModelError(
+                f"model {table.endpoint!r} version {route.version} {what}; error id {error_id}",
+                details={"error_id": error_id},
+            ) from None
+        matrix = fallback.refit(matrix)
+        try:
+            scored = await self._call(fallback, matrix, None, want_proba)
+            self._check(scored[0], matrix)
+        except Exception as exc2:
+            self.metrics.error((table.endpoint, fallback.version, fallback.name), "model_error")
+            log.error("fallback of %s failed: %s", table.endpoint, exc2, exc_info=True,
+                      extra={"request_id": rid, "error_id": error_id})  # fmt: skip
+            raise ModelError(
+                f"model {table.endpoint!r} and its fallback failed; error id {error_id}",
+                details={"error_id": error_id},
+            ) from None
+        return fallback, matrix, scored
 
     async def _predict(
         self, table: RouteTable, route: Route, matrix: np.ndarray, want_proba: bool = False
@@ -473,14 +566,6 @@ class InferenceApp:
                 f"{len(outputs) if hasattr(outputs, '__len__') else '?'} for {len(matrix)} rows"
             )
 
-    @staticmethod
-    def _refit(route: Route, matrix: np.ndarray) -> np.ndarray:
-        """The same rows in another route's dtype (column order is the signature's)."""
-        dtype = route.signature.dtype
-        if matrix.dtype == dtype:
-            return matrix
-        return matrix.astype(dtype)
-
     async def _shadow(
         self,
         table: RouteTable,
@@ -494,7 +579,7 @@ class InferenceApp:
             labels = (table.endpoint, shadow.version, shadow.name)
             t0 = time.perf_counter()
             try:
-                rows = self._refit(shadow, matrix)
+                rows = shadow.refit(matrix)
                 # in the thread pool: a slow shadow must not stall this worker's event loop
                 outputs, proba = await asyncio.get_running_loop().run_in_executor(
                     self.executor, shadow.run, rows
@@ -522,9 +607,7 @@ class InferenceApp:
     # -- other routes ------------------------------------------------------------------------
     def _get(self, path: str, method: str) -> tuple[int, bytes]:
         if method not in ("GET", "HEAD"):
-            if path in ("/metrics", "/v2", "/v2/health/live", "/v2/health/ready") or (
-                path.startswith("/v2/models/")
-            ):
+            if path in _GET_PATHS or path.startswith("/v2/models/"):
                 raise MethodNotAllowed(f"{path} takes GET, not {method}")
             raise NotFound(f"no route {method} {path}", details={"path": path})
         if path == "/v2/health/live":
@@ -534,75 +617,72 @@ class InferenceApp:
             return (200 if ready else 503), orjson.dumps({"ready": ready})
         if path == "/metrics":
             return 200, self.metrics.render()
+        if path in ("/ping", "/health"):  # MLflow's scoring server: 200 and a newline
+            if not self.router.tables:
+                raise StoreUnavailable("no endpoint is loaded yet")
+            return 200, b"\n"
+        if path == "/version":
+            return 200, __version__.encode()
         if path == "/v2":
             return 200, orjson.dumps(
-                {"name": self.server_name, "version": "1", "extensions": ["conveyor-feedback"]}
-            )
+                {"name": self.server_name, "version": __version__,
+                 "extensions": ["binary_tensor_data", "conveyor-feedback"]}
+            )  # fmt: skip
         if path.startswith("/v2/models/"):
             rest = path[11:]
-            if rest.endswith("/ready"):
-                table = self.router.get(rest[:-6])
+            ready = rest.endswith("/ready")
+            name, version = _model_path(rest[:-6] if ready else rest)
+            table = self.router.get(name)
+            versions = table.versions
+            if version is not None:
+                versions = [table.for_version(version).version]
+            if ready:
                 return 200, orjson.dumps({"name": table.endpoint, "ready": True})
-            table = self.router.get(rest)
-            return 200, orjson.dumps(self._model_metadata(table))
+            return 200, self._model_metadata(table, versions)
         raise NotFound(f"no route GET {path}", details={"path": path})
 
     @staticmethod
-    def _model_metadata(table: RouteTable) -> dict[str, Any]:
-        sig = table.signature
-        probe = np.zeros(1, dtype=sig.dtype)
-        return {
-            "name": table.endpoint,
-            "versions": sorted({r.version for r in table.routes}),
-            "platform": "conveyor",
-            "inputs": [
-                {"name": "input", "datatype": v2_datatype(probe), "shape": [-1, len(sig)]},
-                *[
-                    {"name": c.name, "datatype": _V2_KIND[c.kind], "shape": [-1]}
-                    for c in sig.columns
-                ],
-            ],
-            "outputs": [{"name": "predict", "shape": [-1]}],
-            "parameters": {"traffic": table.describe()},
-        }
+    def _model_metadata(table: RouteTable, versions: list[str]) -> bytes:
+        """The v2 metadata of ``table``; its output datatypes are read once from the primary
+        model's answer to a row of zeros (FP64 when that row cannot be scored)."""
+        outputs = table.cache.get("outputs")
+        if outputs is None:
+            route = table.primary
+            sig = route.signature
+            datatypes = {"predict": "FP64", "probabilities": "FP64"}
+            with suppress(Exception):
+                got, _ = route.scorer(np.zeros((1, len(sig)), dtype=sig.dtype))
+                datatypes["predict"] = v2_datatype(np.asarray(got))
+            names = OUTPUTS if route.scores else OUTPUTS[:1]
+            outputs = [{"name": n, "datatype": datatypes[n], "shape": [-1]} for n in names]
+            if route.scores:
+                outputs[1]["shape"] = [-1, -1]
+            table.cache["outputs"] = outputs
+        meta = model_metadata(
+            table.endpoint, versions, table.signature, outputs, {"traffic": table.describe()}
+        )
+        return orjson.dumps(meta)
 
     async def _feedback(self, receive: Receive, send: Send, rid: str, length: bytes | None) -> None:
         payload = loads(await self._body(receive, length))
-        items = payload.get("feedback") if isinstance(payload, dict) else payload
-        if isinstance(items, dict) or items is None:
-            items = [payload]
-        if not isinstance(items, list) or not items:
-            raise ValidationFailed("feedback must be an object or a non-empty list of objects")
-        errors: list[dict[str, Any]] = []
-        by_endpoint: dict[str, list[tuple[str, Any]]] = {}
-        for i, item in enumerate(items):
-            if not isinstance(item, dict):
-                errors.append({"field": "*", "error": "expected an object", "row": i})
-                continue
-            pid = item.get("prediction_id")
-            if not isinstance(pid, str) or not pid:
-                why = "missing" if pid is None else f"expected a string, got {type(pid).__name__}"
-                errors.append({"field": "prediction_id", "error": why, "row": i})
-            if "label" not in item:
-                errors.append({"field": "label", "error": "missing", "row": i})
-            endpoint = item.get("endpoint", self.router.default)
-            if endpoint not in self.router.tables:
-                errors.append({"field": "endpoint", "error": f"unknown {endpoint!r}", "row": i})
-            if not errors:
-                by_endpoint.setdefault(str(endpoint), []).append((str(pid), item["label"]))
-        if errors:
-            raise ValidationFailed(
-                f"feedback has {len(errors)} error(s)",
-                details={"errors": errors[:100], "error_count": len(errors)},
-            )
-        if self.prediction_log is None:
+        by_endpoint = parse_feedback(payload, self.router.default, self.router.tables)
+        log_ = self.prediction_log
+        if log_ is None:
             raise StoreUnavailable("feedback needs a prediction log; start the server with one")
         ts_ms = time.time_ns() // 1_000_000
         accepted = 0
         for endpoint, pairs in by_endpoint.items():
-            if self.prediction_log.log_feedback(endpoint, pairs, ts_ms):
+            if log_.log_feedback(endpoint, pairs, ts_ms):
                 accepted += len(pairs)
-        await self._send(send, 200, orjson.dumps({"accepted": accepted}), rid)
+        answer: dict[str, Any] = {"accepted": accepted, "matched": None}
+        if log_.log_uri is not None:  # a custom sink: nothing to match against
+            answer["matched"] = 0
+            for endpoint, pairs in by_endpoint.items():
+                answer["matched"] += await asyncio.to_thread(
+                    count_matched, log_.log_uri, endpoint, [p for p, _ in pairs],
+                    days=self.feedback_match_days, storage_options=log_.storage_options,
+                )  # fmt: skip
+        await self._send(send, 200, orjson.dumps(answer), rid)
 
     # -- plumbing ----------------------------------------------------------------------------
     async def _body(self, receive: Receive, length: bytes | None) -> bytes:
@@ -662,12 +742,24 @@ class InferenceApp:
         await send({"type": "http.response.body", "body": body})
 
     async def _error(
-        self, send: Send, exc: ConveyorError, rid: str, labels: tuple[str, str, str], t0: float
+        self,
+        send: Send,
+        exc: ConveyorError,
+        rid: str,
+        labels: tuple[str, str, str],
+        t0: float,
+        v2: bool = False,
     ) -> None:
+        """Answer ``exc``: on ``/v2`` routes in the protocol's ``{"error": "<message>"}``
+        shape (code and details beside it), elsewhere as the REST API does."""
         exc.details.setdefault("request_id", rid)
         extra = None
         if isinstance(exc, MethodNotAllowed):
             extra = _ALLOW_GET if "takes GET" in exc.message else _ALLOW_POST
-        await self._send(send, exc.status, orjson.dumps(exc.to_payload()), rid, extra)
+        if v2:
+            body = {"error": exc.message, "code": exc.code, "details": exc.details}
+        else:
+            body = exc.to_payload()
+        await self._send(send, exc.status, orjson.dumps(body), rid, extra)
         self.metrics.observe(labels, exc.status, time.perf_counter() - t0)
         self.metrics.error(labels, exc.code)

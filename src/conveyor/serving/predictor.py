@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from math import hypot
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -103,6 +104,8 @@ class Signature:
 
     __slots__ = (
         "_checks",
+        "_hi",
+        "_narrow",
         "_nullable",
         "all_float",
         "columns",
@@ -124,6 +127,10 @@ class Signature:
         self._checks = tuple(zip(self.names, self.kinds, strict=True))
         # null -> NaN needs a float matrix; an object matrix keeps None
         self._nullable = tuple(c.nullable and self.dtype.kind in "fO" for c in self.columns)
+        # float32/float16 matrices: a number beyond their largest finite value would become
+        # inf in the cast; _hi is that value (else inf: every number fits)
+        self._narrow = self.dtype.kind == "f" and self.dtype.itemsize < 8
+        self._hi = float(np.finfo(self.dtype).max) if self._narrow else float("inf")
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -209,14 +216,54 @@ class Signature:
                         break
                 if not ok:
                     break
-            if ok:
+            if ok and self._narrow:
+                # hypot(*row) >= the row's largest |value|: under the dtype's limit, every
+                # value fits (one C call per row); above it, the exact check below decides
+                hi = self._hi
+                for r in rows:
+                    if hypot(*r) > hi:
+                        ok = False
+                        break
+            if ok:  # numbers only, none beyond a narrow dtype's range: the cast cannot overflow
                 return np.array(rows, dtype=self.dtype)
         errors: list[FieldError] = []
         for i, r in enumerate(rows):
             errors.extend(self.row_errors(r, i))
         if errors:
             raise self._failed(errors)
-        return np.array(rows, dtype=self.dtype)
+        if not self._narrow:
+            return np.array(rows, dtype=self.dtype)
+        with np.errstate(over="ignore"):
+            matrix = np.array(rows, dtype=self.dtype)
+        return self._fits(matrix, rows)
+
+    def cast(self, values: np.ndarray) -> np.ndarray:
+        """A numeric ``[n, k]`` array (binary v2 input) -> matrix in this signature's dtype."""
+        if values.dtype == self.dtype or not self._narrow:
+            return values.astype(self.dtype, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            matrix = values.astype(self.dtype)
+        return self._fits(matrix, values)
+
+    def _fits(self, matrix: np.ndarray, source: Any) -> np.ndarray:
+        """``matrix`` unless a finite input value overflowed the narrower dtype to inf."""
+        if np.isfinite(matrix).all():
+            return matrix
+        wide = np.asarray(source, dtype=np.float64)
+        bad = ~np.isfinite(matrix) & np.isfinite(wide)
+        if not bad.any():
+            return matrix  # inf or nan in the input itself (binary data): kept as sent
+        top = self._hi
+        errors: list[FieldError] = [
+            {
+                "field": self.names[int(j)],
+                "error": f"{float(wide[i, j])!r} is outside the {matrix.dtype.name} range "
+                f"of this model (|x| <= {top:g})",
+                "row": int(i),
+            }
+            for i, j in np.argwhere(bad)[:100]
+        ]
+        raise self._failed(errors)
 
     def columns_to_matrix(self, columns: Mapping[str, Any]) -> np.ndarray:
         """Column-oriented ``{name: [values]}`` -> matrix."""

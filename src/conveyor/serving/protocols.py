@@ -8,11 +8,8 @@ Accepted on ``POST /invocations`` (MLflow scoring protocol plus a plain form)::
     {"inputs": ...}               same shapes as "instances"
     {"records": [{...}, ...]}     or a single object {"records": {...}}
 
-and on ``POST /v2/models/{name}/infer`` (Open Inference Protocol v2)::
-
-    {"id": "...", "inputs": [{"name": "input", "shape": [n, k], "datatype": "FP32",
-                              "data": [...flat or nested...]}]}
-    {"inputs": [{"name": "<column>", "shape": [n], "datatype": "FP64", "data": [...]}, ...]}
+or a ``text/csv`` body: a header row naming the columns, then one line per row, as
+``mlflow models serve`` reads it. The v2 protocol is in ``conveyor.serving.v2``.
 
 Every parser returns a 2-D numpy matrix in the signature's column order or raises
 ``ValidationFailed`` listing each field error.
@@ -20,12 +17,12 @@ Every parser returns a 2-D numpy matrix in the signature's column order or raise
 Class probabilities are returned when asked for (classifiers only; unknown params or
 output names are a 422 naming them):
 ``{"params": {"probabilities": true}, ...}`` on ``/invocations`` adds ``"probabilities"``
-(one list per row) and ``"classes"`` (their order, when known); a v2 request naming
-``{"name": "probabilities"}`` in its ``"outputs"`` gets that output tensor too.
+(one list per row) and ``"classes"`` (their order, when known).
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,12 +30,14 @@ import numpy as np
 import orjson
 
 from conveyor.errors import MalformedRequest, ValidationFailed
-from conveyor.serving.predictor import Signature
+from conveyor.serving.predictor import FieldError, Signature
+from conveyor.serving.v2 import V2_DATATYPES, parse_v2, render_v2, v2_datatype
 
 __all__ = [
     "MLFLOW_KEYS",
     "V2_DATATYPES",
     "loads",
+    "parse_csv",
     "parse_invocations",
     "parse_v2",
     "render_invocations",
@@ -48,21 +47,6 @@ __all__ = [
 ]
 
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs", "records")
-V2_DATATYPES = {
-    "BOOL",
-    "UINT8",
-    "UINT16",
-    "UINT32",
-    "UINT64",
-    "INT8",
-    "INT16",
-    "INT32",
-    "INT64",
-    "FP16",
-    "FP32",
-    "FP64",
-    "BYTES",
-}
 _NUMPY_OPT = orjson.OPT_SERIALIZE_NUMPY
 
 
@@ -160,32 +144,14 @@ def parse_invocations(payload: Any, sig: Signature) -> np.ndarray:
     )
 
 
-_V2_OUTPUTS = ("predict", "probabilities")
 _PARAMS = ("probabilities",)
 
 
-def wants_probabilities(payload: Any, v2: bool) -> bool:
-    """True when the request asks for class probabilities (see the module docs); unknown
-    output names or params are a ValidationFailed naming them (a typo is not ignored)."""
+def wants_probabilities(payload: Any) -> bool:
+    """True when an ``/invocations`` request asks for class probabilities (see the module
+    docs); unknown params are a ValidationFailed naming them (a typo is not ignored)."""
     if not isinstance(payload, dict):
         return False
-    if v2:
-        outputs = payload.get("outputs")
-        if outputs is None:
-            return False
-        names = (
-            [o.get("name") if isinstance(o, dict) else o for o in outputs]
-            if isinstance(outputs, list)
-            else [outputs]
-        )
-        unknown = [n for n in names if n not in _V2_OUTPUTS]
-        if unknown:
-            raise ValidationFailed(
-                f"unknown requested output(s) {unknown}: this model has {list(_V2_OUTPUTS)}",
-                details={"errors": [{"field": "outputs", "error": f"unknown {n!r}"}
-                                    for n in unknown]},
-            )  # fmt: skip
-        return "probabilities" in names
     params = payload.get("params")
     if params is None:
         return False
@@ -207,82 +173,6 @@ def wants_probabilities(payload: Any, v2: bool) -> bool:
             details={"errors": [{"field": "params.probabilities", "error": "expected a boolean"}]},
         )
     return flag
-
-
-def _field_error(field: str, error: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"invalid v2 input {field!r}: {error}",
-        details={"errors": [{"field": field, "error": error}], "error_count": 1},
-    )
-
-
-def _v2_input(entry: Any, i: int) -> tuple[str, list[int], Any]:
-    if not isinstance(entry, dict):
-        raise _field_error(f"inputs[{i}]", "expected an object")
-    name = entry.get("name")
-    shape = entry.get("shape")
-    datatype = entry.get("datatype")
-    data = entry.get("data")
-    if not isinstance(name, str):
-        raise _field_error(f"inputs[{i}].name", "missing")
-    if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
-        raise _field_error(name, "shape must be a list of non-negative integers")
-    if datatype is not None and datatype not in V2_DATATYPES:
-        raise _field_error(name, f"unknown datatype {datatype!r}")
-    if not isinstance(data, list):
-        raise _field_error(name, "data must be a list")
-    return name, shape, data
-
-
-def parse_v2(payload: Any, sig: Signature) -> tuple[np.ndarray, str | None]:
-    """An Open Inference Protocol v2 request -> (matrix, request id or None)."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
-        raise _field_error("inputs", "the body must be an object with a list 'inputs'")
-    req_id = payload.get("id")
-    req_id = str(req_id) if req_id is not None else None
-    inputs = payload["inputs"]
-    if not inputs:
-        raise _field_error("inputs", "empty")
-    parsed = [_v2_input(e, i) for i, e in enumerate(inputs)]
-    names = set(sig.names)
-    # one input is the [n, k] tensor, unless it is named after a column (then the other
-    # columns are missing, and the per-column path says so)
-    if len(parsed) == 1 and parsed[0][0] not in names:
-        name, shape, data = parsed[0]
-        k = len(sig)
-        if len(shape) == 1:
-            shape = [1, shape[0]]
-        if len(shape) != 2 or shape[1] != k:
-            raise _field_error(name, f"shape must be [n, {k}], got {parsed[0][1]}")
-        if data and isinstance(data[0], list):
-            rows = data
-        else:
-            if len(data) != shape[0] * k:
-                raise _field_error(name, f"data has {len(data)} values, shape needs {shape[0] * k}")
-            rows = [data[j * k : (j + 1) * k] for j in range(shape[0])]
-        if len(rows) != shape[0]:
-            raise _field_error(name, f"data has {len(rows)} rows, shape says {shape[0]}")
-        return sig.rows_to_matrix(rows), req_id
-    columns: dict[str, Any] = {}
-    for name, shape, data in parsed:
-        flat = data
-        if data and isinstance(data[0], list):
-            flat = [v for row in data for v in (row if isinstance(row, list) else [row])]
-        if shape and shape[0] != len(flat):
-            raise _field_error(name, f"data has {len(flat)} values, shape says {shape[0]}")
-        columns[name] = flat
-    return sig.columns_to_matrix(columns), req_id
-
-
-def v2_datatype(arr: np.ndarray) -> str:
-    kind = arr.dtype.kind
-    if kind == "b":
-        return "BOOL"
-    if kind == "f":
-        return "FP32" if arr.dtype.itemsize == 4 else "FP64"
-    if kind in "iu":
-        return ("UINT" if kind == "u" else "INT") + str(arr.dtype.itemsize * 8)
-    return "BYTES"
 
 
 def _jsonable(arr: np.ndarray) -> Any:
@@ -312,39 +202,70 @@ def render_invocations(
     return orjson.dumps(body, option=_NUMPY_OPT)
 
 
-def _v2_output(name: str, values: np.ndarray) -> dict[str, Any]:
-    return {
-        "name": name,
-        "shape": list(values.shape),
-        "datatype": v2_datatype(values),
-        "data": _jsonable(values.reshape(-1)),
-    }
+_TRUE = {"true": True, "1": True, "false": False, "0": False}
+_A_KIND = {"float": "a number", "int": "an integer", "bool": "a boolean", "str": "a string"}
 
 
-def render_v2(
-    model: str,
-    version: str,
-    req_id: str | None,
-    outputs: np.ndarray,
-    ids: Sequence[str],
-    proba: np.ndarray | None = None,
-    classes: Sequence[Any] | None = None,
-) -> bytes:
-    """An Open Inference Protocol v2 response with the prediction ids as a parameter (and
-    a ``probabilities`` output, its class order in ``parameters.classes``, when given)."""
-    parameters: dict[str, Any] = {"prediction_ids": ids}
-    tensors = [_v2_output("predict", outputs)]
-    if proba is not None:
-        tensors.append(_v2_output("probabilities", proba))
-        if classes is not None:
-            parameters["classes"] = _jsonable(np.asarray(classes))
-    return orjson.dumps(
-        {
-            "model_name": model,
-            "model_version": version,
-            "id": req_id if req_id is not None else ids[0],
-            "parameters": parameters,
-            "outputs": tensors,
-        },
-        option=_NUMPY_OPT,
-    )
+def _cell(kind: str, text: str) -> Any:
+    if kind == "str":
+        return text
+    if not text.strip():  # an empty cell is missing, as pandas reads it for MLflow
+        return None
+    if kind == "bool":
+        return _TRUE[text.strip().lower()]
+    if kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            value = float(text)
+            return int(value) if value.is_integer() else value
+    return float(text)
+
+
+def parse_csv(body: bytes, sig: Signature) -> np.ndarray:
+    """A ``text/csv`` body (header row of column names, then rows) -> matrix."""
+    try:
+        lines = list(csv.reader(body.decode("utf-8-sig").splitlines()))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValidationFailed(
+            f"request body is not UTF-8 CSV: {exc}",
+            details={"errors": [{"field": "*", "error": "not UTF-8 CSV"}]},
+        ) from None
+    lines = [line for line in lines if line]
+    if len(lines) < 2:
+        raise ValidationFailed(
+            "a CSV body needs a header row naming the columns and at least one row",
+            details={"errors": [{"field": "*", "error": "no rows"}], "columns": list(sig.names)},
+        )
+    header = [h.strip() for h in lines[0]]
+    known = set(sig.names)
+    errors: list[FieldError] = [{"field": n, "error": "missing column"}
+                                for n in sig.names if n not in header]  # fmt: skip
+    errors += [{"field": h, "error": "unexpected column"} for h in header if h not in known]
+    if errors:
+        raise ValidationFailed(
+            f"CSV columns do not match the model signature {list(sig.names)}",
+            details={"errors": errors, "error_count": len(errors)},
+        )
+    where = [header.index(n) for n in sig.names]
+    rows = []
+    for i, line in enumerate(lines[1:]):
+        if len(line) != len(header):
+            errors.append({"field": "*", "error": f"{len(line)} values, header has "
+                           f"{len(header)}", "row": i})  # fmt: skip
+            continue
+        row = []
+        for name, kind, j in zip(sig.names, sig.kinds, where, strict=True):
+            try:
+                row.append(_cell(kind, line[j]))
+            except (ValueError, KeyError):
+                why = f"{line[j][:40]!r} is not {_A_KIND[kind]}"
+                errors.append({"field": name, "error": why, "row": i})
+        rows.append(row)
+    if errors:
+        raise ValidationFailed(
+            f"CSV body has {len(errors)} bad value(s), first: row {errors[0].get('row')} "
+            f"{errors[0]['field']}: {errors[0]['error']}",
+            details={"errors": errors[:100], "error_count": len(errors)},
+        )
+    return sig.rows_to_matrix(rows, checked_width=True)

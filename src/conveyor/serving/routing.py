@@ -23,7 +23,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,19 @@ def scored(predictor: Predictor) -> Callable[[np.ndarray], tuple[np.ndarray, np.
     """The predictor's ``predict_scored`` when it has one, else :func:`unscored`."""
     run = getattr(predictor, "predict_scored", None)
     return run if callable(run) else unscored(predictor)
+
+
+def _sticky_field(payload: Any, field: str) -> str | None:
+    """The value of ``field`` in the first row of a request body, if it has one."""
+    if not isinstance(payload, Mapping):
+        return None
+    for key in ("records", "dataframe_records", "instances", "inputs"):
+        value = payload.get(key)
+        if isinstance(value, list) and value and isinstance(value[0], Mapping):
+            value = value[0]
+        if isinstance(value, Mapping) and field in value:
+            return str(value[field])
+    return None
 
 
 class Route:
@@ -72,6 +85,11 @@ class Route:
         self.scorer = scored(predictor)
         self.scores = bool(getattr(predictor, "scores", False))
         self.classes = getattr(predictor, "classes", None)
+
+    def refit(self, matrix: np.ndarray) -> np.ndarray:
+        """The same rows in this route's dtype (the column order is the signature's)."""
+        dtype = self.signature.dtype
+        return matrix if matrix.dtype == dtype else matrix.astype(dtype)
 
     def label(self, version: str) -> None:
         """Set the version label of the answers (responses, headers, metrics, the log)."""
@@ -137,6 +155,7 @@ class RouteTable:
             cuts.append(int(acc / total * _SCALE))
         self._cuts = cuts
         self.single = len(self.routes) == 1
+        self.cache: dict[str, Any] = {}  # answers derived once from this table (metadata)
 
     @property
     def version(self) -> str:
@@ -157,6 +176,42 @@ class RouteTable:
             digest = hashlib.blake2b(raw, digest_size=8, person=b"conveyor").digest()
             point = int.from_bytes(digest[:4], "big")
         return self.routes[bisect.bisect_right(self._cuts, point)]
+
+    def pick(self, payload: Any, headers: Iterable[tuple[bytes, bytes]]) -> Route:
+        """The serving route for a request: by its sticky key (the ``sticky_field`` in the
+        body, else the sticky header) when it has one, else by weight at random."""
+        if self.single:
+            return self.primary
+        key: Any = None
+        if self.sticky_field is not None:
+            key = _sticky_field(payload, self.sticky_field)
+        if key is None:
+            for hk, hv in headers:
+                if hk == self.sticky_header:
+                    key = hv
+                    break
+        return self.choose(key)
+
+    @property
+    def versions(self) -> list[str]:
+        """The versions the serving routes answer with, in route order."""
+        return list(dict.fromkeys(r.version for r in self.routes))
+
+    def for_version(self, version: str) -> Route:
+        """The serving route of ``version`` (its label, or its model's own version)."""
+        for r in self.routes:
+            if version in (r.version, r.predictor.version):
+                return r
+        raise NotFound(
+            f"endpoint {self.endpoint!r} does not serve version {version!r}; it serves "
+            f"{self.versions}",
+            details={"version": version, "served": self.versions},
+        )
+
+    def fallback_for(self, failed: Route) -> Route | None:
+        """The route that answers when ``failed`` raised or missed the deadline, if any."""
+        fallback = self.fallback
+        return None if fallback is None or fallback is failed else fallback
 
     def describe(self) -> dict[str, Any]:
         total = sum(r.weight for r in self.routes)
@@ -188,7 +243,8 @@ class Router:
         self.on_swap: list[Any] = []  # callbacks(table) run after each swap
 
     def get(self, endpoint: str | None) -> RouteTable:
-        name = endpoint or self.default
+        """The table of ``endpoint`` (None: the default one); NotFound naming those served."""
+        name = self.default if endpoint is None else endpoint
         table = self.tables.get(name) if name is not None else None
         if table is None:
             raise NotFound(

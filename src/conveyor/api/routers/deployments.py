@@ -44,6 +44,9 @@ class Deploy(Body):
     validation_data: list[dict[str, Any]] | None = Field(
         None, description="Rows (JSON records) for the ONNX parity check."
     )
+    override_reason: str | None = Field(
+        None, description="Deploy a primary model whose gates did not pass (audited)."
+    )
 
 
 class Rollback(Body):
@@ -94,6 +97,7 @@ async def deploy(endpoint: str, body: Deploy, backend: ActingBackend) -> OrjsonR
             description=body.description,
             compile=body.compile,
             validation_data=_frame(body.validation_data),
+            override_reason=body.override_reason,
         )
 
     revision = await run_in_threadpool(run)
