@@ -64,9 +64,11 @@ class Harness:
     def start(self, candidate: str, **config: Any) -> ro.Rollout:
         config.setdefault("interval", "1ms")
         config.setdefault("min_samples", 30)
-        # p99 over ~100 in-process requests on a busy 2-core machine varies by half between
-        # two equal routes; the latency statistic itself is tested in test_rollout_analysis
-        config.setdefault("latency_max_ratio", 3.0)
+        # p99 over ~100 in-process requests on a busy shared 2-core machine varies many
+        # fold between two equal routes (a cold session, a preempted thread), so these
+        # tests of decisions and traffic leave latency out; its statistic is tested in
+        # test_rollout_analysis
+        config.setdefault("latency_max_ratio", 1e6)
         return ro.start_rollout(self.backend, ENDPOINT, candidate, ro.make_config(**config))
 
     def rollout(self) -> ro.Rollout:
@@ -216,15 +218,19 @@ def test_less_accurate_candidate_rolled_back_once_labels_arrive(
 ) -> None:
     h = harness
     version = _register_pyfunc(h, Sign("f3"), tmp_path)
-    h.start(f"churn/{version}", steps="50,100", max_shift=1.0)  # judge accuracy only
+    value = {"tp": 10.0, "tn": 10.0, "fp": -10.0, "fn": -10.0}  # linear in accuracy
+    h.start(f"churn/{version}", steps="50,100", max_shift=1.0, value_matrix=value)
     h.tick()
     h.traffic(300)
     assert [t.action for t in h.tick()] == ["rollback"]
     analysis = h.decisions()[-1].analysis
     assert analysis is not None
-    perf = next(c for c in analysis["checks"] if c["name"] == "performance")
+    checks = {c["name"]: c for c in analysis["checks"]}
+    perf = checks["performance"]
     assert perf["verdict"] == "fail" and perf["interval"][1] < 0
     assert perf["candidate"] < perf["primary"]
+    assert checks["business_value"]["verdict"] == "fail"
+    assert checks["business_value"]["candidate"] < checks["business_value"]["primary"]
     assert h.rollout().state == "rolled_back"
 
 
@@ -322,7 +328,8 @@ def test_manual_promote_and_outside_deploy(harness: Harness) -> None:
     h.start("churn/2", steps="50,100", require_approval=True)
     h.tick()
     h.traffic(200)
-    assert [t.action for t in h.tick()] == ["pause"]
+    result = h.tick()
+    assert [t.action for t in result] == ["pause"], result
     assert "awaiting approval" in h.rollout().reason
     with h.backend.meta.write(local_actor()) as uow:
         assert ro.promote(uow, ENDPOINT).state == "promoted"
@@ -355,7 +362,33 @@ def test_unreadable_log_changes_nothing_then_recovers(harness: Harness) -> None:
 
 
 def test_unreachable_store_is_reported_not_raised(tmp_path: Path) -> None:
-    meta = MetadataStore("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1")
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"
+    meta = MetadataStore(url, migrate=False)
     result = ro_controller(meta, str(tmp_path)).tick(now=now_ms())
     assert [t.action for t in result] == ["error"]
     meta.dispose()
+
+
+def test_promotion_needs_passing_gates(harness: Harness) -> None:
+    from conveyor.gates import run_gates
+    from conveyor.gates import service as gates
+
+    h = harness
+    h.backend.log_dataset("churn-eval", h.X.assign(label=h.y))
+    policy = "evaluation_dataset: churn-eval@latest\nchecks:\n  - metric: auc\n    min: 0.8\n"
+    with h.backend.meta.write(local_actor()) as uow:
+        gates.set_policy(uow, "churn", policy + "protected_aliases: [champion]\n")
+    assert run_gates(h.backend, "churn", 1).passed  # the primary's step revisions are deploys
+    h.start("churn/2", steps="50,100")  # churn/2 has no gate report under the policy
+    h.tick()
+    h.traffic(200)
+    assert [t.action for t in h.tick()] == ["pause"]
+    r = h.rollout()
+    assert r.state == "paused" and "gates refused" in r.reason and "gates run" in r.reason
+    assert _primary(h)[1][1] == ("canary", "churn/2", 50.0)  # traffic unchanged
+    with h.backend.meta.write(local_actor()) as uow:
+        assert ro.promote(uow, ENDPOINT, override_reason="hotfix approved").state == "promoted"
+    assert _primary(h)[1] == [("primary", "churn/2", 100.0)]
+    with h.backend.meta.read() as conn:
+        overrides = list_events(conn, action="gate.override")
+    assert overrides and all("hotfix approved" in str(e.details) for e in overrides)

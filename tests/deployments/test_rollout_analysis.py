@@ -11,6 +11,7 @@ from conveyor.deployments.rollout_analysis import (
     Thresholds,
     analyse,
     bootstrap_diff,
+    business_value_check,
     error_rate_check,
     latency_check,
     performance_check,
@@ -103,6 +104,17 @@ def test_performance_needs_labels_and_fails_when_clearly_worse() -> None:
     assert none.verdict == "insufficient" and not none.blocking
     strict = performance_check(_sample(1000), _sample(1000), Thresholds(require_labels=True))
     assert strict.blocking
+
+
+def test_business_value_only_with_a_matrix() -> None:
+    t = Thresholds()
+    assert business_value_check(_sample(500), _sample(500), t) is None
+    cand, prim = _sample(500), _sample(500)
+    cand.value = np.where(RNG.random(400) < 0.5, 40.0, -40.0)
+    prim.value = np.where(RNG.random(400) < 0.8, 40.0, -40.0)
+    check = business_value_check(cand, prim, t)
+    assert check is not None and check.verdict == "fail"
+    assert [c.name for c in analyse(cand, prim, t).checks][-1] == "business_value"
 
 
 def test_analyse_combines_fail_over_insufficient_over_pass() -> None:

@@ -64,5 +64,12 @@ def test_cli_gates(
         app, ["models", "alias", "churn", "champion", "2", "--override-reason", "demo"]
     )
     assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["deploy", "churn-ep", "--model", "churn/2", "--no-compile"])
+    assert result.exit_code == 1 and "deployment:churn-ep" in result.output
+    result = runner.invoke(
+        app,
+        ["deploy", "churn-ep", "-m", "churn/2", "--no-compile", "--override-reason", "demo"],
+    )
+    assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["gates", "run", "churn"])
     assert result.exit_code == 2 and "expected <model>/<version>" in result.output

@@ -84,8 +84,17 @@ def test_policy_run_report_and_enforcement(client: LocalBackend | HttpBackend) -
     assert refused.value.details["failed_checks"] == ["metric:auc"]
     client.set_model_alias("churn", "champion", 2, override_reason="accepted risk")
     client.set_model_alias("churn", "champion", 1)
+    with pytest.raises(GateFailed, match="deployment:churn-ep"):
+        client.deploy("churn-ep", model="churn/2", compile=False)
+    revision = client.deploy(
+        "churn-ep", model="churn/2", compile=False, override_reason="load test"
+    )
+    assert revision.revision == 1
     events = client.list_audit_events(action="gate.override")
-    assert [e.details["reason"] for e in events] == ["accepted risk"]
+    assert [(e.details["target"], e.details["reason"]) for e in events] == [
+        ("alias:champion", "accepted risk"),
+        ("deployment:churn-ep", "load test"),
+    ]
 
 
 def test_renderings(local: LocalBackend) -> None:

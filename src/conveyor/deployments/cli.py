@@ -156,11 +156,19 @@ def deploy_cmd(
     no_compile: Annotated[
         bool, typer.Option("--no-compile", help="Skip ONNX compilation (serve natively).")
     ] = False,
+    override_reason: Annotated[
+        str | None,
+        typer.Option(
+            "--override-reason",
+            help="Deploy a primary model whose gates did not pass (recorded in the audit log).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Deploy model versions to an endpoint as a new revision (ONNX when parity holds).
 
-    With CONVEYOR_URI set, the server resolves, compiles and records the revision.
+    With CONVEYOR_URI set, the server resolves, compiles and records the revision. The
+    primary model of a model with a gate policy needs a passing gate report.
     """
     rev = backend().deploy(
         endpoint,
@@ -173,6 +181,7 @@ def deploy_cmd(
         deadline_ms=deadline_ms,
         compile=not no_compile,
         validation_data=_read_sample(validation_data) if validation_data else None,
+        override_reason=override_reason,
     )
 
     def show() -> None:

@@ -68,9 +68,15 @@ def make_config(
     max_hold: str | float | None = None,
     alias: str = "champion",
     require_approval: bool = False,
+    value_matrix: dict[str, Any] | None = None,
     **thresholds: Any,
 ) -> RolloutConfig:
-    """A validated :class:`RolloutConfig` (durations as ``"10m"`` or seconds)."""
+    """A validated :class:`RolloutConfig` (durations as ``"10m"`` or seconds;
+    ``value_matrix`` as for monitoring, ``{"tp": 40, "fp": -5, "fn": -40}``)."""
+    from conveyor.monitoring.business import ValueMatrix
+
+    if value_matrix is not None:
+        value_matrix = ValueMatrix.from_dict(value_matrix, what="value_matrix").to_dict()
     interval_s = parse_duration(interval)
     if interval_s <= 0:
         raise ValidationFailed(f"interval must be positive, got {interval!r}")
@@ -93,6 +99,7 @@ def make_config(
         alias=alias,
         require_approval=require_approval,
         thresholds=Thresholds(**thresholds),
+        value_matrix=value_matrix,
     )
 
 
@@ -262,7 +269,13 @@ def _ref_arg(rev: Revision, role: str) -> list[str]:
 
 
 def _traffic(
-    uow: UnitOfWork, r: Rollout, *, primary: str, canary: str | None, fallback: str | None
+    uow: UnitOfWork,
+    r: Rollout,
+    *,
+    primary: str,
+    canary: str | None,
+    fallback: str | None,
+    override_reason: str | None = None,
 ) -> Revision:
     """A new revision of the endpoint: the base revision's options with these routes."""
     base = service.get_revision(uow.conn, r.endpoint, r.base_revision)
@@ -277,6 +290,7 @@ def _traffic(
         fallback=fallback,
         ab_key=ab_key,
         deadline_ms=base.deadline_ms,
+        override_reason=override_reason,
     )
 
 
@@ -505,12 +519,13 @@ def pause_for_gates(
     uow: UnitOfWork,
     rollout_id: str,
     seq: int,
-    analysis: dict[str, Any],
+    analysis: dict[str, Any] | None,
     problem: str,
     *,
     now: int,
 ) -> Rollout:
-    """Every step passed but the candidate's gates refuse promotion: wait for an operator."""
+    """The gates refuse a traffic change (promotion, or a step's revision): wait for an
+    operator (``rollout promote --override-reason``, or fix and ``resume``)."""
     r = _locked(uow, rollout_id, seq)
     return _record(
         uow,
@@ -519,7 +534,7 @@ def pause_for_gates(
         now=now,
         state="paused",
         analysis=analysis,
-        reason=f"awaiting approval: promotion refused: {problem}",
+        reason=f"awaiting approval: gates refused the change: {problem}",
     )
 
 
@@ -542,18 +557,6 @@ def _end(
     )
 
 
-def _require_gates(
-    uow: UnitOfWork, model: str, version: int, *, target: str, override_reason: str | None
-) -> None:
-    """Promotion needs the candidate's gates to pass for ``target`` (GateFailed naming the
-    failed checks otherwise). Until the gates package is merged nothing is gated."""
-    try:
-        from conveyor.gates.service import require_passing
-    except ImportError:  # gates/ not in this tree yet
-        return
-    require_passing(uow, model, version, target=target, override_reason=override_reason)
-
-
 def _promote(
     uow: UnitOfWork,
     r: Rollout,
@@ -562,18 +565,19 @@ def _promote(
     override_reason: str | None,
 ) -> Rollout:
     alias = r.config.alias
-    _require_gates(
-        uow,
-        r.candidate_model,
-        r.candidate_version,
-        target=f"alias:{alias}",
-        override_reason=override_reason,
+    # both moves are gated (GateFailed naming the failed checks) unless overridden, audited
+    registry.set_alias(
+        uow, r.candidate_model, alias, r.candidate_version, override_reason=override_reason
     )
-    registry.set_alias(uow, r.candidate_model, alias, r.candidate_version)
     base = service.get_revision(uow.conn, r.endpoint, r.base_revision)
     fallback = _ref_arg(base, "fallback")
     rev = _traffic(
-        uow, r, primary=r.candidate, canary=None, fallback=fallback[0] if fallback else None
+        uow,
+        r,
+        primary=r.candidate,
+        canary=None,
+        fallback=fallback[0] if fallback else None,
+        override_reason=override_reason,
     )
     return _record(
         uow,

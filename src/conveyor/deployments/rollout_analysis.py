@@ -12,6 +12,8 @@ small one cannot pass it by lack of evidence::
                    (KS statistic / total variation distance) > max_shift
     performance    bootstrap interval of (candidate - primary) accuracy or -|error|; fails
                    when the interval lies wholly below -max_drop
+    business_value the same over the value of each labelled prediction (a value matrix);
+                   only when the rollout declares one
 
 :func:`analyse` runs them over two :class:`RouteSample` objects and combines the verdicts:
 any ``fail`` fails the step, else any blocking ``insufficient`` holds it, else it passes.
@@ -33,6 +35,7 @@ __all__ = [
     "Thresholds",
     "analyse",
     "bootstrap_diff",
+    "business_value_check",
     "error_rate_check",
     "latency_check",
     "performance_check",
@@ -52,7 +55,8 @@ class Thresholds:
     latency_max_ratio: float = 1.2
     max_shift: float = 0.1
     min_labels: int = 200
-    max_accuracy_drop: float = 0.0
+    max_accuracy_drop: float = 0.01
+    max_value_drop: float = 0.0
     confidence: float = 0.99
     bootstrap_resamples: int = 1000
     require_labels: bool = False
@@ -74,6 +78,7 @@ class RouteSample:
     outputs: np.ndarray
     correct: np.ndarray | None = None
     score: str = "accuracy"
+    value: np.ndarray | None = None
 
     @property
     def labelled(self) -> int:
@@ -283,27 +288,30 @@ def bootstrap_diff(
     return float(a.mean() - b.mean()), float(low), float(high)
 
 
-def performance_check(cand: RouteSample, prim: RouteSample, t: Thresholds) -> Check:
-    """Bootstrap interval of the difference in the per-row score; fails when the whole
-    interval is below ``-max_accuracy_drop`` (worse with ``confidence``)."""
-    score = cand.score
+def _interval_check(
+    name: str,
+    a: np.ndarray | None,
+    b: np.ndarray | None,
+    t: Thresholds,
+    max_drop: float,
+    what: str,
+) -> Check:
+    """Bootstrap interval of ``mean(a) - mean(b)``; fails when it lies wholly below
+    ``-max_drop`` (the candidate is worse with ``confidence``)."""
     thr = {
         "confidence": t.confidence,
-        "max_drop": t.max_accuracy_drop,
+        "max_drop": max_drop,
         "min_labels": t.min_labels,
         "resamples": t.bootstrap_resamples,
     }
-    got = {"candidate": cand.labelled, "primary": prim.labelled}
-    if cand.correct is None or prim.correct is None or min(got.values()) < t.min_labels:
-        return _short("performance", t.min_labels, got, thr, blocking=t.require_labels)
-    diff, low, high = bootstrap_diff(
-        cand.correct, prim.correct, resamples=t.bootstrap_resamples, confidence=t.confidence
-    )
-    worse = high < -t.max_accuracy_drop
-    ca, pa = float(np.mean(cand.correct)), float(np.mean(prim.correct))
+    got = {"candidate": 0 if a is None else len(a), "primary": 0 if b is None else len(b)}
+    if a is None or b is None or min(got.values()) < t.min_labels:
+        return _short(name, t.min_labels, got, thr, blocking=t.require_labels)
+    diff, low, high = bootstrap_diff(a, b, resamples=t.bootstrap_resamples, confidence=t.confidence)
+    ca, pa = float(np.mean(a)), float(np.mean(b))
     return Check(
-        "performance",
-        "fail" if worse else "pass",
+        name,
+        "fail" if high < -max_drop else "pass",
         got,
         thr,
         statistic=diff,
@@ -311,17 +319,33 @@ def performance_check(cand: RouteSample, prim: RouteSample, t: Thresholds) -> Ch
         candidate=ca,
         primary=pa,
         interval=[low, high],
-        detail=f"{score} {ca:.4f} vs {pa:.4f} (difference {diff:+.4f}, "
+        detail=f"{what} {ca:.4f} vs {pa:.4f} (difference {diff:+.4f}, "
         f"{t.confidence:.0%} interval [{low:+.4f}, {high:+.4f}])",
     )
 
 
-CHECKS = (error_rate_check, latency_check, shift_check, performance_check)
+def performance_check(cand: RouteSample, prim: RouteSample, t: Thresholds) -> Check:
+    """Per-row score (accuracy, or -|error|) of the labelled rows, candidate vs primary."""
+    return _interval_check(
+        "performance", cand.correct, prim.correct, t, t.max_accuracy_drop, cand.score
+    )
+
+
+def business_value_check(cand: RouteSample, prim: RouteSample, t: Thresholds) -> Check | None:
+    """Value per labelled prediction (the rollout's value matrix); None without one."""
+    if cand.value is None and prim.value is None:
+        return None
+    return _interval_check(
+        "business_value", cand.value, prim.value, t, t.max_value_drop, "value per prediction"
+    )
+
+
+CHECKS = (error_rate_check, latency_check, shift_check, performance_check, business_value_check)
 
 
 def analyse(cand: RouteSample, prim: RouteSample, t: Thresholds) -> Analysis:
     """Every check over one window; fail beats insufficient beats pass."""
-    checks = [check(cand, prim, t) for check in CHECKS]
+    checks = [c for check in CHECKS if (c := check(cand, prim, t)) is not None]
     if any(c.verdict == "fail" for c in checks):
         verdict: Verdict = "fail"
     elif any(c.verdict == "insufficient" and c.blocking for c in checks):

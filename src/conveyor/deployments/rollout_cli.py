@@ -93,9 +93,16 @@ def start_cmd(
     supersede: Annotated[
         bool, typer.Option("--supersede", help="Abort a running rollout and start this one.")
     ] = False,
+    value_matrix: Annotated[
+        str | None,
+        typer.Option(
+            "--value-matrix", help='Business value per prediction, JSON: {"tp": 40, "fn": -40}.'
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Start a progressive rollout; the controller moves it step by step."""
+    matrix = _json_option(value_matrix, "--value-matrix")
     data = _client().start_rollout(
         endpoint,
         candidate,
@@ -105,8 +112,22 @@ def start_cmd(
         max_hold=max_hold,
         require_approval=require_approval,
         supersede=supersede,
+        value_matrix=matrix,
     )
     emit(data, lambda: _show(data, f"Rollout of {data['candidate']} on {endpoint}"), as_json)
+
+
+def _json_option(text: str | None, name: str) -> Any:
+    import json
+
+    from conveyor.errors import ValidationFailed
+
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValidationFailed(f"{name} must be JSON, e.g. '{{\"tp\": 40}}': {exc}") from None
 
 
 @app.command("status")

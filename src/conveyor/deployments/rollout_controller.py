@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
 from conveyor._util import now_ms
 from conveyor.deployments import rollout as machine
 from conveyor.deployments.rollout_analysis import Analysis, RouteSample, analyse
@@ -35,6 +37,7 @@ from conveyor.deployments.service import current_revisions
 from conveyor.errors import Conflict, ConveyorError, GateFailed
 from conveyor.governance.identity import Actor, system_actor
 from conveyor.jobs import Job, Scheduler
+from conveyor.monitoring.business import ValueMatrix
 from conveyor.monitoring.windows import Window, read_window
 
 __all__ = ["RolloutController", "TickResult", "run_controller", "schedule", "start_background"]
@@ -74,7 +77,11 @@ class RolloutController:
         self._samples = sample_reader or self._from_log
 
     def _from_log(self, r: Rollout, window: Window) -> tuple[RouteSample, RouteSample]:
-        return route_samples(read_window(r.endpoint, window, log_uri=self.log_uri))
+        matrix = r.config.value_matrix
+        return route_samples(
+            read_window(r.endpoint, window, log_uri=self.log_uri),
+            ValueMatrix(**matrix) if matrix else None,
+        )
 
     def tick(self, now: int | None = None) -> list[TickResult]:
         """One pass over every active rollout at time ``now`` (epoch ms; default: now)."""
@@ -83,7 +90,7 @@ class RolloutController:
             with self.meta.read() as conn:
                 todo = machine.active_rollouts(conn)
                 revisions = current_revisions(conn, [r.endpoint for r in todo])
-        except ConveyorError as exc:
+        except (ConveyorError, sa.exc.SQLAlchemyError) as exc:  # store down: try next tick
             log.warning("rollout tick: cannot read the store (%s); retrying next tick", exc)
             return [TickResult("*", "error", "", 0.0, str(exc))]
         out = []
@@ -112,7 +119,11 @@ class RolloutController:
             done = self._write(machine.abort_external, r.id, r.seq, current, now=now)
             return self._result(done, "abort")
         if r.state == "pending":
-            return self._result(self._write(machine.begin, r.id, r.seq, now=now), "begin")
+            try:
+                return self._result(self._write(machine.begin, r.id, r.seq, now=now), "begin")
+            except GateFailed as exc:  # the primary's gates refuse the step revision
+                done = self._write(machine.pause_for_gates, r.id, r.seq, None, exc.message, now=now)
+                return self._result(done, "pause")
         started = r.step_started_at or now
         elapsed_s = (now - started) / 1000.0
         if elapsed_s < r.config.interval_s:

@@ -41,7 +41,8 @@ def parse_steps(steps: str | list[float] | tuple[float, ...] | None) -> tuple[fl
 class RolloutConfig:
     """How a rollout moves: candidate weights, time per step, how long a step may wait for
     data, the thresholds of the analysis, the alias promotion sets, and whether promotion
-    waits for a human (``require_approval``)."""
+    waits for a human (``require_approval``); ``value_matrix`` adds the business-value
+    check (a :class:`conveyor.monitoring.business.ValueMatrix` as a dict)."""
 
     steps: tuple[float, ...] = DEFAULT_STEPS
     interval_s: float = 600.0
@@ -49,6 +50,7 @@ class RolloutConfig:
     alias: str = "champion"
     require_approval: bool = False
     thresholds: Thresholds = field(default_factory=Thresholds)
+    value_matrix: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

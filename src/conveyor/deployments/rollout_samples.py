@@ -11,10 +11,12 @@ the log has an ``error`` column (per-request failures), it is used per route ins
 from __future__ import annotations
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from conveyor.deployments.rollout_analysis import RouteSample
+from conveyor.monitoring.business import ValueMatrix
 from conveyor.monitoring.windows import WindowData
 
 __all__ = ["CANDIDATE_ROUTE", "PRIMARY_ROUTE", "route_samples"]
@@ -66,7 +68,27 @@ def _scores(table: pa.Table, regression: bool) -> np.ndarray | None:
     return np.asarray(pc.fill_null(same, False).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _sample(table: pa.Table, extra_errors: int, regression: bool) -> RouteSample:
+def _values(table: pa.Table, matrix: ValueMatrix | None) -> np.ndarray | None:
+    """The matrix's value of each labelled prediction (tp/tn/fp/fn)."""
+    if matrix is None:
+        return None
+    labelled = table.filter(pc.is_valid(table.column("label")))
+    if labelled.num_rows == 0:
+        return None
+    outputs = [orjson.loads(v) for v in labelled.column("output").to_pylist()]
+    labels = [orjson.loads(v) for v in labelled.column("label").to_pylist()]
+    acted = matrix.is_positive(outputs)
+    truth = np.fromiter((v == matrix.positive for v in labels), dtype=bool, count=len(labels))
+    return np.select(
+        [acted & truth, acted & ~truth, ~acted & truth],
+        [matrix.tp, matrix.fp, matrix.fn],
+        default=matrix.tn,
+    ).astype(np.float64)
+
+
+def _sample(
+    table: pa.Table, extra_errors: int, regression: bool, matrix: ValueMatrix | None
+) -> RouteSample:
     errors = _errors(table) + extra_errors
     ok = table.filter(pc.is_null(table.column("error"))) if "error" in table.column_names else table
     return RouteSample(
@@ -76,6 +98,7 @@ def _sample(table: pa.Table, extra_errors: int, regression: bool) -> RouteSample
         outputs=_outputs(ok),
         correct=_scores(ok, regression),
         score="negative absolute error" if regression else "accuracy",
+        value=_values(ok, matrix),
     )
 
 
@@ -85,10 +108,16 @@ def _route(table: pa.Table, route: str) -> pa.Table:
     return table.filter(pc.equal(table.column("route"), route))
 
 
-def route_samples(data: WindowData) -> tuple[RouteSample, RouteSample]:
-    """``(candidate, primary)`` samples of a step window (shadow rows are not in it)."""
+def route_samples(
+    data: WindowData, value_matrix: ValueMatrix | None = None
+) -> tuple[RouteSample, RouteSample]:
+    """``(candidate, primary)`` samples of a step window (shadow rows are not in it);
+    with a ``value_matrix``, each labelled prediction's business value too."""
     table = data.table
     cand, prim = _route(table, CANDIDATE_ROUTE), _route(table, PRIMARY_ROUTE)
     rescued = _route(table, _FALLBACK_ROUTE).num_rows
     regression = _regression(cand, prim)
-    return _sample(cand, rescued, regression), _sample(prim, 0, regression)
+    return (
+        _sample(cand, rescued, regression, value_matrix),
+        _sample(prim, 0, regression, value_matrix),
+    )

@@ -297,8 +297,8 @@ def require_passing(
     }
     if override_reason is None:
         raise GateFailed(
-            f'refused to point {target} at {problem}; or pass --override-reason "..." '
-            "to let it through (recorded in the audit log)",
+            f"{target} accepts only versions that passed their gates: {problem}; "
+            'or pass --override-reason "..." to let it through (recorded in the audit log)',
             details=details,
         )
     if not isinstance(override_reason, str) or not override_reason.strip():

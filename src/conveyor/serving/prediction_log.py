@@ -253,7 +253,13 @@ class PredictionLog:
             del buffers[bkey]
             n = sum(t.num_rows for t in tables)
             try:
-                table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+                # streams of one key may differ in column types (a float32 ONNX route and a
+                # float64 native one) or in the proba column: promote, never drop the rows
+                table = (
+                    tables[0]
+                    if len(tables) == 1
+                    else pa.concat_tables(tables, promote_options="permissive")
+                )
                 self._write(f"{bkey[0]}/endpoint={bkey[1]}/date={bkey[2]}", table)
                 self.written += n
             except Exception:

@@ -1,7 +1,7 @@
 """Progressive rollouts: the state of each rollout and its decision records.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 """
 
 import sqlalchemy as sa
