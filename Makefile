@@ -46,6 +46,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/drift.py --peer-timeout 900
+	$(BIN)/python bench/gates.py
+	$(BIN)/python bench/pipelines.py
+	$(BIN)/python bench/rollout.py
 
 clean:
 	rm -rf $(VENV) .conveyor build dist src/*.egg-info
