@@ -133,6 +133,16 @@ def test_unknown_route_404_and_wrong_method_405(client: httpx.Client) -> None:
     _error(client.put("/api/v1/runs/search", json={}), 405, "method_not_allowed")
 
 
+def test_405_names_every_method_of_the_path_in_allow(client: httpx.Client) -> None:
+    # GET and POST /experiments are separate routes: Allow must list both
+    response = client.delete("/api/v1/experiments")
+    assert response.status_code == 405
+    allowed = {m.strip() for m in response.headers["allow"].split(",")}
+    assert {"GET", "POST"} <= allowed and "DELETE" not in allowed
+    # GET /runs/search is GET /runs/{run_id}: both methods are served on that path
+    assert client.put("/api/v1/runs/search", json={}).headers["allow"] == "GET, POST"
+
+
 def test_unknown_objects_404_name_the_id(client: httpx.Client) -> None:
     error = _error(client.get("/api/v1/runs/abc123"), 404, "not_found")
     assert "abc123" in error["message"]

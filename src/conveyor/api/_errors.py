@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conveyor.api._responses import OrjsonResponse
@@ -98,7 +99,25 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     return error_response(422, "invalid", f"invalid request: {summary}", {"errors": listed})
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> Response:
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods some route serves on this path (Starlette's 405 names only the first route's).
+
+    Asking the router whether each method would match fully works through included routers
+    and mounts alike.
+    """
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+    return ", ".join(allowed)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if isinstance(exc.__cause__, ConveyorError):  # e.g. PayloadTooLarge while FastAPI read
         return _conveyor_error(exc.__cause__)
@@ -112,7 +131,10 @@ async def _on_http_error(_request: Request, exc: Exception) -> Response:
         message = (
             "the request body could not be read; send JSON with Content-Type: application/json"
         )
-    return error_response(exc.status_code, code, message, {})
+    response = error_response(exc.status_code, code, message, {})
+    if exc.status_code == 405:
+        response.headers["Allow"] = _allowed_methods(request)
+    return response
 
 
 async def _on_out_of_range(_request: Request, exc: Exception) -> Response:
