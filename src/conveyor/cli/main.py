@@ -37,6 +37,7 @@ MODULES = [
     "conveyor.monitoring.cli",
     "conveyor.pipelines.cli",
     "conveyor.pipelines.trigger_cli",
+    "conveyor.pipelines.ci_cli",
     "conveyor.cli.system",
 ]
 
