@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ from conveyor.api._operations import operations_router
 from conveyor.api._responses import OrjsonResponse
 from conveyor.api.docs import install_docs
 from conveyor.api.limits import CancelOnDisconnect, IngestLimit, route_matcher
-from conveyor.api.routers import artifacts, datasets, deployments, health, runs
+from conveyor.api.routers import artifacts, datasets, health, runs
 from conveyor.backend.local import LocalBackend
 from conveyor.client import Client
 from conveyor.config import Settings, get_settings
@@ -48,7 +49,12 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from conveyor.artifacts.janitor import start_staging_janitor
+
+        max_age = float(settings.staging_max_age_s)
+        janitor = await asyncio.to_thread(start_staging_janitor, backend.artifacts, max_age)
         yield
+        await asyncio.to_thread(janitor.stop)
         await inference.shutdown()  # flushes the prediction log
         if owned:  # a backend passed in belongs to the caller
             backend.meta.dispose()
@@ -87,7 +93,7 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
     app.add_middleware(ErrorMiddleware, max_body=max_body, exempt=_is_upload)  # outermost
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, runs, artifacts, datasets, deployments):  # hand-written routes
+    for module in (health, runs, artifacts, datasets):  # hand-written routes
         router: Any = module.router
         api.include_router(router)
     api.include_router(operations_router(Client))  # the operation table's routes

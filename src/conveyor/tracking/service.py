@@ -14,11 +14,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from conveyor._util import check_name, new_id, now_ms
+from conveyor.artifacts.paths import check_relative_path
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
 from conveyor.store.stores import Stores
 from conveyor.store.tables import (
+    DEFAULT_PROJECT_ID,
     dataset_versions,
     datasets,
     experiments,
@@ -52,7 +54,6 @@ __all__ = [
     "search_runs",
 ]
 
-DEFAULT_PROJECT_ID = "0" * 32
 DEFAULT_EXPERIMENT = "Default"
 MAX_SEARCH_RESULTS = 50_000
 
@@ -464,7 +465,6 @@ def _compare(column: Any, op: str, value: Any) -> sa.ColumnElement[bool]:
 def search_runs(
     conn: sa.Connection,
     experiment_ids: Iterable[str] | None = None,
-    *,
     filter_string: str | None = None,
     order_by: list[str] | str | None = None,
     max_results: int = 1000,
@@ -508,13 +508,9 @@ def _apply_order(query: sa.Select[Any], order: list[OrderKey]) -> sa.Select[Any]
 
 # -- artifacts -----------------------------------------------------------------------------
 def check_artifact_path(path: str) -> str:
-    """Normalise a run-relative artifact path; reject absolute or escaping paths."""
-    if not isinstance(path, str) or not path.strip("/"):
-        raise ValidationFailed("artifact path must be a non-empty relative path")
-    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts) or path.startswith("/"):
-        raise ValidationFailed(f"artifact path {path!r} must be relative and stay inside the run")
-    return "/".join(parts)
+    """Normalise a run-relative artifact path; ValidationFailed with the path rule
+    (:mod:`conveyor.artifacts.paths`) for anything unsafe or not portable."""
+    return check_relative_path(path)
 
 
 def record_artifact(uow: UnitOfWork, run_id: str, path: str, sha256: str, size: int) -> None:
