@@ -98,6 +98,7 @@ def _ci(
             *extra,
         ],
     )
+    assert report.exists(), result.output
     return result, json.loads(report.read_text())
 
 
@@ -152,6 +153,6 @@ def test_a_version_registered_during_the_run_is_found(backend: Any, project: Pat
 
     run = run_pipeline("ci_train:retrain", backend=backend).run
     uri = run.steps[-1].outputs["uri"]
-    mv = backend.register_model("churn", uri)  # what a registering step does
+    mv = backend.register_model(model_uri=uri, name="churn")  # what a registering step does
     assert produced_version(backend, run, None) == ("churn", mv.version, False)
     assert produced_version(backend, run, "churn") == ("churn", mv.version, False)

@@ -132,7 +132,7 @@ def produced_version(backend: Any, run: PipelineRun, model: str | None) -> tuple
             "returned a model to register",
             details={"pipeline_run": run.id, "model": model},
         )
-    mv = backend.register_model(model, uris[-1])
+    mv = backend.register_model(model_uri=uris[-1], name=model)
     return mv.name, int(mv.version), True
 
 
