@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -119,3 +120,23 @@ def meta(db_url: str) -> Iterator[MetadataStore]:
 def artifacts(tmp_path: Path) -> ArtifactStore:
     """A local content-addressed artifact store."""
     return ArtifactStore.from_uri(str(tmp_path / "artifacts"))
+
+
+@pytest.fixture
+def sqlite_backend(tmp_path: Path) -> Iterator[Any]:
+    """An embedded backend on a fresh SQLite file and a local artifact folder."""
+    from conveyor.backend import LocalBackend
+
+    meta = MetadataStore(f"sqlite:///{tmp_path / 'backend.db'}")
+    yield LocalBackend(meta, ArtifactStore.from_uri(str(tmp_path / "artifacts")))
+    meta.dispose()
+
+
+@pytest.fixture
+def api_server(sqlite_backend: Any) -> Iterator[tuple[str, Any]]:
+    """A real API server on loopback over ``sqlite_backend``: (its URL, the backend)."""
+    from conveyor.api import create_app
+    from conveyor.api.testing import ServerThread
+
+    with ServerThread(create_app(sqlite_backend)) as server:
+        yield server.url, sqlite_backend

@@ -119,6 +119,14 @@ SETTINGS: tuple[Setting, ...] = (
         "scikit-learn/LightGBM/XGBoost estimators and numpy/scipy arrays; a model's own "
         "list is never used. See docs/models.md#security.",
     ),
+    Setting(
+        "staging_max_age_s",
+        float,
+        86400.0,
+        "Upload staging files (<artifacts>/.staging/*.part) untouched for longer than this many "
+        "seconds are debris of interrupted uploads: `conveyor server` deletes them at start-up "
+        "and then hourly (or every quarter of this age, if shorter), logging what it reclaimed.",
+    ),
     Setting("server_host", str, "127.0.0.1", "Interface `conveyor server` binds."),
     Setting("server_port", int, 5050, "Port `conveyor server` listens on."),
     Setting(

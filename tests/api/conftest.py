@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -11,16 +10,12 @@ from fastapi import FastAPI
 
 from conveyor.api import create_app
 from conveyor.api.testing import ServerThread
-from conveyor.artifacts import ArtifactStore
 from conveyor.backend import LocalBackend
-from conveyor.store import MetadataStore
 
 
 @pytest.fixture
-def local(tmp_path: Path) -> Iterator[LocalBackend]:
-    meta = MetadataStore(f"sqlite:///{tmp_path / 'api.db'}")
-    yield LocalBackend(meta, ArtifactStore.from_uri(str(tmp_path / "artifacts")))
-    meta.dispose()
+def local(sqlite_backend: LocalBackend) -> LocalBackend:
+    return sqlite_backend
 
 
 @pytest.fixture

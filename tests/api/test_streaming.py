@@ -30,9 +30,9 @@ def _stream(total: int, hasher: hashlib._Hash) -> Iterator[bytes]:
         yield chunk
 
 
-def _round_trip(backend: HttpBackend, run_id: str, total: int) -> None:
+def _round_trip(backend: HttpBackend, run_id: str, total: int, path: str = "big/data.bin") -> None:
     sent = hashlib.sha256()
-    info = backend.upload_artifact(run_id, "big/data.bin", _stream(total, sent))
+    info = backend.upload_artifact(run_id, path, _stream(total, sent))
     assert info["size"] == total and info["sha256"] == sent.hexdigest()
     got, size = hashlib.sha256(), 0
     for chunk in backend.iter_blob(info["sha256"]):
@@ -87,7 +87,7 @@ def test_1gib_round_trip_with_bounded_server_memory(conveyor_home: Path) -> None
         assert url.startswith("http://"), "server did not start"
         with HttpBackend(url) as backend:
             run = backend.create_run(backend.get_or_create_experiment("big").id)
-            _round_trip(backend, run.id, 4 * MiB)  # warm up every code path
+            _round_trip(backend, run.id, 4 * MiB, "warm-up.bin")  # every code path, once
             before = _peak_rss(proc.pid)
             _round_trip(backend, run.id, 1 << 30)
             growth = _peak_rss(proc.pid) - before

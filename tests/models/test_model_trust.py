@@ -31,9 +31,6 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from conveyor.api import create_app
-from conveyor.api.testing import ServerThread
-from conveyor.artifacts import ArtifactStore
 from conveyor.backend import LocalBackend
 from conveyor.config import reset_settings
 from conveyor.deployments import deploy_endpoint
@@ -43,7 +40,6 @@ from conveyor.errors import NotFound, PermissionDenied, ValidationFailed
 from conveyor.models import MANIFEST_NAME, load_model, save_model
 from conveyor.registry import service as registry
 from conveyor.registry.entities import ModelVersion
-from conveyor.store import MetadataStore
 
 
 def _tuple_node(args: tuple[Any, ...]) -> dict[str, Any]:
@@ -159,15 +155,10 @@ def test_load_model_refuses_with_nothing_executed(
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[httpx.Client, LocalBackend]]:
-    meta = MetadataStore(f"sqlite:///{tmp_path / 'api.db'}")
-    local = LocalBackend(meta, ArtifactStore.from_uri(str(tmp_path / "artifacts")))
-    with (
-        ServerThread(create_app(local)) as srv,
-        httpx.Client(base_url=srv.url + "/api/v1", timeout=30) as client,
-    ):
+def server(api_server: tuple[str, LocalBackend]) -> Iterator[tuple[httpx.Client, LocalBackend]]:
+    url, local = api_server
+    with httpx.Client(base_url=url + "/api/v1", timeout=30) as client:
         yield client, local
-    meta.dispose()
 
 
 def _upload_run(client: httpx.Client, root: Path) -> str:
@@ -280,10 +271,8 @@ def _recorded_before_the_fix(backend: LocalBackend, root: Path) -> ModelVersion:
 
 
 @pytest.fixture
-def local(tmp_path: Path) -> Iterator[LocalBackend]:
-    meta = MetadataStore(f"sqlite:///{tmp_path / 'deploy.db'}")
-    yield LocalBackend(meta, ArtifactStore.from_uri(str(tmp_path / "artifacts")))
-    meta.dispose()
+def local(sqlite_backend: LocalBackend) -> LocalBackend:
+    return sqlite_backend
 
 
 @pytest.mark.parametrize("compile", [True, False], ids=["compile", "no-compile"])

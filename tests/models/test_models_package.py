@@ -298,7 +298,7 @@ def test_unsafe_paths_in_manifest_are_refused(clf_data: Data, tmp_path: Path) ->
     root = tmp_path / "m"
     _saved(clf_data, root)
     _rewrite_manifest(root, lambda data: data["files"][0].update(path="../outside"))
-    with pytest.raises(ValidationFailed, match="unsafe file path"):
+    with pytest.raises(ValidationFailed, match=r"invalid model file path .*'..' segment"):
         load_model(root)
 
 

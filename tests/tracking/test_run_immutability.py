@@ -7,8 +7,6 @@ the CLI, which goes through the same backends) all obey.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -17,8 +15,6 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import conveyor
-from conveyor.api import create_app
-from conveyor.api.testing import ServerThread
 from conveyor.artifacts import ArtifactStore
 from conveyor.backend import LocalBackend
 from conveyor.backend.http import HttpBackend
@@ -69,12 +65,8 @@ def test_an_artifact_is_written_once(meta: MetadataStore, artifacts: ArtifactSto
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, LocalBackend]]:
-    meta = MetadataStore(f"sqlite:///{tmp_path / 'api.db'}")
-    local = LocalBackend(meta, ArtifactStore.from_uri(str(tmp_path / "artifacts")))
-    with ServerThread(create_app(local)) as srv:
-        yield srv.url, local
-    meta.dispose()
+def server(api_server: tuple[str, LocalBackend]) -> tuple[str, LocalBackend]:
+    return api_server
 
 
 def test_rest_refuses_rewriting_a_finished_run(server: tuple[str, LocalBackend]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -48,7 +49,12 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from conveyor.artifacts.janitor import start_staging_janitor
+
+        max_age = float(settings.staging_max_age_s)
+        janitor = await asyncio.to_thread(start_staging_janitor, backend.artifacts, max_age)
         yield
+        await asyncio.to_thread(janitor.stop)
         await inference.shutdown()  # flushes the prediction log
         if owned:  # a backend passed in belongs to the caller
             backend.meta.dispose()

@@ -29,9 +29,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from conveyor.artifacts.paths import check_relative_path
 from conveyor.errors import IntegrityError, NotFound, ValidationFailed
 
 __all__ = ["FORMAT_VERSION", "MANIFEST_NAME", "FileEntry", "ModelManifest", "hash_file"]
@@ -54,11 +55,10 @@ def hash_file(path: Path) -> tuple[str, int]:
 
 
 def _safe_relpath(rel: str) -> str:
-    pure = PurePosixPath(rel)
-    if not rel or pure.is_absolute() or ".." in pure.parts or "\\" in rel:
+    checked = check_relative_path(rel, "model file path in the manifest")
+    if checked != rel:  # the manifest lists files exactly as saved: no "./" or "//"
         raise ValidationFailed(
-            f"manifest lists an unsafe file path {rel!r}: paths must be relative and stay "
-            "inside the model directory"
+            f"manifest lists the file path {rel!r} in a non-canonical form; save the model again"
         )
     return rel
 
@@ -135,7 +135,7 @@ class ModelManifest:
 
     def covers(self, rel: str) -> bool:
         """True when ``rel`` is a listed file or a folder holding listed files."""
-        rel = _safe_relpath(rel).rstrip("/")
+        rel = check_relative_path(rel, "model file path")
         return any(f.path == rel or f.path.startswith(rel + "/") for f in self.files)
 
     def file(self, rel: str) -> FileEntry:

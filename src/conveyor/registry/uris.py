@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conveyor.artifacts.paths import check_relative_path
 from conveyor.config import get_settings
 from conveyor.errors import NotFound, ValidationFailed
 
@@ -98,8 +99,7 @@ def materialize(backend: Any, resolved: ResolvedModel, cache_root: Path | None =
     try:
         for entry in resolved.files:
             rel = entry["path"]
-            if rel.startswith("/") or ".." in rel.split("/"):
-                raise ValidationFailed(f"model file path {rel!r} escapes the model folder")
+            check_relative_path(rel, "model file path")
             backend.download_blob(entry["sha256"], staging / rel)
         try:
             os.replace(staging, target)

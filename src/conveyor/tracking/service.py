@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from conveyor._util import check_name, new_id, now_ms
+from conveyor.artifacts.paths import check_relative_path
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
@@ -508,13 +509,9 @@ def _apply_order(query: sa.Select[Any], order: list[OrderKey]) -> sa.Select[Any]
 
 # -- artifacts -----------------------------------------------------------------------------
 def check_artifact_path(path: str) -> str:
-    """Normalise a run-relative artifact path; reject absolute or escaping paths."""
-    if not isinstance(path, str) or not path.strip("/"):
-        raise ValidationFailed("artifact path must be a non-empty relative path")
-    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts) or path.startswith("/"):
-        raise ValidationFailed(f"artifact path {path!r} must be relative and stay inside the run")
-    return "/".join(parts)
+    """Normalise a run-relative artifact path; ValidationFailed with the path rule
+    (:mod:`conveyor.artifacts.paths`) for anything unsafe or not portable."""
+    return check_relative_path(path)
 
 
 def record_artifact(uow: UnitOfWork, run_id: str, path: str, sha256: str, size: int) -> None:
