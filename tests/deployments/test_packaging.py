@@ -205,3 +205,29 @@ def test_image_builds_where_a_container_engine_exists(packaged: Path) -> None:
     build = subprocess.run([engine, "build", "-t", "conveyor-test-churn:2", str(packaged)],
                            capture_output=True, text=True)  # fmt: skip
     assert build.returncode == 0, build.stderr[-4000:]
+
+
+@pytest.mark.server
+def test_package_against_a_server(
+    packaged: Path, tmp_path: Path, home_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conveyor.api import create_app
+    from conveyor.api.testing import ServerThread
+    from conveyor.backend import reset_backends
+    from conveyor.config import reset_settings
+
+    out = tmp_path / "remote-ctx"
+    with ServerThread(create_app(home_backend)) as server:
+        monkeypatch.setenv("CONVEYOR_URI", server.url)
+        reset_settings()
+        try:
+            result = CliRunner().invoke(app, ["package", "churn/2", "--output", str(out)])
+            missing = CliRunner().invoke(app, ["package", "churn/7", "-o", str(tmp_path / "y")])
+        finally:
+            reset_backends()
+    assert result.exit_code == 0, result.output
+    assert missing.exit_code == 1 and "no version 7" in missing.output
+    for path in (packaged / "model").rglob("*"):
+        if path.is_file():
+            assert path.read_bytes() == (out / path.relative_to(packaged)).read_bytes()
+    assert (out / "k8s" / "hpa.yaml").is_file()
