@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck bench clean services
+.PHONY: demo test test-fast check lint typecheck contract bench clean services
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,12 @@ demo: $(STAMP)
 services:
 	@bash scripts/ensure-services.sh
 
-test: $(STAMP) services
+# what CI runs (.ci/run): the checks the README promises, then every test
+test: $(STAMP) services check
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# ruff (lint + format), mypy on the package, the import contract (tests/test_import_contract.py)
+check: lint typecheck contract
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not postgres and not redis and not s3 and not server and not slow"
@@ -34,11 +38,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+contract: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_import_contract.py
+
 # every benchmark against its peer (peers install into bench/.peers/ on first use; ~20 min)
 bench: $(STAMP)
 	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/drift.py --peer-timeout 900
+	$(BIN)/python bench/gates.py
+	$(BIN)/python bench/pipelines.py
+	$(BIN)/python bench/rollout.py
 
 clean:
 	rm -rf $(VENV) .conveyor build dist src/*.egg-info

@@ -2,7 +2,7 @@
 
 PostgreSQL tests use a fresh database per test session on CONVEYOR_TEST_PG_URL
 (default postgresql+psycopg://postgres@127.0.0.1:5432/test); they skip, saying why,
-only when that server cannot be reached.
+only when that server cannot be reached — and fail instead when ``CI=true``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,10 @@ def pg_url() -> Iterator[str]:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except sa.exc.OperationalError as exc:
         admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.orig}")
+        message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.orig}"
+        if os.environ.get("CI", "").lower() == "true":  # CI must run them: fail, never skip
+            pytest.fail(message + " (CI=true: PostgreSQL-backed tests must run)")
+        pytest.skip(message)
     url = admin.url.set(database=name).render_as_string(hide_password=False)
     try:
         yield url

@@ -69,6 +69,7 @@ _LAZY = {
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
+    from conveyor.client import Client
     from conveyor.data.sdk import load_dataset, log_dataset, log_input
     from conveyor.gates.sdk import run_gates
     from conveyor.monitoring import drift_report, quality_report
@@ -138,8 +139,9 @@ __all__ = [
 ]
 
 
-def connect(uri: str | None = None) -> Any:
-    """The backend the SDK uses: embedded store, or the server at ``uri``/CONVEYOR_URI."""
+def connect(uri: str | None = None) -> Client:
+    """The typed client (``conveyor.client.Client``): the embedded stores, or the server at
+    ``uri`` / ``CONVEYOR_URI``."""
     from conveyor.backend import connect as _connect
 
     return _connect(uri)

@@ -13,7 +13,6 @@ from sklearn.linear_model import LogisticRegression
 import conveyor
 from conveyor.api.app import create_app
 from conveyor.api.testing import ServerThread
-from conveyor.deployments import deploy_endpoint
 
 
 @pytest.mark.server
@@ -27,7 +26,7 @@ def test_server_serves_deployed_endpoints(conveyor_home: Path) -> None:
             registered_model_name="toy",
         )
     backend = conveyor.connect()
-    deploy_endpoint(backend, "toy", model="toy/1")
+    backend.deploy("toy", model="toy/1")
     with (
         ServerThread(create_app(backend), lifespan="on") as server,
         httpx.Client(base_url=server.url) as client,
@@ -63,7 +62,7 @@ def test_an_endpoint_deployed_after_the_server_started_answers_at_once(
         unknown = client.post("/serving/endpoints/first/invocations", json=row)
         assert unknown.status_code == 404 and "first" in unknown.text
         for name in ("first", "second"):
-            deploy_endpoint(backend, name, model="toy/1")
+            backend.deploy(name, model="toy/1")
             answer = client.post(f"/serving/endpoints/{name}/invocations", json=row)
             assert answer.status_code == 200, answer.text
             assert client.post("/serving/invocations", json=row).status_code == 200

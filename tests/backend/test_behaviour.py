@@ -249,8 +249,8 @@ def test_registry_register_alias_resolve(backend: Backend) -> None:
     run_a, run_b = _run(backend), _run(backend)
     _log_model(backend, run_a, b"model-a")
     _log_model(backend, run_b, b"model-b")
-    v1 = backend.register_model("team/churn", f"runs:/{run_a}/model", description="first")
-    v2 = backend.register_model("team/churn", f"runs:/{run_b}/model", tags={"k": "v"})
+    v1 = backend.register_model(f"runs:/{run_a}/model", "team/churn", description="first")
+    v2 = backend.register_model(f"runs:/{run_b}/model", "team/churn", tags={"k": "v"})
     assert (v1.version, v2.version) == (1, 2)
     assert v1.flavor == "sklearn" and v1.run_id == run_a and v1.source == f"runs:/{run_a}/model"
     assert {f["path"] for f in v1.files} == {MODEL_MANIFEST, "model.skops"}
@@ -278,9 +278,9 @@ def test_registry_register_alias_resolve(backend: Backend) -> None:
     with pytest.raises(Conflict):
         backend.create_model("plain")
     with pytest.raises(ValidationFailed, match="runs:/"):
-        backend.register_model("team/churn", "s3://elsewhere/model")
+        backend.register_model("s3://elsewhere/model", "team/churn")
     with pytest.raises(NotFound):
-        backend.register_model("team/churn", f"runs:/{run_a}/no-model-here")
+        backend.register_model(f"runs:/{run_a}/no-model-here", "team/churn")
 
 
 # -- audit ---------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ def test_every_mutation_is_audited_and_the_chain_verifies(backend: Backend) -> N
     backend.upload_artifact(run.id, "f.txt", iter([b"x"]))
     _log_model(backend, run.id, b"m")
     backend.end_run(run.id)
-    backend.register_model("audited-model", f"runs:/{run.id}/model")
+    backend.register_model(f"runs:/{run.id}/model", "audited-model")
     backend.set_model_alias("audited-model", "prod", 1)
     backend.set_model_version_tag("audited-model", 1, "k", "v")
 
@@ -359,7 +359,7 @@ def test_deployments_deploy_rollback_and_read(backend: Backend) -> None:
     for payload in (b"model-1", b"model-22"):  # compile=False: checked, not compiled
         run_id = _run(backend)
         _log_model(backend, run_id, payload)
-        backend.register_model("churn", f"runs:/{run_id}/model")
+        backend.register_model(f"runs:/{run_id}/model", "churn")
     backend.set_model_alias("churn", "champion", 1)
 
     first = backend.deploy(
@@ -412,3 +412,28 @@ def test_deployments_deploy_rollback_and_read(backend: Backend) -> None:
         backend.rollback("ghost")
     with pytest.raises(ValidationFailed, match="endpoint name"):
         backend.list_revisions(" bad")
+
+
+# -- monitoring ----------------------------------------------------------------------------
+def test_monitors_crud_run_and_alerts(backend: Backend, tmp_path: Path) -> None:
+    spec = {"name": "vol", "endpoint": "churn", "metric": "volume", "threshold": 1}
+    made = backend.create_monitor(spec)
+    assert made.name == "vol" and made.threshold == 1 and backend.get_monitor("vol") == made
+    with pytest.raises(Conflict, match="vol"):
+        backend.create_monitor(spec)
+    done = backend.apply_monitors([spec, {**spec, "name": "vol2", "comparison": "<"}])
+    assert [(a, m.name) for a, m in done] == [("unchanged", "vol"), ("created", "vol2")]
+    assert backend.update_monitor("vol", {"threshold": 5}).threshold == 5
+    assert [m.name for m in backend.list_monitors(endpoint="churn")] == ["vol", "vol2"]
+    outcomes = backend.run_monitors(due_only=False, log_uri=str(tmp_path / "no-log"))
+    assert {o.monitor for o in outcomes} == {"vol", "vol2"}
+    assert all(o.status in ("ok", "breach", "insufficient_data") for o in outcomes)
+    assert len(backend.list_monitor_checks("vol")) == 1
+    for alert in backend.list_alerts():
+        assert backend.get_alert(alert.id).id == alert.id
+    with pytest.raises(NotFound, match="'churn' does not exist"):  # neither deployed nor logged
+        backend.monitor_report("churn", "1h", log_uri=str(tmp_path / "no-log"))
+    backend.delete_monitor("vol")
+    with pytest.raises(NotFound, match="vol"):
+        backend.get_monitor("vol")
+    assert [m.name for m in backend.list_monitors()] == ["vol2"]

@@ -119,6 +119,6 @@ def seeded(backend: LocalBackend, conveyor_home: Path) -> Seeded:
     backend.upload_artifact(first, "report.txt", io.BytesIO(b"fine\n"))
     for run_id in run_ids:  # ended runs accept no more artifacts: end them last
         backend.end_run(run_id)
-    backend.register_model("churn-model", f"runs:/{first}/model")
+    backend.register_model(f"runs:/{first}/model", "churn-model")
     backend.set_model_alias("churn-model", "champion", 1)
     return Seeded(conveyor_home, exp.id, run_ids)

@@ -18,7 +18,8 @@ def _paths(command: Any, prefix: str) -> list[str]:
         return [prefix]
     out = []
     for name, sub in subcommands.items():
-        out += _paths(sub, f"{prefix} {name}")
+        if not getattr(sub, "hidden", False):  # deprecated spellings are not documented
+            out += _paths(sub, f"{prefix} {name}")
     return out
 
 

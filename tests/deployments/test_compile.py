@@ -12,7 +12,6 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.isotonic import IsotonicRegression
 
 import conveyor
-from conveyor.deployments import deploy_endpoint
 from conveyor.deployments.runtime import build_route_table
 from conveyor.errors import IntegrityError, NotFound
 from conveyor.models import CompiledModel, infer_signature
@@ -28,7 +27,7 @@ def test_random_forest_compiles_to_onnx_with_parity_recorded(
 ) -> None:
     X, _ = clf_data
     version = log_and_register(forests[0], "churn", X.head(20))
-    rev = deploy_endpoint(home_backend, "churn-api", model=f"churn/{version}")
+    rev = home_backend.deploy("churn-api", model=f"churn/{version}")
     result = rev.compiled[f"churn/{version}"]
     assert result.status == "onnx", result.reason
     assert result.parity is not None and result.parity["passed"]
@@ -39,7 +38,7 @@ def test_random_forest_compiles_to_onnx_with_parity_recorded(
     assert (compiled.predict(X) == forests[0].predict(X)).all()
 
     # cached per model version: a second endpoint reuses the result, no recompilation
-    again = deploy_endpoint(home_backend, "churn-api-2", model="churn/latest")
+    again = home_backend.deploy("churn-api-2", model="churn/latest")
     assert again.compiled[f"churn/{version}"] == result
     events = home_backend.list_audit_events(action="model_version.compile")
     assert [e.object_id for e in events] == [f"churn/{version}"]
@@ -53,7 +52,7 @@ def test_models_without_converter_or_example_are_served_natively(
 ) -> None:
     X, _ = clf_data
     log_and_register(isotonic, "iso", X[["f0"]].head(10))
-    rev = deploy_endpoint(home_backend, "iso-api", model="iso/1")
+    rev = home_backend.deploy("iso-api", model="iso/1")
     result = rev.compiled["iso/1"]
     assert result.status == "native" and result.onnx_sha256 is None
     assert "conversion failed" in result.reason and "IsotonicRegression" in result.reason
@@ -63,14 +62,14 @@ def test_models_without_converter_or_example_are_served_natively(
         conveyor.log_model(
             forests[1], "model", signature=infer_signature(X), registered_model_name="bare"
         )
-    rev = deploy_endpoint(home_backend, "bare-api", model="bare/1", compile=True)
+    rev = home_backend.deploy("bare-api", model="bare/1", compile=True)
     assert rev.compiled["bare/1"].status == "native"
     assert "no input example" in rev.compiled["bare/1"].reason
 
 
 def test_no_compile_records_pending(home_backend: Any, forests: list[Any], clf_data: Any) -> None:
     log_and_register(forests[1], "quick", clf_data[0].head(5))
-    rev = deploy_endpoint(home_backend, "quick-api", model="quick/1", compile=False)
+    rev = home_backend.deploy("quick-api", model="quick/1", compile=False)
     assert rev.compiled["quick/1"].status == "pending"
 
 
@@ -78,17 +77,17 @@ def test_a_deploy_refuses_a_corrupted_compiled_blob(
     home_backend: Any, forests: list[Any], clf_data: Any
 ) -> None:
     log_and_register(forests[1], "churn", clf_data[0].head(5))
-    first = deploy_endpoint(home_backend, "a", model="churn/1")
+    first = home_backend.deploy("a", model="churn/1")
     sha = first.compiled["churn/1"].onnx_sha256
     assert sha is not None
     corrupt_blob(home_backend.artifacts, sha)
     with pytest.raises(IntegrityError, match=r"compiled ONNX of churn/1 .* is corrupted"):
-        deploy_endpoint(home_backend, "b", model="churn/1")
+        home_backend.deploy("b", model="churn/1")
     assert [d.name for d in home_backend.list_deployments()] == ["a"]  # nothing written
     blob = corrupt_blob(home_backend.artifacts, sha)
     blob.unlink()
     with pytest.raises(NotFound, match=r"compiled ONNX of churn/1 .* is missing"):
-        deploy_endpoint(home_backend, "b", model="churn/1")
+        home_backend.deploy("b", model="churn/1")
 
 
 def test_validation_data_replaces_the_input_example(
@@ -96,7 +95,7 @@ def test_validation_data_replaces_the_input_example(
 ) -> None:
     X, y = clf_data
     log_and_register(forests[1], "churn", X.head(5))
-    rev = deploy_endpoint(home_backend, "ep", model="churn/1", validation_data=X.assign(label=y))
+    rev = home_backend.deploy("ep", model="churn/1", validation_data=X.assign(label=y))
     parity = rev.compiled["churn/1"].parity
     assert parity is not None and parity["rows"] == len(X) and parity["passed"]
 
@@ -106,8 +105,8 @@ def test_compile_cache_and_route_table_on_each_store(
 ) -> None:
     X, _ = clf_data
     register(backend, "churn", forests[0], X.head(10), tmp_path)
-    first = deploy_endpoint(backend, "a", model="churn/1")
-    second = deploy_endpoint(backend, "b", model="churn/1", shadow="churn/1")
+    first = backend.deploy("a", model="churn/1")
+    second = backend.deploy("b", model="churn/1", shadow="churn/1")
     assert first.compiled["churn/1"].status == "onnx"
     assert second.compiled == first.compiled
     assert len(backend.list_audit_events(action="model_version.compile")) == 1

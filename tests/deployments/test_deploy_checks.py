@@ -19,7 +19,6 @@ from sklearn.ensemble import RandomForestClassifier
 from typer.testing import CliRunner
 
 from conveyor.cli.main import app
-from conveyor.deployments import deploy_endpoint
 from conveyor.deployments.runtime import DeploymentServer
 from conveyor.errors import IntegrityError, NotFound, ValidationFailed
 from conveyor.registry.entities import ModelVersion
@@ -37,7 +36,7 @@ def test_a_model_without_example_or_signature_is_refused(
 ) -> None:
     log_and_register(forests[0], "bare", None)
     with pytest.raises(ValidationFailed) as info:
-        deploy_endpoint(home_backend, "bare-api", model="bare/1", compile=compile)
+        home_backend.deploy("bare-api", model="bare/1", compile=compile)
     message = info.value.message
     assert "log_model(..., input_example=...)" in message and "signature=" in message
     assert "nothing was deployed" in message
@@ -64,7 +63,7 @@ def test_no_compile_refuses_a_missing_blob(
     path = Path(home_backend.artifacts.backend.root) / home_backend.artifacts.key(_model_blob(mv))
     path.unlink()
     with pytest.raises(NotFound, match=r"'model.skops' of churn/1 .* is missing"):
-        deploy_endpoint(home_backend, "churn-api", model="churn/1", compile=False)
+        home_backend.deploy("churn-api", model="churn/1", compile=False)
 
 
 def test_restart_serves_the_last_revision_that_loads(
@@ -73,8 +72,8 @@ def test_restart_serves_the_last_revision_that_loads(
     X = clf_data[0]
     log_and_register(forests[0], "churn", X.head(5))
     log_and_register(forests[1], "churn", X.head(5))
-    deploy_endpoint(home_backend, "churn-api", model="churn/1", compile=False)
-    deploy_endpoint(home_backend, "churn-api", model="churn/2", compile=False)
+    home_backend.deploy("churn-api", model="churn/1", compile=False)
+    home_backend.deploy("churn-api", model="churn/2", compile=False)
     corrupt_blob(home_backend.artifacts, _model_blob(home_backend.get_model_version("churn", 2)))
 
     server = DeploymentServer(home_backend, ["churn-api"], poll_interval=60)  # a restart
@@ -99,10 +98,10 @@ def test_an_endpoint_where_no_revision_loads_answers_503_with_the_reason(
 ) -> None:
     X: pd.DataFrame = clf_data[0]
     log_and_register(forests[0], "churn", X.head(5))
-    deploy_endpoint(home_backend, "churn-api", model="churn/1", compile=False)
+    home_backend.deploy("churn-api", model="churn/1", compile=False)
     corrupt_blob(home_backend.artifacts, _model_blob(home_backend.get_model_version("churn", 1)))
     with pytest.raises(IntegrityError):  # the model itself cannot be read
-        deploy_endpoint(home_backend, "other-api", model="churn/1", compile=False)
+        home_backend.deploy("other-api", model="churn/1", compile=False)
 
     server = DeploymentServer(home_backend, ["churn-api"], poll_interval=60)  # starts anyway
     body = {"records": records(X.head(2))}

@@ -15,7 +15,7 @@ from sklearn.isotonic import IsotonicRegression
 from starlette.applications import Starlette
 
 from conveyor.config import get_settings
-from conveyor.deployments import deploy_endpoint, get_revision, rollback
+from conveyor.deployments import get_revision, rollback
 from conveyor.deployments.runtime import DeploymentServer, build_route_table, mount_endpoints
 from conveyor.errors import IntegrityError
 from conveyor.serving import FunctionPredictor, OnnxPredictor
@@ -33,7 +33,7 @@ def two_versions(
     X, _ = clf_data
     log_and_register(forests[0], "churn", X.head(20))
     log_and_register(forests[1], "churn", X.head(20))
-    deploy_endpoint(home_backend, "churn-api", model="churn/1")
+    home_backend.deploy("churn-api", model="churn/1")
     return home_backend
 
 
@@ -44,7 +44,7 @@ def _invoke(rows: list[dict[str, float]]) -> dict[str, Any]:
 def test_route_table_from_revision(
     two_versions: Any, forests: list[RandomForestClassifier], clf_data: Any
 ) -> None:
-    deploy_endpoint(two_versions, "churn-api", model="churn/1", canary="churn/2:25",
+    two_versions.deploy("churn-api", model="churn/1", canary="churn/2:25",
                     shadow="churn/2", fallback="churn/1", deadline_ms=200)  # fmt: skip
     with two_versions.meta.read() as conn:
         revision = get_revision(conn, "churn-api")
@@ -60,7 +60,7 @@ def test_route_table_from_revision(
     labels = table.primary.predictor.predict_matrix(X.to_numpy(dtype=np.float32))
     assert (labels == forests[0].predict(X)).all()
     # a zero-weight canary stays at zero (loaded, never chosen)
-    rev = deploy_endpoint(two_versions, "churn-api", model="churn/1", canary="churn/2:0")
+    rev = two_versions.deploy("churn-api", model="churn/1", canary="churn/2:0")
     table = build_route_table(two_versions, rev)
     assert [r.weight for r in table.routes] == [100.0, 0.0]
     assert {table.choose(str(i)).name for i in range(200)} == {"primary"}
@@ -75,8 +75,8 @@ def test_server_serves_onnx_and_native_models(
     X, _ = clf_data
     log_and_register(forests[0], "churn", X.head(20))
     log_and_register(isotonic, "iso", X[["f0"]].head(10))
-    deploy_endpoint(home_backend, "churn-api", model="churn/1")
-    deploy_endpoint(home_backend, "iso-api", model="iso/latest")
+    home_backend.deploy("churn-api", model="churn/1")
+    home_backend.deploy("iso-api", model="iso/latest")
     server = DeploymentServer(home_backend, ["churn-api", "iso-api"], poll_interval=60)
     assert isinstance(server.router.get("iso-api").primary.predictor, FunctionPredictor)
 
@@ -128,7 +128,7 @@ def test_watcher_swaps_in_new_revision_without_failed_requests(
                     await asyncio.sleep(0)
 
             workers = [asyncio.create_task(traffic()) for _ in range(4)]
-            await asyncio.to_thread(deploy_endpoint, two_versions, "churn-api", model="churn/2")
+            await asyncio.to_thread(two_versions.deploy, "churn-api", model="churn/2")
             deadline = time.monotonic() + 20
             while not any(v == "2" for _, v in seen[-4:]):
                 assert time.monotonic() < deadline, "the new revision was not picked up"
@@ -148,7 +148,7 @@ def test_corrupted_onnx_blob_keeps_previous_revision_serving(
 ) -> None:
     X = clf_data[0]
     server = DeploymentServer(two_versions, ["churn-api"], poll_interval=60)
-    rev = deploy_endpoint(two_versions, "churn-api", model="churn/2")
+    rev = two_versions.deploy("churn-api", model="churn/2")
     sha = rev.compiled["churn/2"].onnx_sha256
     assert sha is not None
     corrupt_blob(two_versions.artifacts, sha)
@@ -182,9 +182,9 @@ def test_corrupted_native_model_file_is_refused(
     X = clf_data[0]
     log_and_register(isotonic, "iso", X[["f0"]].head(10))
     log_and_register(isotonic, "iso", X[["f0"]].head(12))
-    deploy_endpoint(home_backend, "iso-api", model="iso/1")
+    home_backend.deploy("iso-api", model="iso/1")
     server = DeploymentServer(home_backend, ["iso-api"], poll_interval=60)
-    rev = deploy_endpoint(home_backend, "iso-api", model="iso/2")
+    rev = home_backend.deploy("iso-api", model="iso/2")
     with home_backend.meta.read() as conn:
         mv = get_revision(conn, "iso-api").routes[0]
         manifest = home_backend.get_model_version(mv.model, mv.version).manifest_sha256
@@ -225,7 +225,7 @@ def test_unknown_endpoint_is_named(home_backend: Any) -> None:
 
 
 def test_mount_survives_an_endpoint_that_cannot_load(two_versions: Any) -> None:
-    rev = deploy_endpoint(two_versions, "churn-api", model="churn/2")
+    rev = two_versions.deploy("churn-api", model="churn/2")
     corrupt_blob(two_versions.artifacts, str(rev.compiled["churn/2"].onnx_sha256))
     server = mount_endpoints(Starlette(), two_versions, path="/serving")
     status = server.watcher.status["churn-api"]  # the last revision that loads serves
@@ -259,7 +259,7 @@ def test_failed_revision_is_retried_with_backoff_and_goes_live_once_repaired(
     server = DeploymentServer(two_versions, ["churn-api"], poll_interval=60)
     watcher = server.watcher
     watcher.retry_s, watcher.retry_max_s = 10.0, 15.0
-    rev = deploy_endpoint(two_versions, "churn-api", model="churn/2")
+    rev = two_versions.deploy("churn-api", model="churn/2")
     sha = rev.compiled["churn/2"].onnx_sha256
     assert sha is not None
     blob = corrupt_blob(two_versions.artifacts, sha)

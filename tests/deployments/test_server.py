@@ -12,7 +12,6 @@ import httpx
 import pytest
 import uvicorn
 
-from conveyor.deployments import deploy_endpoint
 from conveyor.deployments.runtime import DeploymentServer
 
 from .helpers import log_and_register, records
@@ -31,7 +30,7 @@ def live(home_backend: Any, forests: list[Any], clf_data: Any) -> Iterator[str]:
     X = clf_data[0]
     log_and_register(forests[0], "churn", X.head(20))
     log_and_register(forests[1], "churn", X.head(20))
-    deploy_endpoint(home_backend, "churn-api", model="churn/1")
+    home_backend.deploy("churn-api", model="churn/1")
     app = DeploymentServer(home_backend, ["churn-api"], poll_interval=0.05)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on",
@@ -72,8 +71,8 @@ def test_hot_reload_under_traffic(live: str, home_backend: Any, clf_data: Any) -
         while len(results) < 20:
             assert time.monotonic() < deadline
             time.sleep(0.005)
-        deploy_endpoint(home_backend, "churn-api", model="churn/1", canary="churn/2:50")
-        deploy_endpoint(home_backend, "churn-api", model="churn/2")
+        home_backend.deploy("churn-api", model="churn/1", canary="churn/2:50")
+        home_backend.deploy("churn-api", model="churn/2")
         while not any(v == "2" for _, v in results[-8:]) or sum(v == "2" for _, v in results) < 50:
             assert time.monotonic() < deadline, "the new revision was not picked up"
             time.sleep(0.005)

@@ -33,7 +33,6 @@ from sklearn.preprocessing import StandardScaler
 
 from conveyor.backend import LocalBackend
 from conveyor.config import reset_settings
-from conveyor.deployments import deploy_endpoint
 from conveyor.deployments import service as deployments
 from conveyor.deployments.runtime import DeploymentServer
 from conveyor.errors import NotFound, PermissionDenied, ValidationFailed
@@ -282,7 +281,7 @@ def test_deploy_refuses_an_untrusted_version(
     _evil_model(tmp_path / "m", marker, "timeit.timeit")
     _recorded_before_the_fix(local, tmp_path / "m")
     with pytest.raises(PermissionDenied, match=r"timeit\.timeit.*trusted_model_types"):
-        deploy_endpoint(local, "evil-api", model="evil/1", compile=compile)
+        local.deploy("evil-api", model="evil/1", compile=compile)
     assert not marker.exists()
     with local.meta.read() as conn, pytest.raises(NotFound):
         deployments.get_deployment(conn, "evil-api")  # nothing was deployed

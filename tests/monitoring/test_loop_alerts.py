@@ -182,8 +182,8 @@ def test_monitor_messages_say_what_to_do(backend: LocalBackend) -> None:
     _create(backend)
     with pytest.raises(Conflict) as exc:
         _create(backend)
-    assert "conveyor monitor create --file monitors.yaml` (creates or updates)" in str(exc.value)
-    assert "conveyor monitor delete p99" in str(exc.value)
+    assert "conveyor monitors create --file monitors.yaml` (creates or updates)" in str(exc.value)
+    assert "conveyor monitors delete p99" in str(exc.value)
     with backend.meta.read() as conn:
         assert list_alerts(conn, monitor="p99") == []  # exists, no alerts yet
         with pytest.raises(NotFound, match="monitor 'nope' does not exist"):

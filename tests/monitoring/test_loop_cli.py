@@ -1,4 +1,4 @@
-"""``conveyor monitor ...`` through typer's CliRunner on the embedded store (CONVEYOR_HOME)."""
+"""``conveyor monitors ...`` through typer's CliRunner on the embedded store (CONVEYOR_HOME)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ runner = CliRunner()
 
 
 def _cli(*args: str, code: int = 0) -> str:
-    result = runner.invoke(root, ["monitor", *args])
+    result = runner.invoke(root, ["monitors", *args])
     assert result.exit_code == code, result.output
     return result.output
 

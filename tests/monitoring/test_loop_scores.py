@@ -232,7 +232,7 @@ def test_window_report_and_cli_show_the_scores(tmp_path: Path) -> None:
     page = rep.to_html()
     assert "<th>auc</th>" in page and "<th>log_loss</th>" in page and "<th>ece</th>" in page
     result = CliRunner().invoke(
-        cli_root, ["monitor", "report", "-e", ENDPOINT, "--log-uri", str(tmp_path)]
+        cli_root, ["monitors", "report", "-e", ENDPOINT, "--log-uri", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
     assert all(name in result.output for name in ("auc", "log_loss", "ece"))
@@ -246,7 +246,7 @@ def test_cli_report_says_why_scores_are_missing_and_takes_the_class_order(
     labels = ["a", "b", "a", "b"]
     ids = write_predictions(tmp_path, ["a"] * 4, proba=proba, start_ms=start)
     write_feedback(tmp_path, dict(zip(ids, labels, strict=True)), start + 1000)
-    base = ["monitor", "report", "-e", ENDPOINT, "--log-uri", str(tmp_path)]
+    base = ["monitors", "report", "-e", ENDPOINT, "--log-uri", str(tmp_path)]
 
     inferred = CliRunner().invoke(cli_root, base)
     assert inferred.exit_code == 0, inferred.output
@@ -273,7 +273,7 @@ def test_cli_positive_class_is_shown_and_an_unknown_one_named(tmp_path: Path) ->
     start = now_ms() - 10 * 60_000
     model, x = _model(["no", "yes"], seed=4)
     _serve(tmp_path, model, x, start_ms=start)
-    base = ["monitor", "report", "-e", ENDPOINT, "--log-uri", str(tmp_path)]
+    base = ["monitors", "report", "-e", ENDPOINT, "--log-uri", str(tmp_path)]
     chosen = CliRunner().invoke(cli_root, [*base, "--positive", '"no"'])
     assert chosen.exit_code == 0, chosen.output
     rows = [line.split() for line in chosen.output.splitlines()]

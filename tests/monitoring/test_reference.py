@@ -9,7 +9,6 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 import conveyor
-from conveyor.deployments import deploy_endpoint
 from conveyor.monitoring.windows import reference_for
 
 
@@ -23,7 +22,7 @@ def test_reference_of_a_route_labelled_with_its_model(conveyor_home: Path) -> No
             conveyor.log_model(LogisticRegression().fit(x, y), "model", input_example=x,
                                registered_model_name=name)  # fmt: skip
     backend = conveyor.connect()
-    deploy_endpoint(backend, "ep", model="m1/1", canary="m2/1:50", compile=False)
+    backend.deploy("ep", model="m1/1", canary="m2/1:50", compile=False)
     second = reference_for(backend, "ep", model_version="m2/1", as_pandas=True)
     assert second["a"].tolist() == (x["a"] * 10).tolist()
     first = reference_for(backend, "ep", model_version="m1/1", as_pandas=True)

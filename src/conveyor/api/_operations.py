@@ -17,18 +17,22 @@ import typing
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import ConfigDict, create_model
+from pydantic import ConfigDict, Field, create_model
+from pydantic.fields import FieldInfo
 from starlette.concurrency import run_in_threadpool
 
 from conveyor.api._responses import EncodedJsonResponse, OrjsonResponse
 from conveyor.api.deps import current_actor
 from conveyor.client.op import Op
 from conveyor.client.wire import decode_arg, encode, wire_hint
+from conveyor.errors import ValidationFailed
 from conveyor.governance.identity import Actor
+
+INT64_MAX = 2**63 - 1
 
 __all__ = ["operations", "operations_router"]
 
-_FORBID = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+_FORBID = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 def operations(client_cls: type) -> list[Op[Any, Any]]:
@@ -72,6 +76,7 @@ def _endpoint(op: Op[Any, Any]) -> Any:
         ),
     ]
     body_fields: dict[str, Any] = {}
+    path_converters: dict[str, Any] = {}
     for p in op.signature.parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             raise TypeError(f"{op.name}: *args/**kwargs cannot travel over HTTP; name them")
@@ -79,23 +84,26 @@ def _endpoint(op: Op[Any, Any]) -> Any:
         default = ... if p.default is inspect.Parameter.empty else p.default
         if p.name in op.path_params:
             params.append(inspect.Parameter(p.name, p.KEYWORD_ONLY, annotation=str))
+            path_converters[p.name] = _path_converter(op, p.name, hints.get(p.name, Any))
         elif op.method == "GET":
             params.append(
                 inspect.Parameter(
                     p.name, p.KEYWORD_ONLY, annotation=Annotated[hint, Query()], default=default
                 )
             )
+        elif p.name in op.wire_names:
+            body_fields[p.name] = (hint, Field(default, alias=op.wire_names[p.name]))
         else:
             body_fields[p.name] = (hint, default)
     body_model: Any = None
     if body_fields:
         body_model = create_model(f"{_camel(op.name)}Body", __config__=_FORBID, **body_fields)
-        required = any(d is ... for _, d in body_fields.values())
+        required = any(_required(d) for _, d in body_fields.values())
         params.append(
             inspect.Parameter(
                 "body",
                 inspect.Parameter.KEYWORD_ONLY,
-                annotation=body_model if required else body_model | None,
+                annotation=body_model,
                 default=inspect.Parameter.empty if required else None,
             )
         )
@@ -105,10 +113,15 @@ def _endpoint(op: Op[Any, Any]) -> Any:
         request: Request = values.pop("request")
         actor: Actor = values.pop("actor")
         body = values.pop("body", None)
-        kwargs = {k: v for k, v in values.items()}
+        kwargs = {
+            k: path_converters[k](v) if k in path_converters else v for k, v in values.items()
+        }
         if body is not None:
             for name, value in body.model_dump(exclude_unset=True).items():
-                kwargs[name] = decode_arg(hints.get(name, Any), value)
+                try:
+                    kwargs[name] = decode_arg(hints.get(name, Any), value)
+                except ValidationFailed as exc:
+                    raise ValidationFailed(f"{name}: {exc.message}", details=exc.details) from None
         transport = request.app.state.backend.transport
         if transport.actor != actor:
             transport = transport.as_actor(actor)
@@ -121,6 +134,35 @@ def _endpoint(op: Op[Any, Any]) -> Any:
     endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     endpoint.__name__ = op.name
     return endpoint
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _required(default: Any) -> bool:
+    if isinstance(default, FieldInfo):
+        return default.is_required()
+    return default is ...
+
+
+def _path_converter(op: Op[Any, Any], name: str, hint: Any) -> Any:
+    """Path segments arrive as text: ``none_as`` means None, an int parameter is parsed."""
+    options = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    as_int = options == [int]
+    none_as = op.none_as
+
+    def convert(value: str) -> Any:
+        if none_as is not None and value == none_as:
+            return None
+        if not as_int:
+            return value
+        if value.isdigit() and 0 < int(value) <= INT64_MAX:
+            return int(value)
+        also = f" or {none_as!r}" if none_as is not None else ""
+        raise ValidationFailed(f"{name} must be a number ≥ 1{also}, got {value!r}")
+
+    return convert
 
 
 def _json_safe(op: Op[Any, Any]) -> bool:

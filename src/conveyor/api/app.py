@@ -17,7 +17,7 @@ from conveyor.api._operations import operations_router
 from conveyor.api._responses import OrjsonResponse
 from conveyor.api.docs import install_docs
 from conveyor.api.limits import CancelOnDisconnect, IngestLimit, route_matcher
-from conveyor.api.routers import artifacts, datasets, deployments, health, runs
+from conveyor.api.routers import artifacts, datasets, health, runs
 from conveyor.backend.local import LocalBackend
 from conveyor.client import Client
 from conveyor.config import Settings, get_settings
@@ -93,7 +93,7 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
     app.add_middleware(ErrorMiddleware, max_body=max_body, exempt=_is_upload)  # outermost
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, runs, artifacts, datasets, deployments):  # hand-written routes
+    for module in (health, runs, artifacts, datasets):  # hand-written routes
         router: Any = module.router
         api.include_router(router)
     api.include_router(operations_router(Client))  # the operation table's routes

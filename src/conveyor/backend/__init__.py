@@ -9,17 +9,19 @@ connections; ``reset_backends()`` closes them (tests, CLI).
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
-from conveyor.backend.base import Backend
 from conveyor.backend.http import HttpBackend
 from conveyor.backend.local import LocalBackend
+from conveyor.client import Client
 from conveyor.config import Settings, get_settings
+
+#: The type every transport offers (kept as a name for one release; use ``Client``).
+Backend = Client
 
 __all__ = ["Backend", "HttpBackend", "LocalBackend", "connect", "reset_backends"]
 
 _lock = threading.Lock()
-_cache: dict[tuple[object, ...], Backend] = {}
+_cache: dict[tuple[object, ...], Client] = {}
 
 
 def _key(uri: str, settings: Settings) -> tuple[object, ...]:
@@ -33,7 +35,7 @@ def _key(uri: str, settings: Settings) -> tuple[object, ...]:
     )
 
 
-def connect(uri: str | None = None, *, settings: Settings | None = None) -> Backend:
+def connect(uri: str | None = None, *, settings: Settings | None = None) -> Client:
     """The backend for ``uri`` (default ``settings.uri``): HTTP for http(s)://, else embedded."""
     settings = settings or get_settings()
     uri = uri if uri is not None else str(settings.uri or "")
@@ -55,12 +57,4 @@ def reset_backends() -> None:
         backends = list(_cache.values())
         _cache.clear()
     for backend in backends:
-        if isinstance(backend, HttpBackend):
-            backend.close()
-        elif isinstance(backend, LocalBackend):
-            backend.meta.dispose()
-
-
-if TYPE_CHECKING:  # both transports must satisfy the Backend protocol
-    _local: type[Backend] = LocalBackend
-    _http: type[Backend] = HttpBackend
+        backend.close()

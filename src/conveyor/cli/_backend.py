@@ -1,27 +1,17 @@
-"""The backend every command talks to: ``conveyor.connect()`` (embedded or server)."""
+"""The client every command talks to: ``conveyor.connect()`` (embedded or server)."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING
 
 import conveyor
-from conveyor.backend.base import Backend
-from conveyor.errors import ConveyorError
 
-__all__ = ["backend", "data_backend"]
+if TYPE_CHECKING:  # the table imports every service; commands load it on first call
+    from conveyor.client import Client
+
+__all__ = ["backend"]
 
 
-def backend() -> Backend:
+def backend() -> Client:
     """The embedded store, or the server named by ``CONVEYOR_URI``."""
-    return cast(Backend, conveyor.connect())
-
-
-def data_backend() -> Any:
-    """The same backend, for the dataset methods (not yet on the ``Backend`` protocol)."""
-    api = conveyor.connect()
-    if not hasattr(api, "get_dataset_version"):
-        raise ConveyorError(
-            f"the {getattr(api, 'kind', '')} backend has no dataset operations yet "
-            "(list_datasets, list_dataset_versions, get_dataset_version)"
-        )
-    return api
+    return conveyor.connect()

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from conveyor.cli._backend import data_backend
+from conveyor.cli._backend import backend
 from conveyor.cli._output import JsonOption, console, emit, fmt_float, fmt_time, kv_table, table
 
 __all__ = ["app"]
@@ -26,7 +26,7 @@ def _checks_label(checks: dict[str, Any] | None) -> str:
 @app.command("list")
 def list_datasets(as_json: JsonOption = False) -> None:
     """Every dataset."""
-    items = data_backend().list_datasets()
+    items = backend().list_datasets()
     emit(
         [d.to_dict() for d in items],
         lambda: console().print(
@@ -43,7 +43,7 @@ def list_datasets(as_json: JsonOption = False) -> None:
 @app.command("versions")
 def versions(name: NameArg, as_json: JsonOption = False) -> None:
     """The versions of a dataset."""
-    items = data_backend().list_dataset_versions(name)
+    items = backend().list_dataset_versions(name)
     emit(
         [v.to_dict(include_profile=False) for v in items],
         lambda: console().print(
@@ -157,6 +157,6 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One dataset version: schema, row count, sha256, check results, profile."""
-    dv = data_backend().get_dataset_version(name, version)
+    dv = backend().get_dataset_version(name, version)
     data = {**dv.to_dict(), "profile": _compact_profile(dv.profile)}
     emit(data, lambda: _render_version(dv), as_json)

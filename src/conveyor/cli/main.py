@@ -131,8 +131,15 @@ def _close() -> None:
     reset_backends()
 
 
+#: Old singular group names, kept (hidden) for one release: old name -> group name.
+DEPRECATED_GROUPS = {"monitor": "monitors"}
+
 for _module in MODULES:
-    app.add_typer(importlib.import_module(_module).app)
+    _area = importlib.import_module(_module).app
+    app.add_typer(_area)
+    for _old, _new in DEPRECATED_GROUPS.items():
+        if _area.info.name == _new:
+            app.add_typer(_area, name=_old, hidden=True, help=f"Deprecated: `conveyor {_new}`.")
 
 
 def main() -> None:

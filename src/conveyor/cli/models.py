@@ -211,7 +211,7 @@ def register(
     as_json: JsonOption = False,
 ) -> None:
     """Register a logged model as the next version of NAME."""
-    mv = backend().register_model(name, source, description=description)
+    mv = backend().register_model(source, name, description=description)
     emit(
         mv.to_dict(),
         lambda: console().print(

@@ -10,20 +10,31 @@ these attributes; ``conveyor.api`` generates the REST router from them; the tran
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from conveyor.artifacts.store import write_atomically
+from conveyor.client import _streaming
 from conveyor.client.op import Op
-from conveyor.deployments import rollout_ops
+from conveyor.data import service as datasets
+from conveyor.deployments import compile, rollout_ops
+from conveyor.deployments import service as deployments
+from conveyor.errors import NotFound
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
 from conveyor.governance import audit
+from conveyor.monitoring import crud as monitors
+from conveyor.monitoring import operations as monitoring
 from conveyor.pipelines import service as pipelines
 from conveyor.pipelines import triggers
 from conveyor.registry import register
 from conveyor.registry import service as registry
+from conveyor.tracking import ingest, run_artifacts
 from conveyor.tracking import service as tracking
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from conveyor.client.transport import Transport
     from conveyor.registry.entities import ModelVersion
 
@@ -60,9 +71,104 @@ class Client:
     list_experiments = Op(tracking.list_experiments, "GET", "/experiments", key="experiments")
     get_experiment = Op(tracking.get_experiment, "GET", "/experiments/{id_or_name:path}")
 
+    # -- runs ----------------------------------------------------------------------------
+    # create_run, log_batch and end_run: the metric ingest hot path keeps hand-written
+    # server routes (api/routers/runs.py); clients call them through this table.
+    create_run = Op(tracking.create_run, "POST", "/runs", tx="write", status=201, route=False)
+    log_batch = Op(ingest.log_batch, "POST", "/runs/{run_id}/log-batch", tx="stores", route=False)
+    end_run = Op(ingest.end_run, "POST", "/runs/{run_id}/end", tx="stores", route=False)
+    get_run = Op(tracking.get_run, "GET", "/runs/{run_id}")
+    search_runs = Op(
+        tracking.search_runs,
+        "POST",
+        "/runs/search",
+        key="runs",
+        wire_names={"filter_string": "filter"},
+    )
+    get_metric_history = Op(
+        tracking.get_metric_history, "GET", "/runs/{run_id}/metric-history", key="points"
+    )
+
+    # -- artifacts (streamed: hand-written routes in api/routers/artifacts.py) -------------
+    upload_artifact = Op(
+        run_artifacts.upload_artifact,
+        "PUT",
+        "/runs/{run_id}/artifacts/{path:path}",
+        tx="stores",
+        status=201,
+        route=False,
+        http=_streaming.upload_artifact,
+    )
+    list_artifacts = Op(
+        tracking.list_run_artifacts, "GET", "/runs/{run_id}/artifacts", key="artifacts"
+    )
+    iter_blob = Op(
+        run_artifacts.iter_blob,
+        "GET",
+        "/blobs/{sha256}",
+        tx="stores",
+        route=False,
+        http=_streaming.iter_blob,
+    )
+
+    def artifact_entry(self, run_id: str, path: str) -> dict[str, Any]:
+        """The stored entry (path, sha256, size) of one run artifact file."""
+        from conveyor.tracking.service import check_artifact_path
+
+        path = check_artifact_path(path)
+        for entry in self.list_artifacts(run_id, path):
+            if entry["path"] == path:
+                return entry
+        raise NotFound(f"run {run_id} has no artifact {path!r}")
+
+    def download_blob(self, sha256: str, dest: Path) -> Path:
+        """Write the verified blob to ``dest`` atomically; a corrupted blob leaves no file."""
+        return write_atomically(dest, self.iter_blob(sha256))
+
+    # -- datasets ------------------------------------------------------------------------
+    log_dataset = Op(
+        datasets.log_dataset,
+        "POST",
+        "/datasets/{name:path}/versions",
+        tx="stores",
+        status=201,
+        route=False,
+        http=_streaming.log_dataset,
+    )
+    link_input = Op(datasets.link_run_input, "POST", "/runs/{run_id}/inputs", tx="write")
+    list_datasets = Op(datasets.list_datasets, "GET", "/datasets", key="datasets")
+    list_dataset_versions = Op(
+        datasets.list_versions, "GET", "/datasets/{name:path}/versions", key="versions"
+    )
+    get_dataset_version = Op(
+        datasets.get_dataset_version,
+        "GET",
+        "/datasets/{name:path}/versions/{version}",
+        none_as="latest",
+    )
+    get_dataset_version_by_id = Op(
+        datasets.get_dataset_version_by_id, "GET", "/dataset-versions/{dataset_version_id}"
+    )
+
+    def load_dataset(self, name: str, version: int | str | None = None) -> pd.DataFrame:
+        """A dataset version's rows as a DataFrame, verified by sha256 on arrival."""
+        import pandas as pd
+
+        from conveyor.data.frames import read_parquet
+
+        dv = self.get_dataset_version(name, version)
+        frame = read_parquet(b"".join(self.iter_blob(dv.file_sha256))).to_pandas()
+        assert isinstance(frame, pd.DataFrame)
+        return frame
+
     # -- registry ------------------------------------------------------------------------
     register_model = Op(
-        register.register_model, "POST", "/models/{name:path}/versions", tx="stores", status=201
+        register.register_model,
+        "POST",
+        "/models/{name:path}/versions",
+        tx="stores",
+        status=201,
+        wire_names={"model_uri": "source"},
     )
     create_model = Op(registry.create_model, "POST", "/models", tx="write", status=201)
     search_models = Op(registry.search_models, "GET", "/models", key="models")
@@ -87,6 +193,45 @@ class Client:
         registry.delete_alias, "DELETE", "/models/{name:path}/aliases/{alias}", tx="write"
     )
 
+    # -- deployments ---------------------------------------------------------------------
+    deploy = Op(
+        compile.deploy_endpoint,
+        "POST",
+        "/deployments/{endpoint:path}/revisions",
+        tx="stores",
+        status=201,
+    )
+    rollback = Op(
+        deployments.rollback,
+        "POST",
+        "/deployments/{endpoint:path}/rollback",
+        tx="write",
+        status=201,
+    )
+    list_deployments = Op(deployments.list_deployments, "GET", "/deployments", key="deployments")
+    get_deployment = Op(deployments.get_deployment, "GET", "/deployments/{endpoint:path}")
+    list_revisions = Op(
+        deployments.list_revisions, "GET", "/deployments/{endpoint:path}/revisions", key="revisions"
+    )
+    get_revision = Op(
+        deployments.get_revision,
+        "GET",
+        "/deployments/{endpoint:path}/revisions/{revision}",
+        none_as="current",
+    )
+
+    # -- monitoring ----------------------------------------------------------------------
+    create_monitor = Op(monitors.create_monitor, "POST", "/monitors", tx="write", status=201)
+    apply_monitors = Op(monitors.apply_monitors, "POST", "/monitors/apply", tx="write")
+    list_monitors = Op(monitors.list_monitors, "GET", "/monitors", key="monitors")
+    get_monitor = Op(monitors.get_monitor, "GET", "/monitors/{name}")
+    update_monitor = Op(monitors.update_monitor, "PATCH", "/monitors/{name}", tx="write")
+    delete_monitor = Op(monitors.delete_monitor, "DELETE", "/monitors/{name}", tx="write")
+    list_monitor_checks = Op(monitors.list_checks, "GET", "/monitors/{name}/checks", key="checks")
+    run_monitors = Op(monitoring.run_monitors, "POST", "/monitors/run", tx="stores", key="outcomes")
+    monitor_report = Op(monitoring.monitor_report, "POST", "/monitors/report", tx="stores")
+    list_alerts = Op(monitors.list_alerts, "GET", "/alerts", key="alerts")
+    get_alert = Op(monitors.get_alert, "GET", "/alerts/{alert_id}")
     # -- pipelines and triggers (running a pipeline imports user code: local only) --------
     list_pipeline_runs = Op(pipelines.list_pipeline_runs, "GET", "/pipelines/runs", key="runs")
     get_pipeline_run = Op(pipelines.get_pipeline_run, "GET", "/pipelines/runs/{run_id}")

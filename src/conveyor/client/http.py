@@ -107,15 +107,17 @@ class HttpTransport:
         values = dict(bound.arguments)
         path = op.path
         for name, keep_slash in op.path_params.items():
-            segment = path_segment(
-                values.pop(name, None), name.replace("_", " "), keep_slash=keep_slash
-            )
+            value = values.pop(name, None)
+            if value is None and op.none_as is not None:
+                value = op.none_as
+            segment = path_segment(value, name.replace("_", " "), keep_slash=keep_slash)
             path = path.replace("{" + name + (":path}" if keep_slash else "}"), segment)
         if op.method == "GET":
             params = {k: _query_value(v) for k, v in values.items() if v is not None}
             data = self.call("GET", path, params=params or None)
         else:
-            body = {k: encode(v) for k, v in values.items()}
+            names = op.wire_names
+            body = {names.get(k, k): encode(v) for k, v in values.items()}
             data = self.call(op.method, path, body)
         if op.key is not None:
             data = data[op.key]

@@ -44,7 +44,11 @@ class Op(Generic[P, R]):
     - ``http``: a hand-written client call for the HTTP transport (streaming, uploads),
       used instead of binding the signature to path and body;
     - ``route``: False when the server route is hand-written in ``conveyor.api`` (the
-      generated router skips it; the path still documents where it lives).
+      generated router skips it; the path still documents where it lives);
+    - ``none_as``: the path segment that stands for a path parameter left at None
+      (``"latest"``, ``"current"``);
+    - ``wire_names``: JSON field names that differ from the parameter names (kept for
+      REST clients: ``{"filter_string": "filter"}``).
     """
 
     name: str
@@ -62,6 +66,8 @@ class Op(Generic[P, R]):
         http: Callable[..., Any] | None = None,
         route: bool = True,
         summary: str | None = None,
+        none_as: str | None = None,
+        wire_names: dict[str, str] | None = None,
     ) -> None:
         self.fn = fn
         self.method = method
@@ -73,6 +79,8 @@ class Op(Generic[P, R]):
         self.permission = permission or f"{area}:{'read' if tx == 'read' else 'write'}"
         self.http = http
         self.route = route
+        self.none_as = none_as
+        self.wire_names = wire_names or {}
         doc = inspect.getdoc(fn) or ""
         self.summary = summary or (doc.split("\n\n", 1)[0].replace("\n", " ") or fn.__name__)
         self.path_params = {m.group(1): bool(m.group(2)) for m in _PATH_PARAM.finditer(path)}

@@ -65,8 +65,15 @@ def _default(obj: Any) -> Any:
 
 
 def json_dumps(content: Any) -> bytes:
-    """orjson bytes with NaN / ±inf as 'NaN' / 'Infinity' / '-Infinity' (orjson writes null)."""
-    data = orjson.dumps(content, default=_default)
+    """orjson bytes with NaN / ±inf as 'NaN' / 'Infinity' / '-Infinity' (orjson writes null);
+    non-string keys (class labels in reports) become their text."""
+    try:
+        data = orjson.dumps(content, default=_default)
+    except TypeError:
+        data = orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+        if _has_nonfinite(content):
+            data = orjson.dumps(_clean(content), default=_default, option=orjson.OPT_NON_STR_KEYS)
+        return data
     if b"null" in data and _has_nonfinite(content):
         data = orjson.dumps(_clean(content), default=_default)
     return data
@@ -84,10 +91,15 @@ class WireType(NamedTuple):
 def _metric_rows() -> tuple[type, WireType]:
     from conveyor.tracking.metric_rows import MetricRows
 
+    def to_wire(rows: MetricRows) -> dict[str, list[Any]]:
+        try:
+            return rows.to_wire()
+        except TypeError:  # a non-number value: let validate() name the point
+            rows.validate()
+            raise
+
     return MetricRows, WireType(
-        dict[str, list[Any]],
-        lambda rows: rows.to_wire(),
-        lambda data: MetricRows.from_wire(data, validate=False),
+        dict[str, list[Any]], to_wire, lambda data: MetricRows.from_wire(data, validate=False)
     )
 
 
@@ -119,17 +131,30 @@ def _dataframe() -> tuple[type, WireType]:
     return pd.DataFrame, WireType(list[dict[str, Any]], _records, _frame)
 
 
-#: Factories, so that pandas loads only when an operation that takes a frame is used.
-_WIRE_FACTORIES: list[Callable[[], tuple[type, WireType]]] = [_metric_rows, _dataframe]
+#: Factories by the module of the type they handle, so that pandas loads only when a frame
+#: is actually involved.
+_WIRE_FACTORIES: dict[str, Callable[[], tuple[type, WireType]]] = {
+    "conveyor.tracking.metric_rows": _metric_rows,
+    "pandas": _dataframe,
+}
 WIRE_TYPES: dict[type, WireType] = {}
+_LOADED: set[str] = set()
 
 
 def _wire_type(tp: Any) -> WireType | None:
-    if not WIRE_TYPES:
-        for factory in _WIRE_FACTORIES:
+    if not isinstance(tp, type):
+        return None
+    found = WIRE_TYPES.get(tp)
+    if found is not None:
+        return found
+    module = tp.__module__
+    for prefix, factory in _WIRE_FACTORIES.items():
+        if prefix not in _LOADED and (module == prefix or module.startswith(prefix + ".")):
+            _LOADED.add(prefix)
             cls, wire = factory()
             WIRE_TYPES[cls] = wire
-    return WIRE_TYPES.get(tp) if isinstance(tp, type) else None
+            return WIRE_TYPES.get(tp)
+    return None
 
 
 def hint_namespace() -> dict[str, Any]:
@@ -157,6 +182,8 @@ def wire_hint(tp: Any) -> Any:
     if _is_union(tp):
         parts = tuple(wire_hint(a) for a in _args(tp))
         return Union[parts]  # noqa: UP007 - built from a tuple
+    if origin is tuple and len(_args(tp)) > 1 and _args(tp)[1] is not Ellipsis:
+        return tuple[tuple(wire_hint(a) for a in _args(tp))]  # type: ignore[misc]
     if origin in (Iterable, Sequence, list, tuple, set, frozenset) and _args(tp):
         return list[wire_hint(_args(tp)[0])]  # type: ignore[misc]
     if origin in (Mapping, dict) and _args(tp):
@@ -170,14 +197,14 @@ def encode(value: Any) -> Any:
     """A result or argument as JSON-ready data (floats may still be non-finite)."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
+    wire = _wire_type(type(value))  # first: MetricRows is a dataclass too
+    if wire is not None:
+        return wire.encode(value)
     to_dict = getattr(value, "to_dict", None)
     if to_dict is not None and dataclasses.is_dataclass(value):
         return to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
-    wire = _wire_type(type(value))
-    if wire is not None:
-        return wire.encode(value)
     if isinstance(value, Mapping):
         return {k: encode(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -208,6 +235,8 @@ def decode(tp: Any, data: Any) -> Any:
         options = [a for a in _args(tp) if a is not type(None)]
         return decode(options[0], data) if len(options) == 1 else _any(data)
     origin = typing.get_origin(tp)
+    if origin is tuple and len(_args(tp)) > 1 and _args(tp)[1] is not Ellipsis:
+        return tuple(decode(t, v) for t, v in zip(_args(tp), data, strict=True))
     if origin in (list, Sequence, Iterable, tuple, set, frozenset):
         args = _args(tp)
         item = args[0] if args else Any

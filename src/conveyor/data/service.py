@@ -42,7 +42,15 @@ from conveyor.errors import NotFound, ValidationFailed
 from conveyor.governance.identity import Actor
 from conveyor.store import MetadataStore, UnitOfWork
 from conveyor.store.dialect import insert_for, insert_if_absent
-from conveyor.store.tables import dataset_versions, datasets, projects, run_inputs, runs
+from conveyor.store.stores import Stores
+from conveyor.store.tables import (
+    DEFAULT_PROJECT_ID,
+    dataset_versions,
+    datasets,
+    projects,
+    run_inputs,
+    runs,
+)
 
 __all__ = [
     "DEFAULT_PROJECT_ID",
@@ -57,8 +65,6 @@ __all__ = [
     "log_dataset_version",
     "record_dataset_version",
 ]
-
-DEFAULT_PROJECT_ID = "0" * 32
 
 
 # -- rows -> records ----------------------------------------------------------------------
@@ -337,6 +343,45 @@ def record_dataset_version(
     if raise_on_failure and prep.report is not None:
         raise_failed_checks(prep.report, dv)
     return dv
+
+
+def log_dataset(
+    stores: Stores,
+    name: str,
+    data: Any,
+    *,
+    description: str = "",
+    source: str = "",
+    expectations: Any = None,
+    run_id: str | None = None,
+    context: str = "training",
+) -> DatasetVersion:
+    """Store ``data`` as a version of ``name`` (the same content returns the same version).
+
+    Failed checks are recorded on the version, never raised here; the SDK raises after the
+    version is committed when asked to.
+    """
+    return record_dataset_version(
+        stores.meta,
+        stores.artifacts,
+        stores.actor,
+        name=name,
+        data=data,
+        description=description,
+        source=source,
+        expectations=expectations,
+        run_id=run_id,
+        context=context,
+    )
+
+
+def load_dataset(stores: Stores, name: str, version: int | str | None = None) -> pd.DataFrame:
+    """A dataset version's rows as a DataFrame, verified by sha256."""
+    with stores.read() as conn:
+        dv = get_dataset_version(conn, name, version)
+    frame = load_dataset_version(stores.artifacts, dv, as_pandas=True)
+    assert isinstance(frame, pd.DataFrame)
+    return frame
 
 
 def link_run_input(

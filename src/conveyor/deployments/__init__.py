@@ -2,15 +2,14 @@
 
 ::
 
-    from conveyor.deployments import deploy_endpoint, rollback
+    client = conveyor.connect()
+    client.deploy("churn", model="churn@champion", canary="churn/4:10")
+    client.rollback("churn")
 
-    deploy_endpoint(backend, "churn", model="churn@champion", canary="churn/4:10")
-    with backend.meta.write(backend.actor) as uow:
-        rollback(uow, "churn")
-
-Every backend (embedded, or a server through ``HttpBackend``) has the same operations:
-``backend.deploy(...)``, ``backend.rollback(...)``, ``list_deployments``, ``get_deployment``,
-``list_revisions``, ``get_revision``; a server compiles the models itself.
+The operations (``deploy``, ``rollback``, ``list_deployments``, ``get_deployment``,
+``list_revisions``, ``get_revision``) are declared in the operation table
+(``conveyor.client.Client``) and run the same embedded or on a server (which compiles the
+models itself).
 
 The serving side is ``conveyor.deployments.runtime`` (``DeploymentServer``, ``serve``,
 ``mount_endpoints``). See ``docs/deployments.md``.

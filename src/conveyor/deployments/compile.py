@@ -16,7 +16,6 @@ later revisions of any endpoint reuse it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from conveyor.deployments import service
@@ -25,6 +24,7 @@ from conveyor.errors import IntegrityError, NotFound
 from conveyor.registry.entities import ModelVersion
 from conveyor.registry.register import check_stored_model
 from conveyor.registry.uris import ResolvedModel, materialize
+from conveyor.store.stores import Stores
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,7 +138,7 @@ def ensure_compiled(
 
 
 def deploy_endpoint(
-    backend: Any,
+    stores: Stores,
     endpoint: str,
     *,
     model: str | None = None,
@@ -152,7 +152,6 @@ def deploy_endpoint(
     override_reason: str | None = None,
     compile: bool = True,
     validation_data: pd.DataFrame | None = None,
-    on_compile: Callable[[ModelVersion, CompileResult], None] | None = None,
 ) -> Revision:
     """Resolve and validate the routes, compile each version (cached), write the revision.
 
@@ -166,19 +165,17 @@ def deploy_endpoint(
     through (audited).
     """
     service.check_endpoint(endpoint)  # before any model is resolved or compiled
-    with backend.meta.read() as conn:
+    with stores.read() as conn:
         pairs = service.plan(
             conn, model=model, canary=canary, shadow=shadow, ab=ab, fallback=fallback
         )
     versions = {spec.key: mv for spec, mv in pairs}
     for mv in versions.values():
-        verify_version(backend, mv)
+        verify_version(stores, mv)
     if compile:
         for mv in versions.values():
-            result = ensure_compiled(backend, mv, validation_data)
-            if on_compile is not None:
-                on_compile(mv, result)
-    with backend.meta.write(backend.actor) as uow:
+            ensure_compiled(stores, mv, validation_data)
+    with stores.write() as uow:
         return service.deploy(
             uow,
             endpoint,

@@ -32,6 +32,7 @@ from conveyor.registry import service as registry
 from conveyor.registry.entities import ModelVersion
 from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
+from conveyor.store.tables import DEFAULT_PROJECT_ID
 
 __all__ = [
     "DEFAULT_STICKY_HEADER",
@@ -47,7 +48,6 @@ __all__ = [
     "rollback",
 ]
 
-DEFAULT_PROJECT_ID = registry.DEFAULT_PROJECT_ID
 DEFAULT_STICKY_HEADER = "x-conveyor-key"
 _TOTAL = 100.0
 

@@ -1,10 +1,11 @@
-"""CLI: ``conveyor monitor create|list|delete|checks|run|report|alerts``.
+"""CLI: ``conveyor monitors create|list|delete|checks|run|report|alerts`` (``monitor``: the
+old singular spelling, kept hidden for one release).
 
 Registered by one line in ``conveyor.cli.main.MODULES``: ``"conveyor.monitoring.cli"``.
-Monitors live in the metadata store, so these commands need the embedded store (unset
-``CONVEYOR_URI``; point ``CONVEYOR_DB_URL``/``CONVEYOR_HOME`` at the store the server uses).
-``--log-uri`` (default ``<CONVEYOR_HOME>/logs``) is where the serving runtime writes the
-prediction log.
+Every command runs through the operation table (``conveyor.client.Client``): on the
+embedded store, or on the server named by ``CONVEYOR_URI`` (which evaluates monitors and
+builds reports over its own prediction log). ``--log-uri`` (default
+``<CONVEYOR_HOME>/logs``) is where the serving runtime writes the prediction log.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from conveyor.cli._backend import backend
 from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
 from conveyor.errors import ValidationFailed
 from conveyor.monitoring import service
@@ -24,7 +26,7 @@ from conveyor.monitoring.monitors import MonitorSpec, load_monitor_specs
 __all__ = ["app"]
 
 app = typer.Typer(
-    name="monitor",
+    name="monitors",
     help="Monitors, checks and alerts over the prediction log; window reports.",
     no_args_is_help=True,
 )
@@ -36,16 +38,9 @@ LogUri = Annotated[
 EndpointOpt = Annotated[str | None, typer.Option("--endpoint", "-e", help="Endpoint name.")]
 
 
-def _backend() -> Any:
-    import conveyor
-
-    backend = conveyor.connect()
-    if not hasattr(backend, "meta"):
-        raise ValidationFailed(
-            "monitors run against the metadata store: unset CONVEYOR_URI and point "
-            "CONVEYOR_DB_URL / CONVEYOR_HOME at the store the server uses"
-        )
-    return backend
+def _stores(client: Any) -> Any:
+    """The embedded stores behind a local client (progress bars and in-process reports)."""
+    return client.transport.stores
 
 
 def _notifier(text: str) -> dict[str, Any]:
@@ -110,12 +105,11 @@ def create(
                 [_notifier(n) for n in notify or []],
             )
         ]  # fmt: skip
-    backend = _backend()
-    with backend.meta.write(backend.actor) as uow:
-        if file is not None:
-            done = service.apply_monitors(uow, specs)
-        else:
-            done = [("created", service.create_monitor(uow, specs[0]))]
+    client = backend()
+    if file is not None:
+        done = client.apply_monitors(specs)
+    else:
+        done = [("created", client.create_monitor(specs[0]))]
     emit(
         [{"action": a, **m.to_dict()} for a, m in done],
         lambda: console().print(
@@ -129,9 +123,7 @@ def create(
 @app.command("list")
 def list_(endpoint: EndpointOpt = None, as_json: JsonOption = False) -> None:
     """The monitors, by name."""
-    backend = _backend()
-    with backend.meta.read() as conn:
-        found = service.list_monitors(conn, endpoint=endpoint)
+    found = backend().list_monitors(endpoint=endpoint)
     rows = [
         (m.name, m.endpoint, m.condition(), f"{m.window_s:g}s", f"{m.schedule_s:g}s", m.severity,
          "yes" if m.enabled else "no", fmt_time(m.last_evaluated_at))
@@ -144,9 +136,7 @@ def list_(endpoint: EndpointOpt = None, as_json: JsonOption = False) -> None:
 @app.command("delete")
 def delete(name: Annotated[str, typer.Argument(help="Monitor name.")]) -> None:
     """Delete a monitor with its checks and alert history."""
-    backend = _backend()
-    with backend.meta.write(backend.actor) as uow:
-        service.delete_monitor(uow, name)
+    backend().delete_monitor(name)
     console().print(f"Deleted monitor {name}", markup=False)
 
 
@@ -157,9 +147,7 @@ def checks(
     as_json: JsonOption = False,
 ) -> None:
     """The latest evaluations of a monitor."""
-    backend = _backend()
-    with backend.meta.read() as conn:
-        found = service.list_checks(conn, name, limit=limit)
+    found = backend().list_monitor_checks(name, limit=limit)
     rows = [
         (fmt_time(c["evaluated_at"]), c["status"], c["value"], (c["details"] or {}).get("reason"))
         for c in found
@@ -180,14 +168,20 @@ def _outcomes_table(outcomes: list[service.CheckOutcome]) -> Any:
 
 
 def _round(
-    backend: Any,
+    client: Any,
     endpoint: str | None,
     due_only: bool,
     log_uri: str | None,
     stop: threading.Event,
     quiet: bool,
 ) -> list[service.CheckOutcome]:
-    """One round of evaluations behind a progress bar."""
+    """One round of evaluations: behind a progress bar on the embedded store, by the server
+    otherwise."""
+    if client.kind != "local":
+        outcomes: list[service.CheckOutcome] = client.run_monitors(
+            endpoint=endpoint, due_only=due_only, log_uri=log_uri
+        )
+        return outcomes
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(
@@ -205,7 +199,7 @@ def _round(
             bar.update(task, completed=done, total=total, description=name)
 
         return service.run_once(
-            backend, endpoint=endpoint, due_only=due_only, log_uri=log_uri,
+            _stores(client), endpoint=endpoint, due_only=due_only, log_uri=log_uri,
             progress=progress, cancel=stop,
         )  # fmt: skip
 
@@ -230,11 +224,11 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate due monitors: one round (--once) or every --interval seconds until Ctrl-C."""
-    backend = _backend()
+    client = backend()
     stop = threading.Event()
     try:
         while True:
-            outcomes = _round(backend, endpoint, not all_, log_uri, stop, as_json)
+            outcomes = _round(client, endpoint, not all_, log_uri, stop, as_json)
             if once or outcomes:
                 _show(outcomes, as_json)
             if once or stop.wait(interval):
@@ -277,17 +271,29 @@ def report(
     as_json: JsonOption = False,
 ) -> None:
     """Drift, quality, performance, business value and operational figures of a window."""
-    backend = _backend()
+    client = backend()
     value = _json_option("--value-matrix", value_matrix)
+    class_order = _class_list(classes)
+    label = None if positive is None else _label(positive)
+    if client.kind != "local":  # the server reads its own prediction log
+        data = client.monitor_report(
+            endpoint, window, log_uri=log_uri, model_version=model_version, route=route,
+            model=model, task=task, classes=class_order, positive=label, value=value,
+            html=html is not None,
+        )  # fmt: skip
+        page = data.pop("html", None)
+        if html is not None and page is not None:
+            html.write_text(page, encoding="utf-8")
+        emit(data, lambda: console().print_json(data=data), as_json)
+        return
     if value is not None:
         from conveyor.monitoring.business import ValueMatrix
 
         value = ValueMatrix.from_dict(value, what="--value-matrix")
-    class_order = _class_list(classes)
     rep = service.window_report(
-        backend, endpoint, window, log_uri=log_uri, model_version=model_version, route=route,
-        model=model, task=task, value=value, classes=class_order,
-        positive=None if positive is None else _label(positive),
+        _stores(client), endpoint, window, log_uri=log_uri, model_version=model_version,
+        route=route, model=model, task=task, value=value, classes=class_order,
+        positive=label,
     )  # fmt: skip
     if html is not None:
         rep.save_html(html)
@@ -402,11 +408,9 @@ def alerts_(
     as_json: JsonOption = False,
 ) -> None:
     """Alert history, newest first."""
-    backend = _backend()
-    with backend.meta.read() as conn:
-        found = service.list_alerts(
-            conn, monitor=monitor, endpoint=endpoint, open_only=open_only, limit=limit
-        )
+    found = backend().list_alerts(
+        monitor=monitor, endpoint=endpoint, open_only=open_only, limit=limit
+    )
     rows = [
         (a.id[:12], a.monitor, a.state, a.severity, a.value, fmt_time(a.started_at),
          fmt_time(a.fired_at), fmt_time(a.resolved_at),

@@ -24,6 +24,7 @@ from conveyor.monitoring.alerts import Alert
 from conveyor.monitoring.monitors import Monitor, MonitorSpec
 from conveyor.monitoring.tables import alerts, monitor_checks, monitors
 from conveyor.store import UnitOfWork
+from conveyor.store.tables import DEFAULT_PROJECT_ID
 
 __all__ = [
     "DEFAULT_PROJECT_ID",
@@ -39,8 +40,6 @@ __all__ = [
     "monitor_from_row",
     "update_monitor",
 ]
-
-DEFAULT_PROJECT_ID = "0" * 32
 
 
 # -- records ---------------------------------------------------------------------------------
@@ -100,7 +99,7 @@ def _row(conn: sa.Connection, name: str, project_id: str, *, lock: bool = False)
     row = conn.execute(stmt).first()
     if row is None:
         raise NotFound(
-            f"monitor {name!r} does not exist; `conveyor monitor list` shows the monitors",
+            f"monitor {name!r} does not exist; `conveyor monitors list` shows the monitors",
             details={"monitor": name},
         )
     return row
@@ -127,8 +126,8 @@ def create_monitor(
     if exists is not None:
         raise Conflict(
             f"monitor {values['name']!r} exists; to change it, put it in a file and run "
-            "`conveyor monitor create --file monitors.yaml` (creates or updates), or "
-            f"`conveyor monitor delete {values['name']}` first; or pick another name",
+            "`conveyor monitors create --file monitors.yaml` (creates or updates), or "
+            f"`conveyor monitors delete {values['name']}` first; or pick another name",
             details={"monitor": values["name"]},
         )
     now = now_ms()

@@ -17,14 +17,14 @@ __all__ = ["check_stored_model", "register_model"]
 
 def register_model(
     stores: Stores,
+    model_uri: str,
     name: str,
-    source: str,
     *,
     description: str = "",
     tags: dict[str, str] | None = None,
 ) -> ModelVersion:
     """Register the model logged at ``runs:/<run_id>/<path>`` as the next version of ``name``."""
-    run_id, path = parse_run_uri(source)
+    run_id, path = parse_run_uri(model_uri)
     manifest_path = f"{path}/{MANIFEST_NAME}"
     with stores.read() as conn:
         entries = tracking.list_run_artifacts(conn, run_id, path)

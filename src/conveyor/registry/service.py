@@ -12,7 +12,7 @@ from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.registry.entities import Model, ModelVersion
 from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
-from conveyor.store.tables import model_aliases, model_versions, models
+from conveyor.store.tables import DEFAULT_PROJECT_ID, model_aliases, model_versions, models
 
 __all__ = [
     "create_model",
@@ -27,8 +27,6 @@ __all__ = [
     "set_model_version_tag",
     "update_model_version",
 ]
-
-DEFAULT_PROJECT_ID = "0" * 32
 
 
 def _model_row(conn: sa.Connection, name: str, *, lock: bool = False) -> Any:

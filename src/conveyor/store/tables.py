@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["metadata"]
+__all__ = ["DEFAULT_PROJECT_ID", "metadata"]
+
+#: The project every object lives in until access control lands (seeded by migration 0001).
+DEFAULT_PROJECT_ID = "0" * 32
 
 metadata = sa.MetaData(
     naming_convention={

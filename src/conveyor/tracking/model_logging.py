@@ -93,6 +93,6 @@ def register_model(
     if run is not None:
         run.buffer.flush()
     version: ModelVersion = fluent._backend().register_model(
-        name, model_uri, description=description, tags=tags
+        model_uri, name, description=description, tags=tags
     )
     return version

@@ -20,6 +20,7 @@ from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
 from conveyor.store.stores import Stores
 from conveyor.store.tables import (
+    DEFAULT_PROJECT_ID,
     dataset_versions,
     datasets,
     experiments,
@@ -53,7 +54,6 @@ __all__ = [
     "search_runs",
 ]
 
-DEFAULT_PROJECT_ID = "0" * 32
 DEFAULT_EXPERIMENT = "Default"
 MAX_SEARCH_RESULTS = 50_000
 
@@ -465,7 +465,6 @@ def _compare(column: Any, op: str, value: Any) -> sa.ColumnElement[bool]:
 def search_runs(
     conn: sa.Connection,
     experiment_ids: Iterable[str] | None = None,
-    *,
     filter_string: str | None = None,
     order_by: list[str] | str | None = None,
     max_results: int = 1000,

@@ -1,7 +1,7 @@
 """Run artifacts and blobs, streamed both ways with bounded memory.
 
 Upload: the request body is pulled chunk by chunk from the event loop into a worker
-thread running ``LocalBackend.upload_artifact`` (hash while writing a staging file, then
+thread running the ``upload_artifact`` operation (hash while writing a staging file, then
 commit into the content-addressed store and record) — the whole body is never in memory.
 Download: the verified chunks of the blob are streamed; the sha256 is sent up front in
 ``X-Conveyor-Sha256`` (and the size in ``X-Conveyor-Size``) so clients verify what they
@@ -26,12 +26,10 @@ from conveyor.api._errors import StreamAborted
 from conveyor.api._responses import OrjsonResponse
 from conveyor.api.deps import ActingBackend
 from conveyor.backend.local import LocalBackend
+from conveyor.client._streaming import SHA256_HEADER, SIZE_HEADER
 from conveyor.errors import IntegrityError
 
 router = APIRouter(tags=["artifacts"])
-
-SHA256_HEADER = "X-Conveyor-Sha256"
-SIZE_HEADER = "X-Conveyor-Size"
 
 
 def _pull(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
@@ -65,12 +63,6 @@ async def upload_artifact(
     chunks = _pull(request.stream())
     info = await anyio.to_thread.run_sync(backend.upload_artifact, run_id, path, chunks)
     return OrjsonResponse(info, status_code=201)
-
-
-@router.get("/runs/{run_id}/artifacts", summary="List a run's artifacts under a prefix")
-async def list_artifacts(run_id: str, backend: ActingBackend, prefix: str = "") -> OrjsonResponse:
-    entries = await run_in_threadpool(backend.list_artifacts, run_id, prefix)
-    return OrjsonResponse({"artifacts": entries})
 
 
 @router.get("/runs/{run_id}/artifacts/{path:path}", summary="Download (stream) one artifact")

@@ -1,4 +1,5 @@
-"""Datasets: log a version (Parquet upload), link run inputs, get and list versions.
+"""Hand-written dataset route: log a version (Parquet upload). The other dataset
+operations are generated from the operation table.
 
 A version is uploaded as multipart/form-data: the ``data`` part is a Parquet file (the
 client converts DataFrames, Arrow tables and CSV files first), the other parts are plain
@@ -18,15 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from conveyor.api._responses import OrjsonResponse
 from conveyor.api.deps import ActingBackend
-from conveyor.api.routers._models import Body
 from conveyor.errors import MalformedRequest, ValidationFailed
 
 router = APIRouter(tags=["datasets"])
-
-
-class LinkInput(Body):
-    dataset_version_id: str
-    context: str = "training"
 
 
 def _expectations(raw: str | None) -> Any:
@@ -78,37 +73,3 @@ async def log_dataset(
     finally:
         await data.close()
     return OrjsonResponse(version.to_dict(), status_code=201)
-
-
-@router.get("/datasets", summary="List datasets")
-async def list_datasets(backend: ActingBackend) -> OrjsonResponse:
-    found = await run_in_threadpool(backend.list_datasets)
-    return OrjsonResponse({"datasets": [d.to_dict() for d in found]})
-
-
-@router.get("/datasets/{name:path}/versions", summary="List a dataset's versions, oldest first")
-async def list_versions(name: str, backend: ActingBackend) -> OrjsonResponse:
-    versions = await run_in_threadpool(backend.list_dataset_versions, name)
-    return OrjsonResponse({"versions": [v.to_dict() for v in versions]})
-
-
-@router.get(
-    "/datasets/{name:path}/versions/{version}", summary="Get a dataset version (or 'latest')"
-)
-async def get_version(name: str, version: str, backend: ActingBackend) -> OrjsonResponse:
-    found = await run_in_threadpool(backend.get_dataset_version, name, version)
-    return OrjsonResponse(found.to_dict())
-
-
-@router.get("/dataset-versions/{dataset_version_id}", summary="Get a dataset version by id")
-async def get_version_by_id(dataset_version_id: str, backend: ActingBackend) -> OrjsonResponse:
-    found = await run_in_threadpool(backend.get_dataset_version_by_id, dataset_version_id)
-    return OrjsonResponse(found.to_dict())
-
-
-@router.post("/runs/{run_id}/inputs", summary="Record that a run used a dataset version")
-async def link_input(run_id: str, body: LinkInput, backend: ActingBackend) -> OrjsonResponse:
-    await run_in_threadpool(backend.link_input, run_id, body.dataset_version_id, body.context)
-    return OrjsonResponse(
-        {"run_id": run_id, "dataset_version_id": body.dataset_version_id, "context": body.context}
-    )

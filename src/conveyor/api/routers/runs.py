@@ -1,4 +1,8 @@
-"""Runs: create, get, log-batch (the metric ingest hot path), end, search, metric history."""
+"""Hand-written run routes: create, log-batch and end — the metric ingest hot path.
+
+orjson straight from the body and explicit checks instead of pydantic models; the other
+run operations are generated from the operation table (``conveyor.client.Client``).
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,10 @@ from starlette.concurrency import run_in_threadpool
 
 from conveyor.api._responses import EncodedJsonResponse, OrjsonResponse
 from conveyor.api.deps import ActingBackend, read_json
-from conveyor.api.routers._models import Body, Count
 from conveyor.errors import ValidationFailed
 from conveyor.tracking.metric_rows import MetricRows
 
 router = APIRouter(prefix="/runs", tags=["runs"])
-
-
-class SearchRuns(Body):
-    experiment_ids: list[str] | None = None
-    filter: str | None = None
-    order_by: list[str] | str | None = None
-    max_results: Count = 1000
-    offset: Count = 0
 
 
 _LOG_BATCH_SCHEMA: dict[str, Any] = {
@@ -128,25 +123,6 @@ def _create_run_fields(body: Any) -> dict[str, Any]:
     return dict(body)
 
 
-@router.post("/search", summary="Search runs with a filter and ordering")
-async def search_runs(body: SearchRuns, backend: ActingBackend) -> OrjsonResponse:
-    runs = await run_in_threadpool(
-        backend.search_runs,
-        body.experiment_ids,
-        body.filter,
-        [body.order_by] if isinstance(body.order_by, str) else body.order_by,
-        body.max_results,
-        body.offset,
-    )
-    return EncodedJsonResponse({"runs": [r.to_dict() for r in runs]})
-
-
-@router.get("/{run_id}", summary="Get a run with its params, latest metrics and tags")
-async def get_run(run_id: str, backend: ActingBackend) -> OrjsonResponse:
-    run = await run_in_threadpool(backend.get_run, run_id)
-    return EncodedJsonResponse(run.to_dict())
-
-
 @router.post(
     "/{run_id}/log-batch",
     summary="Log metrics (columnar), params and tags in one transaction",
@@ -204,9 +180,3 @@ async def end_run(run_id: str, request: Request, backend: ActingBackend) -> Orjs
         lambda: backend.end_run(run_id, status, end_time, metrics=metrics, params=params, tags=tags)
     )
     return OrjsonResponse({"run_id": run_id, "status": status})
-
-
-@router.get("/{run_id}/metric-history", summary="Every logged point of one metric")
-async def metric_history(run_id: str, key: str, backend: ActingBackend) -> OrjsonResponse:
-    points = await run_in_threadpool(backend.get_metric_history, run_id, key)
-    return EncodedJsonResponse({"points": [p.to_dict() for p in points]})
