@@ -122,7 +122,8 @@ def served(packaged: Path, tmp_path: Path) -> Iterator[str]:
         assert (folder / ".conveyor").is_dir()  # the store lives in the folder itself
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
         if proc.stdout:
             proc.stdout.close()

@@ -337,8 +337,8 @@ def bootstrap(folder: Path, backend: Any | None = None) -> str:
             backend.upload_artifact(run.id, f"model/{path.relative_to(model_dir).as_posix()}", fh)
     backend.end_run(run.id)
     mv = backend.register_model(
-        bundle.model,
-        f"runs:/{run.id}/model",
+        model_uri=f"runs:/{run.id}/model",
+        name=bundle.model,
         tags={"conveyor.packaged_version": str(bundle.version)},
     )
     backend.deploy(bundle.endpoint, model=f"{mv.name}/{mv.version}", compile=False)
@@ -346,4 +346,6 @@ def bootstrap(folder: Path, backend: Any | None = None) -> str:
 
 
 if __name__ == "__main__":  # the container's entry point runs this before `conveyor serve`
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m conveyor.deployments.packaging <packaged folder>")
     bootstrap(Path(sys.argv[1]))
