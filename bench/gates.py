@@ -73,7 +73,7 @@ def conveyor_run(rows: int, resamples: int) -> dict[str, object]:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             with open(path, "rb") as fh:
                 backend.upload_artifact(run.id, f"model/{path.relative_to(folder)}", fh)
-        backend.register_model("bench", f"runs:/{run.id}/model")
+        backend.register_model(f"runs:/{run.id}/model", "bench")
     backend.log_dataset("bench-eval", evaluation)
     policy = f"""
 evaluation_dataset: bench-eval@latest

@@ -203,7 +203,8 @@ def test_candidate_raising_on_every_request_rolled_back_without_failed_requests(
     version = _register_pyfunc(h, Broken(), tmp_path)
     h.start(f"churn/{version}", steps="10,50,100", min_samples=20)
     h.tick()
-    statuses = h.traffic(300, labels=False)
+    # routing is random: 600 requests at 10% give the candidate 60 ± 7, never under 20
+    statuses = h.traffic(600, labels=False)
     assert [s for s, _ in statuses if s != 200] == []
     assert sum(route == "fallback" for _, route in statuses) >= 20
     assert [t.action for t in h.tick()] == ["rollback"]

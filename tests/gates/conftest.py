@@ -80,4 +80,4 @@ def register(
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         with open(path, "rb") as fh:
             backend.upload_artifact(run.id, f"model/{path.relative_to(folder).as_posix()}", fh)
-    return backend.register_model(name, f"runs:/{run.id}/model")
+    return backend.register_model(model_uri=f"runs:/{run.id}/model", name=name)

@@ -209,7 +209,7 @@ def test_serving(two: LocalBackend, tmp_path: Path, train_frame: pd.DataFrame) -
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         with open(path, "rb") as fh:
             two.upload_artifact(run.id, f"model/{path.relative_to(folder).as_posix()}", fh)
-    two.register_model("churn", f"runs:/{run.id}/model")  # 3: drops input f2
+    two.register_model(model_uri=f"runs:/{run.id}/model", name="churn")  # 3: drops input f2
     changed = only(gate(two, 3, "  - serving: {max_p99_ms: 1000}\n"))
     assert changed.verdict == "fail" and "input 'f2' removed" in changed.message
 

@@ -97,6 +97,48 @@ def test_invalid_policies_name_line_key_and_problem(
     assert problem in info.value.message
 
 
+ROLLOUT = (
+    ISSUE_FORM
+    + """\
+rollout:
+  steps: [5, 50]
+  interval: 2m
+  min_samples: 50
+  alpha: 0.05
+"""
+)
+
+
+def test_the_rollout_section_is_validated_and_normalised() -> None:
+    section = parse_policy(ROLLOUT).rollout
+    assert section == {
+        "steps": [5.0, 50.0, 100.0],
+        "interval": 120.0,
+        "min_samples": 50,
+        "alpha": 0.05,
+    }
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "path", "problem"),
+    [
+        ("steps: [5, 50]", "steps: [50, 5]", 12, "rollout.steps", "weights must increase"),
+        ("interval: 2m", "interval: soon", 13, "rollout.interval", "bad duration 'soon'"),
+        ("min_samples: 50", "min_samples: 0", 14, "rollout.min_samples", "positive integer"),
+        ("alpha: 0.05", "alpha: 5", 15, "rollout.alpha", "between 0 and 1"),
+        ("alpha: 0.05", "alfa: 0.05", 15, "rollout.alfa", "unknown key 'alfa'"),
+    ],
+)
+def test_an_invalid_rollout_section_names_line_and_key(
+    old: str, new: str, line: int, path: str, problem: str
+) -> None:
+    with pytest.raises(PolicyError) as info:
+        parse_policy(ROLLOUT.replace(old, new), source="policy.yaml")
+    assert info.value.details["path"] == path
+    assert f"policy.yaml line {line}, {path}" in info.value.message
+    assert problem in info.value.message
+
+
 def test_yaml_syntax_errors_name_the_line() -> None:
     with pytest.raises(PolicyError, match=r"policy.yaml line 3: not valid YAML"):
         parse_policy("evaluation_dataset: x@1\nchecks:\n\t- metric: auc\n", source="policy.yaml")

@@ -59,7 +59,7 @@ def test_report_on_an_unknown_endpoint_says_it_does_not_exist(
     with pytest.raises(NotFound, match="endpoint 'ghost' does not exist"):
         window_report(backend, "ghost", "1h", log_uri=str(tmp_path))
     result = CliRunner().invoke(
-        root, ["monitor", "report", "-e", "ghost", "--log-uri", str(tmp_path)]
+        root, ["monitors", "report", "-e", "ghost", "--log-uri", str(tmp_path)]
     )
     assert result.exit_code != 0, result.output
     assert "does not exist" in result.output and "conveyor deployments list" in result.output
@@ -71,7 +71,7 @@ def test_a_deployed_endpoint_without_traffic_is_an_empty_window_not_an_error(
     frame, y = _frame()
     deploy("quiet", frame, y)
     result = CliRunner().invoke(
-        root, ["monitor", "report", "-e", "quiet-api", "--log-uri", str(tmp_path)]
+        root, ["monitors", "report", "-e", "quiet-api", "--log-uri", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
     assert "insufficient_data" in result.output

@@ -34,9 +34,11 @@ MODULES = [
     "conveyor.deployments.cli",
     "conveyor.gates.cli",
     "conveyor.deployments.rollout_cli",
+    "conveyor.deployments.packaging_cli",
     "conveyor.monitoring.cli",
     "conveyor.pipelines.cli",
     "conveyor.pipelines.trigger_cli",
+    "conveyor.pipelines.ci_cli",
     "conveyor.cli.system",
 ]
 

@@ -79,7 +79,10 @@ def start_cmd(
     steps: Annotated[
         str | None, typer.Option("--steps", help="Candidate weights, e.g. 10,25,50,100.")
     ] = None,
-    interval: Annotated[str, typer.Option("--interval", help="Time per step (10m, 1h).")] = "10m",
+    interval: Annotated[
+        str | None,
+        typer.Option("--interval", help="Time per step (10m, 1h); default: the policy's, or 10m."),
+    ] = None,
     min_samples: Annotated[
         int | None, typer.Option("--min-samples", help="Requests per route a check needs.")
     ] = None,
@@ -101,7 +104,9 @@ def start_cmd(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Start a progressive rollout; the controller moves it step by step."""
+    """Start a progressive rollout; the controller moves it step by step.
+
+    Options not given come from the ``rollout:`` section of the model's gate policy."""
     matrix = _json_option(value_matrix, "--value-matrix")
     data = _client().start_rollout(
         endpoint,
@@ -110,7 +115,7 @@ def start_cmd(
         interval=interval,
         min_samples=min_samples,
         max_hold=max_hold,
-        require_approval=require_approval,
+        require_approval=require_approval or None,  # absent: the policy's rollout section
         supersede=supersede,
         value_matrix=matrix,
     )

@@ -32,28 +32,54 @@ def start_rollout(
     endpoint: str,
     candidate: str,
     steps: str | None = None,
-    interval: str = "10m",
+    interval: str | None = None,
     min_samples: int | None = None,
     max_hold: str | None = None,
-    alias: str = "champion",
-    require_approval: bool = False,
+    alias: str | None = None,
+    require_approval: bool | None = None,
     supersede: bool = False,
     value_matrix: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Start rolling ``candidate`` (``<model>/<version>``) out on ``endpoint``; Conflict
-    when one is running unless ``supersede``."""
+    when one is running unless ``supersede``.
+
+    Options not given come from the ``rollout:`` section of the candidate model's current
+    gate policy, then from the built-in defaults (10,25,50,100 every 10m)."""
     from conveyor.deployments import rollout as machine
 
-    config = machine.make_config(
-        steps=steps,
-        interval=interval,
-        min_samples=min_samples,
-        max_hold=max_hold,
-        alias=alias,
-        require_approval=require_approval,
-        value_matrix=value_matrix,
-    )
+    given = {
+        "steps": steps,
+        "interval": interval,
+        "min_samples": min_samples,
+        "max_hold": max_hold,
+        "alias": alias,
+        "require_approval": require_approval,
+    }
+    options = {
+        "interval": "10m",
+        "alias": "champion",
+        "require_approval": False,
+        **policy_rollout_defaults(stores, candidate),
+        **{k: v for k, v in given.items() if v is not None},
+    }
+    config = machine.make_config(value_matrix=value_matrix, **options)
     return machine.start_rollout(stores, endpoint, candidate, config, supersede=supersede).to_dict()
+
+
+def policy_rollout_defaults(stores: Stores, candidate: str) -> dict[str, Any]:
+    """The ``rollout:`` section of the candidate model's current gate policy ({} when the
+    model has no policy or the policy has no such section)."""
+    from conveyor.deployments import service
+    from conveyor.errors import NotFound
+    from conveyor.gates import service as gates
+
+    model = service.parse_ref(candidate, "candidate").model
+    with stores.meta.read() as conn:
+        try:
+            policy = gates.get_policy(conn, model).policy
+        except NotFound:
+            return {}  # no model (start names it) or no policy
+    return dict(policy.rollout or {})
 
 
 def rollout_status(conn: sa.Connection, endpoint: str) -> dict[str, Any]:

@@ -338,7 +338,7 @@ def parse_policy(policy: str | Mapping[str, Any], *, source: str = "policy") -> 
             raise v.fail(f"protected_aliases[{i}]", f"{alias!r} is not an alias name")
     rollout = top.get("rollout")
     if rollout is not None:
-        rollout = v.mapping(rollout, "rollout")
+        rollout = _rollout_section(rollout, v)
     threshold = v.number(top.get("threshold", 0.5), "threshold", lo=0.0, hi=1.0)
     description = top.get("description", "")
     if not isinstance(description, str):
@@ -354,6 +354,51 @@ def parse_policy(policy: str | Mapping[str, Any], *, source: str = "policy") -> 
         rollout=rollout,
         description=description,
     )
+
+
+_ROLLOUT_KEYS = {"steps", "interval", "min_samples", "max_hold", "alias", "require_approval"}
+
+
+def _rollout_section(value: Any, v: _Validator) -> dict[str, Any]:
+    """The ``rollout:`` defaults of ``conveyor rollout start``, normalised: ``steps`` as a
+    list of weights, durations as seconds, thresholds of the rollout analysis by name."""
+    from conveyor._util import parse_duration
+    from conveyor.deployments.rollout_analysis import Thresholds
+    from conveyor.deployments.rollout_entities import parse_steps
+
+    data = v.mapping(value, "rollout")
+    fields = Thresholds.__dataclass_fields__
+    v.unknown(data, _ROLLOUT_KEYS | set(fields), "rollout")
+    out: dict[str, Any] = {}
+    for key, raw in data.items():
+        path = f"rollout.{key}"
+        try:
+            if key == "steps":
+                out[key] = list(parse_steps(raw if isinstance(raw, str | list) else [raw]))
+            elif key in ("interval", "max_hold"):
+                out[key] = parse_duration(raw)
+                if key == "interval" and out[key] <= 0:
+                    raise v.fail(path, f"must be a positive duration, got {_shown(raw)}")
+            elif key == "alias":
+                if not isinstance(raw, str) or not raw or raw == "latest" or raw.isdigit():
+                    raise v.fail(path, f"must be an alias name, got {_shown(raw)}")
+                out[key] = raw
+            elif key == "require_approval" or fields[key].type in (bool, "bool"):
+                if not isinstance(raw, bool):
+                    raise v.fail(path, f"must be true or false, got {_shown(raw)}")
+                out[key] = raw
+            elif key == "min_samples" or fields[key].type in (int, "int"):
+                if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+                    raise v.fail(path, f"must be a positive integer, got {_shown(raw)}")
+                out[key] = raw
+            else:
+                unit = key in ("alpha", "confidence")  # probabilities
+                out[key] = v.number(raw, path, lo=0.0, hi=1.0 if unit else None)
+        except ValidationFailed as exc:
+            if isinstance(exc, PolicyError):
+                raise
+            raise v.fail(path, str(exc)) from None
+    return out
 
 
 def _range(lo: float | None, hi: float | None) -> str:
