@@ -2,7 +2,7 @@
 ``conveyor serve`` and ``conveyor server``'s ``/serving`` mount on loopback.
 
 tritonclient[http] is in the dev extra; kserve pins many packages, so it lives in its own
-venv under ``.venv-clients/kserve``, created by the fixture on first use (needs PyPI).
+venv under ``.venv-clients/kserve`` (``tests/client_venvs.py``).
 """
 
 from __future__ import annotations
@@ -27,33 +27,18 @@ import conveyor
 from conveyor.api.app import create_app
 from conveyor.api.testing import ServerThread
 from conveyor.deployments import deploy_endpoint
+from tests.client_venvs import client_python
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENTS = Path(__file__).parent / "clients"
-KSERVE_VENV = REPO / ".venv-clients" / "kserve"
 COLUMNS = ["tenure", "spend", "calls"]
-
-
-def _kserve_python() -> Path:
-    python = KSERVE_VENV / "bin" / "python"
-    if python.exists() and subprocess.run([python, "-c", "import kserve"]).returncode == 0:
-        return python
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(KSERVE_VENV)], check=True)
-        pip = [str(KSERVE_VENV / "bin" / "pip"), "install", "-q", "kserve"]
-        subprocess.run(["flock", "/tmp/pip.lock", *pip], check=True, timeout=900)
-    except (subprocess.SubprocessError, OSError) as exc:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"cannot install the kserve client into {KSERVE_VENV}: {exc}")
-    return python
 
 
 @pytest.fixture(scope="module")
 def kserve_python() -> Path:
-    return _kserve_python()
+    return client_python("kserve", ["kserve"], probe="kserve")
 
 
 @pytest.fixture
