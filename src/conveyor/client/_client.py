@@ -176,7 +176,9 @@ class Client:
     list_model_versions = Op(
         registry.list_model_versions, "GET", "/models/{name:path}/versions", key="versions"
     )
-    get_model_version = Op(registry.resolve_version, "GET", "/models/{name:path}/versions/{ref}")
+    get_model_version = Op(
+        registry.resolve_version, "GET", "/models/{name:path}/versions/{version}"
+    )
     update_model_version = Op(
         registry.update_model_version, "PATCH", "/models/{name:path}/versions/{version}", tx="write"
     )
