@@ -23,6 +23,7 @@ from conveyor.errors import NotFound
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
 from conveyor.governance import audit
+from conveyor.lineage import service as lineage
 from conveyor.monitoring import crud as monitors
 from conveyor.monitoring import operations as monitoring
 from conveyor.pipelines import service as pipelines
@@ -283,6 +284,9 @@ class Client:
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")
     verify_audit_chain = Op(audit.verify_chain, "GET", "/audit/verify")
+
+    # -- lineage, model cards, compliance documents ---------------------------------------
+    get_lineage = Op(lineage.get_lineage, "GET", "/lineage")
 
     # -- old spellings, kept for one release -----------------------------------------------
     def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion:
