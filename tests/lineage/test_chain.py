@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -152,7 +153,7 @@ def test_bad_references_list_the_accepted_forms(looped: Any) -> None:
         looped.get_lineage("model:churn/1", direction="sideways")
 
 
-def test_cli_walks_and_prints_json(looped: Any, chain: dict[str, str]) -> None:
+def test_cli_walks_and_prints_json(looped: Any, chain: dict[str, str], tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["lineage", chain["rollout"], "--upstream", "--json"])
     assert result.exit_code == 0, result.output
@@ -161,6 +162,13 @@ def test_cli_walks_and_prints_json(looped: Any, chain: dict[str, str]) -> None:
     text = runner.invoke(app, ["lineage", chain["alert"], "--downstream"])
     assert text.exit_code == 0, text.output
     assert "rollout" in text.output and "churn/2" in text.output
+    svg, html = tmp_path / "g.svg", tmp_path / "out" / "g.html"
+    drawn = runner.invoke(
+        app, ["lineage", chain["rollout"], "--upstream", "--svg", str(svg), "--html", str(html)]
+    )
+    assert drawn.exit_code == 0, drawn.output
+    assert svg.read_text().startswith("<svg") and chain["alert"] in svg.read_text()
+    assert "<svg" in html.read_text() and "<script" not in html.read_text()
     bad = runner.invoke(app, ["lineage", "nonsense"])
     assert bad.exit_code == 2 and "use one of" in bad.output
 

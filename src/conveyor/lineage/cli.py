@@ -68,14 +68,22 @@ def lineage(
     svg: Annotated[
         Path | None, typer.Option("--svg", help="Also write the graph as an SVG file.")
     ] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a page with the graph drawn.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Walk the lineage of an object: back to its data and code, forward to everything
     built on it (edges point from cause to effect)."""
     graph = backend().get_lineage(ref, _direction(upstream, downstream), depth)
-    if svg is not None:
+    if svg is not None or html is not None:
         from conveyor.lineage.graph import LineageGraph
+        from conveyor.lineage.html import lineage_page
         from conveyor.lineage.svg import render_svg
 
-        _write(svg, render_svg(LineageGraph.from_dict(graph)))
+        typed = LineageGraph.from_dict(graph)
+        if svg is not None:
+            _write(svg, render_svg(typed))
+        if html is not None:
+            _write(html, lineage_page(typed))
     emit(graph, lambda: _render(graph), as_json)
