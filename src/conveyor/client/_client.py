@@ -23,7 +23,7 @@ from conveyor.errors import NotFound
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
 from conveyor.governance import audit
-from conveyor.lineage import card, card_fields
+from conveyor.lineage import bundle, card, card_fields
 from conveyor.lineage import service as lineage
 from conveyor.monitoring import crud as monitors
 from conveyor.monitoring import operations as monitoring
@@ -296,6 +296,12 @@ class Client:
         "PATCH",
         "/models/{name:path}/versions/{version}/card",
         tx="write",
+    )
+    get_compliance_documents = Op(
+        bundle.compliance_documents,
+        "GET",
+        "/models/{name:path}/versions/{version}/compliance-documents",
+        tx="stores",
     )
 
     # -- old spellings, kept for one release -----------------------------------------------

@@ -87,3 +87,22 @@ def lineage(
         if html is not None:
             _write(html, lineage_page(typed))
     emit(graph, lambda: _render(graph), as_json)
+
+
+@app.command("export-docs")
+def export_docs(
+    ref: Annotated[str, typer.Argument(help="<model>/<version> (a number, alias or 'latest').")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The bundle to write (a .zip file).")
+    ],
+) -> None:
+    """Write the compliance bundle of a version (model card, lineage, gate reports,
+    approvals, audit extract with chain proof, monitoring, retention), organised after the
+    EU AI Act's Annex IV, with an index page."""
+    from conveyor.lineage.bundle import write_bundle
+    from conveyor.lineage.card_cli import split_ref
+
+    name, version = split_ref(ref)
+    documents = backend().get_compliance_documents(name, version)
+    write_bundle(documents, output)
+    console().print(f"wrote {output} ({len(documents)} files; open index.html first)")
