@@ -17,6 +17,12 @@ from conveyor.lineage import bundle
 
 
 @pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """The bundle reads what the walks read (tested on both databases): SQLite only."""
+    return f"sqlite:///{tmp_path / 'meta.db'}"
+
+
+@pytest.fixture
 def exported(looped: Any, tmp_path: Path) -> Path:
     out = tmp_path / "docs" / "bundle.zip"
     result = CliRunner().invoke(app, ["export-docs", "churn/1", "--output", str(out)])

@@ -17,6 +17,13 @@ from conveyor.cli.main import app
 from conveyor.errors import ValidationFailed
 from conveyor.lineage import providers
 
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """Cards read what the walks read (tested on both databases in test_chain): SQLite."""
+    return f"sqlite:///{tmp_path / 'meta.db'}"
+
+
 MCT_KEYS = {
     "schema_version",
     "model_details",
@@ -61,6 +68,7 @@ def test_unknown_fields_are_refused_naming_the_vocabulary(looped: Any) -> None:
 
 
 def test_the_card_follows_the_toolkit_layout(card: dict[str, Any]) -> None:
+    """Layout, user fields, data, metrics with intervals, slices, history, absent parts."""
     assert set(card) == MCT_KEYS
     d = card["model_details"]
     assert d["name"] == "churn" and d["version"]["name"] == "1"
@@ -82,8 +90,7 @@ def test_the_card_follows_the_toolkit_layout(card: dict[str, Any]) -> None:
     training = next(ds for ds in p["data"] if ds["role"] == "training")
     assert {col["name"] for col in training["profile"]} >= {"f0", "f1", "group", "label"}
 
-
-def test_metrics_carry_bootstrap_intervals_and_fairness_slices(card: dict[str, Any]) -> None:
+    # metrics with bootstrap intervals, fairness slices
     q = card["quantitative_analysis"]
     overall = {m["type"]: m for m in q["performance_metrics"] if not m["slice"]}
     assert {"accuracy", "auc", "precision", "recall", "f1"} <= set(overall)
@@ -101,8 +108,7 @@ def test_metrics_carry_bootstrap_intervals_and_fairness_slices(card: dict[str, A
     lo, hi = row["selection_rate_ci"]
     assert lo <= row["selection_rate"] <= hi
 
-
-def test_history_lineage_and_missing_features(card: dict[str, Any]) -> None:
+    # deployment history, lineage, sections of absent features
     x = card["model_details"]["conveyor"]
     assert [(h["event"], h["endpoint"], h["revision"]) for h in x["deployment_history"]] == [
         ("revision", "churn-api", 1)

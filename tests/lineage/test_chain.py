@@ -111,7 +111,7 @@ def test_the_chain_walked_upstream_from_the_rollout(looped: Any, chain: dict[str
     assert rel[(chain["version"], chain["rollout"])] == "candidate"
 
 
-def test_forward_from_a_dataset_version_reaches_models_and_deployments(
+def test_forward_from_data_back_from_a_revision_and_the_depth_limit(
     looped: Any, chain: dict[str, str]
 ) -> None:
     # the training data churn/1's pipeline step produced (and its training step consumed)
@@ -122,10 +122,7 @@ def test_forward_from_a_dataset_version_reaches_models_and_deployments(
     evaluated = looped.get_lineage("dataset:churn-eval/1", direction="downstream", depth=1)
     assert chain["gate_report"] in {n["id"] for n in evaluated["nodes"]}
 
-
-def test_back_from_a_deployment_revision_reaches_run_and_data(
-    looped: Any, chain: dict[str, str]
-) -> None:
+    # back from a deployment revision to the version, its run and data, its gate report
     graph = looped.get_lineage("deployment:churn-api/1", direction="upstream")
     types = {n["type"] for n in graph["nodes"]}
     assert {"model_version", "run", "dataset_version", "gate_report"} <= types, types
@@ -133,8 +130,7 @@ def test_back_from_a_deployment_revision_reaches_run_and_data(
     current = looped.get_lineage("deployment:churn-api", direction="upstream", depth=1)
     assert current["root"].startswith("deployment:churn-api/")
 
-
-def test_depth_limit_truncates(looped: Any, chain: dict[str, str]) -> None:
+    # the depth limit
     graph = looped.get_lineage(chain["rollout"], direction="upstream", depth=1)
     assert graph["truncated"] is True
     assert max(n["distance"] for n in graph["nodes"]) == 1
