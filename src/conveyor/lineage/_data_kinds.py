@@ -33,26 +33,29 @@ from conveyor.store.tables import (
 __all__: list[str] = []
 
 
-def _dv_nodes(conn: sa.Connection, where: Any) -> list[Node]:
+def _versions(conn: sa.Connection, type_: str, where: Any) -> list[Node]:
+    """Nodes of the dataset or model versions matching ``where`` (newest first)."""
+    parent, child, fk = (
+        (datasets, dataset_versions, dataset_versions.c.dataset_id)
+        if type_ == "dataset_version"
+        else (models, model_versions, model_versions.c.model_id)
+    )
     rows = conn.execute(
-        sa.select(datasets.c.name, dataset_versions.c.version)
-        .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
+        sa.select(parent.c.name, child.c.version)
+        .join(parent, parent.c.id == fk)
         .where(where)
-        .order_by(dataset_versions.c.created_at.desc())
+        .order_by(child.c.created_at.desc())
         .limit(FANOUT)
     )
-    return [Node("dataset_version", f"{r.name}/{r.version}") for r in rows]
+    return [Node(type_, f"{r.name}/{int(r.version)}") for r in rows]
+
+
+def _dv_nodes(conn: sa.Connection, where: Any) -> list[Node]:
+    return _versions(conn, "dataset_version", where)
 
 
 def _mv_nodes(conn: sa.Connection, where: Any) -> list[Node]:
-    rows = conn.execute(
-        sa.select(models.c.name, model_versions.c.version)
-        .join(models, models.c.id == model_versions.c.model_id)
-        .where(where)
-        .order_by(model_versions.c.created_at.desc())
-        .limit(FANOUT)
-    )
-    return [model_node(r.name, r.version) for r in rows]
+    return _versions(conn, "model_version", where)
 
 
 def _gate_report_nodes(conn: sa.Connection, where: Any) -> list[Node]:
