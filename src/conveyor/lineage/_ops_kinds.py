@@ -98,7 +98,13 @@ class DeploymentRevisionKind(Kind):
             "endpoint": rev.endpoint,
             "revision": rev.revision,
             "routes": [
-                {"model": r.model, "version": r.version, "role": r.role, "weight": r.weight}
+                {
+                    "model": r.model,
+                    "version": r.version,
+                    "role": r.role,
+                    "weight": r.weight,
+                    "name": r.name,
+                }
                 for r in rev.routes
             ],
             "reason": rev.reason,
@@ -299,11 +305,13 @@ def find_prediction(conn: sa.Connection, prediction_id: str) -> dict[str, Any] |
         files = _files(uri, "predictions", endpoint, None)
         if not files:
             continue
-        table = pads.dataset(files, format="parquet").to_table(
+        # the files sit under endpoint=/date= folders: no hive partitioning, their own
+        # (dictionary-typed) endpoint column is the one to read
+        table = pads.dataset(files, format="parquet", partitioning=None).to_table(
             columns=columns, filter=pc.field("prediction_id") == prediction_id
         )
         if table.num_rows:
-            row = {k: v[0] for k, v in table.to_pydict().items()}
+            row = table.to_pylist()[0]
             ts = row["ts"]
             row["ts"] = int(ts.timestamp() * 1000) if hasattr(ts, "timestamp") else int(ts)
             return row
@@ -322,15 +330,24 @@ class PredictionKind(Kind):
             )
         node.label = f"prediction {node.key[:8]}"
         node.attrs = {k: v for k, v in found.items() if k != "prediction_id"}
+        rev = revision_at(conn, found["endpoint"], found["ts"])
+        if rev is not None:
+            rev = DeploymentRevisionKind().resolve(conn, rev)
+            node.attrs["revision"] = rev.key
+            routes = rev.attrs["routes"]
+            route = next((r for r in routes if r["name"] == found["route"]), None) or next(
+                (r for r in routes if str(r["version"]) == str(found["model_version"])), None
+            )
+            if route is not None:
+                node.attrs["model"] = f"{route['model']}/{route['version']}"
         return node
 
     def upstream(self, conn: sa.Connection, node: Node) -> list[Link]:
         out: list[Link] = []
-        rev = revision_at(conn, node.attrs["endpoint"], node.attrs["ts"])
-        if rev is not None:
-            out.append((rev, "served"))
-        name, _, version = str(node.attrs.get("model_version") or "").rpartition("/")
-        if name and version.isdigit():
+        if node.attrs.get("revision"):
+            out.append((Node("deployment_revision", node.attrs["revision"]), "served"))
+        if node.attrs.get("model"):
+            name, _, version = node.attrs["model"].rpartition("/")
             out.append((model_node(name, version), "predicted"))
         return out
 
