@@ -179,8 +179,13 @@ def test_the_same_walk_over_http(looped: Any, chain: dict[str, str]) -> None:
         http = Client(HttpTransport(server.url))
         try:
             remote = http.get_lineage(chain["version"], "both", 3)
+            card = http.get_model_card("churn", "2", 20)
+            documents = http.get_compliance_documents("churn", "latest")
             with pytest.raises(ValidationFailed, match="use one of"):
                 http.get_lineage("churn/2")
         finally:
             http.close()
     assert remote == local
+    assert card["model_details"]["version"]["name"] == "2"
+    assert card["quantitative_analysis"]["performance_metrics"]
+    assert "index.html" in documents and "manifest.json" in documents

@@ -87,11 +87,12 @@ class DeploymentRevisionKind(Kind):
             rev = deployments.get_revision(conn, node.key, None)
         node.key = f"{rev.endpoint}/{rev.revision}"
         node.label = f"{rev.endpoint} rev {rev.revision}"
+        deps, revs = _deployments()
         nxt = conn.execute(
-            sa.select(_deployments()[1].c.created_at)
-            .where(_deployments()[1].c.deployment_id == _dep_id(conn, rev.endpoint))
-            .where(_deployments()[1].c.revision > rev.revision)
-            .order_by(_deployments()[1].c.revision)
+            sa.select(revs.c.created_at)
+            .join(deps, deps.c.id == revs.c.deployment_id)
+            .where(deps.c.name == rev.endpoint, revs.c.revision > rev.revision)
+            .order_by(revs.c.revision)
             .limit(1)
         ).first()
         node.attrs = {
@@ -161,13 +162,6 @@ class DeploymentRevisionKind(Kind):
         return [(Node("alert", r.id), "monitored") for r in rows] + recorded(
             conn, node, upstream=False
         )
-
-
-def _dep_id(conn: sa.Connection, endpoint: str) -> str:
-    deployments, _ = _deployments()
-    return str(
-        conn.execute(sa.select(deployments.c.id).where(deployments.c.name == endpoint)).scalar_one()
-    )
 
 
 class RolloutKind(Kind):
