@@ -68,7 +68,7 @@ def test_the_bundle_follows_annex_iv_with_an_index(exported: Path) -> None:
     assert svg.startswith("<svg")
     assert retention == {"available": False}
     assert "churn-drift" in json.dumps(monitoring["endpoints"]["churn-api"]["monitors"])
-    assert "Audit chain verified" in index and "<script" not in index
+    assert "Audit chain verified" in index and "<script" not in index and "<svg" in index
 
 
 def test_a_failed_export_leaves_the_previous_bundle(looped: Any, exported: Path) -> None:

@@ -176,7 +176,7 @@ def compliance_documents(stores: Stores, name: str, version: int | str) -> dict[
         "generated_at": to_iso(now_ms()),
         "audit_chain": json.loads(files["6-lifecycle-changes/chain-proof.json"]),
     }
-    files["index.html"] = _index(meta, files)
+    files["index.html"] = _index(meta, files, files["2-development/lineage.svg"])
     files["manifest.json"] = _json(
         {
             **meta,
@@ -193,7 +193,7 @@ def compliance_documents(stores: Stores, name: str, version: int | str) -> dict[
     return files
 
 
-def _index(meta: dict[str, Any], files: dict[str, str]) -> str:
+def _index(meta: dict[str, Any], files: dict[str, str], svg: str) -> str:
     title = f"Technical documentation: {meta['model']} version {meta['version']}"
     body = [
         f"<h1>{escape(title)}</h1>",
@@ -220,6 +220,8 @@ def _index(meta: dict[str, Any], files: dict[str, str]) -> str:
             if p.startswith(folder + "/")
         ]
         body.append("<ul>" + "".join(links) + "</ul>")
+        if point == "2":
+            body.append(f'<div class="graph">{svg}</div>')
         if supply:
             body.append(f'<p class="na">To be supplied by the provider: {escape(supply)}.</p>')
     body.append("<h2>Files</h2>")

@@ -43,11 +43,7 @@ def _render(graph: dict[str, Any]) -> None:
     edges = graph["edges"]
     rows = []
     for n in sorted(graph["nodes"], key=lambda n: (n["distance"] or 0, n["type"], n["id"])):
-        rel = [
-            f"{e['relation']} → {e['target']}" if e["source"] == n["id"] else ""
-            for e in edges
-            if e["source"] == n["id"]
-        ]
+        rel = [f"{e['relation']} → {e['target']}" for e in edges if e["source"] == n["id"]]
         rows.append([n["distance"], n["type"], n["id"], n["label"], "; ".join(rel[:3])])
     title = f"Lineage of {graph['root']} ({graph['direction']}, depth {graph['depth']})"
     console().print(table(title, ["dist", "type", "id", "label", "edges"], rows))
