@@ -217,7 +217,7 @@ def _post_rows(client: httpx.Client, rows: list[dict[str, Any]]) -> list[str]:
     return [str(p) for p in response.json()["prediction_ids"]]
 
 
-def serve_traffic() -> dict[str, float]:
+def serve_traffic() -> dict[str, Any]:
     step("5. Serve two weeks of traffic over HTTP; labels come back as feedback")
     from conveyor.api.testing import ServerThread
     from conveyor.deployments.runtime import DeploymentServer
@@ -257,7 +257,7 @@ def serve_traffic() -> dict[str, float]:
         console.print(f"  served by {server.url} (v2 protocol + MLflow /invocations)")
     p99 = float(np.percentile(latencies, 99) * 1000)
     console.print(f"  client-side p99 per 10-row request: {p99:.1f} ms")
-    return {"p99_ms": p99}
+    return {"p99_ms": p99, "last_prediction": ids[-1]}
 
 
 def monitor_window() -> None:
@@ -350,6 +350,43 @@ def respond(train: Any) -> None:
     )
 
 
+def trace(prediction_id: str) -> None:
+    step("8. Lineage: from the last prediction back to the data; model card and bundle")
+    from conveyor.lineage.bundle import write_bundle
+    from conveyor.lineage.card_render import card_html
+    from conveyor.lineage.graph import LineageGraph
+    from conveyor.lineage.html import lineage_page
+
+    backend = conveyor.connect()
+    graph = backend.get_lineage(f"prediction:{prediction_id}", "upstream", 8)
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    prefer = ["predicted", "registered", "training", "step", "pipeline-input", "produced"]
+    causes: dict[str, tuple[str, str]] = {}
+    for e in sorted(  # one cause per object: the one nearest the data path
+        graph["edges"],
+        key=lambda e: -(prefer.index(e["relation"]) if e["relation"] in prefer else 99),
+    ):
+        causes[e["target"]] = (e["source"], e["relation"])
+    node, chain, seen = graph["root"], [graph["root"]], {graph["root"]}
+    while node in causes and causes[node][0] not in seen:
+        node, relation = causes[node]
+        seen.add(node)
+        chain.append(f"<-{relation}- {node}")
+    console.print("  " + "\n    ".join(chain), markup=False)
+    data = sorted(i for i, n in nodes.items() if n["type"] == "dataset_version")
+    console.print(f"  trained on: {', '.join(data)}", markup=False)
+    reports = settings_home() / "reports"
+    (reports / "lineage.html").write_text(
+        lineage_page(LineageGraph.from_dict(graph)), encoding="utf-8"
+    )
+    model = next(n["key"] for n in graph["nodes"] if n["type"] == "model_version")
+    name, _, version = model.rpartition("/")
+    card = backend.get_model_card(name, version, 200)
+    (reports / "model-card.html").write_text(card_html(card), encoding="utf-8")
+    write_bundle(backend.get_compliance_documents(name, version), reports / "bundle.zip")
+    console.print(f"  lineage, model card and compliance bundle in {reports}", markup=False)
+
+
 def _fmt(values: dict[str, Any]) -> str:
     return ", ".join(
         f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()
@@ -368,9 +405,10 @@ def main() -> None:
     train_candidates(dataset, train, test)
     register_champion(test)
     deploy_champion(test)
-    serve_traffic()
+    served = serve_traffic()
     monitor_window()
     respond(train)
+    trace(served["last_prediction"])
     step("Where to look")
     for line in (
         f"export CONVEYOR_HOME={settings.home_path.absolute()}",
@@ -381,6 +419,9 @@ def main() -> None:
         "conveyor monitor alerts",
         "conveyor serve churn --port 8080",
         "conveyor audit verify",
+        f"conveyor lineage prediction:{served['last_prediction']} --upstream",
+        "conveyor models card churn/1 --html card.html",
+        "conveyor export-docs churn/1 --output bundle.zip",
     ):
         print(f"  {line}")  # plain print: never wrapped, safe to paste
 

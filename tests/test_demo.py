@@ -37,6 +37,8 @@ def test_demo_runs_the_loop_end_to_end(tmp_path: Path) -> None:
         "ALERT churn-drift",
         "canary v2 20%",
         "conveyor audit verify",
+        "<-registered- run:",  # the lineage walk from the last prediction
+        "trained on: dataset:churn-train/1",
     ):
         assert needle in text, needle
     report = (tmp_path / ".conveyor" / "reports" / "churn-window.html").read_text()

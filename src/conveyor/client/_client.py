@@ -23,6 +23,8 @@ from conveyor.errors import NotFound
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
 from conveyor.governance import audit
+from conveyor.lineage import bundle, card, card_fields
+from conveyor.lineage import service as lineage
 from conveyor.monitoring import crud as monitors
 from conveyor.monitoring import operations as monitoring
 from conveyor.pipelines import service as pipelines
@@ -285,6 +287,24 @@ class Client:
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")
     verify_audit_chain = Op(audit.verify_chain, "GET", "/audit/verify")
+
+    # -- lineage, model cards, compliance documents ---------------------------------------
+    get_lineage = Op(lineage.get_lineage, "GET", "/lineage")
+    get_model_card = Op(
+        card.model_card, "GET", "/models/{name:path}/versions/{version}/card", tx="stores"
+    )
+    set_model_card_fields = Op(
+        card_fields.set_card_fields,
+        "PATCH",
+        "/models/{name:path}/versions/{version}/card",
+        tx="write",
+    )
+    get_compliance_documents = Op(
+        bundle.compliance_documents,
+        "GET",
+        "/models/{name:path}/versions/{version}/compliance-documents",
+        tx="stores",
+    )
 
     # -- old spellings, kept for one release -----------------------------------------------
     def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion:

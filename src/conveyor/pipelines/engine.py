@@ -31,6 +31,7 @@ from conveyor.pipelines.fingerprint import fingerprint
 from conveyor.pipelines.service import PipelineRun, StepRecord
 from conveyor.pipelines.steps import Pipeline, Step
 from conveyor.tracking import service as tracking
+from conveyor.tracking.context import step_run
 
 __all__ = [
     "PipelineFailed",
@@ -198,6 +199,7 @@ class RunContext:
                 from conveyor.data.service import link_run_input
 
                 link_run_input(uow, child.id, dataset_version, "pipeline-input")
+        token = step_run.set(child.id)  # runs the step starts become its children
         try:
             value = self.executor.run(step, arguments)
             _check_return(step, value)
@@ -210,6 +212,7 @@ class RunContext:
                 dataset=f"{self.run.pipeline}.{step.name}",
             )
         except Exception as exc:
+            step_run.reset(token)
             error = _describe(exc)
             self._finish(call.record("failed", "miss", child.id, None, error), "FAILED")
             if isinstance(exc, ValidationFailed):
@@ -218,6 +221,7 @@ class RunContext:
                 f"step {step.name!r} raised {error}",
                 details={"step": step.name, "exception": type(exc).__name__},
             ) from exc
+        step_run.reset(token)
         self._remember(value, desc)
         self._finish(call.record("succeeded", "miss", child.id, desc), "FINISHED")
         return value

@@ -20,6 +20,7 @@ from typing import Any
 from conveyor.config import get_settings
 from conveyor.errors import ValidationFailed
 from conveyor.tracking.buffer import RunBuffer
+from conveyor.tracking.context import step_run
 from conveyor.tracking.entities import Experiment, MetricPoint, Run
 from conveyor.tracking.environment import capture_source
 
@@ -162,7 +163,7 @@ def start_run(
         run = backend.create_run(
             exp.id,
             name=run_name,
-            parent_run_id=parent.run.id if parent else None,
+            parent_run_id=parent.run.id if parent else step_run.get(),
             tags=all_tags,
             params=params,
             source=capture_source(),
