@@ -399,6 +399,7 @@ def run_pipeline(
     *,
     no_cache: bool = False,
     executor: str = "local",
+    executor_options: dict[str, Any] | None = None,
     backend: Any = None,
     trigger_id: str | None = None,
     cause: dict[str, Any] | None = None,
@@ -409,6 +410,7 @@ def run_pipeline(
 
     Needs the embedded store (the engine writes pipeline state next to the runs).
     ``queued_id`` starts a run a trigger queued (its tracked run already exists).
+    ``executor_options`` go to the executor (``{"address": "head:6379"}`` for ``ray``).
     """
     if isinstance(pipe, str):
         pipe = load_pipeline(pipe)
@@ -416,7 +418,7 @@ def run_pipeline(
     if current_context() is not None:
         raise ValidationFailed(f"pipeline {pipe.name!r} was called inside another pipeline run")
     params = _pipeline_params(pipe, dict(params or {}))
-    runner = get_executor(executor)
+    runner = get_executor(executor, **(executor_options or {}))
     run = _open(
         backend,
         pipe,

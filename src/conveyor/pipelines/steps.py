@@ -86,12 +86,23 @@ class Pipeline:
     def target(self) -> str:
         return f"{self.fn.__module__}:{self.fn.__qualname__}"
 
-    def run(self, *, no_cache: bool = False, executor: str = "local", **params: Any) -> Any:
+    def run(
+        self,
+        *,
+        no_cache: bool = False,
+        executor: str = "local",
+        executor_options: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> Any:
         """Run the pipeline; returns the :class:`~conveyor.pipelines.engine.PipelineResult`
-        (``status`` is ``failed`` when a step raised — nothing is raised here)."""
+        (``status`` is ``failed`` when a step raised — nothing is raised here).
+        ``executor="ray"`` runs the steps as Ray tasks (``executor_options={"address":
+        "head:6379"}`` for a cluster)."""
         from conveyor.pipelines.engine import run_pipeline
 
-        return run_pipeline(self, params, no_cache=no_cache, executor=executor)
+        return run_pipeline(
+            self, params, no_cache=no_cache, executor=executor, executor_options=executor_options
+        )
 
     def __call__(self, **params: Any) -> Any:
         """Run the pipeline and return its result; a failed run raises ``PipelineFailed``."""
