@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
+from churn_data import FEATURES
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-NUMERIC = [
-    "tenure_months",
-    "monthly_charges",
-    "total_charges",
-    "support_calls",
-    "data_usage_gb",
-    "num_products",
-    "age",
-]
 CATEGORICAL = ["contract", "payment_method", "region"]
+NUMERIC = [c for c in FEATURES if c not in CATEGORICAL]
 
 
 def preprocessor(scale: bool) -> ColumnTransformer:
