@@ -158,3 +158,37 @@ def test_a_database_that_is_not_mlflow_is_refused(tmp_path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValidationFailed, match="not an mlruns folder"):
         open_source(str(tmp_path / "empty"))
+
+
+def test_import_into_a_conveyor_server(
+    sqlite_store: dict[str, Any], api_server: tuple[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conveyor.backend import reset_backends
+    from conveyor.config import reset_settings
+
+    url, _ = api_server
+    monkeypatch.setenv("CONVEYOR_URI", url)
+    reset_settings()
+    reset_backends()
+    assert conveyor.connect().kind == "http"
+    first = _import(sqlite_store)
+    _check_imported(sqlite_store)
+    _check_again(first, _import(sqlite_store))
+
+
+@pytest.mark.postgres
+def test_import_into_postgresql(
+    sqlite_store: dict[str, Any], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conveyor.backend import reset_backends
+    from conveyor.config import reset_settings
+
+    from ..conftest import _reset_pg
+
+    _reset_pg(pg_url)
+    monkeypatch.setenv("CONVEYOR_DB_URL", pg_url)
+    reset_settings()
+    reset_backends()
+    first = _import(sqlite_store)
+    _check_imported(sqlite_store)
+    _check_again(first, _import(sqlite_store))

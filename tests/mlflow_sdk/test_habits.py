@@ -182,3 +182,18 @@ def test_search_runs_refuses_what_it_cannot_honour() -> None:
     with pytest.raises(ValidationFailed, match="never soft-deleted"):
         conveyor.search_runs(run_view_type=3)
     conveyor.search_runs(run_view_type=1)  # ACTIVE_ONLY is fine
+
+
+def test_log_model_takes_an_mlflow_style_signature(model_and_data) -> None:
+    model, _ = model_and_data
+
+    class ModelSignature:  # what mlflow.models.infer_signature returns, by its to_dict()
+        def to_dict(self) -> dict[str, str]:
+            return {
+                "inputs": '[{"type": "double", "name": "a"}, {"type": "double", "name": "b"}]',
+                "outputs": '[{"type": "long"}]',
+            }
+
+    with conveyor.start_run():
+        info = conveyor.log_model(model, name="model", signature=ModelSignature())
+    assert [c["name"] for c in info.signature["inputs"]] == ["a", "b"]

@@ -21,14 +21,15 @@ artifacts only: :func:`conveyor_manifest` returns the reason it cannot be regist
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import yaml
 
+from conveyor.errors import ConveyorError
 from conveyor.models.manifest import MANIFEST_NAME, FileEntry, ModelManifest
+from conveyor.models.signature import TYPES, Signature
 
 __all__ = ["MLMODEL", "conveyor_manifest"]
 
@@ -72,20 +73,12 @@ def _signature(block: Any) -> dict[str, Any] | None:
     if not isinstance(block, dict) or not block.get("inputs"):
         return None
     try:
-        inputs = json.loads(block["inputs"])
-        outputs = json.loads(block["outputs"]) if block.get("outputs") else None
-    except (TypeError, ValueError):
+        signature = Signature.from_mlflow(block)
+    except (TypeError, ValueError, ConveyorError):
         return None
-    columns = [*inputs, *(outputs or [])]
-    if any(not isinstance(c, dict) or "type" not in c or c["type"] == "tensor" for c in columns):
+    if any(c.type not in TYPES for c in (*signature.inputs, *(signature.outputs or ()))):
         return None
-    keep = ("name", "type", "required")
-    return {
-        "inputs": [{k: c[k] for k in keep if k in c} for c in inputs],
-        "outputs": None
-        if outputs is None
-        else [{k: c[k] for k in keep if k in c} for c in outputs],
-    }
+    return signature.to_dict()
 
 
 def conveyor_manifest(

@@ -92,6 +92,7 @@ def log_model(
 
     name = _model_name(name, artifact_path)
     _check_mlflow_options(mlflow_options)
+    signature = _mlflow_signature(signature)
     requirements = [*(pip_requirements or []), *(extra_pip_requirements or [])] or None
     artifact_path = check_artifact_path(name)
     with fluent._run_for_call() as run:
@@ -143,6 +144,19 @@ def _model_name(name: str | None, artifact_path: str | None) -> str:
         stacklevel=3,
     )
     return artifact_path
+
+
+def _mlflow_signature(signature: Any) -> Any:
+    """An MLflow ``ModelSignature`` (column-based) as Conveyor's; anything else unchanged."""
+    to_dict = getattr(signature, "to_dict", None)
+    if signature is None or isinstance(signature, dict) or not callable(to_dict):
+        return signature
+    block = to_dict()
+    if isinstance(block, dict) and isinstance(block.get("inputs"), str):
+        from conveyor.models.signature import Signature
+
+        return Signature.from_mlflow(block)
+    return signature
 
 
 def _check_mlflow_options(options: dict[str, Any]) -> None:
