@@ -197,3 +197,20 @@ def test_log_model_takes_an_mlflow_style_signature(model_and_data) -> None:
     with conveyor.start_run():
         info = conveyor.log_model(model, name="model", signature=ModelSignature())
     assert [c["name"] for c in info.signature["inputs"]] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "metrics.x > -12.0 and params.y = 'a'",
+        "metrics.`my metric` <= 1e-3 AND tags.\"mlflow.user\" = 'ann'",
+        "attributes.status = \"FINISHED\" and attributes.run_name LIKE 'base%'",
+        "run_id IN ('a', 'b') and params.model != 'rf'",
+        "tags.`mlflow.source.name` ILIKE '%train%' and attributes.start_time > 0",
+    ],
+)
+def test_search_grammar_takes_mlflow_filters(text: str) -> None:
+    from conveyor.tracking.search import parse_filter
+
+    assert parse_filter(text)
+    conveyor.search_runs(filter_string=text)  # and the store runs it
