@@ -140,3 +140,17 @@ def test_xgboost_train_and_sklearn_api(data) -> None:
 def test_autolog_refuses_what_it_cannot_honour(kwargs, hint) -> None:
     with pytest.raises(ValidationFailed, match=hint):
         conveyor.autolog(**kwargs)
+
+
+def test_exclusive_and_registered_model_name(data) -> None:
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = data
+    conveyor.autolog(exclusive=True, registered_model_name="auto-tree", log_input_examples=True)
+    with conveyor.start_run() as mine:
+        DecisionTreeClassifier(max_depth=2).fit(X, y)  # exclusive: not logged into my run
+    assert conveyor.get_run(mine.id).params == {}
+    DecisionTreeClassifier(max_depth=2).fit(X, y)  # its own run, registered
+    version = conveyor.get_model_version("auto-tree", "latest")
+    assert version.version == 1 and version.run_id != mine.id
+    assert conveyor.load_model("models:/auto-tree/1").manifest.input_example

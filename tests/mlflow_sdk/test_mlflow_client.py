@@ -45,6 +45,10 @@ def test_tracking_calls(tmp_path: Path) -> None:
         1 / 3,
     ]
     assert [a["path"] for a in client.list_artifacts(got.info.run_id)] == ["docs/notes.txt"]
+    local = client.download_artifacts(got.info.run_id, "docs", str(tmp_path / "dl"))
+    assert (Path(local) / "notes.txt").read_text() == "hi"
+    with pytest.raises(NotFound, match="no artifact"):
+        client.download_artifacts(got.info.run_id, "nothing")
     found = client.search_runs([exp_id], "metrics.loss < 0.5 and params.lr = '0.1'")
     assert [r.info.run_id for r in found] == [got.info.run_id]
     with pytest.raises(ValidationFailed, match="model_id"):

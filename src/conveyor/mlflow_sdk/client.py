@@ -261,6 +261,26 @@ class MlflowClient:
         entries: list[dict[str, Any]] = self._client.list_artifacts(run_id, path or "")
         return entries
 
+    def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
+        """Download a run's artifact file or folder (each file verified by sha256) into
+        ``dst_path`` (default: a new temporary folder); returns the local path."""
+        import tempfile
+
+        from conveyor.tracking.service import check_artifact_path
+
+        path = check_artifact_path(path)
+        root = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="conveyor-"))
+        entries = [
+            e
+            for e in self._client.list_artifacts(run_id, path)
+            if e["path"] == path or e["path"].startswith(path + "/")
+        ]
+        if not entries:
+            raise NotFound(f"run {run_id} has no artifact {path!r}")
+        for entry in entries:
+            self._client.download_blob(entry["sha256"], root / entry["path"])
+        return str(root / path)
+
     # -- registry --------------------------------------------------------------------------
     def create_registered_model(
         self,
