@@ -41,6 +41,7 @@ MODULES = [
     "conveyor.pipelines.ci_cli",
     "conveyor.lineage.cli",
     "conveyor.cli.system",
+    "conveyor.mlflow_import.cli",
 ]
 
 
