@@ -39,6 +39,7 @@ MODULES = [
     "conveyor.pipelines.cli",
     "conveyor.pipelines.trigger_cli",
     "conveyor.pipelines.ci_cli",
+    "conveyor.features.cli",
     "conveyor.cli.system",
 ]
 

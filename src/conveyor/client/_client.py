@@ -20,6 +20,7 @@ from conveyor.data import service as datasets
 from conveyor.deployments import compile, rollout_ops
 from conveyor.deployments import service as deployments
 from conveyor.errors import NotFound
+from conveyor.features import registry as features
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
 from conveyor.governance import audit
@@ -279,6 +280,15 @@ class Client:
         rollout_ops.promote_rollout, "POST", "/rollouts/{endpoint}/promote", tx="write"
     )
     abort_rollout = Op(rollout_ops.abort_rollout, "POST", "/rollouts/{endpoint}/abort", tx="write")
+
+    # -- feature store (docs/features.md) ------------------------------------------------
+    apply_features = Op(features.apply_features, "POST", "/features/apply", tx="write")
+    list_features = Op(features.list_feature_objects, "GET", "/features", key="definitions")
+    get_feature_definition = Op(features.get_feature_object, "GET", "/features/{name}")
+    list_feature_versions = Op(
+        features.list_feature_versions, "GET", "/features/{name}/versions", key="versions"
+    )
+    resolve_features = Op(features.resolve_features, "POST", "/features/resolve", key="views")
 
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")

@@ -1,0 +1,118 @@
+"""CLI: ``conveyor features apply|list|show|materialize|materialize-incremental|online``.
+
+Registered by one line in ``conveyor.cli.main.MODULES``. Every command runs through the
+operation table, on the embedded store or on the server named by ``CONVEYOR_URI``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from conveyor.cli._backend import backend
+from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="features",
+    help="Feature store: apply definitions, list them, materialize to the online store.",
+    no_args_is_help=True,
+)
+
+KindOpt = Annotated[
+    str | None,
+    typer.Option("--kind", "-k", help="entity, feature_view or feature_service."),
+]
+
+_MARK = {"added": "+", "changed": "~", "removed": "-", "unchanged": " "}
+
+
+@app.command("apply")
+def apply(
+    path: Annotated[Path, typer.Argument(help="Python file defining entities, views, services.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
+    no_prune: Annotated[
+        bool, typer.Option("--no-prune", help="Keep definitions the file does not mention.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show what the file adds, changes and removes, then apply it (unless --dry-run)."""
+    from conveyor.features.loader import load_definitions
+
+    plan = backend().apply_features(load_definitions(path), dry_run=dry_run, prune=not no_prune)
+
+    def render() -> None:
+        rows = [
+            (_MARK[i.action], i.action, i.kind, i.name, i.version, ", ".join(i.changes))
+            for i in plan.items
+        ]
+        console().print(table("Plan", ["", "action", "kind", "name", "version", "changes"], rows))
+        changes = [i for i in plan.items if i.action != "unchanged"]
+        if not changes:
+            console().print("Nothing to change.")
+        elif plan.applied:
+            console().print(f"Applied {len(changes)} change(s).", markup=False)
+        else:
+            console().print("Dry run: nothing applied.")
+
+    emit(plan, render, as_json)
+
+
+@app.command("list")
+def list_(kind: KindOpt = None, as_json: JsonOption = False) -> None:
+    """Entities, feature views and feature services, with their versions."""
+    found = backend().list_features(kind)
+    rows = [(o.kind, o.name, o.version, _summary(o), fmt_time(o.updated_at)) for o in found]
+    emit(
+        found,
+        lambda: console().print(
+            table("Feature definitions", ["kind", "name", "version", "what", "updated"], rows)
+        ),
+        as_json,
+    )
+
+
+def _summary(obj: Any) -> str:
+    spec = obj.spec
+    if obj.kind == "entity":
+        return "keys: " + ", ".join(spec["join_keys"])
+    if obj.kind == "feature_service":
+        return ", ".join(spec["features"])
+    ttl = f", ttl {spec['ttl_s']:g}s" if spec.get("ttl_s") else ""
+    return f"{len(spec['features'])} features from {spec['source']['type']}{ttl}"
+
+
+@app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="Name of a view, service or entity.")],
+    kind: KindOpt = None,
+    versions: Annotated[bool, typer.Option("--versions", help="Every stored version.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """One definition: its spec and version (or its history with --versions)."""
+    client = backend()
+    obj = client.get_feature_definition(name, kind)
+    if versions:
+        history = client.list_feature_versions(obj.name, obj.kind)
+        rows = [(v.version, v.digest[:12], v.created_by, fmt_time(v.created_at)) for v in history]
+        emit(
+            history,
+            lambda: console().print(
+                table(f"{obj.kind} {obj.name}", ["version", "digest", "by", "at"], rows)
+            ),
+            as_json,
+        )
+        return
+    items: dict[str, Any] = {"kind": obj.kind, "name": obj.name, "version": obj.version}
+    if obj.kind == "feature_view":
+        items["entities"] = obj.spec["entities"]
+        items["features"] = [f"{f['name']} ({f['dtype']})" for f in obj.spec["features"]]
+        items["source"] = obj.spec["source"]
+        items["ttl_s"] = obj.spec["ttl_s"]
+    else:
+        items.update({k: v for k, v in obj.spec.items() if k != "name"})
+    items["updated"] = fmt_time(obj.updated_at)
+    emit(obj, lambda: console().print(kv_table(None, items)), as_json)
