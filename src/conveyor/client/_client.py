@@ -20,6 +20,8 @@ from conveyor.data import service as datasets
 from conveyor.deployments import compile, rollout_ops
 from conveyor.deployments import service as deployments
 from conveyor.errors import NotFound
+from conveyor.features import materialization as feature_materialize
+from conveyor.features import online_ops as feature_online
 from conveyor.features import registry as features
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
@@ -289,6 +291,23 @@ class Client:
         features.list_feature_versions, "GET", "/features/{name}/versions", key="versions"
     )
     resolve_features = Op(features.resolve_features, "POST", "/features/resolve", key="views")
+    materialize_features = Op(
+        feature_materialize.materialize_features,
+        "POST",
+        "/features/materialize",
+        tx="stores",
+        key="materializations",
+    )
+    list_materializations = Op(
+        feature_materialize.list_materializations,
+        "GET",
+        "/feature-materializations",
+        key="materializations",
+    )
+    get_online_features = Op(feature_online.online_features, "POST", "/features/online")
+    feature_freshness = Op(
+        feature_online.feature_freshness, "GET", "/feature-freshness", key="views"
+    )
 
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")

@@ -116,3 +116,104 @@ def show(
         items.update({k: v for k, v in obj.spec.items() if k != "name"})
     items["updated"] = fmt_time(obj.updated_at)
     emit(obj, lambda: console().print(kv_table(None, items)), as_json)
+
+
+ViewOpt = Annotated[
+    list[str] | None, typer.Option("--view", "-v", help="Only this view; repeatable.")
+]
+
+
+def _materialize(
+    start: str | None, end: str | None, views: list[str] | None, incremental: bool, as_json: bool
+) -> None:
+    from conveyor.features.materialization import to_ms
+
+    client = backend()
+    end_ms = to_ms(end) if end else None
+    names = views or [
+        o.name for o in client.list_features("feature_view") if o.spec.get("online", True)
+    ]
+    done: list[Any] = []
+    quiet = as_json or not names
+    from rich.progress import Progress
+
+    with Progress(console=console(), transient=True, disable=quiet) as progress:
+        task = progress.add_task("materializing", total=len(names))
+        for name in names:  # one view at a time: progress, and a failure keeps the others
+            progress.update(task, description=f"materializing {name}")
+            done += client.materialize_features(
+                start=start, end=end_ms, views=[name], incremental=incremental
+            )
+            progress.advance(task)
+    rows = [
+        (m.view, m.rows, fmt_time(m.start_ms) or "(all)", fmt_time(m.end_ms),
+         fmt_time(m.newest_event_ms))
+        for m in done
+    ]  # fmt: skip
+    cols = ["view", "rows", "from", "to", "newest event"]
+    emit(done, lambda: console().print(table("Materialized", cols, rows)), as_json)
+
+
+@app.command("materialize")
+def materialize(
+    start: Annotated[str | None, typer.Option("--start", help="ISO-8601 event time.")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="ISO-8601 (default now).")] = None,
+    view: ViewOpt = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write the latest value per entity with event time in [start, end] to the online store."""
+    _materialize(start, end, view, False, as_json)
+
+
+@app.command("materialize-incremental")
+def materialize_incremental(
+    end: Annotated[str | None, typer.Option("--end", help="ISO-8601 (default now).")] = None,
+    view: ViewOpt = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Materialize each view from where its last materialization ended, up to --end."""
+    _materialize(None, end, view, True, as_json)
+
+
+def _value(text: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@app.command("online")
+def online(
+    feature: Annotated[
+        list[str], typer.Option("--feature", "-f", help="view:feature; repeatable.")
+    ],
+    entity: Annotated[
+        list[str], typer.Option("--entity", "-e", help="key=value (JSON value); repeatable.")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Read online values for one entity (``-e customer_id=42``)."""
+    row = {k: _value(v) for k, _, v in (item.partition("=") for item in entity)}
+    answer = backend().get_online_features([row], feature)
+    items = {
+        name: f"{values[0]!r} ({answer.statuses[name][0]})"
+        if name in answer.statuses
+        else values[0]
+        for name, values in answer.values.items()
+    }
+    emit(answer, lambda: console().print(kv_table(None, items)), as_json)
+
+
+@app.command("freshness")
+def freshness(as_json: JsonOption = False) -> None:
+    """Age of the newest materialized value of each feature view."""
+    found = backend().feature_freshness()
+    rows = [
+        (f.view, fmt_time(f.newest_event_ms), "" if f.age_s is None else f"{f.age_s:.0f}s",
+         fmt_time(f.last_materialized_at))
+        for f in found
+    ]  # fmt: skip
+    cols = ["view", "newest event", "age", "materialized"]
+    emit(found, lambda: console().print(table("Freshness", cols, rows)), as_json)

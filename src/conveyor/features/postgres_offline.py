@@ -15,12 +15,14 @@ from conveyor.errors import ValidationFailed
 from conveyor.features.sources import arrow_reader, quote
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import duckdb
     import pyarrow as pa
 
     from conveyor.features.registry import ResolvedView
 
-__all__ = ["arrow_type", "lateral_join", "postgres_conninfo"]
+__all__ = ["arrow_type", "lateral_join", "latest_rows", "postgres_conninfo"]
 
 _BATCH = 50_000
 
@@ -116,3 +118,38 @@ def lateral_join(
                 columns: list[Any] = [list(c) for c in zip(*rows, strict=True)]
                 writer.write_table(pa.table(columns, schema=schema))
     return out
+
+
+def latest_rows(
+    view: ResolvedView, url: str | None, start: int | None, end: int
+) -> Iterator[pa.RecordBatch]:
+    """The newest row per entity with event time in [start, end] (``DISTINCT ON``)."""
+    import psycopg
+    import pyarrow as pa
+
+    src = view.source
+    keys = [quote(k) for k in view.join_keys]
+    ts, created = quote(src["timestamp_field"]), src.get("created_timestamp_column")
+    where = f"{ts} <= to_timestamp({end} / 1000.0)"
+    if start is not None:
+        where += f" AND {ts} >= to_timestamp({start} / 1000.0)"
+    order = (
+        ", ".join(keys)
+        + f", {ts} DESC"
+        + (f", {quote(created)} DESC NULLS LAST" if created else "")
+    )
+    feats = ", ".join(quote(f) for f in view.feature_names)
+    sql = (
+        f"SELECT DISTINCT ON ({', '.join(keys)}) {', '.join(keys)}, "
+        f"(extract(epoch FROM {ts}) * 1000)::bigint AS __ms, {feats} "
+        f"FROM ({_source_sql(view)}) t WHERE {where} ORDER BY {order}"
+    )
+    names = [*view.join_keys, "__ms", *view.feature_names]
+    with psycopg.connect(postgres_conninfo(view, url)) as pg:
+        pg.execute("SET TIME ZONE 'UTC'")
+        with pg.cursor(name="conveyor_materialize") as cur:
+            cur.itersize = _BATCH
+            cur.execute(sql)
+            while rows := cur.fetchmany(_BATCH):
+                columns = [list(c) for c in zip(*rows, strict=True)]
+                yield pa.RecordBatch.from_pydict(dict(zip(names, columns, strict=True)))

@@ -8,13 +8,21 @@ table, so they run on the server when ``CONVEYOR_URI`` names one.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conveyor.config import get_settings
+from conveyor.features import lookup as _lookup_module
+
+_CACHE: dict[tuple[Any, ...], tuple[float, Any]] = {}
+_lookup_module._ON_RESET.append(_CACHE.clear)
+#: Seconds a resolved lookup is reused before the definitions are read again.
+REFRESH_S = 10.0
 
 if TYPE_CHECKING:
     from conveyor.client import Client
+    from conveyor.features.lookup import FeatureLookup
     from conveyor.features.offline import HistoricalFeatures
     from conveyor.features.online.response import OnlineResponse
 
@@ -22,6 +30,7 @@ __all__ = [
     "apply",
     "get_historical_features",
     "get_online_features",
+    "lookup_for",
     "materialize",
     "materialize_incremental",
 ]
@@ -104,10 +113,22 @@ def get_online_features(
     Missing keys and values older than the view's TTL are reported in
     ``response.statuses`` (``"NOT_FOUND"``, ``"OUTSIDE_MAX_AGE"``), their values None.
     """
-    from conveyor.features.lookup import lookup_for
-
     lookup = lookup_for(_client(client), **_feature_args(features))
     return lookup.get(entity_rows, full_feature_names=full_feature_names)
+
+
+def lookup_for(
+    client: Client, features: list[str] | None = None, service: str | None = None
+) -> FeatureLookup:
+    """A lookup for these features, reused for ``REFRESH_S`` seconds."""
+    key = (client.location, tuple(features or ()), service)
+    hit = _CACHE.get(key)
+    if hit is not None and time.monotonic() - hit[0] < REFRESH_S:
+        return hit[1]
+    views = client.resolve_features(features, service=service)
+    lookup = _lookup_module.FeatureLookup(views, _lookup_module.shared_store())
+    _CACHE[key] = (time.monotonic(), lookup)
+    return lookup
 
 
 def apply(objects: list[Any], *, dry_run: bool = False, client: Client | None = None) -> Any:
