@@ -23,6 +23,7 @@ from conveyor.errors import NotFound
 from conveyor.features import materialization as feature_materialize
 from conveyor.features import online_ops as feature_online
 from conveyor.features import registry as features
+from conveyor.features import serving as feature_serving
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
 from conveyor.governance import audit
@@ -307,6 +308,18 @@ class Client:
     get_online_features = Op(feature_online.online_features, "POST", "/features/online")
     feature_freshness = Op(
         feature_online.feature_freshness, "GET", "/feature-freshness", key="views"
+    )
+    set_endpoint_features = Op(
+        feature_serving.set_endpoint_features, "PUT", "/endpoint-features/{endpoint}", tx="write"
+    )
+    get_endpoint_features = Op(
+        feature_serving.get_endpoint_features, "GET", "/endpoint-features/{endpoint}"
+    )
+    delete_endpoint_features = Op(
+        feature_serving.delete_endpoint_features,
+        "DELETE",
+        "/endpoint-features/{endpoint}",
+        tx="write",
     )
 
     # -- audit ---------------------------------------------------------------------------

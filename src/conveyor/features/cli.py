@@ -217,3 +217,32 @@ def freshness(as_json: JsonOption = False) -> None:
     ]  # fmt: skip
     cols = ["view", "newest event", "age", "materialized"]
     emit(found, lambda: console().print(table("Freshness", cols, rows)), as_json)
+
+
+@app.command("bind")
+def bind(
+    endpoint: Annotated[str, typer.Argument(help="Deployment endpoint.")],
+    service: Annotated[str, typer.Option("--service", "-s", help="Feature service name.")],
+    on_missing: Annotated[
+        str, typer.Option("--on-missing", help="fail (default) or defaults.")
+    ] = "fail",
+    as_json: JsonOption = False,
+) -> None:
+    """Make an endpoint look a feature service up before predicting (next revision load)."""
+    found = backend().set_endpoint_features(endpoint, service, on_missing=on_missing)
+    emit(
+        found,
+        lambda: console().print(
+            f"Endpoint {found.endpoint} looks up feature service {found.service} "
+            f"(missing values: {found.on_missing})",
+            markup=False,
+        ),
+        as_json,
+    )
+
+
+@app.command("unbind")
+def unbind(endpoint: Annotated[str, typer.Argument(help="Deployment endpoint.")]) -> None:
+    """Stop looking features up for an endpoint."""
+    backend().delete_endpoint_features(endpoint)
+    console().print(f"Endpoint {endpoint} looks no features up", markup=False)

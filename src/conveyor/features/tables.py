@@ -9,6 +9,8 @@ Created by migration ``0014_features``. Times are epoch milliseconds (UTC).
 * ``feature_materializations`` — one row per view per materialization: the event-time
   window written to the online store, rows written, the profile of the written values,
   and the newest event time seen (freshness).
+* ``endpoint_features`` — the feature service a deployment endpoint looks up before it
+  predicts, and what to do when a value is missing or the online store is unreachable.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ import sqlalchemy as sa
 
 from conveyor.store.tables import ID, MS, NAME, metadata
 
-__all__ = ["feature_materializations", "feature_object_versions", "feature_objects"]
+__all__ = [
+    "endpoint_features",
+    "feature_materializations",
+    "feature_object_versions",
+    "feature_objects",
+]
 
 feature_objects = sa.Table(
     "feature_objects",
@@ -65,4 +72,17 @@ feature_materializations = sa.Table(
     sa.Column("created_by", NAME, nullable=False),
     sa.Column("created_at", MS, nullable=False),
     sa.Index("ix_feature_materializations_view", "project_id", "view", "end_ms"),
+)
+
+endpoint_features = sa.Table(
+    "endpoint_features",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("project_id", ID, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("endpoint", NAME, nullable=False),
+    sa.Column("service", NAME, nullable=False),
+    sa.Column("on_missing", sa.String(16), nullable=False),
+    sa.Column("created_by", NAME, nullable=False),
+    sa.Column("updated_at", MS, nullable=False),
+    sa.UniqueConstraint("project_id", "endpoint"),
 )

@@ -84,9 +84,27 @@ def upgrade() -> None:
         "feature_materializations",
         ["project_id", "view", "end_ms"],
     )
+    op.create_table(
+        "endpoint_features",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column("project_id", _ID, nullable=False),
+        sa.Column("endpoint", _NAME, nullable=False),
+        sa.Column("service", _NAME, nullable=False),
+        sa.Column("on_missing", sa.String(length=16), nullable=False),
+        sa.Column("created_by", _NAME, nullable=False),
+        sa.Column("updated_at", _MS, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_endpoint_features_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_endpoint_features")),
+        sa.UniqueConstraint(
+            "project_id", "endpoint", name=op.f("uq_endpoint_features_project_id_endpoint")
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("endpoint_features")
     op.drop_index("ix_feature_materializations_view", table_name="feature_materializations")
     op.drop_table("feature_materializations")
     op.drop_table("feature_object_versions")
