@@ -22,8 +22,9 @@ class OnlineResponse:
     statuses: dict[str, list[str]]
     event_ms: dict[str, list[int | None]] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, list[Any]]:
-        return dict(self.values)
+    def to_dict(self) -> dict[str, Any]:
+        """``{"values", "statuses", "event_ms"}`` (what the REST API answers)."""
+        return {"values": self.values, "statuses": self.statuses, "event_ms": self.event_ms}
 
     def to_df(self) -> Any:
         import pandas as pd
