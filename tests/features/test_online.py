@@ -125,3 +125,13 @@ def test_unreachable_redis_fails_fast_with_a_clear_error() -> None:
     store = open_online_store("redis://127.0.0.1:1/0", timeout_s=0.2)
     with pytest.raises(StoreUnavailable, match=r"redis://127.0.0.1:1/0 unreachable"):
         store.read([("v", b"[1]")])
+
+
+def test_colliding_feature_names_are_refused(tmp_path: Path, online_url: str) -> None:
+    _world(tmp_path)
+    with pytest.raises(ValidationFailed, match="orders appear in several views"):
+        get_online_features(["a:orders", "b:orders"], [{"customer_id": 1}])
+    answer = get_online_features(
+        ["a:orders", "b:orders"], [{"customer_id": 1}], full_feature_names=True
+    )
+    assert set(answer.values) == {"customer_id", "a__orders", "b__orders"}

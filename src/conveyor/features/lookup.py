@@ -12,8 +12,10 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from orjson import loads
+
 from conveyor.errors import ValidationFailed
-from conveyor.features.online.base import OnlineStore, decode_value, entity_key, open_online_store
+from conveyor.features.online.base import OnlineStore, entity_key, open_online_store
 from conveyor.features.online.response import (
     NOT_FOUND,
     OUTSIDE_MAX_AGE,
@@ -70,6 +72,13 @@ class FeatureLookup:
         now_ms: float | None = None,
     ) -> OnlineResponse:
         """Values for each row; ``use_defaults`` fills missing ones from the Fields' defaults."""
+        names = self.columns(full_feature_names)
+        if len(set(names)) != len(names) or set(names) & set(self.join_keys):
+            taken = sorted({n for n in names if names.count(n) > 1 or n in self.join_keys})
+            raise ValidationFailed(
+                f"feature name(s) {', '.join(taken)} appear in several views (or as a join "
+                "key); pass full_feature_names=True for view__feature names"
+            )
         for i, row in enumerate(entity_rows):
             for key in self.join_keys:
                 if key not in row:
@@ -88,28 +97,39 @@ class FeatureLookup:
         statuses: dict[str, list[str]] = {}
         event_ms: dict[str, list[int | None]] = {}
         for index, (view, _, ttl_ms, feats) in enumerate(self._plan):
-            decoded: list[tuple[int, dict[str, Any]] | None] = [
-                decode_value(r) if r is not None else None for r in raw[index * n : (index + 1) * n]
-            ]
-            status = [
-                NOT_FOUND
-                if d is None
-                else OUTSIDE_MAX_AGE
-                if ttl_ms and d[0] + ttl_ms < now
-                else PRESENT
-                for d in decoded
-            ]
-            event_ms[view] = [d[0] if d is not None else None for d in decoded]
+            found: list[dict[str, Any] | None] = []
+            status: list[str] = []
+            times: list[int | None] = []
+            for value in raw[index * n : (index + 1) * n]:
+                if value is None:
+                    found.append(None)
+                    status.append(NOT_FOUND)
+                    times.append(None)
+                    continue
+                ts = int(value[:16])
+                times.append(ts)
+                if ttl_ms and ts + ttl_ms < now:
+                    found.append(None)
+                    status.append(OUTSIDE_MAX_AGE)
+                else:
+                    found.append(loads(value[16:]))
+                    status.append(PRESENT)
+            complete = status.count(PRESENT) == n
+            event_ms[view] = times
             for name, cast, default in feats:
-                column = f"{view}__{name}" if full_feature_names else name
-                out: list[Any] = []
-                for d, s in zip(decoded, status, strict=True):
-                    value = d[1].get(name) if d is not None and s == PRESENT else None
-                    if value is None and use_defaults:
-                        value = default
-                    out.append(cast(value) if value is not None else None)
-                values[column] = out
-                statuses[column] = status
+                if complete:
+                    column = [d.get(name) for d in found]  # type: ignore[union-attr]
+                else:
+                    column = [d.get(name) if d is not None else None for d in found]
+                # a column is written from one Arrow column: its first value tells its type
+                sample = next((v for v in column if v is not None), None)
+                if sample is not None and type(sample) is not cast:
+                    column = [cast(v) if v is not None else None for v in column]
+                if use_defaults and default is not None:
+                    column = [default if v is None else v for v in column]
+                key = f"{view}__{name}" if full_feature_names else name
+                values[key] = column
+                statuses[key] = status
         return OnlineResponse(values, statuses, event_ms)
 
 

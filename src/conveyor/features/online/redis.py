@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from conveyor.errors import StoreUnavailable
+from conveyor.errors import StoreUnavailable, ValidationFailed
 from conveyor.features.online.base import OnlineStore
 
 __all__ = ["RedisOnlineStore"]
@@ -30,11 +30,16 @@ class RedisOnlineStore(OnlineStore):
     """``redis://host:6379/0`` (any Redis/Valkey URL redis-py accepts)."""
 
     def __init__(self, url: str, timeout_s: float, project: str) -> None:
-        import redis
+        try:
+            import redis
+        except ImportError:  # pragma: no cover - the extra is in dev
+            raise ValidationFailed(
+                f"online store {url}: Redis needs redis-py: pip install 'conveyor[redis]'"
+            ) from None
 
         self.url = url
         self._errors = (redis.RedisError, OSError)
-        self._prefix = f"conveyor:features:{project}:".encode()
+        self._prefix = f"cvf:{project}:".encode()  # short: a batch read sends every key
         self._redis = redis.Redis.from_url(
             url,
             socket_timeout=timeout_s,
