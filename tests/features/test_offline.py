@@ -103,3 +103,27 @@ def test_postgresql_source_joins_in_postgres_like_duckdb(
     pd.testing.assert_series_equal(got.a__orders, got.a_pg__orders, check_names=False)
     pd.testing.assert_series_equal(got.a__spend, got.a_pg__spend, check_names=False)
     assert got.a_pg__orders.notna().any()
+
+
+def test_dataset_source_and_sql_transformation(tmp_path: Path) -> None:
+    from conveyor.features import DatasetSource, Entity, FeatureView, Field
+
+    world = make_world(tmp_path / "data", 13)
+    conveyor.log_dataset(world.b, "activity-b")
+    view = FeatureView(
+        name="b_ds",
+        entities=[Entity(name="customer", join_keys=["customer_id"])],
+        schema=[Field("score", "float64"), Field("double_score", "float64")],
+        source=DatasetSource("activity-b"),
+        transformation="SELECT *, score * 2 AS double_score FROM source",
+    )
+    apply([*world.objects, view])
+    feats = ["b:score", "b_ds:score", "b_ds:double_score"]
+    with get_historical_features(world.entities, feats, full_feature_names=True) as job:
+        got = job.to_df()
+    assert got.b_ds__score.notna().any()
+    pd.testing.assert_series_equal(got.b_ds__double_score, got.b_ds__score * 2, check_names=False)
+    done = conveyor.features.materialize(
+        end=int(pd.Timestamp("2026-01-02", tz="UTC").value // 10**6)
+    )
+    assert {m.view for m in done} >= {"b_ds"}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -72,21 +71,14 @@ def to_ms(value: datetime | int | float | str | None) -> int | None:
 
 
 def _dataset_file(stores: Stores) -> Any:
-    from conveyor.config import get_settings
     from conveyor.data import service as datasets
+    from conveyor.features.sources import cached_dataset_file
 
-    cache = get_settings().home_path / "features" / "cache"
-
-    def fetch(name: str, version: int | None) -> Path:
+    def version_of(name: str, version: int | None) -> Any:
         with stores.read() as conn:
-            dv = datasets.get_dataset_version(conn, name, version)
-        path = cache / f"{dv.file_sha256}.parquet"
-        if not path.exists():
-            cache.mkdir(parents=True, exist_ok=True)
-            stores.download_blob(dv.file_sha256, path)
-        return path
+            return datasets.get_dataset_version(conn, name, version)
 
-    return fetch
+    return cached_dataset_file(version_of, stores.download_blob)
 
 
 def _latest_duckdb(

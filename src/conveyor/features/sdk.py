@@ -9,7 +9,6 @@ table, so they run on the server when ``CONVEYOR_URI`` names one.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conveyor.config import get_settings
@@ -57,17 +56,9 @@ def _feature_args(features: Any) -> dict[str, Any]:
 
 def dataset_file(client: Client) -> Any:
     """``(name, version) -> Parquet path``: a dataset version, cached by its sha256."""
-    cache = get_settings().home_path / "features" / "cache"
+    from conveyor.features.sources import cached_dataset_file
 
-    def fetch(name: str, version: int | None) -> Path:
-        dv = client.get_dataset_version(name, version)
-        path = cache / f"{dv.file_sha256}.parquet"
-        if not path.exists():
-            cache.mkdir(parents=True, exist_ok=True)
-            client.download_blob(dv.file_sha256, path)
-        return path
-
-    return fetch
+    return cached_dataset_file(client.get_dataset_version, client.download_blob)
 
 
 def get_historical_features(

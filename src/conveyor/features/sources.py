@@ -24,10 +24,37 @@ if TYPE_CHECKING:
 
     from conveyor.features.registry import ResolvedView
 
-__all__ = ["arrow_reader", "arrow_table", "connect_duckdb", "quote", "view_relation"]
+__all__ = [
+    "arrow_reader",
+    "arrow_table",
+    "cached_dataset_file",
+    "connect_duckdb",
+    "quote",
+    "view_relation",
+]
 
 #: ``(dataset name, version or None) -> local Parquet path`` (verified by the caller).
 DatasetFile = Callable[[str, int | None], Path]
+
+
+def cached_dataset_file(
+    version_of: Callable[[str, int | None], Any], download: Callable[[str, Path], Any]
+) -> DatasetFile:
+    """A ``DatasetFile`` reading dataset versions through ``version_of`` and fetching their
+    verified Parquet with ``download(sha256, dest)`` once into ``<home>/features/cache``."""
+    from conveyor.config import get_settings
+
+    cache = get_settings().home_path / "features" / "cache"
+
+    def fetch(name: str, version: int | None) -> Path:
+        sha256 = version_of(name, version).file_sha256
+        path = cache / f"{sha256}.parquet"
+        if not path.exists():
+            cache.mkdir(parents=True, exist_ok=True)
+            download(sha256, path)
+        return path
+
+    return fetch
 
 
 def quote(name: str) -> str:
