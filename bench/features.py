@@ -140,7 +140,8 @@ else:
     one = [{"driver_id": 7}]
     hundred = [{"driver_id": k} for k in range(100)]
     answer = get_online_features(ONLINE, one, full_feature_names=True)
-    assert answer.statuses["view0__f0"][0] == "PRESENT", answer.statuses
+    present = [answer.statuses[f"view{v}__f0"][0] == "PRESENT" for v in range(VIEWS)]
+    out["views_present"] = sum(present)
     def read(rows):
         return get_online_features(ONLINE, rows, full_feature_names=True)
     out["online_1"] = timed(lambda: read(one), ITERS)
@@ -198,7 +199,8 @@ else:
         return store.get_online_features(features=ONLINE, entity_rows=rows,
                                          full_feature_names=True).to_dict()
     got = read(one)
-    assert got["view0__f0"][0] is not None, got
+    # Feast 0.67 answered values of only some views in our runs: say how many, time anyway
+    out["views_present"] = sum(got[f"view{v}__f0"][0] is not None for v in range(VIEWS))
     out["online_1"] = timed(lambda: read(one), ITERS)
     out["online_100"] = timed(lambda: read(hundred), max(ITERS // 10, 50))
 print(json.dumps(out))
@@ -301,9 +303,12 @@ def render(a: argparse.Namespace, ours: dict[str, Any], feast: dict[str, Any] | 
     lines += [
         "",
         f"Rows written by Conveyor's materialization: {ours.get('materialized_rows', 0):,} "
-        "(the newest row per entity per view). Both sides returned "
-        f"{ours.get('rows')} historical rows (Conveyor {ours.get('non_null')} / Feast "
-        f"{(feast or {}).get('non_null')} non-null `view0__f0`).",
+        "(the newest row per entity per view). Historical rows returned: Conveyor "
+        f"{ours.get('rows')}, Feast {(feast or {}).get('rows')} (non-null `view0__f0`: "
+        f"Conveyor {ours.get('non_null')}, Feast {(feast or {}).get('non_null')}). "
+        "Views with a value for the timed entity after materialization: Conveyor "
+        f"{ours.get('views_present')}/{a.views}, "
+        f"Feast {(feast or {}).get('views_present')}/{a.views}.",
     ]
     return "\n".join(lines)
 
