@@ -63,7 +63,8 @@ class HistoricalFeatures:
 
     def to_parquet(self, path: str | Path) -> Path:
         out = Path(path)
-        self._con.execute(f"COPY ({self.sql}) TO '{out}' (FORMAT parquet)")
+        target = str(out).replace("'", "''")
+        self._con.execute(f"COPY ({self.sql}) TO '{target}' (FORMAT parquet)")
         return out
 
     def log_dataset(self, name: str, **kwargs: Any) -> Any:
