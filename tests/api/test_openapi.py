@@ -79,6 +79,18 @@ EXPECTED = {
     ("get", "/api/v1/triggers/{name}"),
     ("put", "/api/v1/triggers/{name}/state"),
     ("get", "/api/v1/triggers/{trigger_id}/evaluations"),
+    ("post", "/api/v1/features/apply"),
+    ("get", "/api/v1/features"),
+    ("get", "/api/v1/features/{name}"),
+    ("get", "/api/v1/features/{name}/versions"),
+    ("post", "/api/v1/features/resolve"),
+    ("post", "/api/v1/features/materialize"),
+    ("get", "/api/v1/feature-materializations"),
+    ("post", "/api/v1/features/online"),
+    ("get", "/api/v1/feature-freshness"),
+    ("put", "/api/v1/endpoint-features/{endpoint}"),
+    ("get", "/api/v1/endpoint-features/{endpoint}"),
+    ("delete", "/api/v1/endpoint-features/{endpoint}"),
 }
 
 

@@ -40,6 +40,7 @@ MODULES = [
     "conveyor.pipelines.trigger_cli",
     "conveyor.pipelines.ci_cli",
     "conveyor.lineage.cli",
+    "conveyor.features.cli",
     "conveyor.cli.system",
     "conveyor.mlflow_import.cli",
 ]

@@ -20,6 +20,10 @@ from conveyor.data import service as datasets
 from conveyor.deployments import compile, rollout_ops
 from conveyor.deployments import service as deployments
 from conveyor.errors import NotFound
+from conveyor.features import materialization as feature_materialize
+from conveyor.features import online_ops as feature_online
+from conveyor.features import registry as features
+from conveyor.features import serving as feature_serving
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
 from conveyor.governance import audit
@@ -283,6 +287,44 @@ class Client:
         rollout_ops.promote_rollout, "POST", "/rollouts/{endpoint}/promote", tx="write"
     )
     abort_rollout = Op(rollout_ops.abort_rollout, "POST", "/rollouts/{endpoint}/abort", tx="write")
+
+    # -- feature store (docs/features.md) ------------------------------------------------
+    apply_features = Op(features.apply_features, "POST", "/features/apply", tx="write")
+    list_features = Op(features.list_feature_objects, "GET", "/features", key="definitions")
+    get_feature_definition = Op(features.get_feature_object, "GET", "/features/{name}")
+    list_feature_versions = Op(
+        features.list_feature_versions, "GET", "/features/{name}/versions", key="versions"
+    )
+    resolve_features = Op(features.resolve_features, "POST", "/features/resolve", key="views")
+    materialize_features = Op(
+        feature_materialize.materialize_features,
+        "POST",
+        "/features/materialize",
+        tx="stores",
+        key="materializations",
+    )
+    list_materializations = Op(
+        feature_materialize.list_materializations,
+        "GET",
+        "/feature-materializations",
+        key="materializations",
+    )
+    get_online_features = Op(feature_online.online_features, "POST", "/features/online")
+    feature_freshness = Op(
+        feature_online.feature_freshness, "GET", "/feature-freshness", key="views"
+    )
+    set_endpoint_features = Op(
+        feature_serving.set_endpoint_features, "PUT", "/endpoint-features/{endpoint}", tx="write"
+    )
+    get_endpoint_features = Op(
+        feature_serving.get_endpoint_features, "GET", "/endpoint-features/{endpoint}"
+    )
+    delete_endpoint_features = Op(
+        feature_serving.delete_endpoint_features,
+        "DELETE",
+        "/endpoint-features/{endpoint}",
+        tx="write",
+    )
 
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")

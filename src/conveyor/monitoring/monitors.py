@@ -106,6 +106,11 @@ def metric_family(metric: str) -> str:
         )
     if head == "drift" and not rest:
         raise ValidationFailed("drift metrics: drift.share, drift.<column>[.p_value|.drifted]")
+    if head == "features":  # features.freshness.<view> (conveyor.features.monitoring)
+        from conveyor.features.monitoring import check_freshness_metric
+
+        check_freshness_metric(metric)
+        return "features"
     if head in ("latency", "throughput") or metric in _OPERATIONAL:
         return "operational"
     if head in _FAMILIES:
