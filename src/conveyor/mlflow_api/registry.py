@@ -27,9 +27,11 @@ from conveyor.mlflow_api.entities import (
     model_version_json,
 )
 from conveyor.mlflow_api.tracking import Handler
+from conveyor.models.mlflow_format import MLFLOW_FLAVOR, conveyor_manifest
 from conveyor.registry import lifecycle
 from conveyor.registry import service as registry
 from conveyor.registry.entities import ModelVersion
+from conveyor.registry.register import check_stored_model
 from conveyor.registry.uris import MANIFEST_NAME, parse_run_uri
 from conveyor.tracking import logged_models
 
@@ -56,7 +58,7 @@ def _clauses(text: Any, fields: tuple[str, ...]) -> list[tuple[str, str, Any]]:
         if parser.peek() == ("punct", "."):  # tags.<key>
             parser.i += 1
             key = parser.take()[1].strip("`'\"")
-            field = f"{field}.{key}"
+            field = f"tags.{key}" if field.lower() in ("tag", "tags") else f"{field}.{key}"
         if field not in fields and not field.startswith("tags."):
             raise MlflowError(
                 "INVALID_PARAMETER_VALUE",
@@ -75,8 +77,8 @@ def _clauses(text: Any, fields: tuple[str, ...]) -> list[tuple[str, str, Any]]:
 def _matches(got: Any, op: str, value: Any) -> bool:
     import fnmatch
 
-    if got is None:
-        return False
+    if got is None:  # an absent tag differs from every value
+        return op in ("!=", "not in")
     if op in ("like", "ilike"):
         pattern = str(value).replace("%", "*").replace("_", "?")
         if op == "ilike":
@@ -262,14 +264,22 @@ def create_model_version(backend: LocalBackend, body: dict[str, Any]) -> dict[st
             f"no MLflow model at {source!r}: its files have no MLmodel (upload the model's "
             "files first: log_model does)",
         )
+    manifest_sha256, flavor, signature = by_path[MLMODEL]["sha256"], MLFLOW_FLAVOR, None
+    manifest = conveyor_manifest(backend.artifacts.read_bytes(manifest_sha256), files)
+    if manifest is not None:  # a safe format: a Conveyor manifest makes it loadable here
+        info = backend.artifacts.put_bytes(manifest.to_bytes())
+        files = [*files, {"path": MANIFEST_NAME, "sha256": info.sha256, "size": info.size}]
+        check_stored_model(backend.artifacts, info.sha256, files)  # trusted types only
+        manifest_sha256, flavor, signature = info.sha256, manifest.flavor, manifest.signature
     mv = _write(
         backend,
         registry.create_model_version,
         name,
         source=uri,
-        manifest_sha256=by_path[MLMODEL]["sha256"],
-        flavor="mlflow",
+        manifest_sha256=manifest_sha256,
+        flavor=flavor,
         files=files,
+        signature=signature,
         run_id=run_id,
         description=description,
         tags=tags,

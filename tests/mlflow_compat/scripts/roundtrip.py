@@ -34,6 +34,13 @@ with mlflow.start_run(run_name="roundtrip") as run:
         model, name="model", registered_model_name="mlflow-compat-model", input_example=X.head(2)
     )
     out["model_id"] = info.model_id
+    pickled = mlflow.sklearn.log_model(
+        model,
+        name="pickled",
+        registered_model_name="mlflow-compat-pickled",
+        serialization_format="cloudpickle",
+    )
+    out["pickled_version"] = pickled.registered_model_version
     out["registered_version"] = info.registered_model_version
 out["run_id"] = run.info.run_id
 out["experiment_id"] = run.info.experiment_id
