@@ -99,17 +99,23 @@ def runs_json(conn: sa.Connection, found: Sequence[Run]) -> list[dict[str, Any]]
     lifecycles = run_lifecycles(conn, ids)
     out = []
     for run in found:
-        tags = {k: v for k, v in run.tags.items() if k != INPUTS_TAG}
-        tags.setdefault("mlflow.runName", run.name)
-        dataset_inputs = json.loads(run.tags.get(INPUTS_TAG, "[]"))
-        dataset_inputs += [_conveyor_input(i) for i in run.inputs]
+        tags = run.tags
+        stored_inputs = tags.get(INPUTS_TAG)
+        if stored_inputs is not None:
+            tags = {k: v for k, v in tags.items() if k != INPUTS_TAG}
+        tag_list = [{"key": k, "value": v} for k, v in tags.items()]
+        if "mlflow.runName" not in tags:
+            tag_list.append({"key": "mlflow.runName", "value": run.name})
+        dataset_inputs = json.loads(stored_inputs) if stored_inputs else []
+        if run.inputs:
+            dataset_inputs += [_conveyor_input(i) for i in run.inputs]
         out.append(
             {
                 "info": run_info_json(run, lifecycles.get(run.id, "active")),
                 "data": {
                     "metrics": points[run.id],
                     "params": kv_list(run.params),
-                    "tags": kv_list(tags),
+                    "tags": tag_list,
                 },
                 "inputs": {"dataset_inputs": dataset_inputs},
                 "outputs": {"model_outputs": outputs[run.id]},

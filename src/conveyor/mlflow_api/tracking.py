@@ -20,6 +20,7 @@ from conveyor.mlflow_api._wire import (
     encode_page_token,
     from_conveyor,
     kv_dict,
+    kv_list,
     require,
 )
 from conveyor.mlflow_api.entities import (
@@ -31,6 +32,7 @@ from conveyor.mlflow_api.entities import (
 )
 from conveyor.tracking import lifecycle, logged_models
 from conveyor.tracking import service as tracking
+from conveyor.tracking.entities import Run
 from conveyor.tracking.metric_rows import MetricRows
 from conveyor.tracking.mlflow_filter import parse_mlflow_filter, parse_mlflow_order_by
 
@@ -271,7 +273,16 @@ def create_run(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
         tags=tags,
         start_time=as_int(body.get("start_time"), "start_time"),
     )
-    return {"run": _run_json(backend, run.id)}
+    # a new run has no metrics, inputs or outputs yet: answer without reading it back
+    tags = {**run.tags, "mlflow.runName": run.name}
+    return {
+        "run": {
+            "info": run_info_json(run),
+            "data": {"metrics": [], "params": kv_list(run.params), "tags": kv_list(tags)},
+            "inputs": {"dataset_inputs": []},
+            "outputs": {"model_outputs": []},
+        }
+    }
 
 
 def update_run(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
@@ -288,9 +299,17 @@ def update_run(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
         name=body.get("run_name") or None,
     )
     with backend.read() as conn:
-        run = tracking.get_run(conn, run_id)
-        state = lifecycle.run_lifecycles(conn, [run_id]).get(run_id, "active")
-    return {"run_info": run_info_json(run, state)}
+        row = lifecycle.run_row(conn, run_id)  # the info alone: no params, metrics, tags
+    run = Run(
+        id=row.id,
+        experiment_id=row.experiment_id,
+        name=row.name,
+        status=row.status,
+        user=row.user,
+        start_time=row.start_time,
+        end_time=row.end_time,
+    )
+    return {"run_info": run_info_json(run, row.lifecycle)}
 
 
 def delete_run(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ __all__ = [
     "restore_experiment",
     "restore_run",
     "run_lifecycles",
+    "run_row",
     "set_experiment_lifecycle",
     "set_experiment_tag",
     "set_run_lifecycle",
@@ -44,6 +45,11 @@ __all__ = [
 ]
 
 LIFECYCLES = ("active", "deleted")
+
+
+def run_row(conn: sa.Connection, run_id: str) -> Any:
+    """The runs-table row of a run (no params, metrics or tags); NotFound if absent."""
+    return _run(conn, run_id)
 
 
 def _run(conn: sa.Connection, run_id: str) -> Any:
