@@ -19,8 +19,8 @@ from starlette.responses import Response
 from conveyor.api._responses import OrjsonResponse
 from conveyor.api.deps import ActingBackend
 from conveyor.mlflow_api import artifacts, registry, tracking
+from conveyor.mlflow_api._handlers import Handler
 from conveyor.mlflow_api._wire import MlflowError, parse_body
-from conveyor.mlflow_api.tracking import Handler
 
 __all__ = ["PREFIXES", "install_mlflow_api"]
 

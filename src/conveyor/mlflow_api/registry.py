@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from conveyor.backend.local import LocalBackend
-from conveyor.errors import Conflict, ConveyorError, NotFound
+from conveyor.errors import Conflict, NotFound
+from conveyor.mlflow_api._handlers import Handler, filter_clauses, guarded, matches, write
 from conveyor.mlflow_api._wire import (
     MlflowError,
     as_int,
@@ -26,7 +27,6 @@ from conveyor.mlflow_api.entities import (
     model_json,
     model_version_json,
 )
-from conveyor.mlflow_api.tracking import Handler
 from conveyor.models.mlflow_format import MLFLOW_FLAVOR, conveyor_manifest
 from conveyor.registry import lifecycle
 from conveyor.registry import service as registry
@@ -38,61 +38,6 @@ from conveyor.tracking import logged_models
 __all__ = ["MLMODEL", "ROUTES", "download_uri"]
 
 MLMODEL = "MLmodel"
-
-
-def _write(backend: LocalBackend, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    with backend.write() as uow:
-        return fn(uow, *args, **kwargs)
-
-
-def _clauses(text: Any, fields: tuple[str, ...]) -> list[tuple[str, str, Any]]:
-    """``name = 'x' and run_id = 'y'`` → [(field, op, value)] over the allowed fields."""
-    from conveyor.tracking.search import _Parser
-
-    if not text:
-        return []
-    parser = _Parser(str(text))
-    out: list[tuple[str, str, Any]] = []
-    while parser.peek() is not None:
-        field = parser.take()[1].strip('`"')
-        if parser.peek() == ("punct", "."):  # tags.<key>
-            parser.i += 1
-            key = parser.take()[1].strip("`'\"")
-            field = f"tags.{key}" if field.lower() in ("tag", "tags") else f"{field}.{key}"
-        if field not in fields and not field.startswith("tags."):
-            raise MlflowError(
-                "INVALID_PARAMETER_VALUE",
-                f"Invalid filter string '{text}': filter on {', '.join(fields)} or tags.<key>",
-            )
-        op = parser.op()
-        out.append((field, op, parser.value(op)))
-        tok = parser.peek()
-        if tok is not None:
-            if tok[1].lower() != "and":
-                raise MlflowError("INVALID_PARAMETER_VALUE", f"Invalid filter string '{text}'")
-            parser.i += 1
-    return out
-
-
-def _matches(got: Any, op: str, value: Any) -> bool:
-    import fnmatch
-
-    if got is None:  # an absent tag differs from every value
-        return op in ("!=", "not in")
-    if op in ("like", "ilike"):
-        pattern = str(value).replace("%", "*").replace("_", "?")
-        if op == "ilike":
-            return fnmatch.fnmatchcase(str(got).lower(), pattern.lower())
-        return fnmatch.fnmatchcase(str(got), pattern)
-    if op == "in":
-        return str(got) in [str(v) for v in value]
-    if op == "not in":
-        return str(got) not in [str(v) for v in value]
-    if op == "=":
-        return str(got) == str(value)
-    if op == "!=":
-        return str(got) != str(value)
-    raise MlflowError("INVALID_PARAMETER_VALUE", f"Invalid comparator '{op}' in the filter")
 
 
 def _limit(body: dict[str, Any], default: int) -> int:
@@ -133,13 +78,13 @@ def get_registered_model(backend: LocalBackend, body: dict[str, Any]) -> dict[st
 def search_registered_models(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     limit = _limit(body, 100)
     offset = decode_page_token(body.get("page_token"))
-    clauses = _clauses(body.get("filter"), ("name",))
+    clauses = filter_clauses(body.get("filter"), ("name",))
     found = backend.search_models(max_results=50_000)
     for field, op, value in clauses:
         found = [
             m
             for m in found
-            if _matches(m.name if field == "name" else m.tags.get(field[5:]), op, value)
+            if matches(m.name if field == "name" else m.tags.get(field[5:]), op, value)
         ]
     page = [_model(backend, m.name) for m in found[offset : offset + limit + 1]]
     out: dict[str, Any] = {"registered_models": page[:limit]}
@@ -151,27 +96,27 @@ def search_registered_models(backend: LocalBackend, body: dict[str, Any]) -> dic
 def update_registered_model(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     name = str(require(body, "name"))
     if body.get("description") is not None:
-        _write(backend, lifecycle.update_model, name, description=str(body["description"]))
+        write(backend, lifecycle.update_model, name, description=str(body["description"]))
     return {"registered_model": _model(backend, name)}
 
 
 def rename_registered_model(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     name, new_name = str(require(body, "name")), str(require(body, "new_name"))
     try:
-        _write(backend, lifecycle.rename_model, name, new_name)
+        write(backend, lifecycle.rename_model, name, new_name)
     except Conflict as exc:
         raise from_conveyor(exc, exists=True) from None
     return {"registered_model": _model(backend, new_name)}
 
 
 def delete_registered_model(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
-    _write(backend, lifecycle.delete_model, str(require(body, "name")))
+    write(backend, lifecycle.delete_model, str(require(body, "name")))
     return {}
 
 
 def set_registered_model_tag(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     value = body.get("value")
-    _write(
+    write(
         backend,
         lifecycle.set_model_tag,
         str(require(body, "name")),
@@ -182,7 +127,7 @@ def set_registered_model_tag(backend: LocalBackend, body: dict[str, Any]) -> dic
 
 
 def delete_registered_model_tag(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
-    _write(
+    write(
         backend, lifecycle.delete_model_tag, str(require(body, "name")), str(require(body, "key"))
     )
     return {}
@@ -271,7 +216,7 @@ def create_model_version(backend: LocalBackend, body: dict[str, Any]) -> dict[st
         files = [*files, {"path": MANIFEST_NAME, "sha256": info.sha256, "size": info.size}]
         check_stored_model(backend.artifacts, info.sha256, files)  # trusted types only
         manifest_sha256, flavor, signature = info.sha256, manifest.flavor, manifest.signature
-    mv = _write(
+    mv = write(
         backend,
         registry.create_model_version,
         name,
@@ -318,7 +263,9 @@ def transition_stage(backend: LocalBackend, body: dict[str, Any]) -> dict[str, A
 def search_model_versions(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     limit = _limit(body, 10_000)
     offset = decode_page_token(body.get("page_token"))
-    clauses = _clauses(body.get("filter"), ("name", "run_id", "source_path", "version_number"))
+    clauses = filter_clauses(
+        body.get("filter"), ("name", "run_id", "source_path", "version_number")
+    )
     names = [v for f, op, v in clauses if f == "name" and op == "="]
     models = (
         [str(names[0])] if names else [m.name for m in backend.search_models(max_results=50_000)]
@@ -341,7 +288,7 @@ def search_model_versions(backend: LocalBackend, body: dict[str, Any]) -> dict[s
                 "version_number": mv.version,
             }[field]
 
-        found = [mv for mv in found if _matches(get(mv), op, value)]
+        found = [mv for mv in found if matches(get(mv), op, value)]
     page = [model_version_json(mv) for mv in found[offset : offset + limit + 1]]
     out: dict[str, Any] = {"model_versions": page[:limit]}
     if len(page) > limit:
@@ -376,20 +323,10 @@ def set_model_version_tag(backend: LocalBackend, body: dict[str, Any]) -> dict[s
 
 def delete_model_version_tag(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     mv = _version(backend, body)
-    _write(
+    write(
         backend, lifecycle.delete_model_version_tag, mv.name, mv.version, str(require(body, "key"))
     )
     return {}
-
-
-def _guard(fn: Handler) -> Handler:
-    def wrapped(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return fn(backend, body)
-        except ConveyorError as exc:
-            raise from_conveyor(exc) from None
-
-    return wrapped
 
 
 ROUTES: dict[tuple[str, str], Handler] = {
@@ -416,4 +353,4 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/model-versions/set-tag"): set_model_version_tag,
     ("DELETE", "/model-versions/delete-tag"): delete_model_version_tag,
 }
-ROUTES = {k: _guard(v) for k, v in ROUTES.items()}
+ROUTES = guarded(ROUTES)

@@ -6,11 +6,11 @@ and returns the JSON answer; errors raise (mapped by :mod:`conveyor.mlflow_api.a
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from conveyor.backend.local import LocalBackend
-from conveyor.errors import Conflict, ConveyorError, NotFound
+from conveyor.errors import Conflict, NotFound
+from conveyor.mlflow_api._handlers import Handler, filter_clauses, guarded, matches, write
 from conveyor.mlflow_api._wire import (
     MlflowError,
     as_float,
@@ -37,8 +37,6 @@ from conveyor.tracking.metric_rows import MetricRows
 from conveyor.tracking.mlflow_filter import parse_mlflow_filter, parse_mlflow_order_by
 
 __all__ = ["ROUTES"]
-
-Handler = Callable[[LocalBackend, dict[str, Any]], dict[str, Any]]
 
 #: MLflow's id of the experiment a client uses when none is set
 DEFAULT_EXPERIMENT_ID = "0"
@@ -151,77 +149,27 @@ def search_experiments(backend: LocalBackend, body: dict[str, Any]) -> dict[str,
 
 
 def _filter_experiments(found: list[Any], text: Any) -> list[Any]:
-    """MLflow's experiment filter: ``name``/``tags.<key>`` with =, !=, LIKE, ILIKE."""
-    if not text:
-        return found
-    import fnmatch
+    """MLflow's experiment filter: ``name``, times and ``tags.<key>``."""
+    fields = ("name", "creation_time", "last_update_time")
+    for field, op, value in filter_clauses(text, fields):
 
-    from conveyor.tracking.search import _Parser
+        def get(e: Any, field: str = field) -> Any:
+            if field.startswith("tags."):
+                return e.tags.get(field[5:])
+            return {"name": e.name, "creation_time": e.created_at}.get(field, e.updated_at)
 
-    parser = _Parser(str(text))
-    out = found
-    while parser.peek() is not None:
-        _kind, word = parser.take()
-        key = word
-        entity = "attribute"
-        if parser.peek() == ("punct", ".") and word.lower() in ("tags", "tag", "attributes"):
-            parser.i += 1
-            entity = "tag" if word.lower().startswith("tag") else "attribute"
-            key = parser.take()[1].strip("`\"'")
-        op = parser.op()
-        value = parser.scalar()
-
-        def get(e: Any, entity: str = entity, key: str = key) -> Any:
-            if entity == "tag":
-                return e.tags.get(key)
-            if key not in ("name", "creation_time", "last_update_time"):
-                raise MlflowError("INVALID_PARAMETER_VALUE", f"Invalid attribute key '{key}'")
-            return {"name": e.name, "creation_time": e.created_at}.get(key, e.updated_at)
-
-        def match(got: Any, op: str = op, value: Any = value) -> bool:
-            if got is None:
-                return False
-            if op in ("like", "ilike"):
-                pattern = str(value).replace("%", "*").replace("_", "?")
-                if op == "ilike":
-                    return fnmatch.fnmatchcase(str(got).lower(), pattern.lower())
-                return fnmatch.fnmatchcase(str(got), pattern)
-            ops = {
-                "=": got == value,
-                "!=": got != value,
-            }
-            if op in ops:
-                return ops[op]
-            if isinstance(value, int | float) and isinstance(got, int | float):
-                return {">": got > value, ">=": got >= value, "<": got < value}.get(
-                    op, got <= value
-                )
-            raise MlflowError("INVALID_PARAMETER_VALUE", f"Invalid comparator '{op}'")
-
-        out = [e for e in out if match(get(e))]
-        tok = parser.peek()
-        if tok is not None:
-            if tok[1].lower() != "and":
-                raise MlflowError("INVALID_PARAMETER_VALUE", f"Invalid filter '{text}'")
-            parser.i += 1
-    return out
-
-
-def _write(backend: LocalBackend, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    with backend.write() as uow:
-        return fn(uow, *args, **kwargs)
+        found = [e for e in found if matches(get(e), op, value)]
+    return found
 
 
 def delete_experiment(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     exp_id = _experiment_id(backend, body.get("experiment_id"))
-    _write(backend, lifecycle.delete_experiment, exp_id)
+    write(backend, lifecycle.delete_experiment, exp_id)
     return {}
 
 
 def restore_experiment(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
-    _write(
-        backend, lifecycle.restore_experiment, _experiment_id(backend, body.get("experiment_id"))
-    )
+    write(backend, lifecycle.restore_experiment, _experiment_id(backend, body.get("experiment_id")))
     return {}
 
 
@@ -229,7 +177,7 @@ def update_experiment(backend: LocalBackend, body: dict[str, Any]) -> dict[str, 
     exp_id = _experiment_id(backend, body.get("experiment_id"))
     if body.get("new_name"):
         try:
-            _write(backend, lifecycle.update_experiment, exp_id, name=str(body["new_name"]))
+            write(backend, lifecycle.update_experiment, exp_id, name=str(body["new_name"]))
         except Conflict as exc:
             raise from_conveyor(exc, exists=True) from None
     return {}
@@ -238,7 +186,7 @@ def update_experiment(backend: LocalBackend, body: dict[str, Any]) -> dict[str, 
 def set_experiment_tag(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     exp_id = _experiment_id(backend, body.get("experiment_id"))
     value = body.get("value")
-    _write(
+    write(
         backend,
         lifecycle.set_experiment_tag,
         exp_id,
@@ -250,7 +198,7 @@ def set_experiment_tag(backend: LocalBackend, body: dict[str, Any]) -> dict[str,
 
 def delete_experiment_tag(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     exp_id = _experiment_id(backend, body.get("experiment_id"))
-    _write(backend, lifecycle.delete_experiment_tag, exp_id, str(require(body, "key")))
+    write(backend, lifecycle.delete_experiment_tag, exp_id, str(require(body, "key")))
     return {}
 
 
@@ -290,7 +238,7 @@ def update_run(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     status = body.get("status")
     if isinstance(status, int):
         status = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}.get(status)
-    _write(
+    write(
         backend,
         lifecycle.update_run,
         run_id,
@@ -313,12 +261,12 @@ def update_run(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_run(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
-    _write(backend, lifecycle.delete_run, _run_id(body))
+    write(backend, lifecycle.delete_run, _run_id(body))
     return {}
 
 
 def restore_run(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
-    _write(backend, lifecycle.restore_run, _run_id(body))
+    write(backend, lifecycle.restore_run, _run_id(body))
     return {}
 
 
@@ -382,7 +330,7 @@ def _set_tags(backend: LocalBackend, run_id: str, tags: dict[str, str]) -> None:
     if tags:
         backend.log_batch(run_id, tags=tags)
     if name:
-        _write(backend, lifecycle.update_run, run_id, name=name)
+        write(backend, lifecycle.update_run, run_id, name=name)
 
 
 def set_tag(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
@@ -394,7 +342,7 @@ def set_tag(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_tag(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
-    _write(backend, lifecycle.delete_run_tag, _run_id(body), str(require(body, "key")))
+    write(backend, lifecycle.delete_run_tag, _run_id(body), str(require(body, "key")))
     return {}
 
 
@@ -422,7 +370,7 @@ def log_batch(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
             run_id, metrics=rows if len(rows) else None, params=param_map, tags=tag_map
         )
     if name:
-        _write(backend, lifecycle.update_run, run_id, name=name)
+        write(backend, lifecycle.update_run, run_id, name=name)
     return {}
 
 
@@ -517,7 +465,7 @@ def list_artifacts(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any
 # -- logged models -------------------------------------------------------------------------
 def create_logged_model(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     exp_id = _experiment_id(backend, body.get("experiment_id"))
-    model = _write(
+    model = write(
         backend,
         logged_models.create_logged_model,
         exp_id,
@@ -547,7 +495,7 @@ def finalize_logged_model(backend: LocalBackend, body: dict[str, Any]) -> dict[s
     }.get(raw)
     if status is None:
         raise MlflowError("INVALID_PARAMETER_VALUE", f"unknown logged model status {raw!r}")
-    model = _write(backend, logged_models.finalize_logged_model, body["model_id"], status)
+    model = write(backend, logged_models.finalize_logged_model, body["model_id"], status)
     return {"model": logged_model_json(model)}
 
 
@@ -604,18 +552,18 @@ def search_logged_models(backend: LocalBackend, body: dict[str, Any]) -> dict[st
 
 def set_logged_model_tags(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     tags = kv_dict(body.get("tags"), "tags")
-    _write(backend, logged_models.set_logged_model_tags, body["model_id"], tags)
+    write(backend, logged_models.set_logged_model_tags, body["model_id"], tags)
     return {}
 
 
 def delete_logged_model_tag(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
-    _write(backend, logged_models.delete_logged_model_tag, body["model_id"], body["tag_key"])
+    write(backend, logged_models.delete_logged_model_tag, body["model_id"], body["tag_key"])
     return {}
 
 
 def log_logged_model_params(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     params = kv_dict(body.get("params"), "params")
-    _write(backend, logged_models.log_logged_model_params, body["model_id"], params)
+    write(backend, logged_models.log_logged_model_params, body["model_id"], params)
     return {}
 
 
@@ -631,16 +579,6 @@ def list_logged_model_artifacts(backend: LocalBackend, body: dict[str, Any]) -> 
         for e in backend.list_artifacts(model.run_id, prefix)
     ]
     return {"files": list_dir(entries, path)}
-
-
-def _guard(fn: Handler) -> Handler:
-    def wrapped(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return fn(backend, body)
-        except ConveyorError as exc:
-            raise from_conveyor(exc) from None
-
-    return wrapped
 
 
 #: (method, path under /api/2.0/mlflow) → handler; ``{model_id}`` segments are bound
@@ -681,4 +619,4 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/logged-models/{model_id}/params"): log_logged_model_params,
     ("GET", "/logged-models/{model_id}/artifacts/directories"): list_logged_model_artifacts,
 }
-ROUTES = {k: _guard(v) for k, v in ROUTES.items()}
+ROUTES = guarded(ROUTES)
