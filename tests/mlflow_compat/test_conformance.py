@@ -168,3 +168,57 @@ def test_wire_details_over_http(api_server: tuple[str, Any]) -> None:
         assert listed == {"files": [{"path": "d", "is_dir": True}]}
         down = http.get(f"/api/2.0/mlflow-artifacts/artifacts/{exp_id}/{run_id}/artifacts/d/x.txt")
         assert down.content == b"abc"
+
+
+def test_remaining_routes_over_http(api_server: tuple[str, Any]) -> None:
+    """Routes the stock-client script does not reach: log-model, log-inputs, logged-model
+    params and artifact listing, the runs artifact list, deleting a logged model."""
+    url, backend = api_server
+    api = "/api/2.0/mlflow"
+    with httpx.Client(base_url=url) as http:
+        exp_id = http.post(f"{api}/experiments/create", json={"name": "rest"}).json()[
+            "experiment_id"
+        ]
+        run_id = http.post(f"{api}/runs/create", json={"experiment_id": exp_id}).json()["run"][
+            "info"
+        ]["run_id"]
+        model_json = '{"artifact_path": "m", "flavors": {"sklearn": {}}}'
+        ok = http.post(f"{api}/runs/log-model", json={"run_id": run_id, "model_json": model_json})
+        assert ok.status_code == 200, ok.text
+        dataset = {"name": "train", "digest": "abc", "source_type": "local", "source": "{}"}
+        ok = http.post(
+            f"{api}/runs/log-inputs",
+            json={"run_id": run_id, "datasets": [{"tags": [], "dataset": dataset}]},
+        )
+        assert ok.status_code == 200, ok.text
+        run = http.get(f"{api}/runs/get", params={"run_id": run_id}).json()["run"]
+        assert run["inputs"]["dataset_inputs"][0]["dataset"]["name"] == "train"
+        tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+        assert '"artifact_path": "m"' in tags["mlflow.log-model.history"]
+        assert "conveyor.mlflow.dataset_inputs" not in tags
+
+        model = http.post(
+            f"{api}/logged-models",
+            json={"experiment_id": exp_id, "source_run_id": run_id, "name": "lm"},
+        ).json()["model"]["info"]
+        model_id = model["model_id"]
+        assert model["status"] == "LOGGED_MODEL_PENDING"
+        http.post(
+            f"{api}/logged-models/{model_id}/params", json={"params": [{"key": "a", "value": "1"}]}
+        )
+        up = http.put(
+            f"/api/2.0/mlflow-artifacts/artifacts/{exp_id}/models/{model_id}/artifacts/MLmodel",
+            content=b"flavors: {}\n",
+        )
+        assert up.status_code == 200, up.text
+        listed = http.get(f"{api}/logged-models/{model_id}/artifacts/directories").json()
+        assert listed["files"] == [{"path": "MLmodel", "is_dir": False, "file_size": 12}]
+        done = http.patch(f"{api}/logged-models/{model_id}", json={"status": "LOGGED_MODEL_READY"})
+        assert done.json()["model"]["info"]["status"] == "LOGGED_MODEL_READY"
+        got = http.get(f"{api}/logged-models/{model_id}").json()["model"]
+        assert got["data"]["params"] == [{"key": "a", "value": "1"}]
+        gone = http.delete(f"{api}/logged-models/{model_id}")
+        assert gone.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        # the run's own artifact listing leaves the logged model's files out
+        assert http.get(f"{api}/artifacts/list", params={"run_id": run_id}).json()["files"] == []
+        assert backend.list_artifacts(run_id)[0]["path"] == f"logged-models/{model_id}/MLmodel"
