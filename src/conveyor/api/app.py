@@ -28,13 +28,14 @@ API_PREFIX = "/api/v1"
 
 _ARTIFACT_UPLOAD = re.compile(r"^/api/v1/runs/[^/]+/artifacts/.+")
 _DATASET_UPLOAD = re.compile(r"^/api/v1/datasets/.+/versions$")
+_MLFLOW_UPLOAD = re.compile(r"^/api/2.0/mlflow-artifacts/artifacts/.+")
 
 
 def _is_upload(scope: Scope) -> bool:
     """Artifact and dataset uploads stream to disk; the JSON body limit does not apply."""
     method, path = scope.get("method"), scope.get("path", "")
     if method == "PUT":
-        return bool(_ARTIFACT_UPLOAD.match(path))
+        return bool(_ARTIFACT_UPLOAD.match(path) or _MLFLOW_UPLOAD.match(path))
     return method == "POST" and bool(_DATASET_UPLOAD.match(path))
 
 
@@ -98,6 +99,10 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
         api.include_router(router)
     api.include_router(operations_router(Client))  # the operation table's routes
     app.include_router(api, responses=ERROR_RESPONSES)
+
+    from conveyor.mlflow_api import install_mlflow_api
+
+    install_mlflow_api(app)  # MLflow's REST API, an adapter over the same services
 
     # Deployed endpoints answer under /serving (v2 protocol, /invocations, /feedback):
     # the same runtime as `conveyor serve`, started on its first request.

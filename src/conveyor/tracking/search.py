@@ -256,8 +256,11 @@ def _check(clause: Clause) -> Clause:
     return clause
 
 
-def parse_filter(text: str | None) -> list[Clause]:
-    """Parse a filter string into clauses joined by AND; '' or None means no filter."""
+def parse_filter(text: str | None, *, dialect: type[_Parser] | None = None) -> list[Clause]:
+    """Parse a filter string into clauses joined by AND; '' or None means no filter.
+
+    ``dialect``: a subclass of the parser for a dialect of the grammar (MLflow's names its
+    attributes differently: :mod:`conveyor.tracking.mlflow_filter`)."""
     if text is None or not text.strip():
         return []
     if not isinstance(text, str):
@@ -269,7 +272,7 @@ def parse_filter(text: str | None) -> list[Clause]:
             len(text),
             "shorten the filter (an IN list replaces repeated clauses on one key)",
         )
-    parser = _Parser(text)
+    parser = (dialect or _Parser)(text)
     clauses: list[Clause] = []
     while True:
         if len(clauses) == MAX_CLAUSES:
@@ -296,7 +299,9 @@ def parse_filter(text: str | None) -> list[Clause]:
         raise parser.fail("'and' or the end of the filter")
 
 
-def parse_order_by(items: list[str] | str | None) -> list[OrderKey]:
+def parse_order_by(
+    items: list[str] | str | None, *, dialect: type[_Parser] | None = None
+) -> list[OrderKey]:
     """Parse ``["metrics.auc DESC", "start_time"]`` into order keys."""
     if not items:
         return []
@@ -315,7 +320,7 @@ def parse_order_by(items: list[str] | str | None) -> list[OrderKey]:
             descending, text = True, text[:-5].strip()
         elif low.endswith(" asc"):
             text = text[:-4].strip()
-        parser = _Parser(text, "order_by term")
+        parser = (dialect or _Parser)(text, "order_by term")
         kind, key = parser.entity()
         if parser.peek() is not None:
             raise parser.fail("ASC, DESC or the end of the term")

@@ -52,6 +52,7 @@ __all__ = [
     "list_run_artifacts",
     "log_batch",
     "record_artifact",
+    "search_parsed",
     "search_runs",
 ]
 
@@ -477,9 +478,29 @@ def search_runs(
         raise ValidationFailed(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}")
     if not isinstance(offset, int) or offset < 0:
         raise ValidationFailed("offset must be a non-negative integer")
-    clauses = parse_filter(filter_string)
-    order = parse_order_by(order_by)
-    query = sa.select(runs).where(runs.c.lifecycle == "active")
+    return search_parsed(
+        conn,
+        experiment_ids,
+        parse_filter(filter_string),
+        parse_order_by(order_by),
+        max_results=max_results,
+        offset=offset,
+    )
+
+
+def search_parsed(
+    conn: sa.Connection,
+    experiment_ids: Iterable[str] | None,
+    clauses: list[Clause],
+    order: list[OrderKey],
+    *,
+    max_results: int,
+    offset: int = 0,
+    lifecycles: Sequence[str] = ("active",),
+) -> list[Run]:
+    """``search_runs`` on an already parsed filter and order (other grammars, such as
+    MLflow's, parse into the same clauses), over runs in ``lifecycles``."""
+    query = sa.select(runs).where(runs.c.lifecycle.in_(list(lifecycles)))
     if experiment_ids is not None:
         exp_ids = [get_experiment(conn, e).id for e in experiment_ids]
         query = query.where(runs.c.experiment_id.in_(exp_ids))
