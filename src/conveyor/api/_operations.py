@@ -94,8 +94,14 @@ def _endpoint(op: Op[Any, Any]) -> Any:
             path_converters[p.name] = _path_converter(op, p.name, hints.get(p.name, Any))
         elif op.method == "GET":
             query: Any = Annotated[_strict(hint, _QueryInt, bool), Query(json_schema_extra=schema)]
+            required = p.default is inspect.Parameter.empty  # not `...`: FastAPI would pass it
             params.append(
-                inspect.Parameter(p.name, p.KEYWORD_ONLY, annotation=query, default=default)
+                inspect.Parameter(
+                    p.name,
+                    p.KEYWORD_ONLY,
+                    annotation=query,
+                    default=inspect.Parameter.empty if required else default,
+                )
             )
         else:
             alias = op.wire_names.get(p.name)

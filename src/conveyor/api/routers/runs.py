@@ -77,7 +77,7 @@ _CREATE_RUN_SCHEMA = _json_body(
     {
         "required": ["experiment_id"],
         "properties": {
-            "experiment_id": {"type": "string"},
+            "experiment_id": {"type": "string", "minLength": 1},
             "name": {"type": ["string", "null"], "pattern": NAME_PATTERN, "maxLength": 250},
             "parent_run_id": {"type": ["string", "null"], "minLength": 1},
             "tags": {**_NAMED, "type": ["object", "null"]},
