@@ -77,6 +77,21 @@ EXPECTED = {
     ("get", "/api/v1/triggers/{name}"),
     ("put", "/api/v1/triggers/{name}/state"),
     ("get", "/api/v1/triggers/{trigger_id}/evaluations"),
+    # identity and access
+    ("get", "/api/v1/whoami"),
+    ("post", "/api/v1/users"),
+    ("get", "/api/v1/users"),
+    ("put", "/api/v1/users/{name}/role"),
+    ("post", "/api/v1/tokens"),
+    ("get", "/api/v1/tokens"),
+    ("post", "/api/v1/tokens/{token_id}/revoke"),
+    ("post", "/api/v1/approvals"),
+    ("get", "/api/v1/approvals"),
+    ("get", "/api/v1/approvals/{approval_id}"),
+    ("post", "/api/v1/approvals/{approval_id}/approve"),
+    ("post", "/api/v1/approvals/{approval_id}/reject"),
+    ("put", "/api/v1/approval-policies"),
+    ("get", "/api/v1/approval-policies"),
 }
 
 

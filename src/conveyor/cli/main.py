@@ -39,6 +39,8 @@ MODULES = [
     "conveyor.pipelines.cli",
     "conveyor.pipelines.trigger_cli",
     "conveyor.pipelines.ci_cli",
+    "conveyor.governance.cli",
+    "conveyor.governance.approvals_cli",
     "conveyor.cli.system",
 ]
 

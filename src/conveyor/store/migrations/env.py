@@ -8,6 +8,7 @@ from alembic import context
 import conveyor.deployments.rollout_tables
 import conveyor.deployments.tables
 import conveyor.gates.tables
+import conveyor.governance.tables
 import conveyor.monitoring.tables
 import conveyor.pipelines.tables  # noqa: F401
 from conveyor.store.tables import metadata
