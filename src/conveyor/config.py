@@ -117,6 +117,33 @@ SETTINGS: tuple[Setting, ...] = (
         "when oidc_issuer is set) or 'insecure-local' (no authentication; the server binds "
         "and answers loopback only, every request acts as the OS user running it).",
     ),
+    Setting(
+        "oidc_issuer",
+        str,
+        "",
+        "OIDC issuer URL whose JWTs `conveyor server` also accepts as bearer tokens (empty: "
+        "API tokens only). Needs the oidc extra (PyJWT).",
+    ),
+    Setting(
+        "oidc_jwks_url",
+        str,
+        "",
+        "URL of the issuer's signing keys (JWKS); empty means the jwks_uri of "
+        "<issuer>/.well-known/openid-configuration.",
+    ),
+    Setting("oidc_audience", str, "", "Audience (aud) a JWT must carry; empty: not checked."),
+    Setting(
+        "oidc_user_claim",
+        str,
+        "sub",
+        "JWT claim holding the Conveyor user name (sub, email, preferred_username ...).",
+    ),
+    Setting(
+        "oidc_leeway_s",
+        float,
+        60.0,
+        "Clock skew tolerated on a JWT's exp, nbf and iat, in seconds.",
+    ),
     Setting("http_timeout", float, 60.0, "Seconds the SDK waits for a server answer."),
     Setting(
         "metric_flush_interval",

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 
 from conveyor.api import create_app
 from conveyor.api.testing import ServerThread
 from conveyor.backend import HttpBackend, LocalBackend
 from conveyor.governance.roles import ROLES
+
+#: httpx's one-shot calls with a timeout that a loaded CI machine does not hit.
+HTTP = SimpleNamespace(
+    **{m: partial(getattr(httpx, m), timeout=60) for m in ("get", "post", "put", "request")}
+)
 
 
 @dataclass

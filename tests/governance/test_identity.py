@@ -9,10 +9,9 @@ import os
 import stat
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
-from tests.governance.conftest import Secured, error_of
+from tests.governance.conftest import HTTP, Secured, error_of
 from typer.testing import CliRunner
 
 from conveyor.backend import HttpBackend
@@ -47,7 +46,7 @@ def test_missing_or_malformed_tokens_are_401(
 ) -> None:
     before = secured.audit_count()
     headers = {"Authorization": header} if header else {}
-    response = httpx.post(f"{secured.url}/api/v1/experiments", json={"name": "x"}, headers=headers)
+    response = HTTP.post(f"{secured.url}/api/v1/experiments", json={"name": "x"}, headers=headers)
     assert says in error_of(response, 401)["message"]
     assert error_of(response, 401)["code"] == "unauthenticated"
     assert secured.audit_count() == before
@@ -140,7 +139,7 @@ def test_an_admin_manages_users_and_roles_others_cannot(secured: Secured) -> Non
 
 
 def test_an_unknown_project_is_404(secured: Secured) -> None:
-    response = httpx.get(
+    response = HTTP.get(
         f"{secured.url}/api/v1/whoami",
         headers={"Authorization": f"Bearer {secured.tokens['viewer']}", "X-Conveyor-Project": "x"},
     )
@@ -148,7 +147,7 @@ def test_an_unknown_project_is_404(secured: Secured) -> None:
 
 
 def test_health_answers_without_a_token(secured: Secured) -> None:
-    assert httpx.get(f"{secured.url}/api/v1/health").json()["status"] == "ok"
+    assert HTTP.get(f"{secured.url}/api/v1/health").json()["status"] == "ok"
 
 
 def test_cli_users_tokens_and_login(

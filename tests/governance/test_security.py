@@ -8,10 +8,9 @@ import hmac
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
-from tests.governance.conftest import Secured, add_users, error_of
+from tests.governance.conftest import HTTP, Secured, add_users, error_of
 
 from conveyor.api import create_app
 from conveyor.api.testing import ServerThread
@@ -71,10 +70,10 @@ def test_path_traversal_in_artifact_routes_is_refused(
     run = secured.local.create_run(secured.local.create_experiment("e").id)
     before = _seq(secured.local)
     url = f"{secured.url}/api/v1/runs/{run.id}/artifacts/{path}"
-    up = httpx.put(url, content=b"owned", headers=_auth(secured, "editor"))
+    up = HTTP.put(url, content=b"owned", headers=_auth(secured, "editor"))
     if "%" in path:
         assert "path" in error_of(up, 422)["message"]
-        assert "path" in error_of(httpx.get(url, headers=_auth(secured, "viewer")), 422)["message"]
+        assert "path" in error_of(HTTP.get(url, headers=_auth(secured, "viewer")), 422)["message"]
     else:
         assert up.status_code == 405, up.text
     assert _seq(secured.local) == before
@@ -84,7 +83,7 @@ def test_path_traversal_in_artifact_routes_is_refused(
 
 def test_blob_routes_take_only_sha256(secured: Secured) -> None:
     for bad in ("..%2F..%2Fetc%2Fpasswd", "abc", "g" * 64):
-        answer = httpx.get(f"{secured.url}/api/v1/blobs/{bad}", headers=_auth(secured, "viewer"))
+        answer = HTTP.get(f"{secured.url}/api/v1/blobs/{bad}", headers=_auth(secured, "viewer"))
         assert answer.status_code in (404, 422), answer.text
 
 
@@ -103,7 +102,7 @@ def test_oversized_payloads_are_413_before_anything_is_stored(
     before = _seq(local)
     big = {"name": "x", "description": "y" * 50_000}
     for headers in ({"Authorization": f"Bearer {tokens['admin']}"}, {}):
-        answer = httpx.post(f"{url}/api/v1/experiments", json=big, headers=headers)
+        answer = HTTP.post(f"{url}/api/v1/experiments", json=big, headers=headers)
         error = error_of(answer, 413)
         assert error["code"] == "too_large" and "CONVEYOR_MAX_REQUEST_MB" in error["message"]
     assert _seq(local) == before and local.list_experiments() == []
@@ -122,7 +121,7 @@ def test_injection_through_search_filters_is_refused(secured: Secured, filter_st
     exp = secured.local.create_experiment("e")
     secured.local.create_run(exp.id)
     before = _seq(secured.local)
-    answer = httpx.post(
+    answer = HTTP.post(
         f"{secured.url}/api/v1/runs/search",
         json={"experiment_ids": [exp.id], "filter": filter_string},
         headers=_auth(secured, "viewer"),

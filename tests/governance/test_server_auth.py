@@ -11,6 +11,7 @@ import sys
 
 import httpx
 import pytest
+from tests.governance.conftest import HTTP
 from typer.testing import CliRunner
 
 from conveyor.backend import HttpBackend
@@ -78,7 +79,7 @@ def test_init_admin_prints_a_working_token_once() -> None:
         else:
             pytest.fail("conveyor server exited early")
         url = f"http://127.0.0.1:{port}"
-        assert httpx.get(f"{url}/api/v1/experiments").status_code == 401
+        assert HTTP.get(f"{url}/api/v1/experiments").status_code == 401
         with HttpBackend(url, token=token) as root:
             assert root.whoami()["role"] == "admin"
     finally:

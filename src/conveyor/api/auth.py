@@ -98,21 +98,11 @@ def _resolve(request: Request) -> Actor:
     project = _project(request)
     meta = request.app.state.backend.meta
     if auth.oidc is not None and auth.oidc.looks_like_jwt(token):
+        from conveyor.governance.users import identity_actor
+
         name = auth.oidc.user_of(token)
-        from conveyor.governance.users import user_actor
-
         with meta.read() as conn:
-            try:
-                return user_actor(conn, name, project)
-            except Exception as exc:
-                from conveyor.errors import NotFound
-
-                if isinstance(exc, NotFound) and "user" in exc.message:
-                    raise Unauthenticated(
-                        f"the identity provider's user {name!r} has no Conveyor user; an "
-                        f"admin creates it with `conveyor users create {name}`"
-                    ) from None
-                raise
+            return identity_actor(conn, name, project)
     from conveyor.governance.users import authenticate
 
     with meta.read() as conn:
@@ -145,4 +135,15 @@ def authorized(op: Op[Any, Any]) -> Callable[..., Actor]:
 
 def auth_from_settings(settings: Any, mode: str | None = None) -> ApiAuth:
     """The app's authentication from the settings (``auth``, ``oidc_*``), ``mode`` first."""
-    return ApiAuth(mode or str(settings.auth))
+    oidc = None
+    if settings.oidc_issuer:
+        from conveyor.governance.oidc import OidcVerifier
+
+        oidc = OidcVerifier(
+            str(settings.oidc_issuer),
+            jwks_url=str(settings.oidc_jwks_url),
+            audience=str(settings.oidc_audience),
+            user_claim=str(settings.oidc_user_claim),
+            leeway_s=float(settings.oidc_leeway_s),
+        )
+    return ApiAuth(mode or str(settings.auth), oidc)

@@ -11,12 +11,13 @@ records a token's secret (the audit event of a new token names its id, user and 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from conveyor._util import check_name, new_id, now_ms, to_iso
+from conveyor._util import new_id, now_ms, to_iso
 from conveyor.errors import Conflict, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from conveyor.governance.identity import DEFAULT_PROJECT, Actor
 from conveyor.governance.roles import check_role
@@ -32,12 +33,15 @@ __all__ = [
     "User",
     "admins_of",
     "authenticate",
+    "check_user_name",
     "create_token",
     "create_user",
     "grant_role",
+    "identity_actor",
     "list_tokens",
     "list_users",
     "revoke_token",
+    "user_actor",
     "whoami",
 ]
 
@@ -160,9 +164,22 @@ def _project_of(uow: UnitOfWork) -> str:
 
 
 # -- users -----------------------------------------------------------------------------------
+_USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,249}$")
+
+
+def check_user_name(name: object) -> str:
+    """A user name: letters, digits and ``. _ @ + -`` (an e-mail address fits), ≤ 250."""
+    if not isinstance(name, str) or not _USER_NAME.match(name):
+        raise ValidationFailed(
+            f"invalid user name {name!r:.80}: use 1-250 letters, digits, '.', '_', '@', '+' "
+            "or '-', starting with a letter or digit (an e-mail address fits)"
+        )
+    return name
+
+
 def create_user(uow: UnitOfWork, name: str, role: str = "viewer") -> User:
     """Create a user with ``role`` in the project the caller acts in."""
-    check_name(name, "user name")
+    check_user_name(name)
     check_role(role)
     if uow.conn.execute(sa.select(users.c.id).where(users.c.name == name)).first():
         raise Conflict(f"user {name!r} exists; give them a role with `conveyor users grant`")
@@ -348,6 +365,20 @@ def authenticate(
     if row.disabled:
         raise Unauthenticated(f"user {row.name} is disabled; ask an admin")
     return user_actor(conn, row.name, project)
+
+
+def identity_actor(conn: sa.Connection, name: str, project: str = DEFAULT_PROJECT) -> Actor:
+    """The actor of a user named by an identity provider (OIDC): Unauthenticated when
+    Conveyor has no such user or it is disabled."""
+    row = conn.execute(sa.select(users).where(users.c.name == name)).first()
+    if row is None:
+        raise Unauthenticated(
+            f"the identity provider's user {name!r} has no Conveyor user; an admin creates "
+            f"it with `conveyor users create {name} --role ROLE`"
+        )
+    if row.disabled:
+        raise Unauthenticated(f"user {name} is disabled; ask an admin")
+    return user_actor(conn, name, project)
 
 
 def user_actor(conn: sa.Connection, name: str, project: str = DEFAULT_PROJECT) -> Actor:
