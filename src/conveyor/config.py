@@ -144,6 +144,14 @@ SETTINGS: tuple[Setting, ...] = (
         60.0,
         "Clock skew tolerated on a JWT's exp, nbf and iat, in seconds.",
     ),
+    Setting(
+        "inference_keys_file",
+        str,
+        "",
+        "JSON file of endpoint -> sha256 of its inference keys (`conveyor inference-keys "
+        "create`); a listed endpoint answers only Authorization: Bearer <key>. Empty: "
+        "endpoints need no key.",
+    ),
     Setting("http_timeout", float, 60.0, "Seconds the SDK waits for a server answer."),
     Setting(
         "metric_flush_interval",

@@ -115,6 +115,7 @@ def create_app(
     # Deployed endpoints answer under /serving (v2 protocol, /invocations, /feedback):
     # the same runtime as `conveyor serve`, started on its first request.
     from conveyor.deployments.runtime import mount_endpoints
+    from conveyor.governance.inference_keys import load_inference_keys
     from conveyor.serving import PredictionLog
 
     inference = mount_endpoints(
@@ -122,6 +123,7 @@ def create_app(
         backend,
         path=SERVING_PREFIX,
         prediction_log=PredictionLog(settings.resolved_prediction_log_uri),
+        inference_keys=load_inference_keys(settings.inference_keys_file),
     )
 
     @app.get("/openapi.json", include_in_schema=False)

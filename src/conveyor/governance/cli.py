@@ -19,8 +19,14 @@ __all__ = ["app"]
 app = typer.Typer()  # no name: `login` sits at the top level, the groups below it
 users_app = typer.Typer(name="users", help="Users and their roles.", no_args_is_help=True)
 tokens_app = typer.Typer(name="tokens", help="API tokens (stored hashed).", no_args_is_help=True)
+keys_app = typer.Typer(
+    name="inference-keys",
+    help="Per-endpoint keys for the inference server (stored as sha256).",
+    no_args_is_help=True,
+)
 app.add_typer(users_app)
 app.add_typer(tokens_app)
+app.add_typer(keys_app)
 
 RoleOption = Annotated[str, typer.Option("--role", "-r", help="viewer, editor, approver or admin.")]
 
@@ -187,3 +193,26 @@ def login(
         f"token kept in {path}. Use it with CONVEYOR_URI={url}",
         markup=False,
     )
+
+
+@keys_app.command("create")
+def create_inference_key(
+    endpoint: str,
+    file: Annotated[
+        str | None,
+        typer.Option("--file", help="The keys file (default: setting inference_keys_file)."),
+    ] = None,
+) -> None:
+    """Create a key for an endpoint and print it once; servers read the file at start."""
+    from conveyor.config import get_settings
+    from conveyor.errors import ValidationFailed
+    from conveyor.governance.inference_keys import add_inference_key
+
+    path = file or str(get_settings().inference_keys_file)
+    if not path:
+        raise ValidationFailed("name the keys file: --file keys.json (or inference_keys_file)")
+    key = add_inference_key(endpoint, path)
+    err_console().print(
+        f"Inference key for {endpoint} (its sha256 is in {path}); shown once:", markup=False
+    )
+    print(key)
