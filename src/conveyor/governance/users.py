@@ -164,6 +164,7 @@ def _project_of(uow: UnitOfWork) -> str:
 
 
 # -- users -----------------------------------------------------------------------------------
+_TOKEN_ID = re.compile(r"^[0-9a-f]{12}$")  # anything else is never echoed: it may be a secret
 _USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,249}$")
 
 
@@ -323,7 +324,8 @@ def revoke_token(uow: UnitOfWork, token_id: str) -> TokenInfo:
         token_id = parsed.token_id
     row = uow.conn.execute(_token_query().where(api_tokens.c.id == token_id)).first()
     if row is None:
-        raise NotFound(f"no token with id {token_id!r:.20}; `conveyor tokens list` shows them")
+        shown = repr(token_id) if _TOKEN_ID.match(str(token_id)) else "(not a token id)"
+        raise NotFound(f"no token with id {shown}; `conveyor tokens list` shows them")
     _check_may_manage(uow, _user_row(uow.conn, row.user))
     if row.revoked_at is None:
         uow.conn.execute(
