@@ -40,8 +40,8 @@ def _routes(app: Any) -> list[tuple[str, str, Op[Any, Any]]]:
     by_route.update(EXTRA)
     out: list[tuple[str, str, Op[Any, Any]]] = []
     for path, methods in app.openapi()["paths"].items():
-        if path in OPEN:
-            continue
+        if path in OPEN or not path.startswith(API_PREFIX + "/"):
+            continue  # other mounts (the MLflow adapter, the UI) carry their own tests
         for method in methods:
             op = by_route.get((method.upper(), path))
             assert op is not None, f"{method} {path} is not an operation of the table"
