@@ -15,6 +15,7 @@ from starlette.types import Scope
 from conveyor.api._errors import ERROR_RESPONSES, ErrorMiddleware, install_error_handlers
 from conveyor.api._operations import operations_router
 from conveyor.api._responses import OrjsonResponse
+from conveyor.api.auth import ApiAuth, auth_from_settings
 from conveyor.api.docs import install_docs
 from conveyor.api.limits import CancelOnDisconnect, IngestLimit, route_matcher
 from conveyor.api.routers import artifacts, datasets, health, runs
@@ -42,9 +43,20 @@ def _is_upload(scope: Scope) -> bool:
 SERVING_PREFIX = "/serving"
 
 
-def create_app(backend: LocalBackend | None = None, *, settings: Settings | None = None) -> FastAPI:
-    """The API over ``backend`` (default: the stores named by the settings)."""
+def create_app(
+    backend: LocalBackend | None = None,
+    *,
+    settings: Settings | None = None,
+    auth: str | ApiAuth | None = None,
+) -> FastAPI:
+    """The API over ``backend`` (default: the stores named by the settings).
+
+    ``auth``: ``"tokens"`` (bearer tokens required; OIDC JWTs too when ``oidc_issuer`` is
+    set) or ``"insecure-local"`` (no authentication, loopback clients only); default the
+    ``auth`` setting (``CONVEYOR_AUTH``). See ``conveyor.api.auth``.
+    """
     settings = settings or get_settings()
+    api_auth = auth if isinstance(auth, ApiAuth) else auth_from_settings(settings, auth)
     owned = backend is None
     backend = backend or LocalBackend.from_settings(settings)
 
@@ -74,6 +86,7 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
     )
     app.state.backend = backend
     app.state.settings = settings
+    app.state.auth = api_auth
     install_error_handlers(app)
     install_docs(
         app,
@@ -107,6 +120,7 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
     # Deployed endpoints answer under /serving (v2 protocol, /invocations, /feedback):
     # the same runtime as `conveyor serve`, started on its first request.
     from conveyor.deployments.runtime import mount_endpoints
+    from conveyor.governance.inference_keys import load_inference_keys
     from conveyor.serving import PredictionLog
 
     inference = mount_endpoints(
@@ -114,6 +128,7 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
         backend,
         path=SERVING_PREFIX,
         prediction_log=PredictionLog(settings.resolved_prediction_log_uri),
+        inference_keys=load_inference_keys(settings.inference_keys_file),
     )
 
     @app.get("/openapi.json", include_in_schema=False)

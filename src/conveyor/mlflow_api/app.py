@@ -34,6 +34,30 @@ _PATTERNS: list[tuple[str, re.Pattern[str], Handler]] = [
 ]
 
 
+_READS = ("/get", "/search", "/get-latest-versions", "/list", "/get-history", "/get-by-name")
+
+
+def mlflow_permission(method: str, path: str) -> str:
+    """The permission an MLflow route needs, in Conveyor's vocabulary (the same role
+    table as ``/api/v1``): ``models:*`` for the registry, ``runs:*`` for tracking;
+    ``read`` for GETs and the search/get POSTs, ``write`` otherwise."""
+    path = "/" + path.strip("/")
+    area = "models" if path.startswith(("/registered-models", "/model-versions")) else "runs"
+    read = method == "GET" or any(path.endswith(suffix) for suffix in _READS)
+    return f"{area}:{'read' if read else 'write'}"
+
+
+def authorize(backend: Any, permission: str) -> None:
+    """Refuse (MLflow's PERMISSION_DENIED) unless the request's actor holds ``permission``."""
+    from conveyor.errors import PermissionDenied
+    from conveyor.governance.roles import check_permission
+
+    try:
+        check_permission(backend.actor, permission)
+    except PermissionDenied as exc:
+        raise MlflowError("PERMISSION_DENIED", exc.message) from None
+
+
 def _find(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
     fn = _EXACT.get((method, path))
     if fn is not None:
@@ -68,6 +92,7 @@ async def _dispatch(rest: str, request: Request, backend: ActingBackend) -> Resp
                 "see docs/mlflow.md)",
             )
         handler, path_args = found
+        authorize(backend, mlflow_permission(request.method, rest))
         if request.method == "GET":
             body = _query_args(request)
         else:

@@ -9,6 +9,7 @@ import conveyor.deployments.rollout_tables
 import conveyor.deployments.tables
 import conveyor.features.tables
 import conveyor.gates.tables
+import conveyor.governance.tables
 import conveyor.lineage.tables
 import conveyor.monitoring.tables
 import conveyor.pipelines.tables
