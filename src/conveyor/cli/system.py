@@ -99,10 +99,10 @@ def server(
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
 ) -> None:
-    """Serve the REST API on this machine's store (there is no web UI yet).
+    """Serve the web UI and the REST API on this machine's store.
 
-    It answers the API under /api/v1 (interactive docs at /api/v1/docs, OpenAPI at
-    /api/v1/openapi.json) and the deployed endpoints under /serving.
+    It answers the web UI at /, the API under /api/v1 (interactive docs at /api/v1/docs,
+    OpenAPI at /api/v1/openapi.json) and the deployed endpoints under /serving.
     """
     from conveyor.api.server import run
     from conveyor.deployments.rollout_controller import start_background
@@ -117,6 +117,43 @@ def server(
         )
     finally:
         rollouts.stop()
+
+
+@app.command("ui")
+def ui(
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: setting server_port).", min=1, max=65535)
+    ] = None,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the UI in the default browser.")
+    ] = False,
+) -> None:
+    """Open the web UI on the embedded store, for one user on this machine (127.0.0.1).
+
+    The same site `conveyor server` serves at /; with CONVEYOR_URI set, open that server's
+    URL instead.
+    """
+    from conveyor.api.server import check_port, run
+
+    resolved = get_settings()
+    if resolved.uri:
+        console().print(
+            f"CONVEYOR_URI is set: the UI is served by that server, open {resolved.uri}",
+            markup=False,
+        )
+        raise typer.Exit(1)
+    host, port = "127.0.0.1", port or int(resolved.server_port)
+    check_port(host, port)
+    url = f"http://{host}:{port}/"
+    console().print(
+        f"Conveyor UI on {url} (store {resolved.home_path}); Ctrl+C stops it", markup=False
+    )
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, (url,)).start()
+    run(host=host, port=port, log_level="warning")
 
 
 @app.command("version")

@@ -1,0 +1,106 @@
+import { get, post } from "../api";
+import { Empty, Page, Section, Show, Status, Table, Time, fmt, short } from "../components";
+import { useData } from "../data";
+import { overviewPanels } from "../slots";
+import type { Alert, Deployment, Run } from "./types";
+
+interface Rollout { endpoint: string; state: string; step?: number; candidate?: string; [key: string]: unknown }
+
+export function Overview() {
+  const endpoints = useData((s) => get<{ deployments: Deployment[] }>("/deployments", undefined, s), []);
+  const alerts = useData((s) => get<{ alerts: Alert[] }>("/alerts", { open_only: true, limit: 50 }, s), []);
+  const runs = useData((s) => post<{ runs: Run[] }>("/runs/search", { max_results: 10 }, s), []);
+  const rollouts = useData(
+    async (s) => {
+      const list = endpoints.data?.deployments ?? [];
+      const found = await Promise.all(list.map((d) => get<Rollout>(`/rollouts/${encodeURIComponent(d.name)}`, undefined, s).catch(() => null)));
+      return found.filter((r): r is Rollout => r !== null && !["completed", "aborted", "promoted", "rolled_back"].includes(String(r.state)));
+    },
+    [endpoints.data],
+  );
+  return (
+    <Page title="Overview">
+      <div class="grid">
+        <Section title="Endpoints">
+          <Show loaded={endpoints}>
+            {(d) => (
+              <Table
+                label="Endpoints"
+                rows={d.deployments}
+                rowKey={(e) => e.name}
+                rowHref={(e) => `/endpoints/${e.name}`}
+                empty="No endpoint deployed yet (conveyor deploy <endpoint> --model <name>@<alias>)."
+                columns={[
+                  { key: "name", label: "Endpoint", render: (e) => <a href={`/endpoints/${e.name}`}>{e.name}</a> },
+                  { key: "revision", label: "Revision", numeric: true, render: (e) => e.current_revision },
+                  { key: "state", label: "State", render: (e) => <Status value={e.current?.rollout_state} /> },
+                  { key: "routes", label: "Traffic", render: (e) => (e.current?.routes ?? []).map((r) => `${r.model}/${r.version} ${r.weight}%`).join(", ") },
+                ]}
+              />
+            )}
+          </Show>
+        </Section>
+        <Section title="Firing alerts">
+          <Show loaded={alerts}>
+            {(d) => (
+              <Table
+                label="Firing alerts"
+                rows={d.alerts}
+                rowKey={(a) => a.id}
+                rowHref={(a) => `/alerts/${a.id}`}
+                empty="No open alert."
+                columns={[
+                  { key: "monitor", label: "Monitor", render: (a) => <a href={`/alerts/${a.id}`}>{a.monitor}</a> },
+                  { key: "severity", label: "Severity", render: (a) => <Status value={a.severity} /> },
+                  { key: "value", label: "Value", numeric: true, render: (a) => fmt(a.value) },
+                  { key: "since", label: "Since", render: (a) => <Time ms={a.fired_at ?? a.started_at} /> },
+                ]}
+              />
+            )}
+          </Show>
+        </Section>
+        <Section title="Rollouts in progress">
+          <Show loaded={rollouts}>
+            {(list) =>
+              list.length ? (
+                <ul>
+                  {list.map((r) => (
+                    <li key={r.endpoint}>
+                      <a href={`/endpoints/${r.endpoint}`}>{r.endpoint}</a> <Status value={String(r.state)} />
+                    </li>
+                  ))}
+                </ul>
+              ) : (
+                <Empty>No rollout in progress.</Empty>
+              )
+            }
+          </Show>
+        </Section>
+        {overviewPanels.map((p) => (
+          <Section key={p.title} title={p.title}>
+            {p.render()}
+          </Section>
+        ))}
+      </div>
+      <Section title="Recent runs">
+        <Show loaded={runs}>
+          {(d) => (
+            <Table
+              label="Recent runs"
+              rows={d.runs}
+              rowKey={(r) => r.id}
+              rowHref={(r) => `/runs/${r.id}`}
+              empty="No run yet (conveyor.start_run())."
+              columns={[
+                { key: "name", label: "Run", render: (r) => <a href={`/runs/${r.id}`}>{r.name || short(r.id)}</a> },
+                { key: "status", label: "Status", render: (r) => <Status value={r.status} /> },
+                { key: "experiment", label: "Experiment", render: (r) => <a href={`/experiments/${r.experiment_id}`}>{short(r.experiment_id)}</a> },
+                { key: "start", label: "Started", render: (r) => <Time ms={r.start_time} /> },
+              ]}
+            />
+          )}
+        </Show>
+      </Section>
+    </Page>
+  );
+}
