@@ -84,6 +84,7 @@ class PageErrors(list[str]):
 def page(browser: Any, ui_server: tuple[str, dict[str, Any]]) -> Iterator[Any]:
     """A fresh page (1280x900, the system's colour scheme light) at the server's origin."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=ui_server[0])
+    context.set_default_timeout(60_000)  # the 2-core CI machine can be busy
     pg = context.new_page()
     errors = PageErrors()
     pg.on(

@@ -125,7 +125,11 @@ def test_compare_selected_runs(page: Any, ui_server: tuple[str, dict[str, Any]])
     diff = page.locator("table[aria-label='Param diff']")
     assert diff.locator("tr.differs").count() == 3  # depth, lr, model all differ
     assert page.locator("svg.parallel polyline").count() == 3
-    assert page.locator("figure.chart canvas").count() == 3  # accuracy, auc, loss overlays
+    assert page.locator("figure.chart canvas").count() == 1  # the overlay of one metric
+    page.get_by_label("Metric").select_option("loss")
+    settle(page)
+    assert "metric=loss" in page.url
+    assert page.locator("figure.chart[aria-label='loss of 3 runs']").count() == 1
     page.go_back()
     settle(page)
     assert page.locator("h1").inner_text() == "Runs of churn-ui"

@@ -116,6 +116,8 @@ export function Table<T>(props: {
   sort?: Sort | null;
   onSort?: (sort: Sort) => void;
   empty?: ComponentChildren;
+  /** New rows are on their way (a sort or filter): the table says so to assistive tech. */
+  busy?: boolean;
 }) {
   const body = useRef<HTMLTableSectionElement>(null);
   const { columns, sort } = props;
@@ -146,7 +148,7 @@ export function Table<T>(props: {
   if (props.rows.length === 0) return <Empty>{props.empty ?? "Nothing here yet."}</Empty>;
   return (
     <div class="table-wrap">
-      <table aria-label={props.label}>
+      <table aria-label={props.label} aria-busy={props.busy ? "true" : "false"}>
         <thead>
           <tr>
             {columns.map((c) => {

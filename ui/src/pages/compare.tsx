@@ -2,7 +2,7 @@ import { ApiError, post } from "../api";
 import { LineChart, color } from "../chart";
 import { Empty, ErrorBox, Loading, Page, Section, Show, fmt, short } from "../components";
 import { useData } from "../data";
-import { useLocation } from "../router";
+import { setQuery, useLocation } from "../router";
 import { history } from "./run";
 import type { Run } from "./types";
 
@@ -29,6 +29,8 @@ export function Compare() {
   const metricKeys = [...new Set(list.flatMap((r) => Object.keys(r.metrics)))].sort();
   const paramKeys = [...new Set(list.flatMap((r) => Object.keys(r.params)))].sort();
   const label = (r: Run) => r.name || short(r.id);
+  const asked = loc.query.get("metric");
+  const metric = asked && metricKeys.includes(asked) ? asked : metricKeys[0];
   return (
     <Page title={`Compare ${list.length} runs`}>
       <Section title="Param diff">
@@ -37,15 +39,23 @@ export function Compare() {
       <Section title="Parallel coordinates">
         <Parallel runs={list} params={paramKeys} metrics={metricKeys} label={label} />
       </Section>
-      <Section title="Metric overlays">
+      <Section title="Metric overlay">
         {metricKeys.length === 0 ? (
           <Empty>No metric logged by these runs.</Empty>
         ) : (
-          <div class="charts">
-            {metricKeys.map((k) => (
-              <Overlay key={k} metric={k} runs={list.filter((r) => k in r.metrics).slice(0, MAX_OVERLAYS)} label={label} />
-            ))}
-          </div>
+          <>
+            <label>
+              Metric{" "}
+              <select value={metric} onChange={(e) => setQuery({ metric: (e.target as HTMLSelectElement).value }, true)}>
+                {metricKeys.map((k) => (
+                  <option key={k} value={k}>
+                    {k}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <Overlay key={metric} metric={metric} runs={list.filter((r) => metric in r.metrics).slice(0, MAX_OVERLAYS)} label={label} />
+          </>
         )}
       </Section>
     </Page>
@@ -56,8 +66,8 @@ function Overlay({ metric, runs, label }: { metric: string; runs: Run[]; label: 
   const data = useData((s) => Promise.all(runs.map((r) => history(r.id, metric, s))), [metric, runs.map((r) => r.id).join(",")]);
   return (
     <div class="metric">
-      <h3>{metric}</h3>
       <Show loaded={data}>{(hs) => <LineChart title={`${metric} of ${runs.length} runs`} series={hs.map((h, i) => ({ label: label(runs[i]), x: h.step, y: h.value }))} />}</Show>
+      {runs.length === MAX_OVERLAYS && <p class="muted">The first {MAX_OVERLAYS} runs are overlaid.</p>}
     </div>
   );
 }

@@ -62,16 +62,15 @@ export function RunsTable({ experiment }: { experiment: string }) {
   const page = Math.max(1, Number(q.get("page") ?? "1") || 1);
   const cols = q.get("cols");
   const exp = useData((s) => get<Experiment>(`/experiments/${encodeURIComponent(experiment)}`, undefined, s), [experiment]);
+  // In parallel with the experiment: search takes its id or name as the URL has it.
   const runs = useData(
     (s) =>
-      exp.data
-        ? post<{ runs: Run[] }>(
-            "/runs/search",
-            { experiment_ids: [exp.data.id], filter: filter || null, order_by: order ? [order] : null, max_results: PAGE_SIZE + 1, offset: (page - 1) * PAGE_SIZE },
-            s,
-          )
-        : new Promise<never>(() => {}),
-    [exp.data, filter, order, page],
+      post<{ runs: Run[] }>(
+        "/runs/search",
+        { experiment_ids: [experiment], filter: filter || null, order_by: order ? [order] : null, max_results: PAGE_SIZE + 1, offset: (page - 1) * PAGE_SIZE },
+        s,
+      ),
+    [experiment, filter, order, page],
   );
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [draft, setDraft] = useState<string | null>(null);
@@ -131,8 +130,10 @@ export function RunsTable({ experiment }: { experiment: string }) {
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
+          // the input's own value: a submit may come before the re-render of the last keystroke
+          const input = (e.currentTarget as HTMLFormElement).elements.namedItem("filter") as HTMLInputElement;
           setDraft(null);
-          setQuery({ filter: filterText.trim(), page: null });
+          setQuery({ filter: input.value.trim(), page: null });
         }}
       >
         <label for="filter">Filter</label>
@@ -186,6 +187,7 @@ export function RunsTable({ experiment }: { experiment: string }) {
             sort={orderToSort(order)}
             onSort={(s) => setQuery({ order: `${s.key} ${s.desc ? "DESC" : "ASC"}`, page: null })}
             empty={filter ? "No run matches this filter." : "No run in this experiment yet."}
+            busy={runs.loading}
             columns={columns}
           />
           <nav class="pager" aria-label="Pages">

@@ -4,19 +4,13 @@ import { Empty, ErrorBox, KeyValues, Loading, Page, Section, Show, Status, Table
 import { useData } from "../data";
 import { setQuery, useLocation } from "../router";
 import { runPanels } from "../slots";
-import type { Artifact, MetricPoint, Run } from "./types";
+import type { Artifact, Run } from "./types";
 
-/** One metric's history as columns (steps, times, values) for the chart. */
+/** One metric's history as typed columns (steps, times, values) for the chart. */
 export async function history(runId: string, key: string, signal: AbortSignal) {
-  const d = await get<{ points: MetricPoint[] }>(`/runs/${runId}/metric-history`, { key }, signal);
-  const n = d.points.length;
-  const step = new Float64Array(n), time = new Float64Array(n), value = new Float64Array(n);
-  d.points.forEach((p, i) => {
-    step[i] = p.step;
-    time[i] = p.timestamp;
-    value[i] = typeof p.value === "number" ? p.value : NaN;
-  });
-  return { step, time, value };
+  const d = await get<{ steps: number[]; timestamps: number[]; values: (number | string)[] }>(`/runs/${runId}/metric-columns`, { key }, signal);
+  const value = Float64Array.from(d.values, (v) => (typeof v === "number" ? v : Number(v)));
+  return { step: Float64Array.from(d.steps), time: Float64Array.from(d.timestamps), value };
 }
 
 function MetricChart({ runId, metric, axis }: { runId: string; metric: string; axis: "step" | "time" }) {

@@ -6,7 +6,6 @@ export interface Run {
   parent_run_id: string | null; source: Record<string, unknown>; params: Record<string, string>; metrics: Record<string, number>;
   tags: Record<string, string>; inputs: { dataset_version_id: string; dataset: string; version: number; sha256: string; context: string }[];
 }
-export interface MetricPoint { key: string; value: number; step: number; timestamp: number; }
 export interface Artifact { path: string; sha256: string; size: number; }
 export interface Route { model: string; version: number; role: string; weight: number; alias: string | null; name: string; }
 export interface Revision {
