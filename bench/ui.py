@@ -40,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -58,6 +59,9 @@ FILTER = "metrics.m01 > 0.5 and params.p00 = 'a'"
 
 # In the page: resolve with performance.now() (minus t0) once `pred()` holds, after a frame.
 _UNTIL = """
+// After an action: first the table is busy (the request went out), then `pred` holds.
+window.__after = (pred, t0) => window.__until(() => document.querySelector('[aria-busy="true"]'), t0)
+  .then(() => window.__until(pred, t0));
 window.__until = (pred, t0) => new Promise((resolve, reject) => {
   const late = setTimeout(() => reject(new Error("not ready after 60 s: " + pred)), 60000);
   const done = () => requestAnimationFrame(() => { clearTimeout(late); resolve(performance.now() - t0); });
@@ -165,7 +169,7 @@ def time_ours(base: str, seeded: dict[str, Any], reps: int) -> dict[str, Any]:
                       button.click();
                       const done = () => eval(ready)() &&
                         button.closest('th').getAttribute('aria-sort') === direction;
-                      return window.__until(done, t0);
+                      return window.__after(done, t0);
                     }""",
                     [direction, _RUNS_READY],
                 )
@@ -178,7 +182,7 @@ def time_ours(base: str, seeded: dict[str, Any], reps: int) -> dict[str, Any]:
                   const t0 = performance.now();
                   input.form.requestSubmit();
                   const done = () => location.search.includes('filter=') && eval(ready)();
-                  return window.__until(done, t0);
+                  return window.__after(done, t0);
                 }""",
                 [FILTER, _RUNS_READY],
             )
@@ -212,7 +216,7 @@ def time_ours(base: str, seeded: dict[str, Any], reps: int) -> dict[str, Any]:
     return {k: {"median_ms": _median(v), "samples_ms": v} for k, v in out.items()}
 
 
-def time_requests(base: str, seeded: dict[str, Any], reps: int) -> dict[str, float]:
+def time_requests(base: str, seeded: dict[str, Any], reps: int, points: int) -> dict[str, float]:
     """Each API request the pages make, timed from a plain client (median ms)."""
     import httpx
 
@@ -229,7 +233,7 @@ def time_requests(base: str, seeded: dict[str, Any], reps: int) -> dict[str, flo
             {**page, "order_by": ["metrics.m00 DESC"]},
         ),
         "runs page filtered": ("POST", search, {**page, "filter": FILTER}),
-        "runs page 100 (offset 5,000)": ("POST", search, {**page, "offset": 5000}),
+        "runs page 101 (offset 5,000)": ("POST", search, {**page, "offset": 5000}),
         "200 runs by id (compare)": (
             "POST",
             search,
@@ -239,7 +243,11 @@ def time_requests(base: str, seeded: dict[str, Any], reps: int) -> dict[str, flo
             },
         ),
         "one run": ("GET", f"/api/v1/runs/{big}", None),
-        "metric history, 100k points": ("GET", f"/api/v1/runs/{big}/metric-history?key=loss", None),
+        f"metric columns, {points:,} points": (
+            "GET",
+            f"/api/v1/runs/{big}/metric-columns?key=loss",
+            None,
+        ),
     }
     out: dict[str, float] = {}
     with httpx.Client(base_url=base, timeout=60) as http:
@@ -296,6 +304,17 @@ print(json.dumps({"experiment": exp_id, "big": big, "seed_s": time.perf_counter(
 """
 
 
+def _mlflow_first(base: str, exp: str, order: str | None, flt: str) -> str:
+    """The name of the run MLflow's own search puts first (what its UI must show first)."""
+    import httpx
+
+    body: dict[str, Any] = {"experiment_ids": [exp], "max_results": 1, "filter": flt}
+    if order:
+        body["order_by"] = [order]
+    found = httpx.post(f"{base}/api/2.0/mlflow/runs/search", json=body, timeout=120).json()
+    return str(found["runs"][0]["info"]["run_name"])
+
+
 def time_mlflow(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     import subprocess
 
@@ -331,46 +350,49 @@ def time_mlflow(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     ]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    out: dict[str, list[float]] = {"table": [], "filter": [], "run": []}
-    rows = "() => document.querySelectorAll('[role=\"row\"], .ag-row').length >= 20"
-    with (
-        server_process(
-            "mlflow-server", cmd, health_url=f"{base}/health", base_url=base, env=env, log_dir=work
+    out: dict[str, list[float]] = {"table": [], "sort": [], "filter": [], "run": []}
+    exp, big = seeded["experiment"], seeded["big"]
+    rows = "() => document.querySelectorAll('.ag-row').length >= 20"
+    table = f"/#/experiments/{exp}/runs"
+    # Sort and filter are URL state in MLflow's UI too: change the hash, wait for the first
+    # row its REST API says comes first.
+    views = {
+        "sort": (
+            "orderByKey=" + quote("metrics.`m00`") + "&orderByAsc=false",
+            "metrics.m00 DESC",
+            "",
         ),
-        sync_playwright() as pw,
+        "filter": ("searchFilter=" + quote(FILTER), None, FILTER),
+    }
+    step = (
+        "([hash, name]) => { const t0 = performance.now(); location.hash = hash;"
+        " return window.__until(() => [...document.querySelectorAll('.ag-row[row-index=\"0\"]')]"
+        ".some((r) => r.textContent.includes(name)), t0); }"
+    )
+    plotted = "() => document.querySelector('.js-plotly-plot path.js-line')"
+    with server_process(
+        "mlflow-server", cmd, health_url=f"{base}/health", base_url=base, env=env, log_dir=work
     ):
-        browser = _browser(pw)
-        exp = seeded["experiment"]
-        table = f"/#/experiments/{exp}"
-        _navigate(browser, base, table, rows)  # warm-up
-        for rep in range(args.reps):
-            out["table"].append(_navigate(browser, base, table, rows))
-            context, page = _page(browser, base)
-            page.goto(table, wait_until="commit")
-            page.evaluate(f"window.__until({rows}, 0)")
-            box = page.get_by_placeholder("metrics.rmse", exact=False).first
-            box.fill(FILTER.replace("'", '"'))
-            page.evaluate("window.__t0 = performance.now()")
-            box.press("Enter")
-            page.wait_for_function(
-                "() => location.href.includes('searchFilter') || location.href.includes('filter')"
-            )
-            page.wait_for_load_state("networkidle")
-            out["filter"].append(float(page.evaluate("performance.now() - window.__t0")))
-            context.close()
-            metric = f'/#/metric?runs=["{seeded["big"]}"]&metric="loss"&experiments=["{exp}"]'
-            out["run"].append(
-                _navigate(
-                    browser,
-                    base,
-                    metric,
-                    "() => document.querySelector('.js-plotly-plot .scatterlayer path, canvas')",
+        firsts = {k: _mlflow_first(base, exp, order, flt) for k, (_, order, flt) in views.items()}
+        with sync_playwright() as pw:
+            browser = _browser(pw)
+            _navigate(browser, base, table, rows)  # warm-up
+            for rep in range(args.reps):
+                out["table"].append(_navigate(browser, base, table, rows))
+                for key, (query, _, _) in views.items():
+                    context, page = _page(browser, base)
+                    page.goto(table, wait_until="commit")
+                    page.evaluate(f"window.__until({rows}, 0)")
+                    hash_ = f"#/experiments/{exp}/runs?{query}"
+                    out[key].append(float(page.evaluate(step, [hash_, firsts[key]])))
+                    context.close()
+                run_page = f"/#/experiments/{exp}/runs/{big}/model-metrics"
+                out["run"].append(_navigate(browser, base, run_page, plotted))
+                log(
+                    f"mlflow rep {rep + 1}: "
+                    + ", ".join(f"{k} {v[-1]:.0f} ms" for k, v in out.items())
                 )
-            )
-            log(
-                f"mlflow rep {rep + 1}: " + ", ".join(f"{k} {v[-1]:.0f} ms" for k, v in out.items())
-            )
-        browser.close()
+            browser.close()
     return {
         "version": pkg_version(python, "mlflow"),
         "seed_s": seeded["seed_s"],
@@ -394,7 +416,9 @@ def report(res: dict[str, Any]) -> str:
         f"`python bench/ui.py{' --mlflow' if peer else ''}` — {res['runs']:,} runs × "
         f"{res['metrics']} metrics × {res['params']} params, one run with {res['points']:,} "
         f"points; headless Chromium ({res['chromium']}), median of {res['reps']}; "
-        f"{res['machine']}. Seeded in {res['seed_s']:.0f} s.",
+        f"{res['machine']}; {res['date']}, load average (1 min) {res['load'][0]:.1f} at the "
+        f"start and {res['load'][1]:.1f} at the end: other jobs shared the 2 cores, so every "
+        f"figure is a busy-machine figure. Seeded in {res['seed_s']:.0f} s.",
         "",
         "| view | Conveyor | target |"
         + (f" MLflow {peer['version']} UI | ratio |" if peer else ""),
@@ -420,9 +444,11 @@ def report(res: dict[str, Any]) -> str:
     if peer:
         lines += [
             "",
-            "MLflow's UI: the experiment page until its runs grid shows rows; the filter from "
-            "Enter in its search box until the grid settles (network idle); the metric page of "
-            "the long run until its plot is drawn. Sort and compare were not scripted for it.",
+            "MLflow's UI: its runs page until the grid shows rows; sort and filter as the URL "
+            "state its UI keeps (`orderByKey`, `searchFilter`) set on a loaded page, until the "
+            "first row is the run MLflow's own search puts first; the long run's model-metrics "
+            "tab until its plot is drawn (MLflow charts a sample of the points, not all "
+            "100,000). Compare was not scripted for MLflow.",
         ]
     return "\n".join(lines)
 
@@ -439,6 +465,7 @@ def main() -> None:
     parser.add_argument("--mlflow", action="store_true", help="also time MLflow's UI")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
     args = parser.parse_args()
+    load_start = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     log(f"work folder {work}")
     seeded = seed_ours(work / "home", args.runs, args.metrics, args.params, args.points)
@@ -456,7 +483,7 @@ def main() -> None:
         log_dir=work,
     ):
         ours = time_ours(base, seeded, args.reps)
-        requests = time_requests(base, seeded, 5)
+        requests = time_requests(base, seeded, 5, args.points)
     res: dict[str, Any] = {
         "runs": args.runs,
         "metrics": args.metrics,
@@ -468,9 +495,11 @@ def main() -> None:
         "requests": requests,
         "machine": _machine(),
         "chromium": _chromium_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     if args.mlflow:
         res["mlflow"] = time_mlflow(work, args)
+    res["load"] = [load_start, os.getloadavg()[0]]
     text = report(res)
     print(text)
     print(json.dumps(res, indent=1))

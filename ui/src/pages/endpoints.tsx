@@ -1,6 +1,7 @@
 import { ApiError, get, seg } from "../api";
 import { Badge, Empty, ErrorBox, Loading, Page, Section, Show, Status, Table, Time, fmt } from "../components";
 import { useData } from "../data";
+import { AlertsTable } from "./monitoring";
 import type { Alert, Deployment, Revision } from "./types";
 
 interface Decision { seq: number; action: string; state: string; step: number; weight: number; revision: number | null; analysis: { verdict?: string; checks?: Record<string, unknown>[] } | null; reason: string; actor: string; at: number }
@@ -106,19 +107,7 @@ export function EndpointPage({ name }: { name: string }) {
       <Section title="Alerts">
         <Show loaded={alerts}>
           {(a) => (
-            <Table
-              label="Alerts of this endpoint"
-              rows={a.alerts}
-              rowKey={(x) => x.id}
-              rowHref={(x) => `/alerts/${x.id}`}
-              empty="No alert on this endpoint."
-              columns={[
-                { key: "monitor", label: "Monitor", render: (x) => <a href={`/alerts/${x.id}`}>{x.monitor}</a> },
-                { key: "state", label: "State", render: (x) => <Status value={x.state} /> },
-                { key: "message", label: "Message", render: (x) => x.message },
-                { key: "at", label: "Started", render: (x) => <Time ms={x.started_at} /> },
-              ]}
-            />
+            <AlertsTable alerts={a.alerts} label="Alerts of this endpoint" empty="No alert on this endpoint." columns={["monitor", "state", "message", "started"]} />
           )}
         </Show>
       </Section>

@@ -1,9 +1,27 @@
 import { get } from "../api";
 import { LineChart } from "../chart";
-import { Empty, ErrorBox, KeyValues, Loading, Page, Section, Show, Status, Table, Time, fmt } from "../components";
+import { Empty, ErrorBox, KeyValues, Loading, Page, Section, Show, Status, Table, Time, fmt, type Column } from "../components";
 import { useData } from "../data";
 import { setQuery, useLocation } from "../router";
 import type { Alert, Check, Monitor } from "./types";
+
+type AlertColumn = "monitor" | "endpoint" | "state" | "severity" | "value" | "message" | "started" | "resolved";
+
+const ALERT_COLUMNS: Record<AlertColumn, Column<Alert>> = {
+  monitor: { key: "monitor", label: "Monitor", render: (a) => <a href={`/alerts/${a.id}`}>{a.monitor}</a> },
+  endpoint: { key: "endpoint", label: "Endpoint", render: (a) => <a href={`/endpoints/${a.endpoint}`}>{a.endpoint}</a> },
+  state: { key: "state", label: "State", render: (a) => <Status value={a.state} /> },
+  severity: { key: "severity", label: "Severity", render: (a) => <Status value={a.severity} /> },
+  value: { key: "value", label: "Value", numeric: true, render: (a) => fmt(a.value) },
+  message: { key: "message", label: "Message", render: (a) => a.message },
+  started: { key: "started", label: "Started", render: (a) => <Time ms={a.fired_at ?? a.started_at} /> },
+  resolved: { key: "resolved", label: "Resolved", render: (a) => <Time ms={a.resolved_at} /> },
+};
+
+/** A table of alerts with the columns named (each row opens the alert). */
+export function AlertsTable({ alerts, label, empty, columns }: { alerts: Alert[]; label: string; empty: string; columns: AlertColumn[] }) {
+  return <Table label={label} rows={alerts} rowKey={(a) => a.id} rowHref={(a) => `/alerts/${a.id}`} empty={empty} columns={columns.map((c) => ALERT_COLUMNS[c])} />;
+}
 
 export function Monitoring() {
   const loc = useLocation();
@@ -18,22 +36,7 @@ export function Monitoring() {
         </label>
         <Show loaded={alerts}>
           {(d) => (
-            <Table
-              label="Alerts"
-              rows={d.alerts}
-              rowKey={(a) => a.id}
-              rowHref={(a) => `/alerts/${a.id}`}
-              empty={open ? "No open alert." : "No alert yet."}
-              columns={[
-                { key: "monitor", label: "Monitor", render: (a) => <a href={`/alerts/${a.id}`}>{a.monitor}</a> },
-                { key: "endpoint", label: "Endpoint", render: (a) => <a href={`/endpoints/${a.endpoint}`}>{a.endpoint}</a> },
-                { key: "state", label: "State", render: (a) => <Status value={a.state} /> },
-                { key: "severity", label: "Severity", render: (a) => a.severity },
-                { key: "value", label: "Value", numeric: true, render: (a) => fmt(a.value) },
-                { key: "started", label: "Started", render: (a) => <Time ms={a.started_at} /> },
-                { key: "resolved", label: "Resolved", render: (a) => <Time ms={a.resolved_at} /> },
-              ]}
-            />
+            <AlertsTable alerts={d.alerts} label="Alerts" empty={open ? "No open alert." : "No alert yet."} columns={["monitor", "endpoint", "state", "severity", "value", "started", "resolved"]} />
           )}
         </Show>
       </Section>
@@ -148,18 +151,7 @@ export function MonitorPage({ name }: { name: string }) {
       <Section title="Alerts">
         <Show loaded={alerts}>
           {(d) => (
-            <Table
-              label="Alerts of this monitor"
-              rows={d.alerts}
-              rowKey={(a) => a.id}
-              rowHref={(a) => `/alerts/${a.id}`}
-              empty="No alert from this monitor."
-              columns={[
-                { key: "state", label: "State", render: (a) => <a href={`/alerts/${a.id}`}><Status value={a.state} /></a> },
-                { key: "message", label: "Message", render: (a) => a.message },
-                { key: "started", label: "Started", render: (a) => <Time ms={a.started_at} /> },
-              ]}
-            />
+            <AlertsTable alerts={d.alerts} label="Alerts of this monitor" empty="No alert from this monitor." columns={["state", "message", "started"]} />
           )}
         </Show>
       </Section>

@@ -1,7 +1,8 @@
 import { get, post } from "../api";
-import { Empty, Page, Section, Show, Status, Table, Time, fmt, short } from "../components";
+import { Empty, Page, Section, Show, Status, Table, Time, short } from "../components";
 import { useData } from "../data";
 import { overviewPanels } from "../slots";
+import { AlertsTable } from "./monitoring";
 import type { Alert, Deployment, Run } from "./types";
 
 interface Rollout { endpoint: string; state: string; step?: number; candidate?: string; [key: string]: unknown }
@@ -43,19 +44,7 @@ export function Overview() {
         <Section title="Firing alerts">
           <Show loaded={alerts}>
             {(d) => (
-              <Table
-                label="Firing alerts"
-                rows={d.alerts}
-                rowKey={(a) => a.id}
-                rowHref={(a) => `/alerts/${a.id}`}
-                empty="No open alert."
-                columns={[
-                  { key: "monitor", label: "Monitor", render: (a) => <a href={`/alerts/${a.id}`}>{a.monitor}</a> },
-                  { key: "severity", label: "Severity", render: (a) => <Status value={a.severity} /> },
-                  { key: "value", label: "Value", numeric: true, render: (a) => fmt(a.value) },
-                  { key: "since", label: "Since", render: (a) => <Time ms={a.fired_at ?? a.started_at} /> },
-                ]}
-              />
+              <AlertsTable alerts={d.alerts} label="Firing alerts" empty="No open alert." columns={["monitor", "severity", "value", "started"]} />
             )}
           </Show>
         </Section>
