@@ -56,3 +56,16 @@ def test_served_at_root_with_the_api_untouched(ui_server: tuple[str, dict[str, A
             404,
         )  # index or 404, never the file
         assert "root:" not in http.get("/assets/../../../../etc/passwd").text
+
+
+def test_conveyor_ui_refuses_a_remote_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from conveyor.cli.main import app
+    from conveyor.config import reset_settings
+
+    monkeypatch.setenv("CONVEYOR_URI", "http://127.0.0.1:9")
+    reset_settings()
+    result = CliRunner().invoke(app, ["ui"])
+    assert result.exit_code == 1
+    assert "the UI is served by that server, open http://127.0.0.1:9" in result.output

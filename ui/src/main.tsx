@@ -1,4 +1,5 @@
 import { render } from "preact";
+import { useErrorBoundary } from "preact/hooks";
 import "./style.css";
 import { NotFound } from "./components";
 import { match, useLocation, type Params } from "./router";
@@ -62,6 +63,22 @@ function resolve(path: string): ComponentChildren {
   return <NotFound message={`There is no page at ${path}.`} />;
 }
 
+/** A page that throws while rendering shows its message, never a stack trace. */
+function Guard({ children }: { children: ComponentChildren }) {
+  const [error, reset] = useErrorBoundary();
+  if (error)
+    return (
+      <div class="error" role="alert">
+        <strong>This page failed to render</strong>
+        <p>{String((error as Error)?.message ?? error)}</p>
+        <button type="button" onClick={reset}>
+          Try again
+        </button>
+      </div>
+    );
+  return <>{children}</>;
+}
+
 function section(path: string): string {
   const first = "/" + (path.split("/")[1] ?? "");
   const aliases: Record<string, string> = { "/runs": "/experiments", "/compare": "/experiments", "/monitors": "/monitoring", "/alerts": "/monitoring" };
@@ -90,7 +107,7 @@ function App() {
         </nav>
       </header>
       <main id="main" key={loc.path}>
-        {resolve(loc.path)}
+        <Guard>{resolve(loc.path)}</Guard>
       </main>
     </>
   );
