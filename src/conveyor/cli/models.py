@@ -219,3 +219,13 @@ def register(
         ),
         as_json,
     )
+
+
+def _card_commands() -> None:
+    from conveyor.lineage import card_cli
+
+    app.command("card")(card_cli.card)
+    app.command("card-set")(card_cli.card_set)
+
+
+_card_commands()

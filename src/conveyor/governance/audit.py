@@ -14,7 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import Limit, NonNegativeInt, check_limit
 from conveyor._util import canonical_json, digest, new_id, now_ms
+from conveyor.errors import ValidationFailed
 from conveyor.store.tables import audit_events, audit_head
 
 __all__ = ["AuditEvent", "ChainReport", "append_event", "list_events", "verify_chain"]
@@ -120,12 +122,15 @@ def list_events(
     object_type: str | None = None,
     object_id: str | None = None,
     action: str | None = None,
-    limit: int = 100,
-    after_seq: int = 0,
+    limit: Limit = 100,
+    after_seq: NonNegativeInt = 0,
     newest_first: bool = False,
 ) -> list[AuditEvent]:
     """Events in chain order (``newest_first``: the latest ``limit`` events, newest
     first), optionally filtered by object or action."""
+    check_limit(limit)
+    if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
+        raise ValidationFailed(f"after_seq must be a non-negative integer, got {after_seq!r}")
     query = sa.select(audit_events).where(audit_events.c.seq > after_seq)
     if object_type:
         query = query.where(audit_events.c.object_type == object_type)
@@ -138,8 +143,9 @@ def list_events(
     return [AuditEvent(**dict(r)) for r in rows]
 
 
-def verify_chain(conn: sa.Connection, batch: int = 10_000) -> ChainReport:
+def verify_chain(conn: sa.Connection, batch: Limit = 10_000) -> ChainReport:
     """Recompute every hash in order; report the first event that does not match."""
+    check_limit(batch, "batch")
     prev, count, last_seq = GENESIS, 0, 0
     while True:
         rows = (
