@@ -1,5 +1,5 @@
 import { ApiError, get, seg } from "../api";
-import { Badge, Empty, ErrorBox, Loading, Page, Section, Show, Status, Table, Time, fmt } from "../components";
+import { Badge, Empty, ErrorBox, Loading, Page, Section, Show, Status, Table, Time, fmt, type Column } from "../components";
 import { useData } from "../data";
 import { AlertsTable } from "./monitoring";
 import type { Alert, Deployment, Revision } from "./types";
@@ -16,23 +16,31 @@ export function Endpoints() {
     <Page title="Endpoints">
       <Show loaded={list}>
         {(d) => (
-          <Table
-            label="Endpoints"
-            rows={d.deployments}
-            rowKey={(e) => e.name}
-            rowHref={(e) => `/endpoints/${e.name}`}
-            empty="No endpoint deployed yet: conveyor deploy <endpoint> --model <name>@<alias>."
-            columns={[
-              { key: "name", label: "Endpoint", render: (e) => <a href={`/endpoints/${e.name}`}>{e.name}</a> },
-              { key: "revision", label: "Revision", numeric: true, render: (e) => e.current_revision },
-              { key: "state", label: "State", render: (e) => <Status value={e.current?.rollout_state} /> },
-              { key: "traffic", label: "Traffic split", render: (e) => <Split revision={e.current} /> },
-              { key: "updated", label: "Updated", render: (e) => <Time ms={e.updated_at} /> },
-            ]}
-          />
+          <EndpointsTable deployments={d.deployments} />
         )}
       </Show>
     </Page>
+  );
+}
+
+/** Endpoints with their revision, state and traffic split (each row opens the endpoint). */
+export function EndpointsTable({ deployments, updated = true }: { deployments: Deployment[]; updated?: boolean }) {
+  const columns: Column<Deployment>[] = [
+    { key: "name", label: "Endpoint", render: (e) => <a href={`/endpoints/${e.name}`}>{e.name}</a> },
+    { key: "revision", label: "Revision", numeric: true, render: (e) => e.current_revision },
+    { key: "state", label: "State", render: (e) => <Status value={e.current?.rollout_state} /> },
+    { key: "traffic", label: "Traffic split", render: (e) => <Split revision={e.current} /> },
+  ];
+  if (updated) columns.push({ key: "updated", label: "Updated", render: (e) => <Time ms={e.updated_at} /> });
+  return (
+    <Table
+      label="Endpoints"
+      rows={deployments}
+      rowKey={(e) => e.name}
+      rowHref={(e) => `/endpoints/${e.name}`}
+      empty="No endpoint deployed yet: conveyor deploy <endpoint> --model <name>@<alias>."
+      columns={columns}
+    />
   );
 }
 

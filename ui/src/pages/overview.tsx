@@ -2,6 +2,7 @@ import { get, post } from "../api";
 import { Empty, Page, Section, Show, Status, Table, Time, short } from "../components";
 import { useData } from "../data";
 import { overviewPanels } from "../slots";
+import { EndpointsTable } from "./endpoints";
 import { AlertsTable } from "./monitoring";
 import type { Alert, Deployment, Run } from "./types";
 
@@ -25,19 +26,7 @@ export function Overview() {
         <Section title="Endpoints">
           <Show loaded={endpoints}>
             {(d) => (
-              <Table
-                label="Endpoints"
-                rows={d.deployments}
-                rowKey={(e) => e.name}
-                rowHref={(e) => `/endpoints/${e.name}`}
-                empty="No endpoint deployed yet (conveyor deploy <endpoint> --model <name>@<alias>)."
-                columns={[
-                  { key: "name", label: "Endpoint", render: (e) => <a href={`/endpoints/${e.name}`}>{e.name}</a> },
-                  { key: "revision", label: "Revision", numeric: true, render: (e) => e.current_revision },
-                  { key: "state", label: "State", render: (e) => <Status value={e.current?.rollout_state} /> },
-                  { key: "routes", label: "Traffic", render: (e) => (e.current?.routes ?? []).map((r) => `${r.model}/${r.version} ${r.weight}%`).join(", ") },
-                ]}
-              />
+              <EndpointsTable deployments={d.deployments} updated={false} />
             )}
           </Show>
         </Section>
