@@ -135,4 +135,7 @@ def create_app(
     async def openapi_at_root() -> RedirectResponse:
         return RedirectResponse(f"{API_PREFIX}/openapi.json")
 
+    from conveyor.ui import install_ui
+
+    install_ui(app)  # the web UI at / — keep last: it answers what no other route did
     return app

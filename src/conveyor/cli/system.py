@@ -114,11 +114,11 @@ def server(
         ),
     ] = False,
 ) -> None:
-    """Serve the REST API on this machine's store (there is no web UI yet).
+    """Serve the web UI and the REST API on this machine's store.
 
-    It answers the API under /api/v1 (interactive docs at /api/v1/docs, OpenAPI at
-    /api/v1/openapi.json) and the deployed endpoints under /serving. Requests need an API
-    token (`conveyor tokens create`); the first admin comes from --init-admin NAME.
+    It answers the web UI at /, the API under /api/v1 (interactive docs at /api/v1/docs,
+    OpenAPI at /api/v1/openapi.json) and the deployed endpoints under /serving. Requests need
+    an API token (`conveyor tokens create`); the first admin comes from --init-admin NAME.
     """
     import os
 
@@ -182,6 +182,50 @@ def _prepare_token_auth(init_admin: str | None) -> None:
             )
     finally:
         local.close()
+
+
+@app.command("ui")
+def ui(
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: setting server_port).", min=1, max=65535)
+    ] = None,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the UI in the default browser.")
+    ] = False,
+) -> None:
+    """Open the web UI on the embedded store, for one user on this machine (127.0.0.1).
+
+    The same site `conveyor server` serves at /; with CONVEYOR_URI set, open that server's
+    URL instead.
+    """
+    from conveyor.api.server import check_port, run
+
+    resolved = get_settings()
+    if resolved.uri:
+        console().print(
+            f"CONVEYOR_URI is set: the UI is served by that server, open {resolved.uri}",
+            markup=False,
+        )
+        raise typer.Exit(1)
+    host, port = "127.0.0.1", port or int(resolved.server_port)
+    check_port(host, port)
+    url = f"http://{host}:{port}/"
+    console().print(
+        f"Conveyor UI on {url} (store {resolved.home_path}); Ctrl+C stops it", markup=False
+    )
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, (url,)).start()
+    # one user on their own embedded store, loopback only: no tokens (as --insecure-local)
+    import os
+
+    from conveyor.config import reset_settings
+
+    os.environ["CONVEYOR_AUTH"] = "insecure-local"
+    reset_settings()
+    run(host=host, port=port, log_level="warning")
 
 
 @app.command("version")

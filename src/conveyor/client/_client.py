@@ -95,6 +95,7 @@ class Client:
     get_metric_history = Op(
         tracking.get_metric_history, "GET", "/runs/{run_id}/metric-history", key="points"
     )
+    get_metric_columns = Op(tracking.get_metric_columns, "GET", "/runs/{run_id}/metric-columns")
 
     # -- artifacts (streamed: hand-written routes in api/routers/artifacts.py) -------------
     upload_artifact = Op(

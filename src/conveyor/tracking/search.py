@@ -112,19 +112,28 @@ def _limit(what: str, limit: int, got: int, hint: str) -> LimitExceeded:
     )
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
+def _tokens(text: str, starts: list[int] | None = None) -> list[tuple[str, str]]:
+    """The tokens of ``text``; their offsets in ``text`` are appended to ``starts``.
+
+    Errors carry ``details["position"]``: the offset in ``text`` where parsing failed.
+    """
     out: list[tuple[str, str]] = []
-    pos = 0
-    text = text.strip()
+    lead = len(text) - len(text.lstrip())
+    pos = lead
+    text = text.rstrip()
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
             raise ValidationFailed(
-                f"cannot parse filter at position {pos}: {text[pos : pos + 20]!r}. "
-                "Example: metrics.auc > 0.8 and params.model = 'rf'"
+                f"cannot parse filter at position {pos - lead}: {text[pos : pos + 20]!r}. "
+                "Example: metrics.auc > 0.8 and params.model = 'rf'",
+                details={"position": len(text) - len(text[pos:].lstrip())},
             )
         kind = match.lastgroup or ""
-        out.append((kind, match.group(kind)))
+        token = match.group(kind)
+        if starts is not None:
+            starts.append(pos + len(match.group(0)) - len(match.group(0).lstrip()))
+        out.append((kind, token))
         pos = match.end()
     return out
 
@@ -137,8 +146,13 @@ class _Parser:
     def __init__(self, text: str, what: str = "filter") -> None:
         self.text = text
         self.what = what
-        self.toks = _tokens(text)
+        self.starts: list[int] = []
+        self.toks = _tokens(text, self.starts)
         self.i = 0
+
+    def position(self) -> int:
+        """The offset in the text of the next token (the end when none is left)."""
+        return self.starts[self.i] if self.i < len(self.starts) else len(self.text.rstrip())
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -146,14 +160,19 @@ class _Parser:
     def take(self) -> tuple[str, str]:
         tok = self.peek()
         if tok is None:
-            raise ValidationFailed(f"filter {self.text!r} ends too early")
+            raise ValidationFailed(
+                f"filter {self.text!r} ends too early", details={"position": self.position()}
+            )
         self.i += 1
         return tok
 
     def fail(self, what: str) -> ValidationFailed:
         tok = self.peek()
         got = tok[1] if tok else "end of filter"
-        return ValidationFailed(f"bad {self.what} {self.text!r}: expected {what}, got {got!r}")
+        return ValidationFailed(
+            f"bad {self.what} {self.text!r}: expected {what}, got {got!r}",
+            details={"position": self.position()},
+        )
 
     def entity(self) -> tuple[str, str]:
         kind, word = self.take()

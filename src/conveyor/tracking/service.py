@@ -429,6 +429,26 @@ def get_metric_history(conn: sa.Connection, run_id: str, key: str) -> list[Metri
     return [MetricPoint(key, math.nan if v is None else v, step, ts) for v, step, ts in rows]
 
 
+def get_metric_columns(conn: sa.Connection, run_id: str, key: str) -> MetricRows:
+    """One metric's history as columns (steps, timestamps, values), by step then logging
+    order.
+
+    The points of ``get_metric_history`` in the columnar wire form: half the JSON and no
+    per-point object, for charts of 100,000 points. Ordered by (step, id), which the
+    (run_id, key, step) index yields without a sort.
+    """
+    _run_row(conn, run_id)
+    rows = conn.execute(
+        sa.select(metrics.c.value, metrics.c.step, metrics.c.timestamp)
+        .where(metrics.c.run_id == run_id, metrics.c.key == key)
+        .order_by(metrics.c.step, metrics.c.id)
+    ).all()
+    values, steps, stamps = (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [])
+    return MetricRows(
+        [key] * len(steps), [math.nan if v is None else v for v in values], steps, stamps
+    )
+
+
 # -- search --------------------------------------------------------------------------------
 def _clause_condition(clause: Clause) -> sa.ColumnElement[bool]:
     if clause.kind == "attribute":
