@@ -69,6 +69,7 @@ EXPECTED = {
     ("get", "/api/v1/models/{model}/versions/{version}/gate-reports/latest"),
     ("get", "/api/v1/audit/events"),
     ("get", "/api/v1/audit/verify"),
+    ("get", "/api/v1/audit/anchor"),
     ("get", "/api/v1/pipelines/runs"),
     ("get", "/api/v1/pipelines/runs/{run_id}"),
     ("get", "/api/v1/pipelines/runs/{run_id}/explain"),

@@ -70,7 +70,7 @@ def _endpoint(op: Op[Any, Any]) -> Any:
     params: list[inspect.Parameter] = [
         inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
         inspect.Parameter(
-            "actor",
+            "_actor",  # underscored: services may take an ``actor`` argument (audit filters)
             inspect.Parameter.KEYWORD_ONLY,
             annotation=Annotated[Actor, Depends(current_actor)],
         ),
@@ -111,7 +111,7 @@ def _endpoint(op: Op[Any, Any]) -> Any:
 
     async def endpoint(**values: Any) -> OrjsonResponse:
         request: Request = values.pop("request")
-        actor: Actor = values.pop("actor")
+        actor: Actor = values.pop("_actor")
         body = values.pop("body", None)
         kwargs = {
             k: path_converters[k](v) if k in path_converters else v for k, v in values.items()

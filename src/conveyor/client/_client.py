@@ -283,6 +283,7 @@ class Client:
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")
     verify_audit_chain = Op(audit.verify_chain, "GET", "/audit/verify")
+    anchor_audit_chain = Op(audit.anchor_chain, "GET", "/audit/anchor")
 
     # -- old spellings, kept for one release -----------------------------------------------
     def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion:

@@ -1,9 +1,13 @@
 """The audit trail: append-only, hash-chained records of every mutation.
 
-Each event's ``hash`` is sha256 over the previous event's hash and the event's own fields,
-so removing or editing any stored event breaks every hash after it; ``verify_chain``
-finds the first break. Events are written by ``UnitOfWork.audit`` inside the same
-transaction as the change they describe: the change and its record commit together.
+Each event's ``hash`` is sha256 over the previous event's hash and the event's own fields
+(its details included), so removing, editing or reordering any stored event breaks every
+hash after it; ``verify_chain`` names the first break. A rewrite of the whole table (every
+hash recomputed) is caught against an *anchor*: the head ``{seq, hash}`` printed by
+``anchor_chain`` and kept outside the database (``conveyor audit anchor --output``).
+
+Events are written by ``UnitOfWork.audit`` inside the same transaction as the change they
+describe: the change and its record commit together.
 """
 
 from __future__ import annotations
@@ -12,12 +16,22 @@ import hashlib
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from conveyor._util import canonical_json, digest, new_id, now_ms
+from conveyor.errors import ValidationFailed
+from conveyor.governance.timespec import parse_time
 from conveyor.store.tables import audit_events, audit_head
 
-__all__ = ["AuditEvent", "ChainReport", "append_event", "list_events", "verify_chain"]
+__all__ = [
+    "AuditEvent",
+    "ChainReport",
+    "anchor_chain",
+    "append_event",
+    "list_events",
+    "verify_chain",
+]
 
 GENESIS = "0" * 64
 
@@ -62,6 +76,14 @@ class ChainReport:
     events: int
     first_bad_seq: int | None = None
     reason: str = ""
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    first_bad_id: str | None = None
+    first_bad_action: str | None = None
+    anchored: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def _chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
@@ -77,6 +99,7 @@ def _hashed_fields(row: Any) -> dict[str, Any]:
         "object_type": row["object_type"],
         "object_id": row["object_id"],
         "digest": row["digest"],
+        "details": row["details"],
     }
 
 
@@ -105,7 +128,8 @@ def append_event(
         "object_type": object_type,
         "object_id": str(object_id),
         "digest": digest(change),
-        "details": details or {},
+        # normalised through JSON now, so the hashed details equal what is read back
+        "details": orjson.loads(canonical_json(details or {})),
         "prev_hash": head.hash,
     }
     row["hash"] = _chain_hash(head.hash, _hashed_fields(row))
@@ -120,27 +144,80 @@ def list_events(
     object_type: str | None = None,
     object_id: str | None = None,
     action: str | None = None,
+    actor: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
     limit: int = 100,
     after_seq: int = 0,
     newest_first: bool = False,
 ) -> list[AuditEvent]:
     """Events in chain order (``newest_first``: the latest ``limit`` events, newest
-    first), optionally filtered by object or action."""
+    first), optionally filtered by object, action, actor and time.
+
+    ``action`` ending in ``*`` matches a prefix (``deployment.*``). ``since`` (inclusive)
+    and ``until`` (exclusive) are ISO-8601 times (``2026-01-31``, ``2026-01-31T12:00Z``),
+    epoch milliseconds, or an age before now (``7d``, ``12h``)."""
+    if not 1 <= limit <= 10_000:
+        raise ValidationFailed(f"limit must be between 1 and 10000, got {limit}")
     query = sa.select(audit_events).where(audit_events.c.seq > after_seq)
     if object_type:
         query = query.where(audit_events.c.object_type == object_type)
     if object_id:
         query = query.where(audit_events.c.object_id == object_id)
-    if action:
+    if action and action.endswith("*"):
+        prefix = action[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(audit_events.c.action.like(prefix + "%", escape="\\"))
+    elif action:
         query = query.where(audit_events.c.action == action)
+    if actor:
+        query = query.where(audit_events.c.actor == actor)
+    if since:
+        query = query.where(audit_events.c.created >= parse_time(since, "since"))
+    if until:
+        query = query.where(audit_events.c.created < parse_time(until, "until"))
     order = audit_events.c.seq.desc() if newest_first else audit_events.c.seq
     rows = conn.execute(query.order_by(order).limit(limit)).mappings()
     return [AuditEvent(**dict(r)) for r in rows]
 
 
-def verify_chain(conn: sa.Connection, batch: int = 10_000) -> ChainReport:
-    """Recompute every hash in order; report the first event that does not match."""
+def anchor_chain(conn: sa.Connection) -> dict[str, Any]:
+    """The chain head to keep outside the database: ``{"seq", "hash", "at"}``.
+
+    Give it back to ``verify_chain(anchor_seq=..., anchor_hash=...)`` later: if the event
+    at ``seq`` no longer has that hash, the table was rewritten."""
+    head = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)).one()
+    return {"seq": head.seq, "hash": head.hash, "at": now_ms()}
+
+
+def verify_chain(
+    conn: sa.Connection,
+    anchor_seq: int | None = None,
+    anchor_hash: str | None = None,
+    batch: int = 10_000,
+) -> ChainReport:
+    """Recompute every hash in order; report the first event that does not match.
+
+    With ``anchor_seq`` and ``anchor_hash`` (from ``anchor_chain``, kept elsewhere) it
+    also checks that the event at ``anchor_seq`` still carries that hash, which catches a
+    rewrite of the whole table that is consistent in itself."""
+    if (anchor_seq is None) != (anchor_hash is None):
+        raise ValidationFailed("give both anchor_seq and anchor_hash (an anchor file has both)")
     prev, count, last_seq = GENESIS, 0, 0
+    anchor_seen = anchor_seq == 0
+
+    def bad(seq: int, reason: str, row: Any = None) -> ChainReport:
+        return ChainReport(
+            False,
+            count,
+            seq,
+            reason,
+            head_seq=last_seq,
+            head_hash=prev,
+            first_bad_id=row["id"] if row is not None else None,
+            first_bad_action=row["action"] if row is not None else None,
+            anchored=anchor_seq is not None,
+        )
+
     while True:
         rows = (
             conn.execute(
@@ -157,11 +234,31 @@ def verify_chain(conn: sa.Connection, batch: int = 10_000) -> ChainReport:
         for row in rows:
             count += 1
             if row["seq"] != last_seq + 1:
-                return ChainReport(False, count, last_seq + 1, "event missing from the chain")
-            if row["prev_hash"] != prev or _chain_hash(prev, _hashed_fields(row)) != row["hash"]:
-                return ChainReport(False, count, row["seq"], "hash does not match its content")
+                return bad(last_seq + 1, "event missing from the chain (deleted)", None)
+            if row["prev_hash"] != prev:
+                why = "previous-hash link broken (events deleted or reordered)"
+                return bad(row["seq"], why, row)
+            if _chain_hash(prev, _hashed_fields(row)) != row["hash"]:
+                return bad(row["seq"], "hash does not match its content (event edited)", row)
+            if anchor_seq is not None and row["seq"] == anchor_seq:
+                anchor_seen = True
+                if row["hash"] != anchor_hash:
+                    return bad(
+                        row["seq"],
+                        "event no longer has the anchored hash: the chain was rewritten "
+                        "at or before it",
+                        row,
+                    )
             prev, last_seq = row["hash"], row["seq"]
+    if anchor_seq is not None and not anchor_seen:
+        return bad(
+            last_seq + 1,
+            f"the chain ends at seq {last_seq}, before the anchored seq {anchor_seq}: "
+            "events were removed",
+        )
     head = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)).one()
     if head.seq != last_seq or head.hash != prev:
-        return ChainReport(False, count, last_seq + 1, "chain head disagrees with last event")
-    return ChainReport(True, count)
+        return bad(last_seq + 1, "chain head disagrees with the last event (events deleted)")
+    return ChainReport(
+        True, count, head_seq=last_seq, head_hash=prev, anchored=anchor_seq is not None
+    )
