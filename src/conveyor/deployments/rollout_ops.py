@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from conveyor.governance.oversight import require_reason
 from conveyor.store import UnitOfWork
 from conveyor.store.stores import Stores
 
@@ -91,10 +92,11 @@ def rollout_status(conn: sa.Connection, endpoint: str) -> dict[str, Any]:
 
 
 def pause_rollout(uow: UnitOfWork, endpoint: str, reason: str = "") -> dict[str, Any]:
-    """Freeze the running rollout at its weight."""
+    """Freeze the running rollout at its weight (``reason`` required, audited)."""
     from conveyor.deployments import rollout as machine
 
-    return machine.pause(uow, endpoint, reason=reason).to_dict()
+    why = require_reason(reason, "pause the rollout on", endpoint)
+    return machine.pause(uow, endpoint, reason=why).to_dict()
 
 
 def resume_rollout(uow: UnitOfWork, endpoint: str) -> dict[str, Any]:
@@ -105,16 +107,19 @@ def resume_rollout(uow: UnitOfWork, endpoint: str) -> dict[str, Any]:
 
 
 def promote_rollout(
-    uow: UnitOfWork, endpoint: str, override_reason: str | None = None
+    uow: UnitOfWork, endpoint: str, reason: str = "", override_reason: str | None = None
 ) -> dict[str, Any]:
-    """Promote the candidate now (needs passing gates, or an audited override)."""
+    """Promote the candidate now (``reason`` required, audited; needs passing gates, or an
+    audited ``override_reason``)."""
     from conveyor.deployments import rollout as machine
 
-    return machine.promote(uow, endpoint, override_reason=override_reason).to_dict()
+    why = require_reason(reason, "promote the rollout on", endpoint)
+    return machine.promote(uow, endpoint, override_reason=override_reason, reason=why).to_dict()
 
 
 def abort_rollout(uow: UnitOfWork, endpoint: str, reason: str = "") -> dict[str, Any]:
-    """Stop the rollout; all traffic back on the primary."""
+    """Stop the rollout; all traffic back on the primary (``reason`` required, audited)."""
     from conveyor.deployments import rollout as machine
 
-    return machine.abort(uow, endpoint, reason=reason).to_dict()
+    why = require_reason(reason, "abort the rollout on", endpoint)
+    return machine.abort(uow, endpoint, reason=why).to_dict()

@@ -374,6 +374,7 @@ def _write_revision(
     reason: str,
     parent: int | None,
     restored_from: int | None = None,
+    why: str | None = None,
 ) -> Revision:
     latest = uow.conn.execute(
         sa.select(sa.func.max(deployment_revisions.c.revision)).where(
@@ -413,6 +414,7 @@ def _write_revision(
         revision=row["revision"],
         previous=dep.current_revision or None,
         routes=[f"{r.role}:{r.key}:{r.weight:g}" for r in routes],
+        **({"reason": why} if why else {}),
     )
     return _revision(_Row(row), dep.name)
 
@@ -480,12 +482,19 @@ def deploy(
     )
 
 
-def rollback(uow: UnitOfWork, endpoint: str, *, to_revision: int | None = None) -> Revision:
+def rollback(
+    uow: UnitOfWork, endpoint: str, *, reason: str = "", to_revision: int | None = None
+) -> Revision:
     """Restore the revision before the current one (or ``to_revision``) as a NEW revision.
 
-    History stays append-only. "Before" follows the chain of replaced revisions, so rolling
-    back twice goes two steps back rather than flip-flopping.
+    ``reason`` is required (ValidationFailed without one): a rollback is a manual
+    intervention, audited as ``deployment.rollback`` with it. History stays append-only.
+    "Before" follows the chain of replaced revisions, so rolling back twice goes two steps
+    back rather than flip-flopping.
     """
+    from conveyor.governance.oversight import require_reason
+
+    why = require_reason(reason, "roll back", endpoint)
     dep = _deployment_row(uow.conn, endpoint, lock=True)
     if dep.current_revision == 0:
         raise ValidationFailed(f"endpoint {endpoint!r} has no revision to roll back")
@@ -520,6 +529,7 @@ def rollback(uow: UnitOfWork, endpoint: str, *, to_revision: int | None = None) 
         reason="rollback",
         parent=target.parent_revision,
         restored_from=target.revision,
+        why=why,
     )
 
 
