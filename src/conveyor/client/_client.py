@@ -22,7 +22,7 @@ from conveyor.deployments import service as deployments
 from conveyor.errors import NotFound
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
-from conveyor.governance import audit
+from conveyor.governance import audit, holds, retention
 from conveyor.monitoring import crud as monitors
 from conveyor.monitoring import operations as monitoring
 from conveyor.pipelines import service as pipelines
@@ -284,6 +284,13 @@ class Client:
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")
     verify_audit_chain = Op(audit.verify_chain, "GET", "/audit/verify")
     anchor_audit_chain = Op(audit.anchor_chain, "GET", "/audit/anchor")
+
+    # -- retention and legal holds -------------------------------------------------------
+    get_retention = Op(retention.get_retention, "GET", "/retention")
+    purge_retention = Op(retention.purge_retention, "POST", "/retention/purge", tx="stores")
+    create_hold = Op(holds.create_hold, "POST", "/holds", tx="write", status=201)
+    list_holds = Op(holds.list_holds, "GET", "/holds", key="holds")
+    release_hold = Op(holds.release_hold, "POST", "/holds/{hold_id}/release", tx="write")
 
     # -- old spellings, kept for one release -----------------------------------------------
     def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion:

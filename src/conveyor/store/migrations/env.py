@@ -7,7 +7,9 @@ from alembic import context
 # imported so autogenerate sees every domain's tables on the shared metadata
 import conveyor.deployments.rollout_tables
 import conveyor.deployments.tables
+import conveyor.explain.tables
 import conveyor.gates.tables
+import conveyor.governance.retention_tables
 import conveyor.monitoring.tables
 import conveyor.pipelines.tables  # noqa: F401
 from conveyor.store.tables import metadata
