@@ -195,6 +195,14 @@ SETTINGS: tuple[Setting, ...] = (
         "scheduler (first one an interval after start-up); 0 disables the scheduled purge "
         "(`conveyor retention purge` still works).",
     ),
+    Setting(
+        "explain_at_registration",
+        _to_bool,
+        True,
+        "Compute a model version's global feature importance (mean |SHAP| over its input "
+        "example) when it is registered, for tree and linear models with shap installed; "
+        "stored with the version for model cards. Off: `conveyor models explain` computes it.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -75,6 +75,8 @@ EXPECTED = {
     ("post", "/api/v1/holds"),
     ("get", "/api/v1/holds"),
     ("post", "/api/v1/holds/{hold_id}/release"),
+    ("post", "/api/v1/models/{model}/versions/{version}/explanation"),
+    ("get", "/api/v1/models/{model}/versions/{version}/explanation"),
     ("get", "/api/v1/pipelines/runs"),
     ("get", "/api/v1/pipelines/runs/{run_id}"),
     ("get", "/api/v1/pipelines/runs/{run_id}/explain"),

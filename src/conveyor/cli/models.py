@@ -9,6 +9,7 @@ import typer
 from conveyor.cli._backend import backend
 from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
 from conveyor.errors import ValidationFailed
+from conveyor.explain.cli import explain_cmd
 from conveyor.registry.entities import ModelVersion
 
 if TYPE_CHECKING:
@@ -219,3 +220,6 @@ def register(
         ),
         as_json,
     )
+
+
+app.command("explain")(explain_cmd)  # the command lives with the explanations

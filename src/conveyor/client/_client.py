@@ -20,6 +20,7 @@ from conveyor.data import service as datasets
 from conveyor.deployments import compile, rollout_ops
 from conveyor.deployments import service as deployments
 from conveyor.errors import NotFound
+from conveyor.explain import summary as explanations
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
 from conveyor.governance import audit, holds, retention
@@ -291,6 +292,20 @@ class Client:
     create_hold = Op(holds.create_hold, "POST", "/holds", tx="write", status=201)
     list_holds = Op(holds.list_holds, "GET", "/holds", key="holds")
     release_hold = Op(holds.release_hold, "POST", "/holds/{hold_id}/release", tx="write")
+
+    # -- explanations --------------------------------------------------------------------
+    explain_model_version = Op(
+        explanations.explain_model_version,
+        "POST",
+        "/models/{model:path}/versions/{version}/explanation",
+        tx="stores",
+        status=201,
+    )
+    get_explanation_summary = Op(
+        explanations.get_explanation_summary,
+        "GET",
+        "/models/{model:path}/versions/{version}/explanation",
+    )
 
     # -- old spellings, kept for one release -----------------------------------------------
     def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion:
