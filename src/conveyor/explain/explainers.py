@@ -16,6 +16,7 @@ additive by construction). ``output`` says what the values add up to: ``probabil
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,14 +37,21 @@ class Unsupported(ValidationFailed):
     """This model cannot be explained here (the message says why and what to do)."""
 
 
-def _shap() -> Any:
+def import_shap() -> Any:
+    """The shap module (imported once, its import-time deprecation noise from matplotlib
+    silenced); Unsupported when it is not installed."""
     try:
-        import shap
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import shap
     except ImportError:
         raise Unsupported(
             "explanations need the shap package: pip install 'conveyor-mlops[explain]'"
         ) from None
     return shap
+
+
+_shap = import_shap
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,9 @@ _AT_REGISTRATION = ("sklearn", "lightgbm", "xgboost")
 def summarize(explainer: Explainer, matrix: np.ndarray, *, data: str) -> dict[str, Any]:
     """The summary of ``explainer`` over ``matrix``: features by mean |SHAP| (largest
     first; averaged over outputs), base values, and where the rows came from."""
-    import shap
+    from conveyor.explain.explainers import import_shap
 
+    shap = import_shap()
     limit = _KERNEL_ROWS if explainer.method == "kernel" else MAX_ROWS
     rows = matrix[:limit]
     result = explainer.explain(rows)
@@ -184,13 +185,13 @@ def summarize_at_registration(stores: Stores, mv: ModelVersion) -> dict[str, Any
     any failure, logged: registration has already succeeded)."""
     if mv.flavor not in _AT_REGISTRATION:
         return None
-    try:
-        import shap  # noqa: F401
-    except ImportError:
-        return None
-    try:
-        from conveyor.explain.explainers import Unsupported
+    from conveyor.explain.explainers import Unsupported, import_shap
 
+    try:
+        import_shap()
+    except Unsupported:
+        return None  # shap not installed
+    try:
         try:
             return explain_model_version(stores, mv.name, str(mv.version))
         except Unsupported as exc:
