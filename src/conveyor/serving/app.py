@@ -156,6 +156,17 @@ class BatchingConfig:
 _bits = random.getrandbits
 
 
+#: What the body parsers raise on rows they cannot read (answered as a 422).
+_UNREADABLE = (TypeError, ValueError, KeyError, AttributeError, OverflowError)
+
+
+def _unreadable(exc: Exception) -> ValidationFailed:
+    return ValidationFailed(
+        f"cannot read the input rows: {exc}",
+        details={"errors": [{"field": "*", "error": str(exc)[:200]}]},
+    )
+
+
 def _ids(n: int) -> list[str]:
     if n == 1:
         return [f"{_bits(128):032x}"]
@@ -441,11 +452,8 @@ class InferenceApp:
                     matrix = parse_csv(body, route.signature)
                 else:
                     matrix = parse_invocations(payload, route.signature)
-            except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
-                raise ValidationFailed(
-                    f"cannot read the input rows: {exc}",
-                    details={"errors": [{"field": "*", "error": str(exc)[:200]}]},
-                ) from None
+            except _UNREADABLE as exc:
+                raise _unreadable(exc) from None
             try:
                 outputs, proba = await self._predict(table, route, matrix, want_proba)
             except Exception as exc:
@@ -695,11 +703,8 @@ class InferenceApp:
                     matrix = parse_v2(payload, route.signature, None)[0]
                 else:
                     matrix = parse_invocations(payload, route.signature)
-            except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
-                raise ValidationFailed(
-                    f"cannot read the input rows: {exc}",
-                    details={"errors": [{"field": "*", "error": str(exc)[:200]}]},
-                ) from None
+            except _UNREADABLE as exc:
+                raise _unreadable(exc) from None
             if route.explain is None:
                 raise ValidationFailed(
                     f"model {table.endpoint!r} version {route.version} has no explainer on "
