@@ -14,6 +14,8 @@ or on demand over given data (``conveyor models explain <model>/<version> --data
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -156,25 +158,29 @@ def explain_model_version(
 ) -> dict[str, Any]:
     """Compute and store the global importance of a model version over ``data`` (records;
     default: the version's input example). Audited as ``model_version.explain``."""
-    from conveyor.deployments.compile import load_version
     from conveyor.explain.loaded import explainer_for, to_matrix
+    from conveyor.models import load_model
+    from conveyor.registry.uris import ResolvedModel, materialize
 
     with stores.read() as conn:
         mv = registry.resolve_version(conn, model, version)
-    loaded = load_version(stores, mv)
     given = _frame(data)
-    frame = given if given is not None else loaded.input_example
-    if frame is None:
-        raise ValidationFailed(
-            f"{model}/{mv.version} was logged without an input example: give data to explain "
-            f"it over (conveyor models explain {model}/{mv.version} --data FILE)"
+    # a private folder, removed after: the model cache stays what serving put there
+    with tempfile.TemporaryDirectory(prefix="conveyor-explain-") as tmp:
+        resolved = ResolvedModel(mv.uri, mv.manifest_sha256, mv.files, mv.name, mv.version)
+        loaded = load_model(materialize(stores, resolved, Path(tmp)))
+        frame = given if given is not None else loaded.input_example
+        if frame is None:
+            raise ValidationFailed(
+                f"{model}/{mv.version} was logged without an input example: give data to "
+                f"explain it over (conveyor models explain {model}/{mv.version} --data FILE)"
+            )
+        explainer = explainer_for(loaded, frame)
+        summary = summarize(
+            explainer,
+            to_matrix(frame, explainer.features),
+            data="given" if given is not None else "input_example",
         )
-    explainer = explainer_for(loaded, frame)
-    summary = summarize(
-        explainer,
-        to_matrix(frame, explainer.features),
-        data="given" if given is not None else "input_example",
-    )
     with stores.write() as uow:
         return _store(uow, mv, summary)
 
