@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/gates.py
 	$(BIN)/python bench/pipelines.py
 	$(BIN)/python bench/rollout.py
+	$(BIN)/python bench/predict_ray.py
 
 clean:
 	rm -rf $(VENV) .conveyor build dist src/*.egg-info

@@ -7,7 +7,8 @@ Usage::
     .venv/bin/python bench/tracking_ab.py --old /tmp/old/src --new src [--rounds 2]
 
 Prints, per workload, each side's best figure and new/old (runs/s and points/s: higher is
-better; per-call and search: lower is better).
+better; per-call and search: lower is better), and the CPU seconds server and client spent
+on the same fixed work: on a shared machine CPU time moves far less than wall time.
 """
 
 from __future__ import annotations
@@ -82,12 +83,20 @@ WORKLOADS = {
     "batched": ("points/s", True),
     "runs": ("runs/s", True),
     "search": ("ms median", False),
+    "per_call_cpu": ("CPU s", False),
+    "batched_cpu": ("CPU s", False),
+    "runs_cpu": ("CPU s", False),
+    "search_cpu": ("CPU s", False),
 }
 
 
 def _figures(res: dict[str, Any]) -> dict[str, float]:
     out = {name: float(res[name]["per_s"]) for name in ("per_call", "batched", "runs")}
     out["search"] = statistics.median(res["search"]["samples_s"]) * 1e3
+    for name in WORKLOADS:
+        if name.endswith("_cpu"):
+            part = res[name.removesuffix("_cpu")]
+            out[name] = float(part["server_cpu_s"]) + float(part["client_cpu_s"])
     return out
 
 

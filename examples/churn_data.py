@@ -2,8 +2,10 @@
 
 Customers have tenure, charges, contract type, payment method, support calls and usage;
 churn follows a logistic model of those with interactions and noise, so models of
-different capacity score differently. ``drifted=True`` produces the same population a
-few months later: prices went up, month-to-month contracts grew, usage shifted.
+different capacity score differently. ``drift`` (0 to 1; ``drifted=True`` is 1) moves the
+population a few months on: prices went up, month-to-month contracts grew, usage shifted
+(data drift) — and customers became more sensitive to price and support problems, so a
+model trained before decays (concept drift).
 """
 
 from __future__ import annotations
@@ -28,10 +30,15 @@ FEATURES = [
 ]
 
 
-def make_churn(n_rows: int = 20_000, *, seed: int = 0, drifted: bool = False) -> pd.DataFrame:
-    """``n_rows`` customers with a ``churned`` label (about a quarter churn)."""
+def make_churn(
+    n_rows: int = 20_000, *, seed: int = 0, drifted: bool = False, drift: float | None = None
+) -> pd.DataFrame:
+    """``n_rows`` customers with a ``churned`` label (about a quarter churn before drift)."""
+    d = float(drift if drift is not None else (1.0 if drifted else 0.0))
+    if not 0.0 <= d <= 1.0:
+        raise ValueError(f"drift must be between 0 and 1, got {d}")
     rng = np.random.default_rng(seed)
-    contract_p = [0.45, 0.30, 0.25] if not drifted else [0.65, 0.20, 0.15]
+    contract_p = [0.45 + 0.2 * d, 0.30 - 0.1 * d, 0.25 - 0.1 * d]
     contract = rng.choice(["month-to-month", "one-year", "two-year"], n_rows, p=contract_p)
     payment = rng.choice(
         ["card", "bank-transfer", "electronic-check", "mailed-check"],
@@ -40,23 +47,24 @@ def make_churn(n_rows: int = 20_000, *, seed: int = 0, drifted: bool = False) ->
     )
     region = rng.choice(["north", "south", "east", "west"], n_rows, p=[0.3, 0.2, 0.25, 0.25])
     tenure = rng.gamma(2.0, 14.0, n_rows).clip(1, 72).round()
-    base_price = 55.0 if not drifted else 63.0
+    base_price = 55.0 + 8.0 * d
     monthly = (base_price + rng.normal(0, 18, n_rows) + 8 * (contract == "month-to-month")).clip(
         18, 120
     )
     total = monthly * tenure * rng.uniform(0.95, 1.05, n_rows)
-    support = rng.poisson(1.2 if not drifted else 1.6, n_rows)
-    usage = rng.lognormal(2.5 if not drifted else 2.7, 0.6, n_rows)
+    support = rng.poisson(1.2 + 0.4 * d, n_rows)
+    usage = rng.lognormal(2.5 + 0.2 * d, 0.6, n_rows)
     products = rng.integers(1, 5, n_rows)
     age = rng.normal(45, 14, n_rows).clip(18, 90).round()
     logit = (
         -1.3
-        + 1.6 * (contract == "month-to-month")
+        - 0.9 * d
+        + 1.6 * (1 - 0.6 * d) * (contract == "month-to-month")
         - 1.1 * (contract == "two-year")
         + 0.55 * (payment == "electronic-check")
-        - 0.045 * tenure
-        + 0.028 * (monthly - 60)
-        + 0.38 * support
+        - 0.045 * (1 - 0.5 * d) * tenure
+        + 0.028 * (1 + 2.5 * d) * (monthly - 60)
+        + 0.38 * (1 + 0.8 * d) * support
         - 0.25 * (products - 1)
         + 0.015 * (age - 45) * (contract == "month-to-month")
         + 0.3 * np.sin(usage / 5)

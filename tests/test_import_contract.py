@@ -17,6 +17,7 @@ DOMAIN = (
     "conveyor.data",
     "conveyor.deployments",
     "conveyor.evaluation",
+    "conveyor.features",
     "conveyor.gates",
     "conveyor.governance",
     "conveyor.jobs",
@@ -32,6 +33,7 @@ DOMAIN = (
 #: client with ``conveyor.connect()``. Nothing else in a domain package may.
 EDGE = {
     "conveyor.data.sdk",
+    "conveyor.features.sdk",
     "conveyor.registry.sdk",
     "conveyor.tracking.fluent",
     "conveyor.monitoring._sources",  # dataset_version_source(dv) defaults to connect()

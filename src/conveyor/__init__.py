@@ -53,6 +53,8 @@ _LAZY = {
         ],
         "conveyor.tracking.fluent",
     ),
+    "MlflowClient": "conveyor.mlflow_sdk.client",
+    "autolog": "conveyor.tracking.autolog",
     "ModelInfo": "conveyor.tracking.model_logging",
     "log_model": "conveyor.tracking.model_logging",
     "register_model": "conveyor.tracking.model_logging",
@@ -72,9 +74,11 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from conveyor.client import Client
     from conveyor.data.sdk import load_dataset, log_dataset, log_input
     from conveyor.gates.sdk import run_gates
+    from conveyor.mlflow_sdk.client import MlflowClient
     from conveyor.monitoring import drift_report, quality_report
     from conveyor.pipelines.steps import pipeline, step
     from conveyor.registry.sdk import load_model
+    from conveyor.tracking.autolog import autolog
     from conveyor.tracking.fluent import (
         ActiveRun,
         active_run,
@@ -102,12 +106,14 @@ __all__ = [
     "Conflict",
     "ConveyorError",
     "IntegrityError",
+    "MlflowClient",
     "ModelInfo",
     "NotFound",
     "PermissionDenied",
     "ValidationFailed",
     "__version__",
     "active_run",
+    "autolog",
     "connect",
     "drift_report",
     "end_run",

@@ -166,6 +166,32 @@ SETTINGS: tuple[Setting, ...] = (
         "stopped and the caller gets a 503 query_timeout. 0 disables the bound.",
     ),
     Setting(
+        "features_online_url",
+        str,
+        "",
+        "Online feature store: redis://host:6379/0 (any Redis/Valkey URL) or sqlite:///path; "
+        "empty means SQLite at <home>/features/online.db.",
+    ),
+    Setting(
+        "features_online_timeout_s",
+        float,
+        0.5,
+        "Longest an online feature read may take (connect and answer) before it fails.",
+    ),
+    Setting(
+        "features_memory_limit",
+        str,
+        "1GB",
+        "Memory DuckDB may use for point-in-time joins and materialization (it spills beyond).",
+    ),
+    Setting(
+        "features_postgres_url",
+        str,
+        "",
+        "PostgreSQL holding PostgreSQLSource tables (SQLAlchemy URL); empty means the "
+        "metadata store's URL when that is PostgreSQL.",
+    ),
+    Setting(
         "s3_endpoint_url",
         str,
         "",

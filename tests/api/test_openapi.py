@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from conveyor._schema import END, NUMBER, SHA256_PATTERN
+
 EXPECTED = {
     ("get", "/api/v1/health"),
     ("post", "/api/v1/experiments"),
@@ -25,7 +27,7 @@ EXPECTED = {
     ("get", "/api/v1/models/{name}"),
     ("post", "/api/v1/models/{name}/versions"),
     ("get", "/api/v1/models/{name}/versions"),
-    ("get", "/api/v1/models/{name}/versions/{ref}"),
+    ("get", "/api/v1/models/{name}/versions/{version}"),
     ("patch", "/api/v1/models/{name}/versions/{version}"),
     ("put", "/api/v1/models/{name}/versions/{version}/tags"),
     ("put", "/api/v1/models/{name}/aliases/{alias}"),
@@ -85,6 +87,18 @@ EXPECTED = {
     ("get", "/api/v1/triggers/{name}"),
     ("put", "/api/v1/triggers/{name}/state"),
     ("get", "/api/v1/triggers/{trigger_id}/evaluations"),
+    ("post", "/api/v1/features/apply"),
+    ("get", "/api/v1/features"),
+    ("get", "/api/v1/features/{name}"),
+    ("get", "/api/v1/features/{name}/versions"),
+    ("post", "/api/v1/features/resolve"),
+    ("post", "/api/v1/features/materialize"),
+    ("get", "/api/v1/feature-materializations"),
+    ("post", "/api/v1/features/online"),
+    ("get", "/api/v1/feature-freshness"),
+    ("put", "/api/v1/endpoint-features/{endpoint}"),
+    ("get", "/api/v1/endpoint-features/{endpoint}"),
+    ("delete", "/api/v1/endpoint-features/{endpoint}"),
 }
 
 
@@ -101,3 +115,57 @@ def test_openapi_lists_the_routes(client: httpx.Client) -> None:
         "timestamps",
     }
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def _schema(op: dict[str, object], name: str) -> dict[str, object]:
+    params = op["parameters"]
+    assert isinstance(params, list)
+    return next(p["schema"] for p in params if p["name"] == name)
+
+
+def test_errors_and_rules_are_documented(client: httpx.Client) -> None:
+    doc = client.get("/api/v1/openapi.json").json()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            for status in ("400", "404", "409", "422"):
+                answer = op["responses"][status]["content"]["application/json"]["schema"]
+                assert answer == {"$ref": "#/components/schemas/ErrorBody"}, (method, path)
+    error = doc["components"]["schemas"]["ErrorDetail"]
+    assert set(error["required"]) == {"code", "message", "details"}
+    version = doc["paths"]["/api/v1/models/{name}/versions/{version}"]
+    assert _schema(version["patch"], "version")["pattern"] == f"^{NUMBER}{END}"
+    assert _schema(version["get"], "name")["maxLength"] == 250
+    blob = doc["paths"]["/api/v1/blobs/{sha256}"]["get"]
+    assert _schema(blob, "sha256")["pattern"] == SHA256_PATTERN
+    revision = doc["paths"]["/api/v1/deployments/{endpoint}/revisions/{revision}"]["get"]
+    assert _schema(revision, "revision")["pattern"] == f"^(current|{NUMBER}){END}"
+    search = doc["paths"]["/api/v1/runs/search"]["post"]["requestBody"]["content"]
+    body = doc["components"]["schemas"][search["application/json"]["schema"]["$ref"][21:]]
+    assert body["properties"]["max_results"]["maximum"] == 50_000
+    assert body["additionalProperties"] is False
+
+
+def test_allow_names_the_methods_of_the_template_that_owns_the_url(
+    client: httpx.Client,
+) -> None:
+    # /experiments/get-or-create also matches /experiments/{id_or_name:path} (GET), but
+    # belongs, as OpenAPI says, to the concrete template.
+    answer = client.request("OPTIONS", "/api/v1/experiments/get-or-create")
+    assert (answer.status_code, answer.headers["allow"]) == (405, "POST")
+    answer = client.request("OPTIONS", "/api/v1/deployments/web/rollback")
+    assert answer.headers["allow"] == "POST"
+    # a GET the greedy {name:path} route would take for model "a/versions/1/tags"
+    answer = client.get("/api/v1/models/a/versions/1/tags")
+    assert (answer.status_code, answer.headers["allow"]) == (405, "PUT")
+    assert answer.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_json_integers_and_booleans_are_what_the_schema_says(client: httpx.Client) -> None:
+    search = "/api/v1/runs/search"
+    assert client.post(search, json={"offset": 0.0}).status_code == 200  # 0.0 is an integer
+    for bad in ({"offset": False}, {"offset": 1.5}, {"offset": "1"}, {"offset": 2**53}):
+        answer = client.post(search, json=bad)
+        assert answer.status_code == 422, bad
+        assert "offset" in answer.json()["error"]["message"]
+    answer = client.post("/api/v1/monitors/run", json={"due_only": 0})
+    assert answer.status_code == 422 and "due_only" in answer.json()["error"]["message"]

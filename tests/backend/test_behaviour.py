@@ -423,7 +423,7 @@ def test_monitors_crud_run_and_alerts(backend: Backend, tmp_path: Path) -> None:
     with pytest.raises(Conflict, match="vol"):
         backend.create_monitor(spec)
     done = backend.apply_monitors([spec, {**spec, "name": "vol2", "comparison": "<"}])
-    assert [(a, m.name) for a, m in done] == [("unchanged", "vol"), ("created", "vol2")]
+    assert [(d.action, d.monitor.name) for d in done] == [("unchanged", "vol"), ("created", "vol2")]
     assert backend.update_monitor("vol", {"threshold": 5}).threshold == 5
     assert [m.name for m in backend.list_monitors(endpoint="churn")] == ["vol", "vol2"]
     outcomes = backend.run_monitors(due_only=False, log_uri=str(tmp_path / "no-log"))

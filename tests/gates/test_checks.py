@@ -187,6 +187,15 @@ def test_data_checks(two: LocalBackend, tmp_path: Path, good_model: LogisticRegr
     two.log_dataset("churn-eval", make_frame(1500, seed=5))
     alone = only(gate(two, 3, "  - data: {}\n"))
     assert alone.verdict == "insufficient_data" and not alone.passed
+    # a model a pipeline step returned: the step's input frames are its training data
+    from conveyor.data.service import link_run_input
+
+    frame = two.log_dataset("retrain.combine", make_frame(500, seed=6))
+    with two.meta.write(two.actor) as uow:
+        link_run_input(uow, two.get_model_version("churn", 3).run_id, frame.id, "pipeline-input")
+    piped = only(gate(two, 3, "  - data: {}\n"))
+    assert piped.verdict == "pass", piped.message
+    assert [r["role"] for r in piped.evidence["datasets"]] == ["evaluation", "training"]
 
 
 # -- serving --------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ def test_monitor_crud_is_audited(backend: LocalBackend) -> None:
                 MonitorSpec("volume", ENDPOINT, "volume", 10, comparison="<"),
             ],
         )  # fmt: skip
-    assert [a for a, _ in applied] == ["unchanged", "created"]
+    assert [a.action for a in applied] == ["unchanged", "created"]
     with backend.meta.read() as conn:
         assert [m.name for m in list_monitors(conn)] == ["p99", "volume"]
         assert get_monitor(conn, "p99").severity == "critical"

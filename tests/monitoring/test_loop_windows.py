@@ -108,6 +108,9 @@ def test_last_and_durations() -> None:
     assert Window.between("2026-11-27T10:00:00+00:00", T0 + 1).start_ms == T0
     with pytest.raises(ValidationFailed, match="before it starts"):
         Window(T0, T0 - 1)
+    # longer than the time since 1970 (a fuzzer sent 1.8e16 s and got a 500): starts at 1970
+    huge = Window.last(1.8e16, now=T0)
+    assert (huge.start_ms, huge.dates()[0]) == (0, "1970-01-01")
 
 
 def test_default_log_uri_is_under_conveyor_home(conveyor_home: Path) -> None:

@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
+from tests.client_venvs import client_python
 
 import conveyor
 from conveyor.api.app import create_app
 from conveyor.api.testing import ServerThread
 from conveyor.deployments import deploy_endpoint
-from tests.client_venvs import client_python
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

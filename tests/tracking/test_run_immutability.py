@@ -110,7 +110,7 @@ def test_log_model_twice_to_one_path_is_refused() -> None:
     model = LogisticRegression().fit(frame, frame["a"] > 0)
     with conveyor.start_run() as run:
         conveyor.log_model(model, "model", input_example=frame.head(2))
-        with pytest.raises(Conflict, match=r"already has a model .* at 'model'.*artifact_path="):
+        with pytest.raises(Conflict, match=r"already has a model .* at 'model'.*name="):
             conveyor.log_model(model, "model", input_example=frame.head(3))
         conveyor.log_model(model, "model-2", input_example=frame.head(3))
     backend = conveyor.connect()

@@ -73,7 +73,7 @@ def test_log_model_twice_at_one_path_is_refused_saying_so() -> None:
         )
     message = caught.value.message
     assert f"run {run.id} already has a model (or other artifacts) at 'model'" in message
-    assert "Pass another artifact_path=" in message
+    assert "Pass another name=" in message
     assert conveyor.load_model(first.model_uri).predict(X).tolist() == [0, 0, 1, 1]
     assert other.model_uri.endswith("/model_2")
 

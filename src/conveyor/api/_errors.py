@@ -12,12 +12,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -27,7 +29,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from conveyor.api._responses import OrjsonResponse
 from conveyor.errors import ConveyorError, MalformedRequest, PayloadTooLarge
 
-__all__ = ["ErrorMiddleware", "StreamAborted", "error_response", "install_error_handlers"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "ErrorBody",
+    "ErrorMiddleware",
+    "StreamAborted",
+    "documented_methods",
+    "error_response",
+    "install_error_handlers",
+]
 
 log = logging.getLogger("conveyor.api")
 
@@ -38,6 +48,35 @@ _HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable machine-readable code (`not_found`, `conflict` ...)")
+    message: str = Field(description="what was wrong and what to do")
+    details: dict[str, Any] = Field(description="structured context (field names, limits)")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer of the REST API."""
+
+    error: ErrorDetail
+
+
+_ERROR_STATUSES = {
+    400: "The request is malformed (not JSON, a broken upload, a filter that does not parse).",
+    404: "The object (or route) does not exist.",
+    405: "The method is not served on this path; `Allow` lists those that are.",
+    409: "The request conflicts with the stored state (exists already, finished run ...).",
+    413: "The body is larger than the server accepts.",
+    415: "The body is not JSON (or the type this route takes).",
+    422: "A value breaks a rule (the message names the field and the rule).",
+    503: "The server is at a limit (large requests in flight); retry after `Retry-After`.",
+}
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text} for status, text in _ERROR_STATUSES.items()
+}
+"""The error answers documented on every route (OpenAPI ``responses``)."""
 
 
 class StreamAborted(Exception):
@@ -103,11 +142,17 @@ _METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 
 
 def _allowed_methods(request: Request) -> str:
-    """The methods some route serves on this path (Starlette's 405 names only the first route's).
+    """The methods served on this path, as the OpenAPI document describes it.
 
-    Asking the router whether each method would match fully works through included routers
-    and mounts alike.
+    Starlette's 405 names only the first route's methods. Where templates overlap
+    (``/experiments/get-or-create`` and ``/experiments/{id_or_name}``) the URL belongs, as
+    OpenAPI says, to the most concrete template: more segments, then more literal ones.
+    Paths the document does not describe (mounts, ``{name:path}`` values with slashes) fall
+    back to asking each route whether a method would match fully.
     """
+    owners = documented_methods(request.app, request.url.path)
+    if owners:
+        return ", ".join(m for m in _METHODS if m in owners)
     routes = request.app.router.routes
     allowed = [
         method
@@ -115,6 +160,29 @@ def _allowed_methods(request: Request) -> str:
         if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
     ]
     return ", ".join(allowed)
+
+
+_TEMPLATE_PARAM = re.compile(r"{[^}/]+}")
+
+
+def documented_methods(app: Any, path: str) -> set[str]:
+    """The methods the OpenAPI document gives the most concrete template matching ``path``
+    (empty when none matches)."""
+    templates = getattr(app.state, "allow_templates", None)
+    if templates is None:
+        templates = []
+        for template, item in app.openapi().get("paths", {}).items():
+            parts = _TEMPLATE_PARAM.split(template)
+            regex = re.compile("[^/]+".join(re.escape(part) for part in parts))
+            segments = template.strip("/").split("/")
+            concrete = (len(segments), sum(1 for s in segments if not s.startswith("{")))
+            templates.append((regex, concrete, {m.upper() for m in item}))
+        app.state.allow_templates = templates
+    matching = [(c, methods) for regex, c, methods in templates if regex.fullmatch(path)]
+    if not matching:
+        return set()
+    owner = max(c for c, _ in matching)
+    return set().union(*(methods for c, methods in matching if c == owner))
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:

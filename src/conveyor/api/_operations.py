@@ -13,22 +13,24 @@ first, so ``/models/{name:path}/versions`` wins over ``/models/{name:path}``.
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import ConfigDict, Field, create_model
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictBool, create_model
 from pydantic.fields import FieldInfo
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
+from conveyor._schema import END, INT64_MAX, JSON_INT_MAX, NUMBER, Rule
+from conveyor.api._errors import documented_methods
 from conveyor.api._responses import EncodedJsonResponse, OrjsonResponse
 from conveyor.api.deps import current_actor
 from conveyor.client.op import Op
 from conveyor.client.wire import decode_arg, encode, wire_hint
 from conveyor.errors import ValidationFailed
 from conveyor.governance.identity import Actor
-
-INT64_MAX = 2**63 - 1
 
 __all__ = ["operations", "operations_router"]
 
@@ -77,24 +79,28 @@ def _endpoint(op: Op[Any, Any]) -> Any:
     ]
     body_fields: dict[str, Any] = {}
     path_converters: dict[str, Any] = {}
+    rules = op.rules
     for p in op.signature.parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             raise TypeError(f"{op.name}: *args/**kwargs cannot travel over HTTP; name them")
         hint = wire_hint(hints.get(p.name, Any))
         default = ... if p.default is inspect.Parameter.empty else p.default
+        rule = rules.get(p.name)
+        schema = _documented_rule(rule, hints.get(p.name, Any))
         if p.name in op.path_params:
-            params.append(inspect.Parameter(p.name, p.KEYWORD_ONLY, annotation=str))
+            schema = schema if rule else _path_rule(op, hints.get(p.name, Any))
+            segment: Any = Annotated[str, Path(json_schema_extra=schema)]
+            params.append(inspect.Parameter(p.name, p.KEYWORD_ONLY, annotation=segment))
             path_converters[p.name] = _path_converter(op, p.name, hints.get(p.name, Any))
         elif op.method == "GET":
+            query: Any = Annotated[_strict(hint, _QueryInt, bool), Query(json_schema_extra=schema)]
             params.append(
-                inspect.Parameter(
-                    p.name, p.KEYWORD_ONLY, annotation=Annotated[hint, Query()], default=default
-                )
+                inspect.Parameter(p.name, p.KEYWORD_ONLY, annotation=query, default=default)
             )
-        elif p.name in op.wire_names:
-            body_fields[p.name] = (hint, Field(default, alias=op.wire_names[p.name]))
         else:
-            body_fields[p.name] = (hint, default)
+            alias = op.wire_names.get(p.name)
+            field = Field(default, alias=alias, json_schema_extra=schema)
+            body_fields[p.name] = (_strict(hint), field)
     body_model: Any = None
     if body_fields:
         body_model = create_model(f"{_camel(op.name)}Body", __config__=_FORBID, **body_fields)
@@ -108,10 +114,18 @@ def _endpoint(op: Op[Any, Any]) -> Any:
             )
         )
     response_class = EncodedJsonResponse if _json_safe(op) else OrjsonResponse
+    # A template also matches URLs that belong to a more concrete one (GET /runs/search is
+    # not get_run("search"), GET /models/a/versions/1/tags not get_model("a/versions/1/
+    # tags")): those answer 405 as the OpenAPI document says, not as the match would.
+    templated = bool(op.path_params)
 
     async def endpoint(**values: Any) -> OrjsonResponse:
         request: Request = values.pop("request")
         actor: Actor = values.pop("_actor")
+        if templated:
+            owners = documented_methods(request.app, request.scope["path"])
+            if owners and op.method not in owners:
+                raise HTTPException(405)
         body = values.pop("body", None)
         kwargs = {
             k: path_converters[k](v) if k in path_converters else v for k, v in values.items()
@@ -146,10 +160,72 @@ def _required(default: Any) -> bool:
     return default is ...
 
 
+def _body_int(value: Any) -> Any:
+    """An integer as JSON Schema means it (``3`` or ``3.0``, not ``true`` or ``"3"``), in
+    the range the schema documents."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be an integer, got {value!r:.40}")
+    return _int_range(value)
+
+
+def _int_range(value: int) -> int:
+    if not -JSON_INT_MAX <= value <= JSON_INT_MAX:
+        raise ValueError(f"must be within ±{JSON_INT_MAX} (2^53 - 1), got {value}")
+    return value
+
+
+_BodyInt = Annotated[int, BeforeValidator(_body_int)]
+_QueryInt = Annotated[int, AfterValidator(_int_range)]
+
+
+def _strict(hint: Any, leaf_int: Any = _BodyInt, leaf_bool: Any = StrictBool) -> Any:
+    """JSON booleans and integers as the schema says: no ``0`` for false, no ``false`` or
+    ``1.5`` for an integer (pydantic's lax mode would take them), no integer past the
+    documented range."""
+    if hint is bool:
+        return leaf_bool
+    if hint is int:
+        return leaf_int
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if not args or origin is None or origin is Annotated:
+        return hint
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(_strict(a, leaf_int, leaf_bool) for a in args)]  # noqa: UP007
+    if origin in (list, dict, tuple):
+        try:
+            return origin[tuple(_strict(a, leaf_int, leaf_bool) for a in args)]
+        except TypeError:
+            return hint
+    return hint
+
+
+def _int_options(hint: Any) -> bool:
+    options = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    return options == [int]
+
+
+def _documented_rule(rule: Rule | None, hint: Any) -> dict[str, Any] | None:
+    """The schema keywords of a parameter: its declared rule; integers the JSON range."""
+    if rule is not None:
+        return dict(rule.keywords)
+    if _int_options(hint):
+        return {"minimum": -JSON_INT_MAX, "maximum": JSON_INT_MAX}
+    return None
+
+
+def _path_rule(op: Op[Any, Any], hint: Any) -> dict[str, Any] | None:
+    """Integer path segments: a positive number of at most 18 digits (or ``none_as``)."""
+    if not _int_options(hint):
+        return None
+    pattern = f"^({op.none_as}|{NUMBER}){END}" if op.none_as else f"^{NUMBER}{END}"
+    return {"pattern": pattern}
+
+
 def _path_converter(op: Op[Any, Any], name: str, hint: Any) -> Any:
     """Path segments arrive as text: ``none_as`` means None, an int parameter is parsed."""
-    options = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
-    as_int = options == [int]
+    as_int = _int_options(hint)
     none_as = op.none_as
 
     def convert(value: str) -> Any:

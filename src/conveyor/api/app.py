@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.types import Scope
 
-from conveyor.api._errors import ErrorMiddleware, install_error_handlers
+from conveyor.api._errors import ERROR_RESPONSES, ErrorMiddleware, install_error_handlers
 from conveyor.api._operations import operations_router
 from conveyor.api._responses import OrjsonResponse
 from conveyor.api.docs import install_docs
@@ -97,7 +97,7 @@ def create_app(backend: LocalBackend | None = None, *, settings: Settings | None
         router: Any = module.router
         api.include_router(router)
     api.include_router(operations_router(Client))  # the operation table's routes
-    app.include_router(api)
+    app.include_router(api, responses=ERROR_RESPONSES)
 
     # Deployed endpoints answer under /serving (v2 protocol, /invocations, /feedback):
     # the same runtime as `conveyor serve`, started on its first request.

@@ -41,7 +41,10 @@ MODULES = [
     "conveyor.pipelines.cli",
     "conveyor.pipelines.trigger_cli",
     "conveyor.pipelines.ci_cli",
+    "conveyor.lineage.cli",
+    "conveyor.features.cli",
     "conveyor.cli.system",
+    "conveyor.mlflow_import.cli",
 ]
 
 

@@ -222,4 +222,13 @@ def register(
     )
 
 
+def _card_commands() -> None:
+    from conveyor.lineage import card_cli
+
+    app.command("card")(card_cli.card)
+    app.command("card-set")(card_cli.card_set)
+
+
+_card_commands()
+
 app.command("explain")(explain_cmd)  # the command lives with the explanations

@@ -21,9 +21,15 @@ from conveyor.deployments import compile, rollout_ops
 from conveyor.deployments import service as deployments
 from conveyor.errors import NotFound
 from conveyor.explain import summary as explanations
+from conveyor.features import materialization as feature_materialize
+from conveyor.features import online_ops as feature_online
+from conveyor.features import registry as features
+from conveyor.features import serving as feature_serving
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
 from conveyor.governance import audit, holds, retention
+from conveyor.lineage import bundle, card, card_fields
+from conveyor.lineage import service as lineage
 from conveyor.monitoring import crud as monitors
 from conveyor.monitoring import operations as monitoring
 from conveyor.pipelines import service as pipelines
@@ -177,7 +183,9 @@ class Client:
     list_model_versions = Op(
         registry.list_model_versions, "GET", "/models/{name:path}/versions", key="versions"
     )
-    get_model_version = Op(registry.resolve_version, "GET", "/models/{name:path}/versions/{ref}")
+    get_model_version = Op(
+        registry.resolve_version, "GET", "/models/{name:path}/versions/{version}"
+    )
     update_model_version = Op(
         registry.update_model_version, "PATCH", "/models/{name:path}/versions/{version}", tx="write"
     )
@@ -281,6 +289,44 @@ class Client:
     )
     abort_rollout = Op(rollout_ops.abort_rollout, "POST", "/rollouts/{endpoint}/abort", tx="write")
 
+    # -- feature store (docs/features.md) ------------------------------------------------
+    apply_features = Op(features.apply_features, "POST", "/features/apply", tx="write")
+    list_features = Op(features.list_feature_objects, "GET", "/features", key="definitions")
+    get_feature_definition = Op(features.get_feature_object, "GET", "/features/{name}")
+    list_feature_versions = Op(
+        features.list_feature_versions, "GET", "/features/{name}/versions", key="versions"
+    )
+    resolve_features = Op(features.resolve_features, "POST", "/features/resolve", key="views")
+    materialize_features = Op(
+        feature_materialize.materialize_features,
+        "POST",
+        "/features/materialize",
+        tx="stores",
+        key="materializations",
+    )
+    list_materializations = Op(
+        feature_materialize.list_materializations,
+        "GET",
+        "/feature-materializations",
+        key="materializations",
+    )
+    get_online_features = Op(feature_online.online_features, "POST", "/features/online")
+    feature_freshness = Op(
+        feature_online.feature_freshness, "GET", "/feature-freshness", key="views"
+    )
+    set_endpoint_features = Op(
+        feature_serving.set_endpoint_features, "PUT", "/endpoint-features/{endpoint}", tx="write"
+    )
+    get_endpoint_features = Op(
+        feature_serving.get_endpoint_features, "GET", "/endpoint-features/{endpoint}"
+    )
+    delete_endpoint_features = Op(
+        feature_serving.delete_endpoint_features,
+        "DELETE",
+        "/endpoint-features/{endpoint}",
+        tx="write",
+    )
+
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")
     verify_audit_chain = Op(audit.verify_chain, "GET", "/audit/verify")
@@ -305,6 +351,24 @@ class Client:
         explanations.get_explanation_summary,
         "GET",
         "/models/{model:path}/versions/{version}/explanation",
+    )
+
+    # -- lineage, model cards, compliance documents ---------------------------------------
+    get_lineage = Op(lineage.get_lineage, "GET", "/lineage")
+    get_model_card = Op(
+        card.model_card, "GET", "/models/{name:path}/versions/{version}/card", tx="stores"
+    )
+    set_model_card_fields = Op(
+        card_fields.set_card_fields,
+        "PATCH",
+        "/models/{name:path}/versions/{version}/card",
+        tx="write",
+    )
+    get_compliance_documents = Op(
+        bundle.compliance_documents,
+        "GET",
+        "/models/{name:path}/versions/{version}/compliance-documents",
+        tx="stores",
     )
 
     # -- old spellings, kept for one release -----------------------------------------------

@@ -22,6 +22,8 @@ import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, ParamSpec, TypeVar, overload
 
+from conveyor._schema import Rule, rule_of
+
 if TYPE_CHECKING:
     from conveyor.client.transport import Transport
 
@@ -130,13 +132,19 @@ class Op(Generic[P, R]):
     def returns(self) -> Any:
         return self.hints.get("return", Any)
 
+    @property
+    def rules(self) -> dict[str, Rule]:
+        """The documented rules of parameters typed with ``conveyor._schema`` aliases."""
+        hints = resolve_hints(self.fn, include_extras=True)
+        return {name: rule for name, hint in hints.items() if (rule := rule_of(hint))}
 
-def resolve_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+
+def resolve_hints(fn: Callable[..., Any], *, include_extras: bool = False) -> dict[str, Any]:
     """``typing.get_type_hints`` that tolerates names imported under TYPE_CHECKING."""
     from conveyor.client.wire import hint_namespace
 
     try:
-        return typing.get_type_hints(fn, localns=hint_namespace())
+        return typing.get_type_hints(fn, localns=hint_namespace(), include_extras=include_extras)
     except (NameError, TypeError):
         pass
     out: dict[str, Any] = {}

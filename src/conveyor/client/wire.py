@@ -17,9 +17,11 @@ import math
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple, Union
+from typing import Annotated, Any, NamedTuple, Union
 
 import orjson
+
+from conveyor._schema import Rule
 
 __all__ = [
     "WIRE_TYPES",
@@ -128,7 +130,8 @@ def _frame(rows: Any) -> Any:
 def _dataframe() -> tuple[type, WireType]:
     import pandas as pd
 
-    return pd.DataFrame, WireType(list[dict[str, Any]], _records, _frame)
+    frame_json = Annotated[list[dict[str, Any]], Rule({"minItems": 1})]
+    return pd.DataFrame, WireType(frame_json, _records, _frame)
 
 
 #: Factories by the module of the type they handle, so that pandas loads only when a frame

@@ -25,12 +25,13 @@ import dataclasses
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 
+from conveyor._schema import NAME_PATTERN, DatasetVersionRef, Name, Rule
 from conveyor._util import check_name, new_id, now_ms
 from conveyor.artifacts import ArtifactStore, BlobInfo
 from conveyor.data.checks import CheckReport, CheckSuite, run_checks
@@ -87,6 +88,10 @@ def _version_record(row: Any, dataset: Any) -> DatasetVersion:
         created_by=row.created_by,
         created_at=row.created_at,
     )
+
+
+InputContext = Annotated[str, Rule({"pattern": NAME_PATTERN, "maxLength": 64})]
+"""How a run used a dataset version (``training``, ``evaluation`` ...)."""
 
 
 def _dataset_record(row: Any) -> Dataset:
@@ -385,7 +390,7 @@ def load_dataset(stores: Stores, name: str, version: int | str | None = None) ->
 
 
 def link_run_input(
-    uow: UnitOfWork, run_id: str, dataset_version_id: str, context: str = "training"
+    uow: UnitOfWork, run_id: str, dataset_version_id: str, context: InputContext = "training"
 ) -> RunInput:
     """Record that run ``run_id`` used a dataset version in ``context`` (training,
     validation ...); idempotent, and one version may serve in several contexts."""
@@ -436,8 +441,8 @@ def get_dataset(conn: sa.Connection, name: str, *, project_id: str = DEFAULT_PRO
 
 def get_dataset_version(
     conn: sa.Connection,
-    name: str,
-    version: int | str | None = None,
+    name: Name,
+    version: DatasetVersionRef = None,
     *,
     project_id: str = DEFAULT_PROJECT_ID,
 ) -> DatasetVersion:
@@ -484,7 +489,7 @@ def list_datasets(conn: sa.Connection, *, project_id: str = DEFAULT_PROJECT_ID) 
 
 
 def list_versions(
-    conn: sa.Connection, name: str, *, project_id: str = DEFAULT_PROJECT_ID
+    conn: sa.Connection, name: Name, *, project_id: str = DEFAULT_PROJECT_ID
 ) -> list[DatasetVersion]:
     """All versions of dataset ``name``, oldest first."""
     dataset = _require_dataset(conn, name, project_id)

@@ -29,7 +29,7 @@ import pyarrow as pa
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.registry.uris import materialize, resolve_model_uri
 
-__all__ = ["BatchStats", "iter_batches", "predict_file"]
+__all__ = ["BatchStats", "iter_batches", "predict_file", "score_frame"]
 
 DEFAULT_CHUNK_ROWS = 65_536
 
@@ -161,6 +161,42 @@ def _outputs(result: Any, rows: int) -> dict[str, Any]:
     return {"prediction": array}
 
 
+def score_frame(
+    model: Any, frame: pd.DataFrame, *, keep_columns: bool, where: str, model_uri: str
+) -> pa.Table:
+    """One chunk scored: checked against the signature, predicted, as an Arrow table (the
+    input columns, unless ``keep_columns`` is false, plus the outputs). Shared by the local
+    path and the Ray workers, so both write the same rows and types."""
+    signature = model.signature
+    features = signature.input_names if signature is not None else None
+    # columns outside the signature (ids, keys) pass through to the output
+    inputs = frame if features is None else frame[[c for c in features if c in frame]]
+    errors = model.validate_input(inputs)
+    if errors:
+        fields = ", ".join(f"{e['field']} ({e['error']})" for e in errors[:10])
+        raise ValidationFailed(
+            f"{where} do not match the signature of {model_uri}: {fields}",
+            details={"errors": errors},
+        )
+    outputs = _outputs(model.predict(inputs), len(frame))
+    out = frame if keep_columns else pd.DataFrame(index=frame.index)
+    return pa.Table.from_pandas(out.assign(**outputs), preserve_index=False)
+
+
+def _local_tables(
+    model: Any, batches: Iterator[pa.RecordBatch], source: Path, model_uri: str, keep: bool
+) -> Iterator[pa.Table]:
+    rows = 0
+    for batch in batches:
+        frame = batch.to_pandas()
+        where = f"{source} rows {rows}-{rows + len(frame) - 1}"
+        yield score_frame(model, frame, keep_columns=keep, where=where, model_uri=model_uri)
+        rows += len(frame)
+
+
+EXECUTORS = ("local", "ray")
+
+
 def predict_file(
     backend: Any,
     model_uri: str,
@@ -170,11 +206,17 @@ def predict_file(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     keep_columns: bool = True,
     progress: Callable[[int, int | None], None] | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    concurrency: int | None = None,
 ) -> BatchStats:
     """Score ``input_path`` (Parquet or CSV) with ``model_uri`` into ``output_path`` (Parquet).
 
     ``progress(rows_done, total_rows_or_None)`` is called after each chunk. The output file
     is written to a temporary name and renamed at the end, so a failed run leaves none.
+    ``executor="ray"`` scores the chunks with Ray Data (``map_batches`` over a pool of
+    ``concurrency`` actors, default one per CPU of the cluster at ``address``) and writes
+    the same file, rows in input order (see :mod:`conveyor.deployments.batch_ray`).
     """
     import pyarrow.parquet as pq
 
@@ -182,6 +224,10 @@ def predict_file(
 
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ValidationFailed(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    if executor not in EXECUTORS:
+        raise ValidationFailed(f"unknown executor {executor!r}: use {' or '.join(EXECUTORS)}")
+    if concurrency is not None and (isinstance(concurrency, bool) or concurrency < 1):
+        raise ValidationFailed(f"concurrency must be a positive integer, got {concurrency!r}")
     source, target = Path(input_path), Path(output_path)
     if _format(target) != "parquet":
         raise ValidationFailed(f"the output {target} must be a .parquet file")
@@ -190,34 +236,38 @@ def predict_file(
             f"the output {target} is the input file: write the scores to another path"
         )
     resolved = resolve_model_uri(backend, model_uri)
-    model = load_model(materialize(backend, resolved))
+    folder = materialize(backend, resolved)
+    model = load_model(folder)
     signature = model.signature
-    features = signature.input_names if signature is not None else None
     types: dict[str, str] = {}
     if signature is not None:
         types = dict(zip(signature.input_names, (c.type for c in signature.inputs), strict=True))
-    batches, total = iter_batches(source, chunk_rows, types)
+    total: int | None
+    if executor == "ray":
+        from conveyor.deployments.batch_ray import ray_tables
+
+        if not source.is_file():
+            raise NotFound(f"no input file at {source}")
+        tables, total = ray_tables(
+            Path(folder),
+            source,
+            _format(source),
+            chunk_rows=chunk_rows,
+            keep_columns=keep_columns,
+            model_uri=model_uri,
+            column_types=types,
+            address=address,
+            concurrency=concurrency,
+        )
+    else:
+        batches, total = iter_batches(source, chunk_rows, types)
+        tables = _local_tables(model, batches, source, model_uri, keep_columns)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     writer: pq.ParquetWriter | None = None
     rows = chunks = 0
     try:
-        for batch in batches:
-            frame = batch.to_pandas()
-            # columns outside the signature (ids, keys) pass through to the output
-            inputs = frame if features is None else frame[[c for c in features if c in frame]]
-            errors = model.validate_input(inputs)
-            if errors:
-                fields = ", ".join(f"{e['field']} ({e['error']})" for e in errors[:10])
-                raise ValidationFailed(
-                    f"{source} rows {rows}-{rows + len(frame) - 1} do not match the signature "
-                    f"of {model_uri}: {fields}",
-                    details={"errors": errors, "first_row": rows},
-                )
-            outputs = _outputs(model.predict(inputs), len(frame))
-            out = frame if keep_columns else pd.DataFrame(index=frame.index)
-            out = out.assign(**outputs)
-            table = pa.Table.from_pandas(out, preserve_index=False)
+        for table in tables:
             if writer is None:
                 writer = pq.ParquetWriter(partial, table.schema)
             else:
@@ -225,11 +275,11 @@ def predict_file(
                     table = table.cast(writer.schema)
                 except (pa.ArrowInvalid, ValueError) as exc:
                     raise ValidationFailed(
-                        f"{source} rows {rows}-{rows + len(frame) - 1} have other column "
+                        f"{source} rows {rows}-{rows + table.num_rows - 1} have other column "
                         f"types than the first chunk: {exc}"
                     ) from exc
             writer.write_table(table)
-            rows += len(frame)
+            rows += table.num_rows
             chunks += 1
             if progress is not None:
                 progress(rows, total)

@@ -265,6 +265,18 @@ def predict_cmd(
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", help="Rows per chunk (bounds memory).")
     ] = CHUNK_ROWS,
+    executor: Annotated[
+        str,
+        typer.Option("--executor", help="local (default) or ray: Ray Data over an actor pool."),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Ray cluster (host:port, ray://host:10001 or auto)."),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", help="Ray actors scoring in parallel (default: CPUs)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Score a Parquet/CSV file in chunks into a Parquet file."""
@@ -275,6 +287,10 @@ def predict_cmd(
 
     if not model.startswith(("models:/", "runs:/")):
         model = f"models:/{model}"
+    if executor != "ray" and (address is not None or concurrency is not None):
+        from conveyor.errors import ValidationFailed
+
+        raise ValidationFailed("--address and --concurrency are for --executor ray")
     with Progress(
         TextColumn("[bold]scoring"),
         BarColumn(),
@@ -297,6 +313,9 @@ def predict_cmd(
             output_path,
             chunk_rows=chunk_rows,
             progress=progress,
+            executor=executor,
+            address=address,
+            concurrency=concurrency,
         )
     emit(
         stats.to_dict(),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from conveyor._schema import EndpointName
 from conveyor.deployments import service
 from conveyor.deployments.entities import CompileResult, Revision
 from conveyor.errors import IntegrityError, NotFound
@@ -139,7 +140,7 @@ def ensure_compiled(
 
 def deploy_endpoint(
     stores: Stores,
-    endpoint: str,
+    endpoint: EndpointName,
     *,
     model: str | None = None,
     canary: service.Refs = None,

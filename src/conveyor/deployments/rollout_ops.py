@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import Duration, EndpointName
 from conveyor.governance.oversight import require_reason
 from conveyor.store import UnitOfWork
 from conveyor.store.stores import Stores
@@ -30,12 +31,12 @@ __all__ = [
 
 def start_rollout(
     stores: Stores,
-    endpoint: str,
+    endpoint: EndpointName,
     candidate: str,
     steps: str | None = None,
-    interval: str | None = None,
+    interval: Duration | None = None,
     min_samples: int | None = None,
-    max_hold: str | None = None,
+    max_hold: Duration | None = None,
     alias: str | None = None,
     require_approval: bool | None = None,
     supersede: bool = False,
@@ -83,7 +84,7 @@ def policy_rollout_defaults(stores: Stores, candidate: str) -> dict[str, Any]:
     return dict(policy.rollout or {})
 
 
-def rollout_status(conn: sa.Connection, endpoint: str) -> dict[str, Any]:
+def rollout_status(conn: sa.Connection, endpoint: EndpointName) -> dict[str, Any]:
     """The latest rollout of ``endpoint`` with every decision taken so far."""
     from conveyor.deployments import rollout as machine
 
@@ -91,7 +92,7 @@ def rollout_status(conn: sa.Connection, endpoint: str) -> dict[str, Any]:
     return {**r.to_dict(), "decisions": [d.to_dict() for d in machine.list_decisions(conn, r.id)]}
 
 
-def pause_rollout(uow: UnitOfWork, endpoint: str, reason: str = "") -> dict[str, Any]:
+def pause_rollout(uow: UnitOfWork, endpoint: EndpointName, reason: str = "") -> dict[str, Any]:
     """Freeze the running rollout at its weight (``reason`` required, audited)."""
     from conveyor.deployments import rollout as machine
 
@@ -99,7 +100,7 @@ def pause_rollout(uow: UnitOfWork, endpoint: str, reason: str = "") -> dict[str,
     return machine.pause(uow, endpoint, reason=why).to_dict()
 
 
-def resume_rollout(uow: UnitOfWork, endpoint: str) -> dict[str, Any]:
+def resume_rollout(uow: UnitOfWork, endpoint: EndpointName) -> dict[str, Any]:
     """Continue a paused rollout (its step starts again)."""
     from conveyor.deployments import rollout as machine
 
@@ -107,7 +108,7 @@ def resume_rollout(uow: UnitOfWork, endpoint: str) -> dict[str, Any]:
 
 
 def promote_rollout(
-    uow: UnitOfWork, endpoint: str, reason: str = "", override_reason: str | None = None
+    uow: UnitOfWork, endpoint: EndpointName, reason: str = "", override_reason: str | None = None
 ) -> dict[str, Any]:
     """Promote the candidate now (``reason`` required, audited; needs passing gates, or an
     audited ``override_reason``)."""
@@ -117,7 +118,7 @@ def promote_rollout(
     return machine.promote(uow, endpoint, override_reason=override_reason, reason=why).to_dict()
 
 
-def abort_rollout(uow: UnitOfWork, endpoint: str, reason: str = "") -> dict[str, Any]:
+def abort_rollout(uow: UnitOfWork, endpoint: EndpointName, reason: str = "") -> dict[str, Any]:
     """Stop the rollout; all traffic back on the primary (``reason`` required, audited)."""
     from conveyor.deployments import rollout as machine
 

@@ -154,11 +154,14 @@ def build_route_table(
     backend: Any, revision: Revision, cache: PredictorCache | None = None
 ) -> RouteTable:
     """The serving table of a stored revision (loads and verifies every model it needs)."""
+    from conveyor.features.serving import serving_enricher
+
     cache = cache if cache is not None else PredictorCache()
     with backend.meta.read() as conn:
         versions = {
             r.key: registry.get_model_version(conn, r.model, r.version) for r in revision.routes
         }
+        features = serving_enricher(conn, revision.endpoint)
 
     def route(spec: RouteSpec) -> Route:
         predictor = cache.get(backend, versions[spec.key], revision.compiled.get(spec.key))
@@ -179,6 +182,7 @@ def build_route_table(
         sticky_header=str(revision.sticky.get("header") or service.DEFAULT_STICKY_HEADER),
         sticky_field=revision.sticky.get("field"),
         revision=str(revision.revision),
+        features=features,
     )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import EndpointName
 from conveyor._util import new_id, now_ms
 from conveyor.deployments.entities import CompileResult, Deployment, Revision, RouteSpec
 from conveyor.deployments.specs import ModelRef, parse_ref
@@ -483,7 +484,7 @@ def deploy(
 
 
 def rollback(
-    uow: UnitOfWork, endpoint: str, *, reason: str = "", to_revision: int | None = None
+    uow: UnitOfWork, endpoint: EndpointName, *, reason: str = "", to_revision: int | None = None
 ) -> Revision:
     """Restore the revision before the current one (or ``to_revision``) as a NEW revision.
 
@@ -549,7 +550,7 @@ def _deployment(conn: sa.Connection, row: Any) -> Deployment:
     )
 
 
-def get_deployment(conn: sa.Connection, endpoint: str) -> Deployment:
+def get_deployment(conn: sa.Connection, endpoint: EndpointName) -> Deployment:
     """An endpoint with its current revision."""
     return _deployment(conn, _deployment_row(conn, endpoint))
 
@@ -564,7 +565,7 @@ def list_deployments(conn: sa.Connection) -> list[Deployment]:
     return [_deployment(conn, r) for r in rows]
 
 
-def list_revisions(conn: sa.Connection, endpoint: str) -> list[Revision]:
+def list_revisions(conn: sa.Connection, endpoint: EndpointName) -> list[Revision]:
     """Every revision of an endpoint, newest first."""
     dep = _deployment_row(conn, endpoint)
     rows = conn.execute(
@@ -575,7 +576,9 @@ def list_revisions(conn: sa.Connection, endpoint: str) -> list[Revision]:
     return [_revision(r, endpoint) for r in rows]
 
 
-def get_revision(conn: sa.Connection, endpoint: str, revision: int | None = None) -> Revision:
+def get_revision(
+    conn: sa.Connection, endpoint: EndpointName, revision: int | None = None
+) -> Revision:
     """One revision of an endpoint (default: the current one)."""
     dep = _deployment_row(conn, endpoint)
     number = revision if revision is not None else dep.current_revision

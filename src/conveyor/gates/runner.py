@@ -17,6 +17,7 @@ import logging
 import time
 from typing import Any
 
+from conveyor._schema import Name, VersionNumber
 from conveyor._util import new_id, now_ms
 from conveyor.errors import ConveyorError
 from conveyor.gates import service
@@ -72,7 +73,7 @@ def _run_one(ctx: GateContext | None, spec: CheckSpec, setup_error: str | None) 
     return _result(spec, outcome, time.perf_counter() - start)
 
 
-def run_gates(stores: Stores, model: str, version: int | str) -> GateReport:
+def run_gates(stores: Stores, model: Name, version: VersionNumber) -> GateReport:
     """Score ``model/version`` on its policy's evaluation dataset, run every check, store
     and audit the report. NotFound for an unknown model/version or a model without policy.
 

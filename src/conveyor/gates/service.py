@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import Name, PositiveInt, VersionNumber
 from conveyor._util import new_id, now_ms, to_iso
 from conveyor.errors import GateFailed, NotFound, ValidationFailed
 from conveyor.gates.policy import Policy, PolicyError, parse_policy
@@ -115,7 +116,7 @@ def _check_against_store(conn: sa.Connection, model: str, policy: Policy, source
 
 
 def set_policy(
-    uow: UnitOfWork, model: str, policy: str | dict[str, Any], *, source: str = "policy"
+    uow: UnitOfWork, model: Name, policy: str | dict[str, Any], *, source: str = "policy"
 ) -> StoredPolicy:
     """Validate ``policy`` (YAML text or dict) and store it as the model's next policy
     version. Refused (PolicyError) naming the line/key and problem; the evaluation dataset
@@ -152,7 +153,9 @@ class _Row:
         self.__dict__.update(data)
 
 
-def get_policy(conn: sa.Connection, model: str, version: int | None = None) -> StoredPolicy:
+def get_policy(
+    conn: sa.Connection, model: Name, version: PositiveInt | None = None
+) -> StoredPolicy:
     """The model's current policy (or policy ``version``); NotFound when it has none."""
     model_row = registry._model_row(conn, model)
     row = _policy_row(conn, model_row.id, version)
@@ -215,7 +218,7 @@ def latest_report(
     return None if row is None else GateReport.from_dict(row.report)
 
 
-def get_report(conn: sa.Connection, model: str, version: int | str) -> GateReport:
+def get_report(conn: sa.Connection, model: Name, version: VersionNumber) -> GateReport:
     """The newest gate report of ``model/version``; NotFound (saying how to run) if none."""
     report = latest_report(conn, model, version)
     if report is None:

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from conveyor._schema import Limit, NonNegativeInt, check_limit
 from conveyor._util import canonical_json, digest, new_id, now_ms
 from conveyor.errors import ValidationFailed
 from conveyor.governance.timespec import parse_time
@@ -147,8 +148,8 @@ def list_events(
     actor: str | None = None,
     since: str | None = None,
     until: str | None = None,
-    limit: int = 100,
-    after_seq: int = 0,
+    limit: Limit = 100,
+    after_seq: NonNegativeInt = 0,
     newest_first: bool = False,
 ) -> list[AuditEvent]:
     """Events in chain order (``newest_first``: the latest ``limit`` events, newest
@@ -157,8 +158,9 @@ def list_events(
     ``action`` ending in ``*`` matches a prefix (``deployment.*``). ``since`` (inclusive)
     and ``until`` (exclusive) are ISO-8601 times (``2026-01-31``, ``2026-01-31T12:00Z``),
     epoch milliseconds, or an age before now (``7d``, ``12h``)."""
-    if not 1 <= limit <= 10_000:
-        raise ValidationFailed(f"limit must be between 1 and 10000, got {limit}")
+    check_limit(limit)
+    if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
+        raise ValidationFailed(f"after_seq must be a non-negative integer, got {after_seq!r}")
     query = sa.select(audit_events).where(audit_events.c.seq > after_seq)
     if object_type:
         query = query.where(audit_events.c.object_type == object_type)
@@ -193,7 +195,7 @@ def verify_chain(
     conn: sa.Connection,
     anchor_seq: int | None = None,
     anchor_hash: str | None = None,
-    batch: int = 10_000,
+    batch: Limit = 10_000,
 ) -> ChainReport:
     """Recompute every hash in order; report the first event that does not match.
 
@@ -202,6 +204,7 @@ def verify_chain(
     rewrite of the whole table that is consistent in itself."""
     if (anchor_seq is None) != (anchor_hash is None):
         raise ValidationFailed("give both anchor_seq and anchor_hash (an anchor file has both)")
+    check_limit(batch, "batch")
     prev, count, last_seq = GENESIS, 0, 0
     anchor_seen = anchor_seq == 0
 

@@ -107,7 +107,7 @@ def create(
         ]  # fmt: skip
     client = backend()
     if file is not None:
-        done = client.apply_monitors(specs)
+        done = [(d.action, d.monitor) for d in client.apply_monitors(specs)]
     else:
         done = [("created", client.create_monitor(specs[0]))]
     emit(

@@ -13,11 +13,13 @@ transaction); read functions take a Connection::
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import Limit, check_limit
 from conveyor._util import new_id, now_ms
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.monitoring.alerts import Alert
@@ -28,6 +30,7 @@ from conveyor.store.tables import DEFAULT_PROJECT_ID
 
 __all__ = [
     "DEFAULT_PROJECT_ID",
+    "AppliedMonitor",
     "alert_from_row",
     "apply_monitors",
     "create_monitor",
@@ -184,13 +187,24 @@ def update_monitor(
     return monitor_from_row(_row(uow.conn, name, project_id))
 
 
+@dataclass(frozen=True)
+class AppliedMonitor:
+    """What :func:`apply_monitors` did with one monitor."""
+
+    action: str  # created | updated | unchanged
+    monitor: Monitor
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "monitor": self.monitor.to_dict()}
+
+
 def apply_monitors(
     uow: UnitOfWork,
     specs: Iterable[MonitorSpec | Mapping[str, Any]],
     *,
     project_id: str = DEFAULT_PROJECT_ID,
-) -> list[tuple[str, Monitor]]:
-    """Create or update each monitor (declarative files); ``[(created|updated|unchanged, m)]``."""
+) -> list[AppliedMonitor]:
+    """Create or update each monitor (declarative files), saying which it did to each."""
     out = []
     for item in specs:
         spec = _spec(item)
@@ -201,14 +215,15 @@ def apply_monitors(
             )
         ).first()
         if found is None:
-            out.append(("created", create_monitor(uow, spec, project_id=project_id)))
+            out.append(AppliedMonitor("created", create_monitor(uow, spec, project_id=project_id)))
             continue
         stored = {k: getattr(found, k) for k in values}
         if stored == values:
-            out.append(("unchanged", monitor_from_row(found)))
+            out.append(AppliedMonitor("unchanged", monitor_from_row(found)))
             continue
         changes = {k: getattr(spec, k) for k in MonitorSpec.__dataclass_fields__}
-        out.append(("updated", update_monitor(uow, spec.name, changes, project_id=project_id)))
+        updated = update_monitor(uow, spec.name, changes, project_id=project_id)
+        out.append(AppliedMonitor("updated", updated))
     return out
 
 
@@ -241,9 +256,10 @@ def list_monitors(
 
 
 def list_checks(
-    conn: sa.Connection, name: str, *, limit: int = 100, project_id: str = DEFAULT_PROJECT_ID
+    conn: sa.Connection, name: str, *, limit: Limit = 100, project_id: str = DEFAULT_PROJECT_ID
 ) -> list[dict[str, Any]]:
     """The monitor's latest checks, newest first."""
+    check_limit(limit)
     row = _row(conn, name, project_id)
     rows = conn.execute(
         sa.select(monitor_checks)
@@ -260,11 +276,12 @@ def list_alerts(
     monitor: str | None = None,
     endpoint: str | None = None,
     open_only: bool = False,
-    limit: int = 100,
+    limit: Limit = 100,
     project_id: str = DEFAULT_PROJECT_ID,
 ) -> list[Alert]:
     """Alert history, newest first; ``open_only``: pending and firing alerts.
     NotFound when ``monitor`` names no monitor (an empty list means no alerts yet)."""
+    check_limit(limit)
     if monitor is not None:
         _row(conn, monitor, project_id)
     stmt = (

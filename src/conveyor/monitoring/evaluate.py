@@ -120,6 +120,10 @@ def _measure(
     log_uri: str | None,
     refs: _References,
 ) -> MetricResult:
+    if monitor.metric.startswith("features."):  # read from the store, not the log
+        from conveyor.features.monitoring import freshness_metric
+
+        return freshness_metric(refs.backend, monitor.metric, window.end_ms)
     try:
         data = read_window(
             monitor.endpoint,

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from conveyor._schema import Duration, EndpointName, Name
 from conveyor._util import check_name
 from conveyor.errors import ValidationFailed
 from conveyor.monitoring.windows import WindowData, parse_duration
@@ -105,6 +106,11 @@ def metric_family(metric: str) -> str:
         )
     if head == "drift" and not rest:
         raise ValidationFailed("drift metrics: drift.share, drift.<column>[.p_value|.drifted]")
+    if head == "features":  # features.freshness.<view> (conveyor.features.monitoring)
+        from conveyor.features.monitoring import check_freshness_metric
+
+        check_freshness_metric(metric)
+        return "features"
     if head in ("latency", "throughput") or metric in _OPERATIONAL:
         return "operational"
     if head in _FAMILIES:
@@ -143,16 +149,16 @@ def _check_notifier_url(notifier: Mapping[str, Any]) -> None:
 class MonitorSpec:
     """A monitor as declared (durations as ``"5m"``/seconds; see the module docstring)."""
 
-    name: str
-    endpoint: str
+    name: Name
+    endpoint: EndpointName
     metric: str
     threshold: float
     comparison: str = ">"
-    window: str | float = "1h"
-    schedule: str | float = "5m"
+    window: Duration = "1h"
+    schedule: Duration = "5m"
     severity: str = "warning"
-    for_: str | float = 0
-    cooldown: str | float = 0
+    for_: Duration = 0
+    cooldown: Duration = 0
     model_version: str | None = None
     route: str | None = None
     options: dict[str, Any] = field(default_factory=dict)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conveyor._schema import Duration, EndpointName
 from conveyor.monitoring.evaluate import CheckOutcome, run_once
 from conveyor.monitoring.report import window_report
 from conveyor.store.stores import Stores
@@ -32,8 +33,8 @@ def run_monitors(
 
 def monitor_report(
     stores: Stores,
-    endpoint: str,
-    window: str = "1h",
+    endpoint: EndpointName,
+    window: Duration = "1h",
     *,
     log_uri: str | None = None,
     model_version: str | None = None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from conveyor.monitoring.crud import (
     DEFAULT_PROJECT_ID,
+    AppliedMonitor,
     apply_monitors,
     create_monitor,
     delete_monitor,
@@ -32,6 +33,7 @@ from conveyor.monitoring.scheduler import MonitorScheduler
 
 __all__ = [
     "DEFAULT_PROJECT_ID",
+    "AppliedMonitor",
     "CheckOutcome",
     "MonitorScheduler",
     "ProgressCallback",

@@ -98,9 +98,10 @@ class Window:
     def last(
         cls, duration: str | float | timedelta, *, now: datetime | int | None = None
     ) -> Window:
-        """The ``duration`` (``"1h"``, seconds, ``timedelta``) that ends at ``now``."""
+        """The ``duration`` (``"1h"``, seconds, ``timedelta``) that ends at ``now``; a
+        window longer than the time since 1970 starts at 1970 (no log is older)."""
         end = instant_ms(now)
-        return cls(end - int(parse_duration(duration) * 1000), end)
+        return cls(max(0, end - int(parse_duration(duration) * 1000)), end)
 
     @property
     def seconds(self) -> float:

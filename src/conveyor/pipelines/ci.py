@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from conveyor._util import now_ms
 from conveyor.errors import NotFound, ValidationFailed
+from conveyor.lineage.edges import record_edge
 from conveyor.pipelines.service import PipelineRun
 from conveyor.pipelines.steps import Pipeline
 
@@ -171,6 +172,8 @@ def run_ci(
     if result.status != "succeeded":
         return CiResult(run, "pipeline", notes=[f"pipeline failed: {run.error}"])
     name, version, registered = produced_version(backend, run, model)
+    with backend.meta.write(backend.actor) as uow:  # lineage: the run produced this version
+        record_edge(uow, f"pipeline-run:{run.id}", f"model:{name}/{version}", "produced")
     ci = CiResult(run, "gates", name, version, registered)
     if policy is not None:
         ci.policy_version = _policy(backend, name, Path(policy))

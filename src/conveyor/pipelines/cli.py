@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
+from conveyor.errors import ValidationFailed
 from conveyor.pipelines import service
 
 __all__ = ["app", "local_backend"]
@@ -68,7 +69,15 @@ def run(
         typer.Option("--param", "-p", help="key=value (JSON or text); repeatable."),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step.")] = False,
-    executor: Annotated[str, typer.Option("--executor", help="Executor name.")] = "local",
+    executor: Annotated[
+        str, typer.Option("--executor", help="Executor name: local (default) or ray.")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address", help="Ray cluster (host:port, ray://host:10001 or auto); --executor ray."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run a pipeline; prints the run (its id, each step hit/miss)."""
@@ -76,8 +85,15 @@ def run(
 
     pipe = load_pipeline(target)
     params = parse_params(pipe, param or [])
+    if address is not None and executor != "ray":
+        raise ValidationFailed("--address is the Ray cluster: use it with --executor ray")
     result = run_pipeline(
-        pipe, params, no_cache=no_cache, executor=executor, backend=local_backend()
+        pipe,
+        params,
+        no_cache=no_cache,
+        executor=executor,
+        executor_options={"address": address} if address is not None else None,
+        backend=local_backend(),
     )
     _finish(result, as_json)
 

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from conveyor._util import new_id, now_ms
 from conveyor.errors import ConveyorError
+from conveyor.lineage.edges import record_edge
 from conveyor.pipelines import service
 from conveyor.pipelines.tables import pipeline_runs, trigger_evaluations, triggers
 from conveyor.pipelines.triggers import Trigger, list_triggers
@@ -49,13 +50,15 @@ class Decision:
 
 def _cause(
     conn: sa.Connection, trig: Trigger, now: int, evidence: Collection[str]
-) -> tuple[bool, str, str | None]:
-    """(positive, why, new watermark) for the trigger's cause."""
+) -> tuple[bool, str, str | None, str | None]:
+    """(positive, why, new watermark, the lineage reference of what caused it) for the
+    trigger's cause."""
     if trig.cause_kind == "alert":
         if trig.cause in evidence:
             alert = evidence.get(trig.cause) if isinstance(evidence, Mapping) else None
             fired = f"alert {alert} of monitor" if alert else "alert of monitor"
-            return True, f"{fired} {trig.cause!r} fired", trig.watermark
+            origin = f"alert:{alert}" if alert else None
+            return True, f"{fired} {trig.cause!r} fired", trig.watermark, origin
         from conveyor.monitoring import service as monitoring
 
         firing = [
@@ -64,8 +67,9 @@ def _cause(
             if a.state == "firing"
         ]
         if firing:
-            return True, f"monitor {trig.cause!r} has firing alert {firing[0].id}", trig.watermark
-        return False, f"monitor {trig.cause!r} has no firing alert", trig.watermark
+            why = f"monitor {trig.cause!r} has firing alert {firing[0].id}"
+            return True, why, trig.watermark, f"alert:{firing[0].id}"
+        return False, f"monitor {trig.cause!r} has no firing alert", trig.watermark, None
     if trig.cause_kind == "cron":
         from croniter import croniter
 
@@ -76,14 +80,19 @@ def _cause(
                 True,
                 f"cron {trig.cause!r} was due at {datetime.fromtimestamp(due, UTC):%Y-%m-%d %H:%M}",
                 trig.watermark,
+                None,
             )
-        return False, f"cron {trig.cause!r} not due", trig.watermark
+        return False, f"cron {trig.cause!r} not due", trig.watermark, None
     from conveyor.pipelines.triggers import _latest_dataset_version
 
     latest = _latest_dataset_version(conn, trig.cause, DEFAULT_PROJECT_ID)
     if latest is not None and latest != trig.watermark:
-        return True, f"dataset {trig.cause!r} has a new version", latest
-    return False, f"no new version of dataset {trig.cause!r}", trig.watermark
+        from conveyor.data import service as datasets
+
+        dv = datasets.get_dataset_version_by_id(conn, latest)
+        origin = f"dataset:{dv.name}/{dv.version}"
+        return True, f"dataset {trig.cause!r} has a new version", latest, origin
+    return False, f"no new version of dataset {trig.cause!r}", trig.watermark, None
 
 
 def _labelled_rows(conn: sa.Connection, trig: Trigger) -> int:
@@ -126,7 +135,7 @@ def _guard(conn: sa.Connection, trig: Trigger, now: int) -> str | None:
     return None
 
 
-def _queue(uow: UnitOfWork, trig: Trigger, why: str, now: int) -> str:
+def _queue(uow: UnitOfWork, trig: Trigger, why: str, now: int, origin: str | None) -> str:
     from conveyor.pipelines.engine import load_pipeline
     from conveyor.tracking import service as tracking
 
@@ -150,12 +159,15 @@ def _queue(uow: UnitOfWork, trig: Trigger, why: str, now: int) -> str:
         cause=cause,
         dedup_key=trig.dedup_key,
     )
+    if origin is not None:  # lineage: what made the trigger fire this run
+        record_edge(uow, origin, f"trigger:{trig.name}", "fired")
+        record_edge(uow, origin, f"pipeline-run:{run.id}", "triggered")
     return run.id
 
 
 def _evaluate(uow: UnitOfWork, trig: Trigger, now: int, evidence: Collection[str]) -> Decision:
     conn = uow.conn
-    positive, why, watermark = _cause(conn, trig, now, evidence)
+    positive, why, watermark, origin = _cause(conn, trig, now, evidence)
     previous = (
         conn.execute(
             sa.select(trigger_evaluations.c.positive)
@@ -182,7 +194,7 @@ def _evaluate(uow: UnitOfWork, trig: Trigger, now: int, evidence: Collection[str
             decision.reason = f"{why}; not fired: {blocked}"
         else:
             decision.fired = True
-            decision.pipeline_run_id = _queue(uow, trig, why, now)
+            decision.pipeline_run_id = _queue(uow, trig, why, now, origin)
             decision.reason = f"{why}; fired run {decision.pipeline_run_id}"
     conn.execute(
         trigger_evaluations.insert().values(

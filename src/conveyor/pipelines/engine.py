@@ -31,6 +31,7 @@ from conveyor.pipelines.fingerprint import fingerprint
 from conveyor.pipelines.service import PipelineRun, StepRecord
 from conveyor.pipelines.steps import Pipeline, Step
 from conveyor.tracking import service as tracking
+from conveyor.tracking.context import step_run
 
 __all__ = [
     "PipelineFailed",
@@ -169,6 +170,7 @@ class RunContext:
                 # one transaction for the lookup and the step's row: the hot path
                 value = values.decode(self.backend, hit.outputs)
                 call.reason = f"same code, parameters, inputs and packages as run {hit.run_id}"
+                self._cached_run(uow, call, hit.run_id, lineage)
                 record = call.record("succeeded", "hit", hit.run_id, hit.outputs)
                 service.record_step(uow, self.run.id, record)
                 self._remember(value, hit.outputs)
@@ -177,27 +179,43 @@ class RunContext:
         call.reason = miss_reason([p.key_parts for p in previous], parts)
         return self._compute(call, arguments, lineage)
 
+    def _step_run(
+        self, uow: Any, call: _Call, lineage: list[str], extra: dict[str, str] | None = None
+    ) -> Any:
+        """The step's child tracked run (inputs linked for lineage)."""
+        from conveyor.data.service import link_run_input
+
+        child = tracking.create_run(
+            uow,
+            self.experiment_id,
+            name=call.step.name,
+            parent_run_id=self.run.id,
+            tags={
+                "conveyor.pipeline_run": self.run.id,
+                "conveyor.step": call.step.id,
+                "conveyor.cache_key": call.key,
+                **(extra or {}),
+            },
+            params={k: canonical_json(v).decode()[:500] for k, v in call.parts["params"].items()},
+        )
+        for dataset_version in lineage:
+            link_run_input(uow, child.id, dataset_version, "pipeline-input")
+        return child
+
+    def _cached_run(
+        self, uow: Any, call: _Call, source_run: str | None, lineage: list[str]
+    ) -> None:
+        """A hit is a tracked run too: finished at once, marked cached, naming the run
+        whose outputs it reused (the step row keeps pointing at that source run)."""
+        extra = {"conveyor.cache": "hit", "conveyor.cached_from": source_run or ""}
+        child = self._step_run(uow, call, lineage, extra)
+        tracking.end_run(uow, child.id, status="FINISHED")
+
     def _compute(self, call: _Call, arguments: dict[str, Any], lineage: list[str]) -> Any:
         backend, step = self.backend, call.step
         with backend.meta.write(backend.actor) as uow:
-            child = tracking.create_run(
-                uow,
-                self.experiment_id,
-                name=step.name,
-                parent_run_id=self.run.id,
-                tags={
-                    "conveyor.pipeline_run": self.run.id,
-                    "conveyor.step": step.id,
-                    "conveyor.cache_key": call.key,
-                },
-                params={
-                    k: canonical_json(v).decode()[:500] for k, v in call.parts["params"].items()
-                },
-            )
-            for dataset_version in lineage:
-                from conveyor.data.service import link_run_input
-
-                link_run_input(uow, child.id, dataset_version, "pipeline-input")
+            child = self._step_run(uow, call, lineage, {"conveyor.cache": "miss"})
+        token = step_run.set(child.id)  # runs the step starts become its children
         try:
             value = self.executor.run(step, arguments)
             _check_return(step, value)
@@ -208,8 +226,12 @@ class RunContext:
                 step=step.name,
                 name="return",
                 dataset=f"{self.run.pipeline}.{step.name}",
+                example=lambda model: values.model_input_example(
+                    model, arguments, step.input_example
+                ),
             )
         except Exception as exc:
+            step_run.reset(token)
             error = _describe(exc)
             self._finish(call.record("failed", "miss", child.id, None, error), "FAILED")
             if isinstance(exc, ValidationFailed):
@@ -218,6 +240,7 @@ class RunContext:
                 f"step {step.name!r} raised {error}",
                 details={"step": step.name, "exception": type(exc).__name__},
             ) from exc
+        step_run.reset(token)
         self._remember(value, desc)
         self._finish(call.record("succeeded", "miss", child.id, desc), "FINISHED")
         return value
@@ -380,6 +403,7 @@ def run_pipeline(
     *,
     no_cache: bool = False,
     executor: str = "local",
+    executor_options: dict[str, Any] | None = None,
     backend: Any = None,
     trigger_id: str | None = None,
     cause: dict[str, Any] | None = None,
@@ -390,6 +414,7 @@ def run_pipeline(
 
     Needs the embedded store (the engine writes pipeline state next to the runs).
     ``queued_id`` starts a run a trigger queued (its tracked run already exists).
+    ``executor_options`` go to the executor (``{"address": "head:6379"}`` for ``ray``).
     """
     if isinstance(pipe, str):
         pipe = load_pipeline(pipe)
@@ -397,7 +422,7 @@ def run_pipeline(
     if current_context() is not None:
         raise ValidationFailed(f"pipeline {pipe.name!r} was called inside another pipeline run")
     params = _pipeline_params(pipe, dict(params or {}))
-    runner = get_executor(executor)
+    runner = get_executor(executor, **(executor_options or {}))
     run = _open(
         backend,
         pipe,

@@ -2,9 +2,9 @@
 
 An executor has one method, ``run(step, kwargs) -> value``: the engine hands it a step
 whose cache said *miss* and the bound arguments, and stores whatever it returns. The
-engine keeps caching, storage and tracking; an executor only runs code, so a Ray
-executor (``register_executor("ray", "conveyor_ray.executor:RayExecutor")``) gives the
-same outputs and cache keys as the local one. Executors are registered by name and a
+engine keeps caching, storage and tracking; an executor only runs code, so the Ray
+executor (``executor="ray"``, :mod:`conveyor.pipelines.ray_executor`) gives the same
+outputs and cache keys as the local one. Executors are registered by name and a
 dotted path, imported on first use (like model flavors)::
 
     from conveyor.pipelines.executors import register_executor
@@ -46,7 +46,10 @@ class LocalExecutor:
 
 
 #: name → "module:attribute" of an Executor class (instantiated with the options).
-EXECUTORS: dict[str, str] = {"local": "conveyor.pipelines.executors:LocalExecutor"}
+EXECUTORS: dict[str, str] = {
+    "local": "conveyor.pipelines.executors:LocalExecutor",
+    "ray": "conveyor.pipelines.ray_executor:RayExecutor",
+}
 _lock = threading.Lock()
 
 

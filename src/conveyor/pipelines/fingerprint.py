@@ -29,7 +29,7 @@ from functools import cache
 from importlib import metadata as importlib_metadata
 from typing import Any
 
-__all__ = ["CodeFingerprint", "fingerprint", "package_versions"]
+__all__ = ["CodeFingerprint", "fingerprint", "is_project_module", "package_versions"]
 
 _CONSTANT_TYPES = (int, float, str, bytes, bool, type(None))
 _lock = threading.Lock()
@@ -85,6 +85,11 @@ def _is_project_module(name: str) -> bool:
     if not path:
         return name == "__main__"
     return not path.startswith(_library_roots())
+
+
+def is_project_module(name: str) -> bool:
+    """True for an imported module of the user's project (not stdlib, a library or Conveyor)."""
+    return _is_project_module(name)
 
 
 def _qualname(obj: Any) -> str:

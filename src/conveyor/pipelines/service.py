@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import Limit, check_limit
 from conveyor._util import new_id, now_ms, to_iso
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.pipelines.tables import pipeline_runs, pipeline_steps
@@ -241,10 +242,11 @@ def list_pipeline_runs(
     pipeline: str | None = None,
     trigger_id: str | None = None,
     status: str | None = None,
-    limit: int = 100,
+    limit: Limit = 100,
     project_id: str = DEFAULT_PROJECT_ID,
 ) -> list[PipelineRun]:
     """Pipeline runs, newest first."""
+    check_limit(limit)
     query = sa.select(pipeline_runs).where(pipeline_runs.c.project_id == project_id)
     if pipeline is not None:
         query = query.where(pipeline_runs.c.pipeline == pipeline)

@@ -42,6 +42,7 @@ class Step:
     name: str
     cache: bool = True
     resources: dict[str, Any] = field(default_factory=dict)
+    input_example: str | None = None
     _hints: dict[str, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -85,12 +86,23 @@ class Pipeline:
     def target(self) -> str:
         return f"{self.fn.__module__}:{self.fn.__qualname__}"
 
-    def run(self, *, no_cache: bool = False, executor: str = "local", **params: Any) -> Any:
+    def run(
+        self,
+        *,
+        no_cache: bool = False,
+        executor: str = "local",
+        executor_options: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> Any:
         """Run the pipeline; returns the :class:`~conveyor.pipelines.engine.PipelineResult`
-        (``status`` is ``failed`` when a step raised — nothing is raised here)."""
+        (``status`` is ``failed`` when a step raised — nothing is raised here).
+        ``executor="ray"`` runs the steps as Ray tasks (``executor_options={"address":
+        "head:6379"}`` for a cluster)."""
         from conveyor.pipelines.engine import run_pipeline
 
-        return run_pipeline(self, params, no_cache=no_cache, executor=executor)
+        return run_pipeline(
+            self, params, no_cache=no_cache, executor=executor, executor_options=executor_options
+        )
 
     def __call__(self, **params: Any) -> Any:
         """Run the pipeline and return its result; a failed run raises ``PipelineFailed``."""
@@ -102,13 +114,27 @@ def _check_options(cache: Any, resources: Any) -> None:
         raise ValidationFailed(f"step cache= must be True or False, got {cache!r}")
     if resources is not None and not isinstance(resources, dict):
         raise ValidationFailed("step resources= must be a dict such as {'num_cpus': 2}")
+    for key, amount in (resources or {}).items():
+        if (
+            not isinstance(key, str)
+            or isinstance(amount, bool)
+            or not isinstance(amount, int | float)
+        ):
+            raise ValidationFailed(
+                f"step resources= maps names to amounts such as {{'num_cpus': 2}}, got "
+                f"{key!r}: {amount!r}"
+            )
 
 
 @overload
 def step(fn: Callable[..., Any], /) -> Step: ...
 @overload
 def step(
-    *, name: str | None = None, cache: bool = True, resources: dict[str, Any] | None = None
+    *,
+    name: str | None = None,
+    cache: bool = True,
+    resources: dict[str, Any] | None = None,
+    input_example: str | None = None,
 ) -> Callable[[Callable[..., Any]], Step]: ...
 def step(
     fn: Callable[..., Any] | None = None,
@@ -117,16 +143,24 @@ def step(
     name: str | None = None,
     cache: bool = True,
     resources: dict[str, Any] | None = None,
+    input_example: str | None = None,
 ) -> Any:
     """Declare a pipeline step. ``cache=False`` always runs it; ``resources`` are passed
-    to executors that schedule by resources (``num_cpus``, ``num_gpus``, ``memory``)."""
+    to executors that schedule by resources (``num_cpus``, ``num_gpus``, ``memory``).
+    ``input_example`` names the argument holding the input frame of a model the step
+    returns (its signature is inferred from those rows; without it, from the first
+    DataFrame argument that has every feature the fitted model recorded)."""
     _check_options(cache, resources)
 
     def wrap(f: Callable[..., Any]) -> Step:
         if not callable(f) or isinstance(f, Step | Pipeline):
             raise ValidationFailed("@conveyor.step decorates a plain function")
         label = check_name(name or f.__name__, "step name")
-        return Step(f, label, cache, dict(resources or {}))
+        if input_example is not None and input_example not in inspect.signature(f).parameters:
+            raise ValidationFailed(
+                f"step {label!r}: input_example={input_example!r} is not one of its arguments"
+            )
+        return Step(f, label, cache, dict(resources or {}), input_example)
 
     return wrap(fn) if fn is not None else wrap
 

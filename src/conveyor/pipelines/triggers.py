@@ -19,10 +19,11 @@ that does not exist is refused at creation.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import Limit, Name, Rule, check_limit
 from conveyor._util import check_name, new_id, now_ms, to_iso
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.pipelines.tables import trigger_evaluations, triggers
@@ -38,6 +39,8 @@ __all__ = [
     "list_triggers",
     "set_trigger_state",
 ]
+
+TriggerState = Annotated[str, Rule({"enum": ["active", "paused"]})]
 
 CAUSES = ("alert", "cron", "dataset")
 
@@ -114,7 +117,7 @@ def _check_pipeline(target: str) -> None:
 
 def create_trigger(
     uow: UnitOfWork,
-    name: str,
+    name: Name,
     *,
     pipeline: str,
     cause_kind: str,
@@ -197,7 +200,9 @@ def _row(conn: sa.Connection, name: str, project_id: str) -> Any:
     return row
 
 
-def get_trigger(conn: sa.Connection, name: str, *, project_id: str = DEFAULT_PROJECT_ID) -> Trigger:
+def get_trigger(
+    conn: sa.Connection, name: Name, *, project_id: str = DEFAULT_PROJECT_ID
+) -> Trigger:
     """A trigger by name or id."""
     return _trigger(_row(conn, name, project_id))
 
@@ -212,7 +217,11 @@ def list_triggers(
 
 
 def set_trigger_state(
-    uow: UnitOfWork, name: str, state: str, *, project_id: str = DEFAULT_PROJECT_ID
+    uow: UnitOfWork,
+    name: Name,
+    state: TriggerState,
+    *,
+    project_id: str = DEFAULT_PROJECT_ID,
 ) -> Trigger:
     """Pause (``paused``) or resume (``active``) a trigger."""
     if state not in ("active", "paused"):
@@ -228,9 +237,10 @@ def set_trigger_state(
 
 
 def list_evaluations(
-    conn: sa.Connection, trigger_id: str, *, limit: int = 50
+    conn: sa.Connection, trigger_id: str, *, limit: Limit = 50
 ) -> list[dict[str, Any]]:
     """The trigger's latest evaluations, newest first."""
+    check_limit(limit)
     rows = conn.execute(
         sa.select(trigger_evaluations)
         .where(trigger_evaluations.c.trigger_id == trigger_id)

@@ -27,13 +27,21 @@ import hashlib
 import io
 import math
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from conveyor._util import canonical_json
 from conveyor.errors import ValidationFailed
 
-__all__ = ["UnserializableOutput", "decode", "encode", "input_hash", "is_json_value"]
+__all__ = [
+    "UnserializableOutput",
+    "decode",
+    "encode",
+    "input_hash",
+    "is_json_value",
+    "model_input_example",
+]
 
 _INLINE_LIMIT = 64 * 1024
 
@@ -133,7 +141,57 @@ def input_hash(value: Any, step: str, name: str) -> str:
         return _save_model(value, Path(tmp) / "m", step, name).digest()
 
 
-def _save_model(value: Any, folder: Path, step: str, name: str) -> Any:
+def _feature_names(model: Any) -> list[str] | None:
+    """The input column names a fitted model recorded (scikit-learn, LightGBM, XGBoost)."""
+    for attr in ("feature_names_in_", "feature_name_", "feature_names"):
+        names = getattr(model, attr, None)
+        if names is not None and not callable(names) and len(names):
+            return [str(n) for n in names]
+    return None
+
+
+def _frames(value: Any) -> list[Any]:
+    kind = _kind(value)
+    if kind == "dataset":
+        return [value]
+    if kind == "tuple":
+        return [f for item in value for f in _frames(item)]
+    return []
+
+
+def model_input_example(model: Any, arguments: dict[str, Any], declared: str | None = None) -> Any:
+    """A few input rows for a model a step returned, so its signature can be inferred.
+
+    ``declared`` names the step argument holding the model's input frame (the step's
+    ``input_example=`` option); otherwise the first DataFrame argument (or item of a tuple
+    argument) holding every feature the fitted model recorded. Restricted to those
+    features when the model recorded them; None when nothing fits."""
+    features = _feature_names(model)
+    if declared is not None:
+        if declared not in arguments:
+            raise ValidationFailed(
+                f"input_example={declared!r} is not an argument of the step "
+                f"(its arguments are {', '.join(arguments) or 'none'})"
+            )
+        candidates = _frames(arguments[declared])
+        if not candidates:
+            raise ValidationFailed(
+                f"input_example={declared!r}: that argument is a "
+                f"{_type_name(arguments[declared])}, not a pandas DataFrame"
+            )
+    else:
+        candidates = [f for v in arguments.values() for f in _frames(v)]
+    for frame in candidates:
+        if features is None:
+            if declared is not None:
+                return frame.head(20)
+            continue
+        if all(f in frame.columns for f in features):
+            return frame[features].head(20)
+    return None
+
+
+def _save_model(value: Any, folder: Path, step: str, name: str, input_example: Any = None) -> Any:
     from conveyor.models import save_model
     from conveyor.models.flavors import detect_flavor
 
@@ -147,13 +205,22 @@ def _save_model(value: Any, folder: Path, step: str, name: str) -> Any:
             "conveyor.models.PythonModel) or a tuple of those",
             details={"step": step, "output": name, "type": _type_name(value)},
         ) from None
-    return save_model(value, folder)
+    return save_model(value, folder, input_example=input_example)
 
 
 def encode(
-    backend: Any, run_id: str, value: Any, *, step: str, name: str, dataset: str
+    backend: Any,
+    run_id: str,
+    value: Any,
+    *,
+    step: str,
+    name: str,
+    dataset: str,
+    example: Callable[[Any], Any] | None = None,
 ) -> dict[str, Any]:
-    """Store ``value`` under run ``run_id``; returns its descriptor."""
+    """Store ``value`` under run ``run_id``; returns its descriptor. ``example(model)``
+    gives a returned model input rows (see :func:`model_input_example`), from which its
+    signature is inferred, so the model can be deployed."""
     kind = _kind(value)
     path = f"outputs/{name}"
     if kind == "json":
@@ -182,14 +249,23 @@ def encode(
         return {"kind": kind, "sha256": entry["sha256"], "blob": entry["sha256"]}
     if kind == "tuple":
         items = [
-            encode(backend, run_id, v, step=step, name=f"{name}.{i}", dataset=f"{dataset}.{i}")
+            encode(
+                backend,
+                run_id,
+                v,
+                step=step,
+                name=f"{name}.{i}",
+                dataset=f"{dataset}.{i}",
+                example=example,
+            )
             for i, v in enumerate(value)
         ]
         digest = hashlib.sha256(canonical_json([d["sha256"] for d in items])).hexdigest()
         return {"kind": "tuple", "sha256": digest, "items": items}
     with tempfile.TemporaryDirectory(prefix="conveyor-output-") as tmp:
         folder = Path(tmp) / "model"
-        manifest = _save_model(value, folder, step, name)
+        rows = example(value) if example is not None else None
+        manifest = _save_model(value, folder, step, name, rows)
         for file in sorted(p for p in folder.rglob("*") if p.is_file()):
             with file.open("rb") as fh:
                 backend.upload_artifact(run_id, f"{path}/{file.relative_to(folder).as_posix()}", fh)

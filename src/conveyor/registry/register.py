@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from conveyor._schema import Name, Tags
 from conveyor.errors import IntegrityError, NotFound
 from conveyor.registry import service
 from conveyor.registry.entities import ModelVersion
@@ -18,10 +19,10 @@ __all__ = ["check_stored_model", "register_model"]
 def register_model(
     stores: Stores,
     model_uri: str,
-    name: str,
+    name: Name,
     *,
     description: str = "",
-    tags: dict[str, str] | None = None,
+    tags: Tags = None,
 ) -> ModelVersion:
     """Register the model logged at ``runs:/<run_id>/<path>`` as the next version of ``name``."""
     run_id, path = parse_run_uri(model_uri)

@@ -7,12 +7,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import AliasName, Name, Tags, VersionNumber, VersionRef
 from conveyor._util import check_name, new_id, now_ms
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.registry.entities import Model, ModelVersion
 from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
 from conveyor.store.tables import DEFAULT_PROJECT_ID, model_aliases, model_versions, models
+from conveyor.tracking.validation import check_str_map
 
 __all__ = [
     "create_model",
@@ -86,12 +88,10 @@ def _insert_model(
     return row
 
 
-def create_model(
-    uow: UnitOfWork, name: str, *, description: str = "", tags: dict[str, str] | None = None
-) -> Model:
+def create_model(uow: UnitOfWork, name: Name, *, description: str = "", tags: Tags = None) -> Model:
     """Register a new model name; Conflict if it exists."""
     check_name(name, "model name")
-    tags = {str(k): str(v) for k, v in (tags or {}).items()}
+    tags = check_str_map(tags or {}, "model tag")
     row = _insert_model(uow, name, description, tags)
     if row is None:
         raise Conflict(f"model {name!r} is already registered")
@@ -107,7 +107,7 @@ def create_model(
     )
 
 
-def get_model(conn: sa.Connection, name: str) -> Model:
+def get_model(conn: sa.Connection, name: Name) -> Model:
     """A registered model with its aliases."""
     return _model(conn, _model_row(conn, name))
 
@@ -182,7 +182,7 @@ def create_model_version(
         "signature": signature,
         "files": files,
         "description": description,
-        "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+        "tags": check_str_map(tags or {}, "model version tag"),
         "approval": "none",
         "reference_dataset_version_id": reference_dataset_version_id,
         "created_by": uow.actor.name,
@@ -215,23 +215,23 @@ def get_model_version(conn: sa.Connection, name: str, version: int | str) -> Mod
     return _version(row, name, _aliases(conn, model.id))
 
 
-def resolve_version(conn: sa.Connection, name: str, ref: str | int) -> ModelVersion:
+def resolve_version(conn: sa.Connection, name: Name, version: VersionRef) -> ModelVersion:
     """A version by number, by alias (``champion``), or ``latest``."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        return get_model_version(conn, name, ref)
+    if isinstance(version, int) or (isinstance(version, str) and version.isdigit()):
+        return get_model_version(conn, name, version)
     model = _model_row(conn, name)
-    if ref == "latest":
+    if version == "latest":
         if model.latest_version == 0:
             raise NotFound(f"model {name!r} has no versions yet")
         return get_model_version(conn, name, model.latest_version)
     aliases = _aliases(conn, model.id)
-    if ref not in aliases:
+    if version not in aliases:
         known = ", ".join(sorted(aliases)) or "none"
-        raise NotFound(f"model {name!r} has no alias {ref!r} (aliases: {known})")
-    return get_model_version(conn, name, aliases[ref])
+        raise NotFound(f"model {name!r} has no alias {version!r} (aliases: {known})")
+    return get_model_version(conn, name, aliases[version])
 
 
-def list_model_versions(conn: sa.Connection, name: str) -> list[ModelVersion]:
+def list_model_versions(conn: sa.Connection, name: Name) -> list[ModelVersion]:
     """All versions of a model, newest first."""
     model = _model_row(conn, name)
     aliases = _aliases(conn, model.id)
@@ -245,9 +245,9 @@ def list_model_versions(conn: sa.Connection, name: str) -> list[ModelVersion]:
 
 def set_alias(
     uow: UnitOfWork,
-    name: str,
-    alias: str,
-    version: int | str,
+    name: Name,
+    alias: AliasName,
+    version: VersionNumber,
     *,
     override_reason: str | None = None,
 ) -> ModelVersion:
@@ -259,6 +259,8 @@ def set_alias(
     from conveyor.gates.service import require_passing  # gates build on the registry
 
     check_name(alias, "alias")
+    if "/" in alias:
+        raise ValidationFailed(f"alias {alias!r} contains '/': aliases are one URL segment")
     if alias == "latest" or alias.isdigit():
         raise ValidationFailed(f"{alias!r} cannot be an alias: it is reserved for versions")
     target = get_model_version(uow.conn, name, version)
@@ -289,7 +291,7 @@ def set_alias(
     return get_model_version(uow.conn, name, target.version)
 
 
-def delete_alias(uow: UnitOfWork, name: str, alias: str) -> None:
+def delete_alias(uow: UnitOfWork, name: Name, alias: AliasName) -> None:
     """Remove an alias; NotFound if the model has no such alias."""
     model = _model_row(uow.conn, name)
     before = _aliases(uow.conn, model.id).get(alias)
@@ -304,7 +306,7 @@ def delete_alias(uow: UnitOfWork, name: str, alias: str) -> None:
 
 
 def set_model_version_tag(
-    uow: UnitOfWork, name: str, version: int | str, key: str, value: str
+    uow: UnitOfWork, name: Name, version: VersionNumber, key: Name, value: str
 ) -> ModelVersion:
     """Set one tag on a version (tags are the only mutable part besides the description)."""
     check_name(key, "tag key")
@@ -317,7 +319,7 @@ def set_model_version_tag(
 
 
 def update_model_version(
-    uow: UnitOfWork, name: str, version: int | str, *, description: str
+    uow: UnitOfWork, name: Name, version: VersionNumber, *, description: str
 ) -> ModelVersion:
     """Change a version's description."""
     if not isinstance(description, str):

@@ -430,6 +430,11 @@ class InferenceApp:
             else:
                 payload = loads(body)
                 want_proba = wants_probabilities(payload)
+                if table.features is not None:  # entity keys in, the full vector out
+                    loop = asyncio.get_running_loop()
+                    payload = await loop.run_in_executor(
+                        self.executor, table.features.enrich, payload, table.signature
+                    )
             if version is not None:
                 route = table.for_version(version)
             elif table.single:

@@ -121,6 +121,7 @@ class RouteTable:
         sticky_header: str = "x-conveyor-key",
         sticky_field: str | None = None,
         revision: str | None = None,
+        features: Any = None,
     ) -> None:
         if not isinstance(routes, Sequence):
             routes = [Route("primary", routes)]
@@ -143,6 +144,9 @@ class RouteTable:
         self.sticky_header = sticky_header.lower().encode("latin-1")
         self.sticky_field = sticky_field
         self.revision = revision
+        #: a ``conveyor.features.serving.FeatureEnricher`` when the endpoint looks features
+        #: up before predicting (its ``enrich(payload)`` returns the completed payload)
+        self.features = features
         self.primary = self.routes[0]
         self.signature = self.primary.signature
         # routes over different models (a canary of another model): "1" would be ambiguous,

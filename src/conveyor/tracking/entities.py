@@ -11,6 +11,8 @@ __all__ = [
     "Experiment",
     "MetricPoint",
     "Run",
+    "RunData",
+    "RunInfo",
     "decode_float",
     "encode_float",
 ]
@@ -71,6 +73,32 @@ class MetricPoint:
         }
 
 
+@dataclass(frozen=True)
+class RunInfo:
+    """A run's identity and lifecycle under MLflow's names (``run.info.run_id`` ...)."""
+
+    run_id: str
+    run_uuid: str
+    experiment_id: str
+    run_name: str
+    status: str
+    user_id: str
+    start_time: int
+    end_time: int | None
+    lifecycle_stage: str
+    artifact_uri: str
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What a run logged under MLflow's names (``run.data.metrics`` ...); metrics are the
+    latest values."""
+
+    metrics: dict[str, float]
+    params: dict[str, str]
+    tags: dict[str, str]
+
+
 @dataclass
 class Run:
     """One training or evaluation execution with what it logged.
@@ -92,6 +120,31 @@ class Run:
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     inputs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        return self.id
+
+    @property
+    def info(self) -> RunInfo:
+        """MLflow's ``run.info`` view of this run."""
+        return RunInfo(
+            run_id=self.id,
+            run_uuid=self.id,
+            experiment_id=self.experiment_id,
+            run_name=self.name,
+            status=self.status,
+            user_id=self.user,
+            start_time=self.start_time,
+            end_time=self.end_time,
+            lifecycle_stage="active",
+            artifact_uri=f"runs:/{self.id}",
+        )
+
+    @property
+    def data(self) -> RunData:
+        """MLflow's ``run.data`` view: latest metrics, params and tags."""
+        return RunData(metrics=dict(self.metrics), params=dict(self.params), tags=dict(self.tags))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe fields (non-finite metrics encoded). Built by hand: ``asdict``'s

@@ -18,9 +18,10 @@ from types import TracebackType
 from typing import Any
 
 from conveyor.config import get_settings
-from conveyor.errors import ValidationFailed
+from conveyor.errors import Conflict, ValidationFailed
 from conveyor.tracking.buffer import RunBuffer
-from conveyor.tracking.entities import Experiment, MetricPoint, Run
+from conveyor.tracking.context import step_run
+from conveyor.tracking.entities import Experiment, MetricPoint, Run, RunData, RunInfo
 from conveyor.tracking.environment import capture_source
 
 __all__ = [
@@ -80,6 +81,17 @@ class ActiveRun:
         return self.run.id
 
     run_id = id
+
+    @property
+    def info(self) -> RunInfo:
+        """MLflow's ``run.info`` (as of the run's start)."""
+        return self.run.info
+
+    @property
+    def data(self) -> RunData:
+        """MLflow's ``run.data``: what the store holds now (buffered values flushed first)."""
+        self.buffer.flush()
+        return self.backend.get_run(self.run.id).data
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -141,12 +153,25 @@ def start_run(
     params: dict[str, Any] | None = None,
     experiment: str | None = None,
     description: str | None = None,
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    parent_run_id: str | None = None,
+    log_system_metrics: bool | None = None,
 ) -> ActiveRun:
     """Start a run in the current experiment and make it active.
 
     With an active run, pass ``nested=True`` to start a child run (its parent is the
-    active run); otherwise starting a second run is an error.
+    active run, or ``parent_run_id``); otherwise starting a second run is an error.
+    ``run_id`` resumes a run that is still RUNNING (e.g. after a crash). ``experiment_id``
+    is MLflow's spelling of ``experiment`` (an id or a name).
     """
+    if log_system_metrics:
+        raise ValidationFailed(
+            "log_system_metrics is not supported: Conveyor does not sample CPU/GPU usage. "
+            "Log the figures you need with conveyor.log_metric()."
+        )
+    if experiment is not None and experiment_id is not None:
+        raise ValidationFailed("pass experiment= or experiment_id=, not both (they are aliases)")
     backend = _backend()
     with _state_lock:
         parent = _stack[-1] if _stack else None
@@ -155,14 +180,18 @@ def start_run(
                 f"run {parent.run.id} is already active; end it first, or pass nested=True "
                 "to start a child run"
             )
-        exp = _resolve_experiment(backend, experiment or _current_experiment_name())
+        if run_id is not None:
+            return _resume(backend, run_id, run_name, tags, params, description)
+        exp = _resolve_experiment(
+            backend, experiment or experiment_id or _current_experiment_name()
+        )
         all_tags = {k: str(v) for k, v in (tags or {}).items()}
         if description:
             all_tags["conveyor.note"] = description
         run = backend.create_run(
             exp.id,
             name=run_name,
-            parent_run_id=parent.run.id if parent else None,
+            parent_run_id=parent_run_id or (parent.run.id if parent else step_run.get()),
             tags=all_tags,
             params=params,
             source=capture_source(),
@@ -171,6 +200,41 @@ def start_run(
         if params:
             active.buffer._logged_params.update({k: str(v) for k, v in params.items()})
         _stack.append(active)
+    return active
+
+
+def _resume(
+    backend: Any,
+    run_id: str,
+    run_name: str | None,
+    tags: dict[str, Any] | None,
+    params: dict[str, Any] | None,
+    description: str | None,
+) -> ActiveRun:
+    """Make the RUNNING run ``run_id`` active again (``start_run(run_id=...)``)."""
+    run: Run = backend.get_run(run_id)
+    if run.status != "RUNNING":
+        raise Conflict(
+            f"run {run_id} is {run.status}: unlike MLflow, Conveyor does not reopen an ended "
+            "run (ended runs are immutable). Start a new run, e.g. "
+            f"conveyor.start_run(parent_run_id={run_id!r}, nested=True) or one with the same "
+            "params.",
+            details={"run_id": run_id, "status": run.status},
+        )
+    if run_name is not None and run_name != run.name:
+        raise ValidationFailed(
+            f"run {run_id} is named {run.name!r}; run names cannot change, so drop "
+            "run_name= when resuming"
+        )
+    active = ActiveRun(run, backend)
+    active.buffer._logged_params.update(run.params)
+    if description:
+        active.buffer.add_tags({"conveyor.note": description})
+    if tags:
+        active.buffer.add_tags(tags)
+    if params:
+        active.buffer.add_params(params)
+    _stack.append(active)
     return active
 
 
@@ -328,20 +392,40 @@ def get_run(run_id: str) -> Run:
 
 
 def search_runs(
-    experiment_names: list[str] | None = None,
+    experiment_ids: list[str] | str | None = None,
     filter_string: str | None = None,
-    order_by: list[str] | str | None = None,
+    run_view_type: int | str | None = None,
     max_results: int = 1000,
-) -> list[Run]:
-    """Runs matching ``filter_string`` (e.g. ``metrics.auc > 0.8 and params.model = 'rf'``)."""
+    order_by: list[str] | str | None = None,
+    output_format: str = "list",
+    search_all_experiments: bool = False,
+    experiment_names: list[str] | None = None,
+) -> Any:
+    """Runs matching ``filter_string`` (e.g. ``metrics.auc > 0.8 and params.model = 'rf'``).
+
+    ``experiment_ids`` and ``experiment_names`` both accept ids or names; without either,
+    the current experiment (set_experiment) or else every experiment is searched.
+    ``output_format="pandas"`` returns a DataFrame shaped like MLflow's (``run_id``,
+    ``experiment_id``, ``status``, ``start_time``, ``end_time``, ``params.*``,
+    ``metrics.*``, ``tags.*``); the default is a list of runs.
+    """
+    from conveyor.tracking.run_frame import check_view_type, runs_frame
+
+    if output_format not in ("list", "pandas"):
+        raise ValidationFailed(f"output_format must be 'list' or 'pandas', got {output_format!r}")
+    check_view_type(run_view_type)
     backend = _backend()
-    names = experiment_names
-    if names is None:
-        names = [_current_experiment_name()] if _experiment_name else None
-    ids = [backend.get_experiment(n).id for n in names] if names is not None else None
+    refs: list[str] | None = None
+    if isinstance(experiment_ids, str):
+        experiment_ids = [experiment_ids]
+    if experiment_ids is not None or experiment_names is not None:
+        refs = [*(experiment_ids or []), *(experiment_names or [])]
+    elif not search_all_experiments and _experiment_name:
+        refs = [_current_experiment_name()]
+    ids = [backend.get_experiment(ref).id for ref in refs] if refs is not None else None
     order = [order_by] if isinstance(order_by, str) else order_by
     runs: list[Run] = backend.search_runs(ids, filter_string, order, max_results)
-    return runs
+    return runs_frame(runs) if output_format == "pandas" else runs
 
 
 def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import Name, NonEmpty, NonNegativeInt, Rule, Tags
 from conveyor._util import check_name, new_id, now_ms
 from conveyor.artifacts.paths import check_relative_path
 from conveyor.errors import Conflict, NotFound, ValidationFailed
@@ -56,6 +57,7 @@ __all__ = [
 
 DEFAULT_EXPERIMENT = "Default"
 MAX_SEARCH_RESULTS = 50_000
+SearchLimit = Annotated[int, Rule({"minimum": 1, "maximum": MAX_SEARCH_RESULTS})]
 
 
 # -- experiments ---------------------------------------------------------------------------
@@ -95,7 +97,7 @@ def _insert_experiment(
 
 
 def create_experiment(
-    uow: UnitOfWork, name: str, *, description: str = "", tags: dict[str, str] | None = None
+    uow: UnitOfWork, name: Name, *, description: str = "", tags: Tags = None
 ) -> Experiment:
     """Create an experiment; Conflict when the name is taken."""
     check_name(name, "experiment name")
@@ -110,7 +112,7 @@ _SELECT_EXPERIMENT = sa.select(experiments).where(
 )
 
 
-def get_experiment(conn: sa.Connection, id_or_name: str) -> Experiment:
+def get_experiment(conn: sa.Connection, id_or_name: NonEmpty) -> Experiment:
     """Find an experiment by id or by name."""
     if not isinstance(id_or_name, str) or not id_or_name:
         raise ValidationFailed("experiment id or name must be a non-empty string")
@@ -129,7 +131,7 @@ def get_or_create_experiment(uow: UnitOfWork, name: str) -> Experiment:
     return _experiment(SimpleNamespace(**row)) if row else get_experiment(uow.conn, name)
 
 
-def open_experiment(stores: Stores, name: str) -> Experiment:
+def open_experiment(stores: Stores, name: Name) -> Experiment:
     """The experiment named ``name``, created on first use. Reads first, so an existing
     experiment costs no write transaction (no writer lock on SQLite)."""
     with stores.read() as conn:
@@ -467,8 +469,8 @@ def search_runs(
     experiment_ids: Iterable[str] | None = None,
     filter_string: str | None = None,
     order_by: list[str] | str | None = None,
-    max_results: int = 1000,
-    offset: int = 0,
+    max_results: SearchLimit = 1000,
+    offset: NonNegativeInt = 0,
 ) -> list[Run]:
     """Runs matching the filter, ordered (default: newest first)."""
     if not isinstance(max_results, int) or not 0 < max_results <= MAX_SEARCH_RESULTS:

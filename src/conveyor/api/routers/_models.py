@@ -7,9 +7,10 @@ from typing import Annotated, Any
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from conveyor._schema import INT64_MAX
+
 __all__ = ["Body", "Count", "EpochMs", "JsonMap"]
 
-INT64_MAX = 2**63 - 1
 
 #: Epoch milliseconds (UTC).
 EpochMs = Annotated[int, Field(ge=0, le=INT64_MAX)]

@@ -13,15 +13,17 @@ sees an incomplete response rather than a clean one.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Annotated
 from urllib.parse import quote
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
+from conveyor._schema import SHA256_PATTERN
 from conveyor.api._errors import StreamAborted
 from conveyor.api._responses import OrjsonResponse
 from conveyor.api.deps import ActingBackend
@@ -72,7 +74,10 @@ async def download_artifact(run_id: str, path: str, backend: ActingBackend) -> S
 
 
 @router.get("/blobs/{sha256}", summary="Download (stream) a blob by its sha256")
-async def download_blob(sha256: str, backend: ActingBackend) -> StreamingResponse:
+async def download_blob(
+    sha256: Annotated[str, Path(json_schema_extra={"pattern": SHA256_PATTERN})],
+    backend: ActingBackend,
+) -> StreamingResponse:
     return await _stream_blob(backend, sha256)
 
 

@@ -11,45 +11,56 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from conveyor._schema import JSON_INT_MAX, NAME_PATTERN
 from conveyor.api._responses import EncodedJsonResponse, OrjsonResponse
 from conveyor.api.deps import ActingBackend, read_json
 from conveyor.errors import ValidationFailed
+from conveyor.tracking.entities import RUN_STATUSES
 from conveyor.tracking.metric_rows import MetricRows
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
-_LOG_BATCH_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "metrics": {
-                            "type": "object",
-                            "description": "Parallel columns; non-finite values as the "
-                            "strings 'NaN', 'Infinity', '-Infinity'.",
-                            "properties": {
-                                "keys": {"type": "array", "items": {"type": "string"}},
-                                "values": {
-                                    "type": "array",
-                                    "items": {"anyOf": [{"type": "number"}, {"type": "string"}]},
-                                },
-                                "steps": {"type": "array", "items": {"type": "integer"}},
-                                "timestamps": {"type": "array", "items": {"type": "integer"}},
-                            },
-                            "required": ["keys", "values", "steps", "timestamps"],
-                        },
-                        "params": {"type": "object"},
-                        "tags": {"type": "object"},
-                    },
-                }
-            }
-        },
-    }
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` declaring a required JSON body (these routes parse it by hand)."""
+    body = {"type": "object", "additionalProperties": False, **schema}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": body}}}}
+
+
+# params and tags: names as check_name takes them; values are stored as text
+_NAMED: dict[str, Any] = {
+    "type": "object",
+    "propertyNames": {"pattern": NAME_PATTERN, "maxLength": 250},
 }
+_BATCH_PROPERTIES: dict[str, Any] = {
+    "metrics": {
+        "type": "object",
+        "description": "Parallel columns of equal length; non-finite values as the strings "
+        "'NaN', 'Infinity', '-Infinity'.",
+        "properties": {
+            "keys": {"type": "array", "items": {"type": "string"}},
+            "values": {
+                "type": "array",
+                "items": {"anyOf": [{"type": "number"}, {"type": "string"}]},
+            },
+            "steps": {"type": "array", "items": {"type": "integer"}},
+            "timestamps": {"type": "array", "items": {"type": "integer"}},
+        },
+        "required": ["keys", "values", "steps", "timestamps"],
+    },
+    "params": _NAMED,
+    "tags": _NAMED,
+}
+_LOG_BATCH_SCHEMA = _json_body({"properties": _BATCH_PROPERTIES})
+_END_RUN_SCHEMA = _json_body(
+    {
+        "properties": {
+            **_BATCH_PROPERTIES,
+            "status": {"enum": list(RUN_STATUSES)},
+            "end_time": {"type": "integer", "minimum": 0, "maximum": JSON_INT_MAX},
+        }
+    }
+)
 
 
 _CREATE_RUN_FIELDS: dict[str, Any] = {
@@ -62,28 +73,20 @@ _CREATE_RUN_FIELDS: dict[str, Any] = {
     "start_time": int,
 }
 _KIND_NAMES: dict[Any, str] = {str: "a string", dict: "an object", int: "an integer"}
-_CREATE_RUN_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["experiment_id"],
-                    "properties": {
-                        "experiment_id": {"type": "string"},
-                        "name": {"type": "string"},
-                        "parent_run_id": {"type": "string"},
-                        "tags": {"type": "object"},
-                        "params": {"type": "object"},
-                        "source": {"type": "object"},
-                        "start_time": {"type": "integer", "minimum": 0},
-                    },
-                }
-            }
+_CREATE_RUN_SCHEMA = _json_body(
+    {
+        "required": ["experiment_id"],
+        "properties": {
+            "experiment_id": {"type": "string"},
+            "name": {"type": ["string", "null"], "pattern": NAME_PATTERN, "maxLength": 250},
+            "parent_run_id": {"type": ["string", "null"], "minLength": 1},
+            "tags": {**_NAMED, "type": ["object", "null"]},
+            "params": {**_NAMED, "type": ["object", "null"]},
+            "source": {"type": ["object", "null"]},
+            "start_time": {"type": ["integer", "null"], "minimum": 0, "maximum": JSON_INT_MAX},
         },
     }
-}
+)
 
 
 @router.post(
@@ -111,6 +114,9 @@ def _create_run_fields(body: Any) -> dict[str, Any]:
         )
     if "experiment_id" not in body:
         raise ValidationFailed("create-run body: field experiment_id is required")
+    start = body.get("start_time")
+    if isinstance(start, float) and start.is_integer():  # JSON Schema: 5.0 is an integer
+        body = {**body, "start_time": int(start)}
     for name, kinds in _CREATE_RUN_FIELDS.items():
         value = body.get(name)
         if value is not None and not isinstance(value, kinds):
@@ -118,7 +124,7 @@ def _create_run_fields(body: Any) -> dict[str, Any]:
                 f"create-run body: {name} must be {_KIND_NAMES[kinds]}, got {value!r:.60}"
             )
     start = body.get("start_time")
-    if start is not None and (isinstance(start, bool) or not 0 <= start < 2**63):
+    if start is not None and (isinstance(start, bool) or not 0 <= start <= JSON_INT_MAX):
         raise ValidationFailed(f"create-run body: start_time must be epoch ms, got {start!r}")
     return dict(body)
 
@@ -165,6 +171,7 @@ def _batch_from_body(
     "/{run_id}/end",
     summary="End a run with a status, logging its final metrics/params/tags in the same "
     "transaction",
+    openapi_extra=_END_RUN_SCHEMA,
 )
 async def end_run(run_id: str, request: Request, backend: ActingBackend) -> OrjsonResponse:
     metrics, params, tags, extra = _batch_from_body(
@@ -172,9 +179,11 @@ async def end_run(run_id: str, request: Request, backend: ActingBackend) -> Orjs
     )
     status = extra.get("status", "FINISHED")
     end_time = extra.get("end_time")
+    if isinstance(end_time, float) and end_time.is_integer():
+        end_time = int(end_time)
     if not isinstance(status, str):
         raise ValidationFailed(f"status must be a string, got {status!r}")
-    if end_time is not None and (type(end_time) is not int or not 0 <= end_time < 2**63):
+    if end_time is not None and (type(end_time) is not int or not 0 <= end_time <= JSON_INT_MAX):
         raise ValidationFailed(f"end_time must be epoch milliseconds, got {end_time!r}")
     await run_in_threadpool(
         lambda: backend.end_run(run_id, status, end_time, metrics=metrics, params=params, tags=tags)

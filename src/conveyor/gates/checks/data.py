@@ -5,9 +5,11 @@
     - data: {}                       # or: - data: {require_checks: true}
 
 Training datasets are the dataset versions linked to the version's source run with context
-``training``. A version whose checks failed fails the gate; one without checks passes unless
-``require_checks: true``; a model version with no linked training data is insufficient
-(fail closed) unless ``require_training_data: false``.
+``training``, or ``pipeline-input`` when the version is a model a pipeline step returned
+(the step's input frames are what it was trained on). A version whose checks failed
+fails the gate; one without checks passes unless ``require_checks: true``; a model
+version with no linked training data is insufficient (fail closed) unless
+``require_training_data: false``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from conveyor.gates.context import GateContext
 from conveyor.gates.policy import param_error
 from conveyor.gates.report import CheckOutcome
 
-__all__ = ["DataChecks"]
+__all__ = ["TRAINING_CONTEXTS", "DataChecks"]
+
+#: run-input contexts that mean "trained on": logged by hand, or a pipeline step's inputs
+TRAINING_CONTEXTS = ("training", "pipeline-input")
 
 
 def _flag(params: dict[str, Any], key: str, default: bool) -> bool:
@@ -48,7 +53,7 @@ class DataChecks(Check):
         with ctx.backend.meta.read() as conn:
             if ctx.version.run_id is not None:
                 for link in data.list_run_inputs(conn, ctx.version.run_id):
-                    if link.context == "training":
+                    if link.context in TRAINING_CONTEXTS:
                         dv = data.get_dataset_version_by_id(conn, link.dataset_version_id)
                         versions.append(("training", dv))
         rows: list[dict[str, Any]] = []

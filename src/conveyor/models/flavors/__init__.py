@@ -27,6 +27,7 @@ FLAVORS: dict[str, str] = {
     "lightgbm": "conveyor.models.flavors.lightgbm:LightGBMFlavor",
     "xgboost": "conveyor.models.flavors.xgboost:XGBoostFlavor",
     "sklearn": "conveyor.models.flavors.sklearn:SklearnFlavor",
+    "mlflow_pickle": "conveyor.models.flavors.mlflow_pickle:MlflowPickleFlavor",
 }
 _LOADED: dict[str, Flavor] = {}
 

@@ -8,8 +8,10 @@ from alembic import context
 import conveyor.deployments.rollout_tables
 import conveyor.deployments.tables
 import conveyor.explain.tables
+import conveyor.features.tables
 import conveyor.gates.tables
 import conveyor.governance.retention_tables
+import conveyor.lineage.tables
 import conveyor.monitoring.tables
 import conveyor.pipelines.tables  # noqa: F401
 from conveyor.store.tables import metadata

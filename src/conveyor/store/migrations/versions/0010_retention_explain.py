@@ -2,14 +2,14 @@
 summaries of model versions.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,344 @@
+# ruff: noqa: RUF001, RUF002
+"""Feature-store benchmark: Conveyor vs Feast on the same data, in the same run.
+
+Data (generated once into ``bench/.work/features/``): ``--views`` feature views (default 5)
+of ``--rows`` rows each over ``--keys`` entities (``driver_id``), each row an event time,
+a created time and 10 float features; an entity frame of ``--entities`` rows (keys and
+times drawn at random, some keys without rows). Both systems read the same Parquet files.
+
+Measured, each system in its own process (Conveyor in the project venv, Feast in
+``bench/.peers/feast``, installed on first use):
+
+1. historical retrieval: ``get_historical_features(entity_df, 3 views × 10 features)``
+   to a DataFrame — wall time and peak RSS of the process. Feast: its local ``file``
+   offline store (dask).
+2. materialization of every view into Redis (``--redis``, DB 7 by default, flushed first).
+3. online retrieval on that Redis: 1 entity × 5 views × 10 features, and 100 entities ×
+   5 views; p50/p99 over ``--iters`` calls of the SDK function
+   (``conveyor.features.get_online_features`` / ``FeatureStore.get_online_features``).
+
+Usage::
+
+    .venv/bin/python bench/features.py                        # the figures in docs/benchmarks.md
+    .venv/bin/python bench/features.py --entities 1000000 --rows 10000000   # the issue's sizes
+    .venv/bin/python bench/features.py --no-peer --no-doc     # ours only
+
+Targets (issue 16): historical ≥ 10× faster than Feast's local offline store within 1.5 GB
+RSS; online 1 entity × 5 views p99 ≤ 2 ms in the SDK and ≥ 5× Feast's p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import REPO, ensure_venv, log, machine_info, pkg_version, update_doc_section
+
+WORK = REPO / "bench" / ".work" / "features"
+N_FEATURES = 10
+HISTORICAL_VIEWS = 3
+
+
+def generate(root: Path, views: int, rows: int, keys: int, entities: int, seed: int = 0) -> Path:
+    """The Parquet files both systems read (reused when the sizes match)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = root / f"v{views}-r{rows}-k{keys}-e{entities}"
+    if (folder / "done").exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    t0 = np.datetime64("2026-01-01T00:00:00", "us")
+    span_us = 30 * 86_400 * 1_000_000
+    for v in range(views):
+        ts = t0 + rng.integers(0, span_us, rows).astype("timedelta64[us]")
+        cols: dict[str, Any] = {
+            "driver_id": rng.integers(0, keys, rows),
+            "event_timestamp": pa.array(ts, pa.timestamp("us", "UTC")),
+            "created": pa.array(ts + np.timedelta64(1, "s"), pa.timestamp("us", "UTC")),
+        }
+        for f in range(N_FEATURES):
+            cols[f"f{f}"] = rng.random(rows)
+        pq.write_table(pa.table(cols), folder / f"view{v}.parquet", row_group_size=1 << 20)
+    ts = t0 + rng.integers(span_us // 10, span_us + 86_400_000_000, entities).astype(
+        "timedelta64[us]"
+    )
+    entity = pa.table(
+        {
+            "driver_id": rng.integers(0, int(keys * 1.05), entities),
+            "event_timestamp": pa.array(ts, pa.timestamp("us", "UTC")),
+        }
+    )
+    pq.write_table(entity, folder / "entities.parquet")
+    (folder / "done").write_text("ok")
+    return folder
+
+
+_COMMON = r"""
+import json, os, resource, statistics, sys, time
+DATA, VIEWS, PHASE, ITERS = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+REDIS = os.environ["BENCH_REDIS_URL"]
+FEATS = [f"f{i}" for i in range(10)]
+HIST = [f"view{v}:{f}" for v in range(3) for f in FEATS]
+ONLINE = [f"view{v}:{f}" for v in range(5) for f in FEATS]
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def pcts(samples):
+    samples = sorted(samples)
+    return {"p50_ms": samples[len(samples) // 2] * 1000,
+            "p99_ms": samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000}
+
+def timed(call, iters):
+    for _ in range(20):
+        call()
+    out = []
+    for _ in range(iters):
+        t = time.perf_counter(); call(); out.append(time.perf_counter() - t)
+    return pcts(out)
+"""
+
+_OURS = (
+    _COMMON
+    + r"""
+import pandas as pd
+import conveyor
+from conveyor.features import (Entity, FeatureView, Field, FileSource, apply,
+                               get_historical_features, get_online_features, materialize)
+
+driver = Entity(name="driver", join_keys=["driver_id"])
+views = [FeatureView(name=f"view{v}", entities=[driver],
+                     schema=[Field(f, "float64") for f in FEATS],
+                     source=FileSource(f"{DATA}/view{v}.parquet",
+                                       created_timestamp_column="created"))
+         for v in range(VIEWS)]
+apply([driver, *views])
+out = {}
+if PHASE == "historical":
+    entity = pd.read_parquet(f"{DATA}/entities.parquet")
+    t = time.perf_counter()
+    with get_historical_features(entity, HIST, full_feature_names=True) as job:
+        frame = job.to_df()
+    out = {"historical_s": time.perf_counter() - t, "rows": len(frame),
+           "non_null": int(frame["view0__f0"].notna().sum()), "peak_rss_mb": peak_mb()}
+else:
+    t = time.perf_counter()
+    done = materialize(end="2026-03-01T00:00:00+00:00")
+    out["materialize_s"] = time.perf_counter() - t
+    out["materialized_rows"] = sum(m.rows for m in done)
+    one = [{"driver_id": 7}]
+    hundred = [{"driver_id": k} for k in range(100)]
+    answer = get_online_features(ONLINE, one, full_feature_names=True)
+    present = [answer.statuses[f"view{v}__f0"][0] == "PRESENT" for v in range(VIEWS)]
+    out["views_present"] = sum(present)
+    def read(rows):
+        return get_online_features(ONLINE, rows, full_feature_names=True)
+    out["online_1"] = timed(lambda: read(one), ITERS)
+    out["online_100"] = timed(lambda: read(hundred), max(ITERS // 10, 50))
+print(json.dumps(out))
+"""
+)
+
+_FEAST = (
+    _COMMON
+    + r"""
+import logging, warnings
+warnings.filterwarnings("ignore")
+logging.disable(logging.WARNING)
+from datetime import datetime, timezone
+import pandas as pd
+from feast import Entity, FeatureStore, FeatureView, Field, FileSource
+from feast.repo_config import RepoConfig
+from feast.types import Float64
+
+host, _, db = REDIS.removeprefix("redis://").partition("/")
+repo = os.environ["BENCH_FEAST_REPO"]
+config = RepoConfig(
+    project="bench", provider="local", registry=f"{repo}/registry.db",
+    offline_store={"type": "file"},
+    online_store={"type": "redis", "connection_string": f"{host},db={db or 0}"},
+    entity_key_serialization_version=3, repo_path=repo,
+)
+store = FeatureStore(config=config)
+driver = Entity(name="driver", join_keys=["driver_id"])
+views = [FeatureView(name=f"view{v}", entities=[driver],
+                     schema=[Field(name=f, dtype=Float64) for f in FEATS],
+                     source=FileSource(path=f"{DATA}/view{v}.parquet",
+                                       timestamp_field="event_timestamp",
+                                       created_timestamp_column="created"),
+                     ttl=None, online=True)
+         for v in range(VIEWS)]
+store.apply([driver, *views])
+out = {}
+if PHASE == "historical":
+    entity = pd.read_parquet(f"{DATA}/entities.parquet")
+    t = time.perf_counter()
+    frame = store.get_historical_features(entity_df=entity, features=HIST,
+                                          full_feature_names=True).to_df()
+    out = {"historical_s": time.perf_counter() - t, "rows": len(frame),
+           "non_null": int(frame["view0__f0"].notna().sum()), "peak_rss_mb": peak_mb()}
+else:
+    t = time.perf_counter()
+    store.materialize(start_date=datetime(2025, 12, 1, tzinfo=timezone.utc),
+                      end_date=datetime(2026, 3, 1, tzinfo=timezone.utc))
+    out["materialize_s"] = time.perf_counter() - t
+    one = [{"driver_id": 7}]
+    hundred = [{"driver_id": k} for k in range(100)]
+    def read(rows):
+        return store.get_online_features(features=ONLINE, entity_rows=rows,
+                                         full_feature_names=True).to_dict()
+    got = read(one)
+    # Feast 0.67 answered values of only some views in our runs: say how many, time anyway
+    out["views_present"] = sum(got[f"view{v}__f0"][0] is not None for v in range(VIEWS))
+    out["online_1"] = timed(lambda: read(one), ITERS)
+    out["online_100"] = timed(lambda: read(hundred), max(ITERS // 10, 50))
+print(json.dumps(out))
+"""
+)
+
+
+def _flush(redis_url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+def _run(python: str | Path, code: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+        fh.write(code)
+    try:
+        done = subprocess.run(
+            [str(python), fh.name, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
+    finally:
+        os.unlink(fh.name)
+    if done.returncode != 0:
+        raise RuntimeError(f"{python} failed:\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(
+    name: str, python: str | Path, code: str, data: Path, a: argparse.Namespace
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for phase in ("historical", "online"):
+        home = tempfile.mkdtemp(prefix=f"bench-features-{name}-")
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")},
+            "CONVEYOR_HOME": home,
+            "CONVEYOR_FEATURES_ONLINE_URL": a.redis,
+            "CONVEYOR_FEATURES_MEMORY_LIMIT": a.memory_limit,
+            "BENCH_REDIS_URL": a.redis,
+            "BENCH_FEAST_REPO": home,
+            "PYTHONPATH": str(REPO / "src"),
+        }
+        if phase == "online":
+            _flush(a.redis)
+        log(f"{name}: {phase}")
+        out.update(_run(python, code, [str(data), str(a.views), phase, str(a.iters)], env))
+    return out
+
+
+def render(a: argparse.Namespace, ours: dict[str, Any], feast: dict[str, Any] | None) -> str:
+    info = machine_info()
+    cmd = (
+        f"`.venv/bin/python bench/features.py --entities {a.entities} --rows {a.rows} "
+        f"--keys {a.keys} --iters {a.iters}`"
+    )
+    lines = [
+        f"Helper `features`' benchmark (issue 16). Command: {cmd}. {a.views} views × "
+        f"{a.rows:,} rows × 10 float features over {a.keys:,} entities; historical retrieval "
+        f"of {a.entities:,} entity rows × 3 views × 10 features; online reads from Redis on "
+        f"loopback ({a.redis}); {info.get('nproc')} CPUs ({info.get('cpu', '?')}), shared "
+        "with other jobs. Scaled down from the issue's 1M × 3 × 10M so that Feast finishes "
+        "in minutes here.",
+        "",
+        "| | Conveyor | Feast "
+        + (feast.get("version", "") if feast else "(not run)")
+        + " | Feast / Conveyor |",
+        "|---|---|---|---|",
+    ]
+
+    def row(label: str, key: str, sub: str | None = None, unit: str = "s") -> None:
+        def get(d: dict[str, Any] | None) -> float | None:
+            if d is None:
+                return None
+            v = d.get(key)
+            return v.get(sub) if isinstance(v, dict) and sub else v
+
+        mine, theirs = get(ours), get(feast)
+        fmt = (lambda v: f"{v:.2f} s") if unit == "s" else (lambda v: f"{v:.3f} ms")
+        if unit == "mb":
+            fmt = lambda v: f"{v:.0f} MiB"  # noqa: E731
+        ratio = f"{theirs / mine:.1f}×" if mine and theirs else ""
+        lines.append(
+            f"| {label} | {fmt(mine) if mine is not None else ''} | "
+            f"{fmt(theirs) if theirs is not None else ''} | {ratio} |"
+        )
+
+    row("historical retrieval (wall)", "historical_s")
+    row("historical retrieval peak RSS", "peak_rss_mb", unit="mb")
+    row(f"materialize {a.views} views to Redis", "materialize_s")
+    row("online 1 entity × 5 views × 10 features, p50", "online_1", "p50_ms", "ms")
+    row("online 1 entity × 5 views × 10 features, p99", "online_1", "p99_ms", "ms")
+    row("online 100 entities × 5 views, p50", "online_100", "p50_ms", "ms")
+    row("online 100 entities × 5 views, p99", "online_100", "p99_ms", "ms")
+    lines += [
+        "",
+        f"Rows written by Conveyor's materialization: {ours.get('materialized_rows', 0):,} "
+        "(the newest row per entity per view). Historical rows returned: Conveyor "
+        f"{ours.get('rows')}, Feast {(feast or {}).get('rows')} (non-null `view0__f0`: "
+        f"Conveyor {ours.get('non_null')}, Feast {(feast or {}).get('non_null')}). "
+        "Views with a value for the timed entity after materialization: Conveyor "
+        f"{ours.get('views_present')}/{a.views}, "
+        f"Feast {(feast or {}).get('views_present')}/{a.views}.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--entities", type=int, default=200_000)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--keys", type=int, default=100_000)
+    parser.add_argument("--views", type=int, default=5)
+    parser.add_argument("--iters", type=int, default=2000)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/7")
+    parser.add_argument("--memory-limit", default="1GB")
+    parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--no-doc", action="store_true")
+    a = parser.parse_args()
+    data = generate(WORK, a.views, a.rows, a.keys, a.entities)
+    ours = measure("conveyor", sys.executable, _OURS, data, a)
+    log(f"conveyor: {json.dumps(ours)}")
+    feast = None
+    if not a.no_peer:
+        py = ensure_venv("feast", ["feast[redis]"], check_import="feast")
+        feast = measure("feast", py, _FEAST, data, a)
+        feast["version"] = pkg_version(py, "feast")
+        log(f"feast: {json.dumps(feast)}")
+    body = render(a, ours, feast)
+    print(body)
+    if not a.no_doc:
+        update_doc_section(REPO / "docs" / "benchmarks.md", "Feature store", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Online lookups: the views of a request resolved once, then one store read per batch.
+
+``FeatureLookup`` is what the SDK and the inference server use: it knows the views'
+join keys, features, types and TTLs, reads every (view, entity) value of a batch in one
+round trip, decodes and types them, and reports missing or expired values explicitly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from orjson import loads
+
+from conveyor.errors import ValidationFailed
+from conveyor.features.online.base import OnlineStore, entity_key, open_online_store
+from conveyor.features.online.response import (
+    NOT_FOUND,
+    OUTSIDE_MAX_AGE,
+    PRESENT,
+    OnlineResponse,
+)
+
+if TYPE_CHECKING:
+    from conveyor.features.registry import ResolvedView
+
+__all__ = ["FeatureLookup", "reset_lookups", "shared_store"]
+
+_CAST: dict[str, Any] = {
+    "int32": int,
+    "int64": int,
+    "float32": float,
+    "float64": float,
+    "string": str,
+    "bool": bool,
+    "timestamp": int,
+}
+
+
+class FeatureLookup:
+    """Reads ``views`` from ``store`` for batches of entity rows."""
+
+    def __init__(self, views: Sequence[ResolvedView], store: OnlineStore) -> None:
+        self.views = list(views)
+        self.store = store
+        self.join_keys = list(dict.fromkeys(k for v in self.views for k in v.join_keys))
+        self._plan = [
+            (
+                v.name,
+                v.join_keys,
+                v.ttl_s * 1000.0,
+                [(f["name"], _CAST[f["dtype"]], f.get("default")) for f in v.features],
+            )
+            for v in self.views
+        ]
+
+    def columns(self, full_feature_names: bool = False) -> list[str]:
+        return [
+            f"{name}__{f}" if full_feature_names else f
+            for name, _, _, feats in self._plan
+            for f, _, _ in feats
+        ]
+
+    def get(
+        self,
+        entity_rows: Sequence[dict[str, Any]],
+        *,
+        full_feature_names: bool = False,
+        use_defaults: bool = False,
+        now_ms: float | None = None,
+    ) -> OnlineResponse:
+        """Values for each row; ``use_defaults`` fills missing ones from the Fields' defaults."""
+        names = self.columns(full_feature_names)
+        if len(set(names)) != len(names) or set(names) & set(self.join_keys):
+            taken = sorted({n for n in names if names.count(n) > 1 or n in self.join_keys})
+            raise ValidationFailed(
+                f"feature name(s) {', '.join(taken)} appear in several views (or as a join "
+                "key); pass full_feature_names=True for view__feature names"
+            )
+        for i, row in enumerate(entity_rows):
+            for key in self.join_keys:
+                if key not in row:
+                    raise ValidationFailed(
+                        f"entity row {i} has no join key {key!r}; it has: {', '.join(row)}"
+                    )
+        keys = [
+            (view, entity_key([row[k] for k in join_keys]))
+            for view, join_keys, _, _ in self._plan
+            for row in entity_rows
+        ]
+        raw = self.store.read(keys)
+        now = time.time() * 1000.0 if now_ms is None else now_ms
+        n = len(entity_rows)
+        values: dict[str, list[Any]] = {k: [row[k] for row in entity_rows] for k in self.join_keys}
+        statuses: dict[str, list[str]] = {}
+        event_ms: dict[str, list[int | None]] = {}
+        for index, (view, _, ttl_ms, feats) in enumerate(self._plan):
+            found: list[dict[str, Any] | None] = []
+            status: list[str] = []
+            times: list[int | None] = []
+            for value in raw[index * n : (index + 1) * n]:
+                if value is None:
+                    found.append(None)
+                    status.append(NOT_FOUND)
+                    times.append(None)
+                    continue
+                ts = int(value[:16])
+                times.append(ts)
+                if ttl_ms and ts + ttl_ms < now:
+                    found.append(None)
+                    status.append(OUTSIDE_MAX_AGE)
+                else:
+                    found.append(loads(value[16:]))
+                    status.append(PRESENT)
+            complete = status.count(PRESENT) == n
+            event_ms[view] = times
+            for name, cast, default in feats:
+                if complete:
+                    column = [d.get(name) for d in found]  # type: ignore[union-attr]
+                else:
+                    column = [d.get(name) if d is not None else None for d in found]
+                # a column is written from one Arrow column: its first value tells its type
+                sample = next((v for v in column if v is not None), None)
+                if sample is not None and type(sample) is not cast:
+                    column = [cast(v) if v is not None else None for v in column]
+                if use_defaults and default is not None:
+                    column = [default if v is None else v for v in column]
+                key = f"{view}__{name}" if full_feature_names else name
+                values[key] = column
+                statuses[key] = status
+        return OnlineResponse(values, statuses, event_ms)
+
+
+_STORES: dict[str, OnlineStore] = {}
+_LOCK = threading.Lock()
+
+
+def shared_store(url: str | None = None) -> OnlineStore:
+    """One open online store per URL in this process."""
+    from conveyor.features.online.base import default_online_url
+
+    url = url or default_online_url()
+    with _LOCK:
+        store = _STORES.get(url)
+        if store is None:
+            store = _STORES[url] = open_online_store(url)
+        return store
+
+
+def reset_lookups() -> None:
+    """Forget cached lookups and close the shared stores (tests, settings changes)."""
+    with _LOCK:
+        for store in _STORES.values():
+            store.close()
+        _STORES.clear()
+        for forget in _ON_RESET:
+            forget()
+
+
+#: Caches above this module (the SDK's resolved lookups) cleared with the stores.
+_ON_RESET: list[Any] = []

@@ -1,0 +1,208 @@
+"""Point-in-time-correct training sets: for each entity row, the latest value of each
+feature at or before the row's timestamp and within the view's TTL — never a later one.
+
+DuckDB runs one ``ASOF LEFT JOIN`` per view over the sources as they are on disk (Parquet,
+CSV, a dataset's Parquet), with a memory limit and a spill folder, so a 1M-row entity frame
+against 10M-row views stays within bounded memory. With a ``created_timestamp_column``,
+rows sharing an event time resolve to the latest-created (late-arriving corrections win);
+without one, which of the tied rows is used is unspecified. Views on a PostgreSQL table
+are joined inside PostgreSQL (``postgres_offline.py``) and their results joined back here.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from conveyor.errors import ValidationFailed
+from conveyor.features.sources import (
+    DatasetFile,
+    arrow_table,
+    connect_duckdb,
+    quote,
+    view_relation,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+    import pyarrow as pa
+
+    from conveyor.features.registry import ResolvedView
+
+__all__ = ["HistoricalFeatures", "historical_features"]
+
+ROW = "__row"
+ENTITY_TS = "__ets"
+
+
+class HistoricalFeatures:
+    """The retrieval, run lazily: ``to_df()``, ``to_arrow()``, ``to_parquet(path)``.
+
+    ``to_parquet`` streams the join straight to a file (bounded memory); ``log_dataset``
+    stores the result as a dataset version whose source names the feature views, linked
+    to the active run, so lineage reads features → dataset → run → model.
+    """
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, sql: str, views: list[ResolvedView], tmp: Any
+    ) -> None:
+        self._con, self.sql, self.views, self._tmp = con, sql, views, tmp
+
+    @property
+    def source(self) -> str:
+        """``features:view@version,...``: what the result was built from."""
+        return "features:" + ",".join(f"{v.name}@{v.version}" for v in self.views)
+
+    def to_arrow(self) -> pa.Table:
+        return arrow_table(self._con.sql(self.sql))
+
+    def to_df(self) -> pd.DataFrame:
+        return self._con.sql(self.sql).df()
+
+    def to_parquet(self, path: str | Path) -> Path:
+        out = Path(path)
+        target = str(out).replace("'", "''")
+        self._con.execute(f"COPY ({self.sql}) TO '{target}' (FORMAT parquet)")
+        return out
+
+    def log_dataset(self, name: str, **kwargs: Any) -> Any:
+        """Log the result as the next version of dataset ``name`` (see ``conveyor.log_dataset``)."""
+        from conveyor.data.sdk import log_dataset
+
+        path = self.to_parquet(Path(self._tmp.name) / "historical.parquet")
+        kwargs.setdefault("source", self.source)
+        return log_dataset(str(path), name, **kwargs)
+
+    def close(self) -> None:
+        self._con.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> HistoricalFeatures:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _register_entities(
+    con: duckdb.DuckDBPyConnection, entity_df: Any, timestamp_column: str
+) -> list[str]:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if isinstance(entity_df, str | Path):
+        table = pq.read_table(entity_df)
+    elif isinstance(entity_df, pa.Table):
+        table = entity_df
+    else:
+        table = pa.Table.from_pandas(entity_df, preserve_index=False)
+    columns = list(table.column_names)
+    if timestamp_column not in columns:
+        raise ValidationFailed(
+            f"entity frame has no timestamp column {timestamp_column!r}; "
+            f"its columns: {', '.join(columns)} (pass timestamp_column=...)"
+        )
+    table = table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    con.register("__entities_in", table)
+    con.execute(
+        f"CREATE TEMP VIEW __entities AS SELECT *, CAST({quote(timestamp_column)} AS TIMESTAMP) "
+        f"AS {ENTITY_TS} FROM __entities_in"
+    )
+    return columns
+
+
+def _output_names(views: list[ResolvedView], full: bool, taken: list[str]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for view in views:
+        for feat in view.feature_names:
+            ref = f"{view.name}:{feat}"
+            out = f"{view.name}__{feat}" if full else feat
+            if out in names.values() or out in taken:
+                raise ValidationFailed(
+                    f"feature {ref!r}: column {out!r} is taken (by another view or the entity "
+                    "frame); pass full_feature_names=True for view__feature columns"
+                )
+            names[ref] = out
+    return names
+
+
+def historical_features(
+    entity_df: Any,
+    views: list[ResolvedView],
+    *,
+    timestamp_column: str = "event_timestamp",
+    full_feature_names: bool = False,
+    dataset_file: DatasetFile | None = None,
+    memory_limit: str = "1GB",
+    postgres_url: str | None = None,
+) -> HistoricalFeatures:
+    """The point-in-time join of ``entity_df`` (DataFrame, Arrow table or Parquet path)."""
+    tmp = tempfile.TemporaryDirectory(prefix="conveyor-features-")
+    con = connect_duckdb(memory_limit, Path(tmp.name) / "spill")
+    try:
+        columns = _register_entities(con, entity_df, timestamp_column)
+        for view in views:
+            missing = [k for k in view.join_keys if k not in columns]
+            if missing:
+                raise ValidationFailed(
+                    f"entity frame has no join key column {', '.join(map(repr, missing))} "
+                    f"(needed by feature view {view.name!r}); its columns: {', '.join(columns)}"
+                )
+        names = _output_names(views, full_feature_names, columns)
+        sql = _join_sql(con, views, names, columns, dataset_file, postgres_url, Path(tmp.name))
+    except BaseException:
+        con.close()
+        tmp.cleanup()
+        raise
+    return HistoricalFeatures(con, sql, views, tmp)
+
+
+def _ttl_guard(alias: str, view: ResolvedView, expr: str) -> str:
+    """The feature value, or NULL when no row matched or the match is older than the TTL."""
+    if view.ttl_s > 0:
+        micros = round(view.ttl_s * 1_000_000)
+        cond = f"{alias}.__ts >= e.{ENTITY_TS} - to_microseconds({micros})"
+        return f"CASE WHEN {cond} THEN {expr} END"
+    return expr
+
+
+def _join_sql(
+    con: duckdb.DuckDBPyConnection,
+    views: list[ResolvedView],
+    names: dict[str, str],
+    columns: list[str],
+    dataset_file: DatasetFile | None,
+    postgres_url: str | None,
+    tmp: Path,
+) -> str:
+    selects = [f"e.{quote(c)}" for c in columns]
+    joins: list[str] = []
+    for i, view in enumerate(views):
+        alias = f"v{i}"
+        if view.source["type"] == "postgresql":
+            from conveyor.features.postgres_offline import lateral_join
+
+            path = lateral_join(con, view, postgres_url, tmp / f"{alias}.parquet")
+            joins.append(f"LEFT JOIN read_parquet('{path}') {alias} ON {alias}.{ROW} = e.{ROW}")
+            selects += [
+                f"{alias}.{quote(f)} AS {quote(names[f'{view.name}:{f}'])}"
+                for f in view.feature_names
+            ]
+            continue
+        rel = view_relation(con, view, dataset_file)
+        if view.source.get("created_timestamp_column"):
+            keys = ", ".join(quote(k) for k in view.join_keys)
+            rel = (
+                f"SELECT * FROM ({rel}) QUALIFY row_number() OVER "
+                f"(PARTITION BY {keys}, __ts ORDER BY __created DESC NULLS LAST) = 1"
+            )
+        con.execute(f"CREATE TEMP VIEW {alias} AS {rel}")
+        on = " AND ".join(f"e.{quote(k)} = {alias}.{quote(k)}" for k in view.join_keys)
+        joins.append(f"ASOF LEFT JOIN {alias} ON {on} AND e.{ENTITY_TS} >= {alias}.__ts")
+        for f in view.feature_names:
+            out = quote(names[f"{view.name}:{f}"])
+            selects.append(f"{_ttl_guard(alias, view, f'{alias}.{quote(f)}')} AS {out}")
+    return f"SELECT {', '.join(selects)} FROM __entities e {' '.join(joins)} ORDER BY e.{ROW}"

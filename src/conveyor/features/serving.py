@@ -1,0 +1,190 @@
+"""Features looked up at serving time: requests carry entity keys, the server adds the rest.
+
+An endpoint bound to a feature service (``set_endpoint_features``) gets a
+``FeatureEnricher`` on its route table: before the model runs, the request's rows (MLflow
+``dataframe_records`` / ``dataframe_split`` / ``records`` / ``inputs`` as objects) are read
+for their join keys, every view of the service is read in one online-store round trip,
+and the values join each row — a value the request already carries (a request-time
+feature) wins. The model, and so the prediction log, see the full feature vector.
+
+``on_missing``: ``"fail"`` answers 422 naming the entity and feature (503 when the online
+store is unreachable); ``"defaults"`` fills the Fields' declared defaults instead (and
+fails only for a feature that declares none). The store's timeouts bound the wait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from conveyor._util import check_name, new_id, now_ms
+from conveyor.errors import NotFound, StoreUnavailable, ValidationFailed
+from conveyor.features.lookup import FeatureLookup, shared_store
+from conveyor.features.registry import resolve_features
+from conveyor.features.tables import endpoint_features
+from conveyor.store.tables import DEFAULT_PROJECT_ID
+from conveyor.store.uow import UnitOfWork
+
+__all__ = [
+    "ON_MISSING",
+    "EndpointFeatures",
+    "FeatureEnricher",
+    "delete_endpoint_features",
+    "get_endpoint_features",
+    "serving_enricher",
+    "set_endpoint_features",
+]
+
+ON_MISSING = ("fail", "defaults")
+
+
+class FeatureEnricher:
+    """Adds a feature service's online values to each row of an inference request."""
+
+    def __init__(self, lookup: FeatureLookup, service: str, on_missing: str = "fail") -> None:
+        if on_missing not in ON_MISSING:
+            raise ValidationFailed(f"on_missing {on_missing!r}: use one of {', '.join(ON_MISSING)}")
+        self.lookup, self.service, self.on_missing = lookup, service, on_missing
+        self.defaults = {f["name"]: f.get("default") for v in lookup.views for f in v.features}
+
+    def _rows(self, payload: Any) -> list[dict[str, Any]]:
+        if isinstance(payload, dict):
+            for key in ("dataframe_records", "records", "inputs", "instances"):
+                value = payload.get(key)
+                if isinstance(value, dict):
+                    value = [value]
+                if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+                    return [dict(r) for r in value]
+            split = payload.get("dataframe_split")
+            if isinstance(split, dict) and isinstance(split.get("columns"), list):
+                cols = split["columns"]
+                return [dict(zip(cols, row, strict=False)) for row in split.get("data") or []]
+        raise ValidationFailed(
+            f"this endpoint looks features up (service {self.service!r}): send rows as objects "
+            f"with the join keys {', '.join(self.lookup.join_keys)} (dataframe_records, "
+            "dataframe_split or records)"
+        )
+
+    def enrich(self, payload: Any, signature: Any = None) -> dict[str, Any]:
+        """The payload as ``dataframe_records`` with every feature filled in; join keys the
+        model's ``signature`` does not take as inputs are dropped."""
+        rows = self._rows(payload)
+        defaults = self.on_missing == "defaults"
+        try:
+            found = self.lookup.get(rows, use_defaults=defaults)
+        except StoreUnavailable as exc:
+            if not defaults:
+                raise StoreUnavailable(
+                    f"feature lookup for service {self.service!r} failed: {exc.message}"
+                ) from None
+            found = self._all_defaults(len(rows))
+        for name, column in found.values.items():
+            for i, value in enumerate(column):
+                row = rows[i]
+                if row.get(name) is not None:
+                    continue  # a request-time value wins
+                if value is None and name in found.statuses:
+                    status = found.statuses[name][i]
+                    raise ValidationFailed(
+                        f"row {i}: no online value for feature {name!r} of service "
+                        f"{self.service!r} ({status}); materialize the view"
+                        + ("" if defaults else " or bind the endpoint with on_missing=defaults"),
+                        details={"row": i, "feature": name, "status": status},
+                    )
+                row[name] = value
+        inputs = set(getattr(signature, "names", None) or ())
+        drop = [k for k in self.lookup.join_keys if inputs and k not in inputs]
+        for row in rows:
+            for key in drop:
+                row.pop(key, None)
+        return {"dataframe_records": rows}
+
+    def _all_defaults(self, n: int) -> Any:
+        from conveyor.features.online.response import OnlineResponse
+
+        values = {name: [default] * n for name, default in self.defaults.items()}
+        return OnlineResponse(values, {name: ["UNAVAILABLE"] * n for name in values})
+
+
+@dataclass(slots=True)
+class EndpointFeatures:
+    """The feature service an endpoint looks up, and its policy for missing values."""
+
+    id: str
+    endpoint: str
+    service: str
+    on_missing: str
+    created_by: str
+    updated_at: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _where(endpoint: str, project_id: str) -> Any:
+    t = endpoint_features
+    return (t.c.project_id == project_id) & (t.c.endpoint == endpoint)
+
+
+def set_endpoint_features(
+    uow: UnitOfWork,
+    endpoint: str,
+    service: str,
+    *,
+    on_missing: str = "fail",
+    project_id: str = DEFAULT_PROJECT_ID,
+) -> EndpointFeatures:
+    """Bind ``endpoint`` to a feature service (takes effect when a revision next loads)."""
+    check_name(endpoint, "endpoint name")
+    if on_missing not in ON_MISSING:
+        raise ValidationFailed(f"on_missing {on_missing!r}: use one of {', '.join(ON_MISSING)}")
+    resolve_features(uow.conn, service=service, project_id=project_id)  # NotFound names it
+    values = {
+        "service": service,
+        "on_missing": on_missing,
+        "created_by": str(uow.actor),
+        "updated_at": now_ms(),
+    }
+    t = endpoint_features
+    current = uow.conn.execute(sa.select(t.c.id).where(_where(endpoint, project_id))).scalar()
+    if current is None:
+        current = new_id()
+        uow.conn.execute(
+            t.insert().values(id=current, project_id=project_id, endpoint=endpoint, **values)
+        )
+    else:
+        uow.conn.execute(t.update().where(_where(endpoint, project_id)).values(**values))
+    uow.audit("endpoint.features.set", "deployment", endpoint, {"endpoint": endpoint, **values})
+    return get_endpoint_features(uow.conn, endpoint, project_id=project_id)
+
+
+def get_endpoint_features(
+    conn: sa.Connection, endpoint: str, *, project_id: str = DEFAULT_PROJECT_ID
+) -> EndpointFeatures:
+    """The binding of ``endpoint``; NotFound when it looks no features up."""
+    row = conn.execute(sa.select(endpoint_features).where(_where(endpoint, project_id))).first()
+    if row is None:
+        raise NotFound(f"endpoint {endpoint!r} is bound to no feature service")
+    return EndpointFeatures(**{f: getattr(row, f) for f in EndpointFeatures.__dataclass_fields__})
+
+
+def delete_endpoint_features(
+    uow: UnitOfWork, endpoint: str, *, project_id: str = DEFAULT_PROJECT_ID
+) -> None:
+    """Stop looking features up for ``endpoint``."""
+    get_endpoint_features(uow.conn, endpoint, project_id=project_id)
+    uow.conn.execute(endpoint_features.delete().where(_where(endpoint, project_id)))
+    uow.audit("endpoint.features.delete", "deployment", endpoint, {"endpoint": endpoint})
+
+
+def serving_enricher(
+    conn: sa.Connection, endpoint: str, *, project_id: str = DEFAULT_PROJECT_ID
+) -> FeatureEnricher | None:
+    """The enricher for a route table of ``endpoint`` (None when it is bound to none)."""
+    row = conn.execute(sa.select(endpoint_features).where(_where(endpoint, project_id))).first()
+    if row is None:
+        return None
+    views = resolve_features(conn, service=row.service, project_id=project_id)
+    return FeatureEnricher(FeatureLookup(views, shared_store()), row.service, row.on_missing)

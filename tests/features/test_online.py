@@ -1,0 +1,137 @@
+"""One behaviour suite for both online stores (embedded SQLite, Redis DB 7): materialize,
+read typed values in one round trip, missing/expired reported, idempotence, online/offline
+consistency, and refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import conveyor
+from conveyor.cli.main import app
+from conveyor.errors import StoreUnavailable, ValidationFailed
+from conveyor.features import apply, get_historical_features, get_online_features
+from conveyor.features.lookup import FeatureLookup, shared_store
+from conveyor.features.online import open_online_store
+
+from .helpers import T0, World, make_world
+
+END = T0 + timedelta(minutes=500)
+END_MS = int(END.timestamp() * 1000)
+FEATURES = ["a:orders", "a:spend", "b:score"]
+
+
+class CountingStore:
+    """A real online store, counting its reads (round trips)."""
+
+    def __init__(self, store: object) -> None:
+        self.store, self.reads = store, 0
+
+    def read(self, keys: list) -> list:
+        self.reads += 1
+        return self.store.read(keys)  # type: ignore[attr-defined]
+
+
+def _world(tmp_path: Path, seed: int = 3) -> World:
+    world = make_world(tmp_path / "data", seed)
+    apply(world.objects)
+    return world
+
+
+def _lookup(features: list[str]) -> FeatureLookup:
+    views = conveyor.connect().resolve_features(features)
+    return FeatureLookup(views, shared_store())
+
+
+def test_materialize_then_read_matches_offline(tmp_path: Path, online_url: str) -> None:
+    world = _world(tmp_path)
+    done = conveyor.features.materialize(end=END_MS)
+    assert {m.view for m in done} == {"a", "b"} and all(m.rows > 0 for m in done)
+    keys = sorted(set(world.entities.customer_id))
+    rows = [{"customer_id": int(k)} for k in keys]
+    lookup = _lookup(FEATURES)
+    counting = CountingStore(lookup.store)
+    lookup.store = counting  # type: ignore[assignment]
+    online = lookup.get(rows, full_feature_names=True, now_ms=END_MS)
+    assert counting.reads == 1  # every view, every entity: one round trip
+    frame = pd.DataFrame({"customer_id": keys, "event_timestamp": [END] * len(keys)})
+    with get_historical_features(frame, FEATURES, full_feature_names=True) as job:
+        offline = job.to_df()
+    for column in ("a__orders", "a__spend", "b__score"):
+        for i, (got, want) in enumerate(zip(online.values[column], offline[column], strict=True)):
+            if pd.isna(want):
+                assert got is None and online.statuses[column][i] != "PRESENT", (column, i)
+            else:
+                assert got == want and online.statuses[column][i] == "PRESENT", (column, i)
+    orders = [v for v in online.values["a__orders"] if v is not None]
+    assert orders and all(type(v) is int for v in orders)
+    assert all(type(v) is float for v in online.values["b__score"] if v is not None)
+    assert "NOT_FOUND" in online.statuses["b__score"]  # keys with no rows at all
+    day_later = lookup.get(rows, full_feature_names=True, now_ms=END_MS + 86_400_000)
+    assert set(day_later.statuses["a__orders"]) <= {"OUTSIDE_MAX_AGE", "NOT_FOUND"}
+    assert "OUTSIDE_MAX_AGE" in day_later.statuses["a__orders"]  # past a's TTL
+    assert day_later.values["a__orders"] == [None] * len(rows)
+    assert day_later.values["b__score"] == online.values["b__score"]  # b has no TTL
+
+
+def test_materialize_is_idempotent_and_incremental(tmp_path: Path, online_url: str) -> None:
+    _world(tmp_path)
+    rows = [{"customer_id": k} for k in range(30)]
+    conveyor.features.materialize(end=END_MS)
+    first = _lookup(["b:score"]).get(rows, now_ms=END_MS)
+    conveyor.features.materialize(end=END_MS)  # again
+    conveyor.features.materialize(
+        start=T0.isoformat(), end=(T0 + timedelta(minutes=60)).isoformat()
+    )
+    again = _lookup(["b:score"]).get(rows, now_ms=END_MS)
+    assert again.values == first.values  # an older window never overwrote newer values
+    later = conveyor.features.materialize_incremental(end=END_MS + 200 * 60_000, views=["b"])
+    assert later[0].start_ms == END_MS  # from where the last one ended
+    history = conveyor.connect().list_materializations("b")
+    assert len(history) == 4 and history[0].profile["num_rows"] == later[0].rows
+    freshness = {f.view: f for f in conveyor.connect().feature_freshness(now=END_MS + 200 * 60_000)}
+    assert freshness["b"].newest_event_ms == later[0].newest_event_ms
+    assert freshness["b"].age_s is not None and freshness["b"].age_s >= 0
+
+
+def test_sdk_cli_and_refusals(tmp_path: Path, online_url: str) -> None:
+    _world(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(app, ["features", "materialize", "--end", END.isoformat(), "--json"])
+    assert result.exit_code == 0, result.output
+    assert {m["view"] for m in json.loads(result.stdout)} == {"a", "b"}
+    answer = get_online_features(
+        ["b:score", "b:orders"], [{"customer_id": 1}, {"customer_id": 999}]
+    )
+    assert answer.values["customer_id"] == [1, 999]
+    assert answer.statuses["score"][1] == "NOT_FOUND" and answer.values["score"][1] is None
+    assert answer.missing[0] == {"row": 1, "feature": "score", "status": "NOT_FOUND"}
+    shown = runner.invoke(app, ["features", "online", "-f", "b:score", "-e", "customer_id=1"])
+    assert shown.exit_code == 0 and "score" in shown.stdout
+    fresh = runner.invoke(app, ["features", "freshness"])
+    assert fresh.exit_code == 0 and "b" in fresh.stdout
+    with pytest.raises(ValidationFailed, match="no join key 'customer_id'"):
+        get_online_features(["b:score"], [{"customer": 1}])
+    with pytest.raises(ValidationFailed, match="no feature 'nope'; its features: orders, score"):
+        get_online_features(["b:nope"], [{"customer_id": 1}])
+
+
+def test_unreachable_redis_fails_fast_with_a_clear_error() -> None:
+    store = open_online_store("redis://127.0.0.1:1/0", timeout_s=0.2)
+    with pytest.raises(StoreUnavailable, match=r"redis://127.0.0.1:1/0 unreachable"):
+        store.read([("v", b"[1]")])
+
+
+def test_colliding_feature_names_are_refused(tmp_path: Path, online_url: str) -> None:
+    _world(tmp_path)
+    with pytest.raises(ValidationFailed, match="orders appear in several views"):
+        get_online_features(["a:orders", "b:orders"], [{"customer_id": 1}])
+    answer = get_online_features(
+        ["a:orders", "b:orders"], [{"customer_id": 1}], full_feature_names=True
+    )
+    assert set(answer.values) == {"customer_id", "a__orders", "b__orders"}

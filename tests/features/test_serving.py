@@ -1,0 +1,168 @@
+"""Serving with feature lookup: requests carry entity keys, the server adds the features,
+the prediction log holds the full vector; a missing value or an unreachable store follows
+the endpoint's policy (fail, or declared defaults), never a hang."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import uvicorn
+from sklearn.linear_model import LogisticRegression
+
+import conveyor
+from conveyor.deployments.runtime import DeploymentServer, build_route_table
+from conveyor.features import Entity, FeatureService, FeatureView, Field, FileSource, apply
+from conveyor.features.lookup import FeatureLookup
+from conveyor.features.online import open_online_store
+from conveyor.features.serving import FeatureEnricher
+from conveyor.serving import InferenceApp, Router
+from conveyor.serving.prediction_log import PredictionLog
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _churn(root: Path) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 40
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.arange(n),
+            "event_timestamp": [T0 + timedelta(hours=int(h)) for h in rng.integers(0, 48, n)],
+            "orders_7d": rng.integers(0, 20, n),
+            "spend_7d": rng.normal(200, 50, n).round(2),
+        }
+    )
+    root.mkdir(parents=True)
+    frame.to_parquet(root / "activity.parquet")
+    customer = Entity(name="customer", join_keys=["customer_id"])
+    activity = FeatureView(
+        name="customer_activity",
+        entities=[customer],
+        schema=[Field("orders_7d", "int64", default=0), Field("spend_7d", "float64", default=0.0)],
+        source=FileSource(str(root)),
+    )
+    apply([customer, activity, FeatureService("churn", [activity])])
+    conveyor.features.materialize(end=(T0 + timedelta(days=3)).isoformat())
+    return frame
+
+
+def _model(frame: pd.DataFrame) -> LogisticRegression:
+    X = frame[["orders_7d", "spend_7d"]].astype("float64")
+    model = LogisticRegression().fit(X, (frame.orders_7d > 8).astype(int))
+    with conveyor.start_run():
+        conveyor.log_model(model, "model", input_example=X.head(5), registered_model_name="churn")
+    return model
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[str, Any, pd.DataFrame, Path]]:
+    frame = _churn(tmp_path / "data")
+    model = _model(frame)
+    client = conveyor.connect()
+    client.set_endpoint_features("churn-api", "churn")
+    client.deploy("churn-api", model="churn/1")
+    logs = tmp_path / "logs"
+    app = DeploymentServer(
+        client, ["churn-api"], poll_interval=0.05, prediction_log=PredictionLog(logs)
+    )
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}", model, frame, logs
+    finally:
+        server.should_exit = True
+        thread.join(20)
+
+
+@pytest.mark.server
+def test_server_looks_features_up_and_logs_the_vector(live: tuple) -> None:
+    url, model, frame, logs = live
+    ids = [3, 7, 11]
+    with httpx.Client(base_url=url, timeout=10) as http:
+        r = http.post(
+            "/endpoints/churn-api/invocations",
+            json={"dataframe_records": [{"customer_id": i} for i in ids]},
+        )
+        assert r.status_code == 200, r.text
+        want = model.predict(frame.loc[ids, ["orders_7d", "spend_7d"]].astype("float64"))
+        assert r.json()["predictions"] == [int(v) for v in want]
+        # a request-time value wins over the stored one
+        r2 = http.post(
+            "/endpoints/churn-api/invocations",
+            json={"dataframe_records": [{"customer_id": 3, "orders_7d": 19}]},
+        )
+        assert r2.status_code == 200
+        missing = http.post(
+            "/endpoints/churn-api/invocations", json={"dataframe_records": [{"customer_id": 999}]}
+        )
+        assert missing.status_code == 422
+        assert "orders_7d" in missing.text and "NOT_FOUND" in missing.text
+    deadline = time.monotonic() + 20
+    rows: list[dict[str, Any]] = []
+    while len(rows) < 4:  # the writer flushes on its interval
+        assert time.monotonic() < deadline, "prediction log not written"
+        time.sleep(0.05)
+        rows = [r for f in sorted(logs.rglob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    logged = {(r["input_orders_7d"], r["input_spend_7d"]) for r in rows}
+    for i in ids:
+        # the model runs in ONNX on float32 inputs: the log keeps what it saw
+        seen = (float(np.float32(frame.orders_7d[i])), float(np.float32(frame.spend_7d[i])))
+        assert seen in logged
+
+
+def _inproc(tmp_path: Path, on_missing: str, store_url: str) -> InferenceApp:
+    _churn(tmp_path / "data")
+    _model(pd.read_parquet(tmp_path / "data" / "activity.parquet"))
+    client = conveyor.connect()
+    client.deploy("churn-api", model="churn/1", compile=False)
+    table = build_route_table(client.transport.stores, client.get_revision("churn-api"))
+    views = client.resolve_features(service="churn")
+    store = open_online_store(store_url, timeout_s=0.2)
+    table.features = FeatureEnricher(FeatureLookup(views, store), "churn", on_missing)
+    return InferenceApp(Router([table]))
+
+
+async def _post(app: InferenceApp, body: dict) -> httpx.Response:
+    async with app.running():
+        transport = httpx.ASGITransport(app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return await c.post("/invocations", json=body)
+
+
+def test_unreachable_store_fails_fast_or_serves_defaults(tmp_path: Path) -> None:
+    import asyncio
+
+    body = {"dataframe_records": [{"customer_id": 1}]}
+    down = "redis://127.0.0.1:1/0"
+    started = time.monotonic()
+    r = asyncio.run(_post(_inproc(tmp_path / "a", "fail", down), body))
+    assert r.status_code == 503 and "churn" in r.text and "unreachable" in r.text
+    assert time.monotonic() - started < 30  # bounded by the timeouts, never a hang
+    r = asyncio.run(_post(_inproc(tmp_path / "b", "defaults", down), body))
+    assert r.status_code == 200, r.text
+    assert len(r.json()["predictions"]) == 1
