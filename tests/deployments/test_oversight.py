@@ -79,7 +79,7 @@ def test_manual_promote_records_the_reason(deployed: Any) -> None:
     deployed.rollback("churn-api", reason="start from v1")
     deployed.start_rollout("churn-api", "churn/2", steps="50")
     with pytest.raises(ValidationFailed, match="promote the rollout"):
-        deployed.promote_rollout("churn-api")
+        deployed.promote_rollout("churn-api", reason=" ")
     done = deployed.promote_rollout("churn-api", reason="approved in CAB-142")
     assert done["state"] == "promoted"
     event = _last(deployed, "rollout.promote")
@@ -89,7 +89,10 @@ def test_manual_promote_records_the_reason(deployed: Any) -> None:
 @pytest.mark.server
 def test_rest_refuses_a_rollback_without_reason(deployed: Any) -> None:
     with ServerThread(create_app(deployed)) as server:
-        refused = httpx.post(f"{server.url}/api/v1/deployments/churn-api/rollback", json={})
+        url = f"{server.url}/api/v1/deployments/churn-api/rollback"
+        refused = httpx.post(url, json={})
+        assert refused.status_code == 422 and "reason" in refused.text
+        refused = httpx.post(url, json={"reason": "  "})
         assert refused.status_code == 422
         assert "a reason is required" in refused.json()["error"]["message"]
         ok = httpx.post(

@@ -238,9 +238,9 @@ def test_anchor_and_verify_through_rest(api_server: tuple[str, Any]) -> None:
     try:
         head = remote.anchor_audit_chain()
         assert head["seq"] == 6
-        report = remote.verify_audit_chain(anchor_seq=head["seq"], anchor_hash=head["hash"])
+        report = remote.verify_audit_chain(anchor=head["anchor"])
         assert report.ok and report.anchored
-        bad = remote.verify_audit_chain(anchor_seq=3, anchor_hash="0" * 64)
+        bad = remote.verify_audit_chain(anchor="3:" + "0" * 64)
         assert not bad.ok and bad.first_bad_seq == 3
         assert [e.seq for e in remote.list_audit_events(actor="alice", action="deployment.*")] == [
             3,

@@ -181,7 +181,7 @@ def _read_anchor(source: str) -> dict[str, Any]:
         raw = path.read_bytes()
     try:
         anchor = orjson.loads(raw)
-        return {"anchor_seq": int(anchor["seq"]), "anchor_hash": str(anchor["hash"])}
+        return {"anchor": f"{int(anchor['seq'])}:{anchor['hash']}"}
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         raise ValidationFailed(
             f"{source} is not an audit anchor: expected JSON with 'seq' and 'hash' "

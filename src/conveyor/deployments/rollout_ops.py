@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from conveyor._schema import Duration, EndpointName
-from conveyor.governance.oversight import require_reason
+from conveyor.governance.oversight import Reason, require_reason
 from conveyor.store import UnitOfWork
 from conveyor.store.stores import Stores
 
@@ -92,7 +92,7 @@ def rollout_status(conn: sa.Connection, endpoint: EndpointName) -> dict[str, Any
     return {**r.to_dict(), "decisions": [d.to_dict() for d in machine.list_decisions(conn, r.id)]}
 
 
-def pause_rollout(uow: UnitOfWork, endpoint: EndpointName, reason: str = "") -> dict[str, Any]:
+def pause_rollout(uow: UnitOfWork, endpoint: EndpointName, reason: Reason) -> dict[str, Any]:
     """Freeze the running rollout at its weight (``reason`` required, audited)."""
     from conveyor.deployments import rollout as machine
 
@@ -108,7 +108,7 @@ def resume_rollout(uow: UnitOfWork, endpoint: EndpointName) -> dict[str, Any]:
 
 
 def promote_rollout(
-    uow: UnitOfWork, endpoint: EndpointName, reason: str = "", override_reason: str | None = None
+    uow: UnitOfWork, endpoint: EndpointName, reason: Reason, override_reason: str | None = None
 ) -> dict[str, Any]:
     """Promote the candidate now (``reason`` required, audited; needs passing gates, or an
     audited ``override_reason``)."""
@@ -118,7 +118,7 @@ def promote_rollout(
     return machine.promote(uow, endpoint, override_reason=override_reason, reason=why).to_dict()
 
 
-def abort_rollout(uow: UnitOfWork, endpoint: EndpointName, reason: str = "") -> dict[str, Any]:
+def abort_rollout(uow: UnitOfWork, endpoint: EndpointName, reason: Reason) -> dict[str, Any]:
     """Stop the rollout; all traffic back on the primary (``reason`` required, audited)."""
     from conveyor.deployments import rollout as machine
 

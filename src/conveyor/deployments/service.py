@@ -29,6 +29,7 @@ from conveyor.deployments.entities import CompileResult, Deployment, Revision, R
 from conveyor.deployments.specs import ModelRef, parse_ref
 from conveyor.deployments.tables import deployment_revisions, deployments, model_compilations
 from conveyor.errors import NotFound, ValidationFailed
+from conveyor.governance.oversight import Reason, require_reason
 from conveyor.registry import service as registry
 from conveyor.registry.entities import ModelVersion
 from conveyor.store import UnitOfWork
@@ -484,7 +485,7 @@ def deploy(
 
 
 def rollback(
-    uow: UnitOfWork, endpoint: EndpointName, *, reason: str = "", to_revision: int | None = None
+    uow: UnitOfWork, endpoint: EndpointName, *, reason: Reason, to_revision: int | None = None
 ) -> Revision:
     """Restore the revision before the current one (or ``to_revision``) as a NEW revision.
 
@@ -493,8 +494,6 @@ def rollback(
     "Before" follows the chain of replaced revisions, so rolling back twice goes two steps
     back rather than flip-flopping.
     """
-    from conveyor.governance.oversight import require_reason
-
     why = require_reason(reason, "roll back", endpoint)
     dep = _deployment_row(uow.conn, endpoint, lock=True)
     if dep.current_revision == 0:

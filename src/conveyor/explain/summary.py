@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sqlalchemy as sa
 
+from conveyor._schema import Name, VersionRef
 from conveyor._util import new_id, now_ms
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.explain.tables import model_explanations
@@ -131,7 +132,9 @@ def find_explanation_summary(
     return None if row is None else _with_meta(row.summary, mv, row.created_at, row.created_by)
 
 
-def get_explanation_summary(conn: sa.Connection, model: str, version: str) -> dict[str, Any]:
+def get_explanation_summary(
+    conn: sa.Connection, model: Name, version: VersionRef
+) -> dict[str, Any]:
     """The global feature importance stored with a model version (NotFound when none was
     computed: ``conveyor models explain <model>/<version> --data FILE`` computes it)."""
     summary = find_explanation_summary(conn, model, version)
@@ -154,7 +157,7 @@ def _frame(data: list[dict[str, Any]] | None) -> Any:
 
 
 def explain_model_version(
-    stores: Stores, model: str, version: str, data: list[dict[str, Any]] | None = None
+    stores: Stores, model: Name, version: VersionRef, data: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """Compute and store the global importance of a model version over ``data`` (records;
     default: the version's input example). Audited as ``model_version.explain``."""

@@ -13,16 +13,17 @@ describe: the change and its record commit together.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 import sqlalchemy as sa
 
-from conveyor._schema import Limit, NonNegativeInt, check_limit
+from conveyor._schema import END, Limit, NonNegativeInt, Rule, check_limit
 from conveyor._util import canonical_json, digest, new_id, now_ms
 from conveyor.errors import ValidationFailed
-from conveyor.governance.timespec import parse_time
+from conveyor.governance.timespec import TimeSpec, parse_time
 from conveyor.store.tables import audit_events, audit_head
 
 __all__ = [
@@ -146,8 +147,8 @@ def list_events(
     object_id: str | None = None,
     action: str | None = None,
     actor: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
+    since: TimeSpec | None = None,
+    until: TimeSpec | None = None,
     limit: Limit = 100,
     after_seq: NonNegativeInt = 0,
     newest_first: bool = False,
@@ -173,38 +174,54 @@ def list_events(
         query = query.where(audit_events.c.action == action)
     if actor:
         query = query.where(audit_events.c.actor == actor)
-    if since:
+    if since is not None:
         query = query.where(audit_events.c.created >= parse_time(since, "since"))
-    if until:
+    if until is not None:
         query = query.where(audit_events.c.created < parse_time(until, "until"))
     order = audit_events.c.seq.desc() if newest_first else audit_events.c.seq
     rows = conn.execute(query.order_by(order).limit(limit)).mappings()
     return [AuditEvent(**dict(r)) for r in rows]
 
 
-def anchor_chain(conn: sa.Connection) -> dict[str, Any]:
-    """The chain head to keep outside the database: ``{"seq", "hash", "at"}``.
+AnchorRef = Annotated[str, Rule({"pattern": f"^[0-9]{{1,15}}:[0-9a-f]{{64}}{END}"})]
+"""An anchor as ``"<seq>:<hash>"`` (``anchor_chain()["anchor"]``)."""
+_ANCHOR = re.compile(r"([0-9]{1,15}):([0-9a-f]{64})")
 
-    Give it back to ``verify_chain(anchor_seq=..., anchor_hash=...)`` later: if the event
-    at ``seq`` no longer has that hash, the table was rewritten."""
+
+def anchor_chain(conn: sa.Connection) -> dict[str, Any]:
+    """The chain head to keep outside the database: ``{"seq", "hash", "anchor", "at"}``.
+
+    Give ``anchor`` (``"<seq>:<hash>"``) back to ``verify_chain(anchor=...)`` later: if
+    the event at ``seq`` no longer has that hash, the table was rewritten."""
     head = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)).one()
-    return {"seq": head.seq, "hash": head.hash, "at": now_ms()}
+    return {
+        "seq": head.seq,
+        "hash": head.hash,
+        "anchor": f"{head.seq}:{head.hash}",
+        "at": now_ms(),
+    }
 
 
 def verify_chain(
     conn: sa.Connection,
-    anchor_seq: int | None = None,
-    anchor_hash: str | None = None,
+    anchor: AnchorRef | None = None,
     batch: Limit = 10_000,
 ) -> ChainReport:
     """Recompute every hash in order; report the first event that does not match.
 
-    With ``anchor_seq`` and ``anchor_hash`` (from ``anchor_chain``, kept elsewhere) it
-    also checks that the event at ``anchor_seq`` still carries that hash, which catches a
-    rewrite of the whole table that is consistent in itself."""
-    if (anchor_seq is None) != (anchor_hash is None):
-        raise ValidationFailed("give both anchor_seq and anchor_hash (an anchor file has both)")
+    With ``anchor`` (``"<seq>:<hash>"`` from ``anchor_chain``, kept elsewhere) it also
+    checks that the event at that seq still carries that hash, which catches a rewrite
+    of the whole table that is consistent in itself."""
     check_limit(batch, "batch")
+    anchor_seq: int | None = None
+    anchor_hash: str | None = None
+    if anchor is not None:
+        m = _ANCHOR.fullmatch(anchor) if isinstance(anchor, str) else None
+        if m is None:
+            raise ValidationFailed(
+                f"bad anchor {anchor!r}: expected <seq>:<sha256 hex> (anchor_chain()['anchor'])"
+            )
+        anchor_seq, anchor_hash = int(m[1]), m[2]
     prev, count, last_seq = GENESIS, 0, 0
     anchor_seen = anchor_seq == 0
 

@@ -12,19 +12,25 @@ listed as history::
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import END, ENDPOINT_PATTERN, Rule
 from conveyor._util import new_id, now_ms
 from conveyor.errors import Conflict, NotFound, ValidationFailed
-from conveyor.governance.oversight import require_reason
+from conveyor.governance.oversight import Reason, require_reason
 from conveyor.governance.retention_tables import legal_holds
 from conveyor.store import UnitOfWork
 
 __all__ = ["HeldScopes", "LegalHold", "create_hold", "held_scopes", "list_holds", "release_hold"]
 
 _KINDS = ("deployment",)
+HoldScope = Annotated[
+    str,
+    Rule({"pattern": f"^(?:all{END}|deployment:{ENDPOINT_PATTERN.removeprefix('^')})"}),
+]
+"""``all`` or ``deployment:<endpoint>``."""
 
 
 @dataclass(frozen=True)
@@ -60,24 +66,28 @@ class HeldScopes:
 
 
 def check_scope(scope: str) -> str:
-    """``all`` or ``<kind>:<name>`` with a known kind; ValidationFailed otherwise."""
-    text = (scope or "").strip()
-    if text == "all":
-        return text
-    kind, _, name = text.partition(":")
-    if kind not in _KINDS or not name:
-        raise ValidationFailed(
-            f"bad hold scope {scope!r}: use 'all' or 'deployment:<endpoint>' "
-            "(e.g. deployment:churn-api)"
-        )
-    return f"{kind}:{name}"
+    """``all`` or ``deployment:<endpoint>`` (an endpoint name); ValidationFailed otherwise."""
+    from conveyor.deployments.service import check_endpoint
+
+    kind, _, name = (scope or "").partition(":") if isinstance(scope, str) else ("", "", "")
+    if scope == "all":
+        return scope
+    if kind in _KINDS:
+        try:
+            return f"{kind}:{check_endpoint(name)}"
+        except ValidationFailed:
+            pass
+    raise ValidationFailed(
+        f"bad hold scope {scope!r}: use 'all' or 'deployment:<endpoint>' "
+        "(e.g. deployment:churn-api)"
+    )
 
 
 def _hold(row: Any) -> LegalHold:
     return LegalHold(**{c: getattr(row, c) for c in LegalHold.__dataclass_fields__})
 
 
-def create_hold(uow: UnitOfWork, scope: str, reason: str = "") -> LegalHold:
+def create_hold(uow: UnitOfWork, scope: HoldScope, reason: Reason) -> LegalHold:
     """Open a legal hold on ``scope`` (``all`` or ``deployment:<endpoint>``); ``reason``
     required. Audited as ``hold.create``."""
     scope = check_scope(scope)
@@ -102,7 +112,7 @@ def list_holds(conn: sa.Connection, include_released: bool = False) -> list[Lega
     return [_hold(r) for r in conn.execute(query)]
 
 
-def release_hold(uow: UnitOfWork, hold_id: str, reason: str = "") -> LegalHold:
+def release_hold(uow: UnitOfWork, hold_id: str, reason: Reason) -> LegalHold:
     """Release an open hold (``reason`` required); audited as ``hold.release``. The purge
     may then delete what it covered, at its next run."""
     row = uow.conn.execute(sa.select(legal_holds).where(legal_holds.c.id == hold_id)).first()
