@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast check lint typecheck contract bench clean services
+.PHONY: demo test test-fast check lint typecheck contract bench clean services ui
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: $(STAMP)
 
 services:
 	@bash scripts/ensure-services.sh
+
+# the web UI: build ui/ (TypeScript, npm packages) into src/conveyor/ui/static (committed)
+ui:
+	cd ui && npm ci --no-audit --no-fund && npm run build
 
 # what CI runs (.ci/run): the checks the README promises, then every test
 test: $(STAMP) services check

@@ -720,6 +720,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--doc", default=str(REPO / "docs" / "benchmarks.md"))
     parser.add_argument("--no-doc", action="store_true", help="do not update the doc")
     parser.add_argument("--json", help="also write the raw results to this file")
+    parser.add_argument(
+        "--mlflow-client",
+        action="store_true",
+        help="then run bench/mlflow_compat.py: the stock MLflow client against both servers",
+    )
     args = parser.parse_args(argv)
 
     sizes = dict(QUICK if args.quick else FULL)
@@ -770,6 +775,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_doc:
         update_doc_section(args.doc, "Tracking", render_doc(res, rows, sizes, cmd, args))
         print(f"wrote the Tracking section of {args.doc}")
+    if args.mlflow_client:  # the stock MLflow client against both servers, same machine state
+        import mlflow_compat
+
+        flags = ["--quick"] if args.quick else []
+        mlflow_compat.main(flags + (["--no-doc"] if args.no_doc else []))
     return 0
 
 

@@ -17,4 +17,11 @@ if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>
       --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
   fi
 fi
+# The UI tests drive Debian's Chromium (never a browser downloaded by Playwright).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing chromium (UI tests)"
+  if [ "$(id -u)" = 0 ]; then apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; } || true
+  elif command -v sudo >/dev/null 2>&1; then sudo -n apt-get install -y chromium >/dev/null || true
+  fi
+fi
 exit 0

@@ -35,6 +35,11 @@ def conveyor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
             monkeypatch.delenv(name)
     home = tmp_path / "home"
     monkeypatch.setenv("CONVEYOR_HOME", str(home))
+    # Servers built in tests (create_app(), `conveyor server`) run without authentication,
+    # loopback only, unless a test asks for tokens: create_app(backend, auth="tokens").
+    monkeypatch.setenv("CONVEYOR_AUTH", "insecure-local")
+    # `conveyor login` writes here, never to the developer's own credentials file.
+    monkeypatch.setenv("CONVEYOR_CREDENTIALS_FILE", str(tmp_path / "credentials.json"))
     monkeypatch.chdir(tmp_path)
     reset_settings()
     yield home

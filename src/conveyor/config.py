@@ -96,7 +96,70 @@ SETTINGS: tuple[Setting, ...] = (
         "Where served predictions and feedback are logged (a folder or fsspec URL); empty "
         "means <home>/logs. Monitoring reads the same place.",
     ),
-    Setting("token", str, "", "API token sent to the server as a Bearer token."),
+    Setting(
+        "token",
+        str,
+        "",
+        "API token sent to the server as a Bearer token; empty means the one `conveyor login` "
+        "stored for the server URL in credentials_file.",
+    ),
+    Setting(
+        "project",
+        str,
+        "default",
+        "Project the SDK and CLI act in (sent to the server as X-Conveyor-Project); roles "
+        "are granted per project.",
+    ),
+    Setting(
+        "credentials_file",
+        str,
+        "",
+        "Where `conveyor login` keeps tokens per server URL (mode 0600); empty means "
+        "$XDG_CONFIG_HOME/conveyor/credentials.json (~/.config/conveyor/credentials.json).",
+    ),
+    Setting(
+        "auth",
+        str,
+        "tokens",
+        "How `conveyor server` authenticates requests: 'tokens' (API tokens, and OIDC JWTs "
+        "when oidc_issuer is set) or 'insecure-local' (no authentication; the server binds "
+        "and answers loopback only, every request acts as the OS user running it).",
+    ),
+    Setting(
+        "oidc_issuer",
+        str,
+        "",
+        "OIDC issuer URL whose JWTs `conveyor server` also accepts as bearer tokens (empty: "
+        "API tokens only). Needs the oidc extra (PyJWT).",
+    ),
+    Setting(
+        "oidc_jwks_url",
+        str,
+        "",
+        "URL of the issuer's signing keys (JWKS); empty means the jwks_uri of "
+        "<issuer>/.well-known/openid-configuration.",
+    ),
+    Setting("oidc_audience", str, "", "Audience (aud) a JWT must carry; empty: not checked."),
+    Setting(
+        "oidc_user_claim",
+        str,
+        "sub",
+        "JWT claim holding the Conveyor user name (sub, email, preferred_username ...).",
+    ),
+    Setting(
+        "oidc_leeway_s",
+        float,
+        60.0,
+        "Clock skew tolerated on a JWT's exp, nbf and iat, in seconds.",
+    ),
+    Setting(
+        "inference_keys_file",
+        str,
+        "",
+        "JSON file of endpoint -> sha256 of its inference keys (`conveyor inference-keys "
+        "create`); a listed endpoint answers only Authorization: Bearer <key>. Empty: "
+        "endpoints need no key.",
+    ),
     Setting("http_timeout", float, 60.0, "Seconds the SDK waits for a server answer."),
     Setting(
         "metric_flush_interval",

@@ -8,10 +8,12 @@
     │   └── LimitExceeded          400  limit_exceeded input past a documented bound (filter size)
     ├── NotFound                   404  not_found     unknown run, model, version, dataset ...
     ├── Conflict                   409  conflict      a write that contradicts what is stored
+    ├── Unauthenticated            401  unauthenticated  missing, malformed, expired, revoked token
     ├── PermissionDenied           403  forbidden     the actor may not do this
     ├── PayloadTooLarge            413  too_large     request body over the configured limit
     ├── IntegrityError             409  integrity     stored bytes do not match their sha256
     ├── GateFailed                 409  gate_failed   a validation gate blocked the action
+    ├── ApprovalRequired           409  approval_required  the target needs an approved request
     ├── StoreUnavailable           503  unavailable   database, artifact store or server unreachable
     │   ├── QueryTimeout           503  query_timeout  a query ran past the statement timeout
     │   └── Overloaded             503  overloaded    too many large requests in flight; retry later
@@ -29,6 +31,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "ApprovalRequired",
     "Conflict",
     "ConveyorError",
     "GateFailed",
@@ -42,6 +45,7 @@ __all__ = [
     "PermissionDenied",
     "QueryTimeout",
     "StoreUnavailable",
+    "Unauthenticated",
     "ValidationFailed",
     "error_from_payload",
 ]
@@ -104,6 +108,14 @@ class Conflict(ConveyorError):
     headline = "Conflict"
 
 
+class Unauthenticated(ConveyorError):
+    """The request carries no valid credentials (missing, malformed, expired or revoked)."""
+
+    status = 401
+    code = "unauthenticated"
+    headline = "Not authenticated"
+
+
 class PermissionDenied(ConveyorError):
     """The actor lacks the role this action needs."""
 
@@ -134,6 +146,14 @@ class GateFailed(ConveyorError):
     status = 409
     code = "gate_failed"
     headline = "Validation gate failed"
+
+
+class ApprovalRequired(ConveyorError):
+    """A protected alias or deployment accepts only a version with an approved request."""
+
+    status = 409
+    code = "approval_required"
+    headline = "Approval required"
 
 
 class StoreUnavailable(ConveyorError):
@@ -175,10 +195,12 @@ _BY_CODE: dict[str, type[ConveyorError]] = {
         LimitExceeded,
         NotFound,
         Conflict,
+        Unauthenticated,
         PermissionDenied,
         PayloadTooLarge,
         IntegrityError,
         GateFailed,
+        ApprovalRequired,
         StoreUnavailable,
         QueryTimeout,
         Overloaded,

@@ -171,7 +171,7 @@ def test_conflicts_are_409(client: httpx.Client) -> None:
 
 def test_too_large_bodies_are_413(local: LocalBackend) -> None:
     settings = load_settings({"CONVEYOR_MAX_REQUEST_MB": str(4096 / (1 << 20))})
-    app = create_app(local, settings=settings)
+    app = create_app(local, settings=settings, auth="insecure-local")
     big = b'{"name": "' + b"x" * 8000 + b'"}'
 
     def chunked() -> Any:

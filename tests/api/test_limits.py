@@ -188,7 +188,7 @@ def limited(tmp_path: Path) -> Iterator[tuple[FastAPI, str]]:
         {"CONVEYOR_LOG_BATCH_MAX_MB": "4", "CONVEYOR_LOG_BATCH_LARGE_IN_FLIGHT": "1"}
     )
     run_id = local.create_run(local.create_experiment("batches").id).id
-    yield create_app(local, settings=settings), run_id
+    yield create_app(local, settings=settings, auth="insecure-local"), run_id
     local.meta.dispose()
 
 

@@ -87,6 +87,10 @@ EXPECTED = {
     ("get", "/api/v1/triggers/{name}"),
     ("put", "/api/v1/triggers/{name}/state"),
     ("get", "/api/v1/triggers/{trigger_id}/evaluations"),
+    ("get", "/api/v1/lineage"),
+    ("get", "/api/v1/models/{name}/versions/{version}/card"),
+    ("patch", "/api/v1/models/{name}/versions/{version}/card"),
+    ("get", "/api/v1/models/{name}/versions/{version}/compliance-documents"),
     ("post", "/api/v1/features/apply"),
     ("get", "/api/v1/features"),
     ("get", "/api/v1/features/{name}"),
@@ -99,6 +103,21 @@ EXPECTED = {
     ("put", "/api/v1/endpoint-features/{endpoint}"),
     ("get", "/api/v1/endpoint-features/{endpoint}"),
     ("delete", "/api/v1/endpoint-features/{endpoint}"),
+    # identity and access
+    ("get", "/api/v1/whoami"),
+    ("post", "/api/v1/users"),
+    ("get", "/api/v1/users"),
+    ("put", "/api/v1/users/{name}/role"),
+    ("post", "/api/v1/tokens"),
+    ("get", "/api/v1/tokens"),
+    ("post", "/api/v1/tokens/{token_id}/revoke"),
+    ("post", "/api/v1/approvals"),
+    ("get", "/api/v1/approvals"),
+    ("get", "/api/v1/approvals/{approval_id}"),
+    ("post", "/api/v1/approvals/{approval_id}/approve"),
+    ("post", "/api/v1/approvals/{approval_id}/reject"),
+    ("put", "/api/v1/approval-policies"),
+    ("get", "/api/v1/approval-policies"),
 }
 
 

@@ -393,3 +393,31 @@ def test_promotion_needs_passing_gates(harness: Harness) -> None:
     with h.backend.meta.read() as conn:
         overrides = list_events(conn, action="gate.override")
     assert overrides and all("hotfix approved" in str(e.details) for e in overrides)
+
+
+def test_promotion_waits_for_a_required_approval(harness: Harness) -> None:
+    """An approval policy on the alias pauses the promotion (traffic unchanged) until a
+    reviewer, not the requester, approves that version."""
+    from conveyor.errors import ApprovalRequired
+    from conveyor.governance import approvals
+    from conveyor.governance.identity import Actor
+
+    h = harness
+    with h.backend.meta.write(local_actor()) as uow:
+        approvals.set_approval_policy(uow, "alias:champion")
+    h.start("churn/2", steps="50,100")
+    h.tick()
+    h.traffic(200)
+    assert [t.action for t in h.tick()] == ["pause"]
+    r = h.rollout()
+    assert r.state == "paused" and "approval" in r.reason
+    assert _primary(h)[1][1] == ("canary", "churn/2", 50.0)  # traffic unchanged
+    with pytest.raises(ApprovalRequired), h.backend.meta.write(local_actor()) as uow:
+        ro.promote(uow, ENDPOINT)
+    with h.backend.meta.write(local_actor()) as uow:
+        asked = approvals.request_approval(uow, "churn", 2, "alias:champion")
+    with h.backend.meta.write(Actor("reviewer")) as uow:
+        approvals.approve_request(uow, asked.id, "canary looked fine")
+    with h.backend.meta.write(local_actor()) as uow:
+        assert ro.promote(uow, ENDPOINT).state == "promoted"
+    assert _primary(h)[1] == [("primary", "churn/2", 100.0)]

@@ -111,3 +111,27 @@ def test_primary_route_is_gated_canary_is_not(gated: LocalBackend) -> None:
         gated, "churn-ep", model="churn/2", compile=False, override_reason="load test"
     )
     assert again.revision == 2
+
+
+def test_an_approval_policy_applies_on_top_of_passing_gates(gated: LocalBackend) -> None:
+    """A passing report is not enough for a target whose policy requires an approval, and
+    a gate override does not replace it; an approved request (by someone else) opens it."""
+    from conveyor.errors import ApprovalRequired
+    from conveyor.governance.identity import Actor
+
+    run_gates(gated, "churn", 1)  # passes
+    gated.set_approval_policy("alias:champion")
+    gated.set_approval_policy("deployment:prod-*", ["admin"])
+    with pytest.raises(ApprovalRequired, match="alias:champion requires an approved request"):
+        _set_alias(gated, "champion", 1)
+    with pytest.raises(ApprovalRequired):
+        _set_alias(gated, "champion", 2, override_reason="ship it")
+    with pytest.raises(ApprovalRequired, match="deployment:prod-eu"):
+        gated.deploy("prod-eu", model="churn/1", compile=False)
+    gated.deploy("staging", model="churn/1", compile=False)  # no policy matches
+    for target in ("alias:champion", "deployment:prod-eu"):
+        asked = gated.request_approval("churn", 1, target)
+        reviewer = gated.as_actor(Actor("reviewer"))  # not the creator nor the requester
+        reviewer.approve_request(asked.id, "gate report and slices reviewed")
+    _set_alias(gated, "champion", 1)
+    assert gated.deploy("prod-eu", model="churn/1", compile=False).revision == 1

@@ -5,7 +5,8 @@ template; for GET the other parameters as the query, otherwise a JSON body whose
 model is built from the service's signature (unknown fields rejected, defaults the
 service's own); the response schema from the return type (``{key: ...}`` when the op
 wraps its result). The handler decodes the wire types (``conveyor.client.wire``), runs
-the op through the app's ``LocalTransport`` as the request's actor, off the event loop,
+the op through the app's ``LocalTransport`` as the request's actor (its permission checked
+first, before the body is validated), off the event loop,
 and encodes the result with the shared codec. Routes are registered most specific
 first, so ``/models/{name:path}/versions`` wins over ``/models/{name:path}``.
 """
@@ -26,7 +27,7 @@ from starlette.exceptions import HTTPException
 from conveyor._schema import END, INT64_MAX, JSON_INT_MAX, NUMBER, Rule
 from conveyor.api._errors import documented_methods
 from conveyor.api._responses import EncodedJsonResponse, OrjsonResponse
-from conveyor.api.deps import current_actor
+from conveyor.api.auth import authorized
 from conveyor.client.op import Op
 from conveyor.client.wire import decode_arg, encode, wire_hint
 from conveyor.errors import ValidationFailed
@@ -74,7 +75,7 @@ def _endpoint(op: Op[Any, Any]) -> Any:
         inspect.Parameter(
             "_actor",  # underscored: services may take an ``actor`` argument (audit filters)
             inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[Actor, Depends(current_actor)],
+            annotation=Annotated[Actor, Depends(authorized(op))],
         ),
     ]
     body_fields: dict[str, Any] = {}
@@ -94,8 +95,14 @@ def _endpoint(op: Op[Any, Any]) -> Any:
             path_converters[p.name] = _path_converter(op, p.name, hints.get(p.name, Any))
         elif op.method == "GET":
             query: Any = Annotated[_strict(hint, _QueryInt, bool), Query(json_schema_extra=schema)]
+            required = p.default is inspect.Parameter.empty  # not `...`: FastAPI would pass it
             params.append(
-                inspect.Parameter(p.name, p.KEYWORD_ONLY, annotation=query, default=default)
+                inspect.Parameter(
+                    p.name,
+                    p.KEYWORD_ONLY,
+                    annotation=query,
+                    default=inspect.Parameter.empty if required else default,
+                )
             )
         else:
             alias = op.wire_names.get(p.name)

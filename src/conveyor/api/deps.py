@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Request
 
+from conveyor.api.auth import current_actor
 from conveyor.backend.local import LocalBackend
 from conveyor.errors import MalformedRequest
-from conveyor.governance.identity import Actor, local_actor
+from conveyor.governance.identity import Actor
 
 __all__ = ["ActingBackend", "current_actor", "get_backend", "read_json"]
-
-
-@lru_cache(maxsize=1)
-def _process_actor() -> Actor:
-    return local_actor()
-
-
-def current_actor(request: Request) -> Actor:
-    """The identity this request acts as.
-
-    For now every request acts as the OS user running the server (``local_actor()``).
-    An ``Authorization: Bearer <token>`` header is accepted and deliberately ignored:
-    token authentication will resolve the token to its user here, and every route
-    already receives its actor through this one dependency.
-    """
-    _ = request.headers.get("authorization")  # accepted, ignored until token auth lands
-    return _process_actor()
 
 
 def get_backend(request: Request, actor: Annotated[Actor, Depends(current_actor)]) -> LocalBackend:

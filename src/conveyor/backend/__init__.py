@@ -26,7 +26,7 @@ _cache: dict[tuple[object, ...], Client] = {}
 
 def _key(uri: str, settings: Settings) -> tuple[object, ...]:
     if uri.startswith(("http://", "https://")):
-        return ("http", uri.rstrip("/"), settings.token, settings.http_timeout)
+        return ("http", uri.rstrip("/"), settings.token, settings.project, settings.http_timeout)
     return (
         "local",
         settings.resolved_db_url,
@@ -44,7 +44,14 @@ def connect(uri: str | None = None, *, settings: Settings | None = None) -> Clie
         backend = _cache.get(key)
         if backend is None:
             if key[0] == "http":
-                backend = HttpBackend(uri, token=settings.token, timeout=settings.http_timeout)
+                from conveyor.client.credentials import token_for
+
+                backend = HttpBackend(
+                    uri,
+                    token=settings.token or token_for(uri, settings),
+                    timeout=settings.http_timeout,
+                    project="" if settings.project == "default" else settings.project,
+                )
             else:
                 backend = LocalBackend.from_settings(settings)
             _cache[key] = backend

@@ -23,7 +23,7 @@ __all__ = ["SHA256_HEADER", "HttpBackend", "json_dumps"]
 
 
 class HttpBackend(Client):
-    """``Client(HttpTransport(url, token, timeout))``, usable as a context manager."""
+    """``Client(HttpTransport(url, token, timeout, project=...))``, usable as a context manager."""
 
     transport: HttpTransport
 
@@ -33,9 +33,10 @@ class HttpBackend(Client):
         token: str = "",
         timeout: float = 60.0,
         *,
+        project: str = "",
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        super().__init__(HttpTransport(url, token, timeout, transport=transport))
+        super().__init__(HttpTransport(url, token, timeout, project=project, transport=transport))
 
     @property
     def url(self) -> str:

@@ -43,6 +43,8 @@ MODULES = [
     "conveyor.pipelines.ci_cli",
     "conveyor.lineage.cli",
     "conveyor.features.cli",
+    "conveyor.governance.cli",
+    "conveyor.governance.approvals_cli",
     "conveyor.cli.system",
     "conveyor.mlflow_import.cli",
 ]

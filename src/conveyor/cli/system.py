@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 import conveyor
-from conveyor.cli._output import JsonOption, console, emit, table
+from conveyor.cli._output import JsonOption, console, emit, err_console, table
 from conveyor.config import SETTINGS, get_settings
 
 __all__ = ["app"]
@@ -98,16 +98,42 @@ def server(
         int | None, typer.Option(help="Port (default: setting server_port).", min=1, max=65535)
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    init_admin: Annotated[
+        str | None,
+        typer.Option(
+            "--init-admin",
+            metavar="NAME",
+            help="Create the first admin user NAME and print their token once, then serve.",
+        ),
+    ] = None,
+    insecure_local: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-local",
+            help="No authentication: bind loopback only; every request acts as you.",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the REST API on this machine's store (there is no web UI yet).
+    """Serve the web UI and the REST API on this machine's store.
 
-    It answers the API under /api/v1 (interactive docs at /api/v1/docs, OpenAPI at
-    /api/v1/openapi.json) and the deployed endpoints under /serving.
+    It answers the web UI at /, the API under /api/v1 (interactive docs at /api/v1/docs,
+    OpenAPI at /api/v1/openapi.json) and the deployed endpoints under /serving. Requests need
+    an API token (`conveyor tokens create`); the first admin comes from --init-admin NAME.
     """
+    import os
+
     from conveyor.api.server import run
+    from conveyor.config import reset_settings
     from conveyor.deployments.rollout_controller import start_background
 
     resolved = get_settings()
+    if insecure_local or resolved.auth == "insecure-local":
+        host = _loopback_host(host or str(resolved.server_host))
+        os.environ["CONVEYOR_AUTH"] = "insecure-local"  # the app factory of every worker
+        reset_settings()
+    else:
+        _prepare_token_auth(init_admin)
+        host = host or str(resolved.server_host)
     rollouts = start_background()  # the progressive-rollout controller, one per server
     if float(resolved.retention_purge_interval_s) > 0:  # the retention purge, same thread
         from conveyor.backend.local import LocalBackend
@@ -117,13 +143,96 @@ def server(
         purger = LocalBackend.from_settings().as_actor(system_actor("retention"))
         schedule_purge(rollouts, purger.stores, float(resolved.retention_purge_interval_s))
     try:
-        run(
-            host=host or str(resolved.server_host),
-            port=port or int(resolved.server_port),
-            workers=workers,
-        )
+        run(host=host, port=port or int(resolved.server_port), workers=workers)
     finally:
         rollouts.stop()
+
+
+def _loopback_host(host: str) -> str:
+    """``host`` if it is a loopback address (``localhost`` becomes 127.0.0.1)."""
+    import ipaddress
+
+    from conveyor.errors import ValidationFailed
+
+    candidate = "127.0.0.1" if host == "localhost" else host
+    try:
+        if ipaddress.ip_address(candidate).is_loopback:
+            return candidate
+    except ValueError:
+        pass
+    raise ValidationFailed(
+        f"--insecure-local serves without authentication and binds loopback only, not "
+        f"{host!r}; drop --host, or serve with tokens (`conveyor server --init-admin NAME`)"
+    )
+
+
+def _prepare_token_auth(init_admin: str | None) -> None:
+    """Create the first admin (printing the token once), or refuse to start without one."""
+    from conveyor.backend import LocalBackend
+    from conveyor.errors import ValidationFailed
+
+    local = LocalBackend.from_settings(get_settings())
+    try:
+        if init_admin is not None:
+            local.create_user(init_admin, "admin")
+            new = local.create_token(init_admin, None, "created by conveyor server --init-admin")
+            err_console().print(
+                f"Admin {init_admin} created. Their token, shown once (store it now):",
+                markup=False,
+            )
+            print(new.token, flush=True)
+        elif not any("admin" in u.roles.values() for u in local.list_users()):
+            raise ValidationFailed(
+                "this server would have no admin, so nobody could authenticate: start it once "
+                "with `conveyor server --init-admin NAME` (prints NAME's token), or use "
+                "`--insecure-local` for a loopback-only server without authentication"
+            )
+    finally:
+        local.close()
+
+
+@app.command("ui")
+def ui(
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: setting server_port).", min=1, max=65535)
+    ] = None,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the UI in the default browser.")
+    ] = False,
+) -> None:
+    """Open the web UI on the embedded store, for one user on this machine (127.0.0.1).
+
+    The same site `conveyor server` serves at /; with CONVEYOR_URI set, open that server's
+    URL instead.
+    """
+    from conveyor.api.server import check_port, run
+
+    resolved = get_settings()
+    if resolved.uri:
+        console().print(
+            f"CONVEYOR_URI is set: the UI is served by that server, open {resolved.uri}",
+            markup=False,
+        )
+        raise typer.Exit(1)
+    host, port = "127.0.0.1", port or int(resolved.server_port)
+    check_port(host, port)
+    url = f"http://{host}:{port}/"
+    console().print(
+        f"Conveyor UI on {url} (store {resolved.home_path}); Ctrl+C stops it", markup=False
+    )
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, (url,)).start()
+    # one user on their own embedded store, loopback only: no tokens (as --insecure-local)
+    import os
+
+    from conveyor.config import reset_settings
+
+    os.environ["CONVEYOR_AUTH"] = "insecure-local"
+    reset_settings()
+    run(host=host, port=port, log_level="warning")
 
 
 @app.command("version")

@@ -27,7 +27,8 @@ from conveyor.features import registry as features
 from conveyor.features import serving as feature_serving
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
-from conveyor.governance import audit, holds, retention
+from conveyor.governance import approvals, audit, holds, retention
+from conveyor.governance import users as identity
 from conveyor.lineage import bundle, card, card_fields
 from conveyor.lineage import service as lineage
 from conveyor.monitoring import crud as monitors
@@ -95,6 +96,7 @@ class Client:
     get_metric_history = Op(
         tracking.get_metric_history, "GET", "/runs/{run_id}/metric-history", key="points"
     )
+    get_metric_columns = Op(tracking.get_metric_columns, "GET", "/runs/{run_id}/metric-columns")
 
     # -- artifacts (streamed: hand-written routes in api/routers/artifacts.py) -------------
     upload_artifact = Op(
@@ -114,6 +116,7 @@ class Client:
         "GET",
         "/blobs/{sha256}",
         tx="stores",
+        permission="blobs:read",
         route=False,
         http=_streaming.iter_blob,
     )
@@ -238,7 +241,13 @@ class Client:
     delete_monitor = Op(monitors.delete_monitor, "DELETE", "/monitors/{name}", tx="write")
     list_monitor_checks = Op(monitors.list_checks, "GET", "/monitors/{name}/checks", key="checks")
     run_monitors = Op(monitoring.run_monitors, "POST", "/monitors/run", tx="stores", key="outcomes")
-    monitor_report = Op(monitoring.monitor_report, "POST", "/monitors/report", tx="stores")
+    monitor_report = Op(
+        monitoring.monitor_report,
+        "POST",
+        "/monitors/report",
+        tx="stores",
+        permission="monitors:read",
+    )
     list_alerts = Op(monitors.list_alerts, "GET", "/alerts", key="alerts")
     get_alert = Op(monitors.get_alert, "GET", "/alerts/{alert_id}")
     # -- pipelines and triggers (running a pipeline imports user code: local only) --------
@@ -369,6 +378,65 @@ class Client:
         "GET",
         "/models/{name:path}/versions/{version}/compliance-documents",
         tx="stores",
+    )
+
+    # -- identity and access (permissions: conveyor.governance.roles) ----------------------
+    whoami = Op(identity.whoami, "GET", "/whoami", tx="stores", permission="whoami:read")
+    create_user = Op(
+        identity.create_user, "POST", "/users", tx="write", status=201, permission="users:manage"
+    )
+    list_users = Op(identity.list_users, "GET", "/users", key="users", permission="users:manage")
+    grant_role = Op(
+        identity.grant_role, "PUT", "/users/{name}/role", tx="write", permission="users:manage"
+    )
+    create_token = Op(
+        identity.create_token, "POST", "/tokens", tx="write", status=201, permission="tokens:manage"
+    )
+    list_tokens = Op(
+        identity.list_tokens, "GET", "/tokens", key="tokens", permission="tokens:manage"
+    )
+    revoke_token = Op(
+        identity.revoke_token,
+        "POST",
+        "/tokens/{token_id}/revoke",
+        tx="write",
+        permission="tokens:manage",
+    )
+
+    # -- approvals -----------------------------------------------------------------------
+    request_approval = Op(
+        approvals.request_approval,
+        "POST",
+        "/approvals",
+        tx="write",
+        status=201,
+        permission="approvals:request",
+    )
+    list_approvals = Op(approvals.list_approvals, "GET", "/approvals", key="approvals")
+    get_approval = Op(approvals.get_approval, "GET", "/approvals/{approval_id}")
+    approve_request = Op(
+        approvals.approve_request,
+        "POST",
+        "/approvals/{approval_id}/approve",
+        tx="write",
+        permission="approvals:decide",
+    )
+    reject_request = Op(
+        approvals.reject_request,
+        "POST",
+        "/approvals/{approval_id}/reject",
+        tx="write",
+        permission="approvals:decide",
+    )
+    set_approval_policy = Op(
+        approvals.set_approval_policy,
+        "PUT",
+        "/approval-policies",
+        tx="write",
+        permission="approval-policies:manage",
+    )
+    list_approval_policies = Op(
+        approvals.list_approval_policies, "GET", "/approval-policies", key="policies"
     )
 
     # -- old spellings, kept for one release -----------------------------------------------

@@ -32,9 +32,11 @@ from conveyor.errors import (
 if TYPE_CHECKING:
     from conveyor.client.op import Op
 
-__all__ = ["API_PREFIX", "HttpTransport", "path_segment"]
+__all__ = ["API_PREFIX", "PROJECT_HEADER", "HttpTransport", "path_segment"]
 
 API_PREFIX = "/api/v1"
+#: The header naming the project a request acts in (absent: ``default``).
+PROJECT_HEADER = "X-Conveyor-Project"
 OVERLOADED_RETRIES = 5
 
 
@@ -66,6 +68,7 @@ class HttpTransport:
         token: str = "",
         timeout: float = 60.0,
         *,
+        project: str = "",
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):
@@ -74,6 +77,8 @@ class HttpTransport:
         headers = {"Accept": "application/json", "User-Agent": "conveyor-client"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        if project:
+            headers[PROJECT_HEADER] = project
         self.client = httpx.Client(
             base_url=self.url + API_PREFIX,
             headers=headers,

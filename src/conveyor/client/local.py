@@ -54,12 +54,27 @@ def _dispatch(op: Op[Any, Any], events: list[AuditEvent]) -> None:
             )
 
 
-def authorize(actor: Actor, op: Op[Any, Any]) -> None:
+def authorize(actor: Actor, op: Op[Any, Any], meta: MetadataStore | None = None) -> None:
     """The permission check of every operation (``op.permission``), reads included.
 
-    Everyone may do everything until governance lands; it replaces this function's body
-    (roles per project), and every transport already calls it.
+    An authenticated user needs a role holding the permission in the project it acts in
+    (``conveyor.governance.roles.ROLE_PERMISSIONS``); a refusal names the admins who can
+    grant it (read from ``meta``). Unrestricted actors (the embedded store's owner,
+    system workers, ``--insecure-local`` servers) pass.
     """
+    if not actor.restricted:
+        return
+    from conveyor.governance.roles import check_permission
+
+    def admins(project: str) -> list[str]:
+        if meta is None:
+            return []
+        from conveyor.governance.users import admins_of
+
+        with meta.read() as conn:
+            return admins_of(conn, project)
+
+    check_permission(actor, op.permission, admins=admins)
 
 
 class LocalTransport:
@@ -111,7 +126,7 @@ class LocalTransport:
         return LocalTransport(self.meta, self.artifacts, actor)
 
     def invoke(self, op: Op[Any, Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
-        authorize(self.actor, op)
+        authorize(self.actor, op, self.meta)
         if op.tx == "read":
             with self.meta.read() as conn:
                 return op.fn(conn, *args, **kwargs)

@@ -229,6 +229,13 @@ def serve_cmd(
     no_log: Annotated[
         bool, typer.Option("--no-log", help="Do not log predictions (monitoring sees nothing).")
     ] = False,
+    inference_keys: Annotated[
+        str | None,
+        typer.Option(
+            "--inference-keys",
+            help="Keys file (`conveyor inference-keys create`): its endpoints need a key.",
+        ),
+    ] = None,
 ) -> None:
     """Serve endpoints over HTTP; new revisions are picked up without a restart.
 
@@ -239,6 +246,13 @@ def serve_cmd(
     from conveyor.deployments.runtime import serve
 
     _embedded()
+    if inference_keys is not None:  # every worker reads the setting
+        import os
+
+        from conveyor.config import reset_settings
+
+        os.environ["CONVEYOR_INFERENCE_KEYS_FILE"] = inference_keys
+        reset_settings()
     console().print(f"Serving {', '.join(endpoints or ['every endpoint'])} on "
                     f"http://{host}:{port} ({workers} worker(s))", markup=False)  # fmt: skip
     rollouts = start_background(log_uri=None if no_log else log_uri)  # one per command

@@ -54,6 +54,10 @@ def verify_version(backend: Any, mv: ModelVersion) -> None:
     it can serve (an input signature), every file's blob is in the store and hashes to its
     sha256, and this machine trusts what its files would create (:mod:`conveyor.models.trust`)
     — so no revision is written that a restarted server could not load."""
+    if mv.flavor == "mlflow":  # logged by the stock MLflow client in a format we do not load
+        from conveyor.models.mlflow_format import refusal
+
+        raise refusal(mv.name, mv.version, backend.artifacts.read_bytes(mv.manifest_sha256))
     service.input_columns(mv)
     for entry in mv.files:
         sha, rel = str(entry["sha256"]), str(entry["path"])

@@ -34,7 +34,7 @@ from conveyor.deployments.rollout_analysis import Analysis, RouteSample, analyse
 from conveyor.deployments.rollout_entities import Rollout
 from conveyor.deployments.rollout_samples import route_samples
 from conveyor.deployments.service import current_revisions
-from conveyor.errors import Conflict, ConveyorError, GateFailed
+from conveyor.errors import ApprovalRequired, Conflict, ConveyorError, GateFailed
 from conveyor.governance.identity import Actor, system_actor
 from conveyor.jobs import Job, Scheduler
 from conveyor.monitoring.business import ValueMatrix
@@ -121,7 +121,7 @@ class RolloutController:
         if r.state == "pending":
             try:
                 return self._result(self._write(machine.begin, r.id, r.seq, now=now), "begin")
-            except GateFailed as exc:  # the primary's gates refuse the step revision
+            except (GateFailed, ApprovalRequired) as exc:  # gates or approvals refuse the step
                 done = self._write(machine.pause_for_gates, r.id, r.seq, None, exc.message, now=now)
                 return self._result(done, "pause")
         started = r.step_started_at or now
@@ -151,7 +151,7 @@ class RolloutController:
             return self._result(self._write(machine.hold, r.id, r.seq, record, now=now), "hold")
         try:
             done = self._write(machine.advance, r.id, r.seq, record, now=now)
-        except GateFailed as exc:
+        except (GateFailed, ApprovalRequired) as exc:  # promotion awaits gates or an approval
             done = self._write(machine.pause_for_gates, r.id, r.seq, record, exc.message, now=now)
             return self._result(done, "pause")
         action = {"promoted": "promote", "paused": "pause"}.get(done.state, "advance")

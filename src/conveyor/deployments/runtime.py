@@ -574,6 +574,8 @@ def create_app() -> DeploymentServer:
     names = [n for n in os.environ.get(ENDPOINTS_ENV, "").split(",") if n]
     interval = float(os.environ.get(POLL_ENV, "1.0"))
     log_uri = os.environ.get(LOG_ENV, get_settings().resolved_prediction_log_uri)
+    from conveyor.governance.inference_keys import load_inference_keys
+
     return DeploymentServer(
         LocalBackend.from_settings(),
         names or None,
@@ -581,6 +583,7 @@ def create_app() -> DeploymentServer:
         prediction_log=PredictionLog(log_uri) if log_uri else None,
         metrics=ServingMetrics(os.environ.get(METRICS_DIR_ENV)),  # shared by workers
         freeze_gc=True,
+        inference_keys=load_inference_keys(get_settings().inference_keys_file),
     )
 
 
@@ -596,8 +599,11 @@ def serve(
     """Run the inference server for ``endpoints`` until SIGTERM/SIGINT (every worker
     process builds its own tables and runs its own watcher)."""
     from conveyor.backend.local import LocalBackend
+    from conveyor.config import get_settings
+    from conveyor.governance.inference_keys import load_inference_keys
     from conveyor.serving import run_server
 
+    load_inference_keys(get_settings().inference_keys_file)  # fail fast on a bad file
     backend = LocalBackend.from_settings()
     with backend.meta.read() as conn:  # fail fast, naming the endpoint
         for name in endpoints or []:

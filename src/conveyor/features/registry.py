@@ -12,10 +12,11 @@ views and features to read, refusing an unknown view or feature by name.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import Rule
 from conveyor._util import check_name, digest, new_id, now_ms
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.features.definitions import DTYPES, KINDS, parse_feature_ref
@@ -102,6 +103,9 @@ class ResolvedView:
     @property
     def feature_names(self) -> list[str]:
         return [f["name"] for f in self.features]
+
+
+FeatureKind = Annotated[str, Rule({"enum": list(KINDS)})]
 
 
 def _object(row: Any) -> FeatureObject:
@@ -284,7 +288,7 @@ def _apply_item(
 
 
 def list_feature_objects(
-    conn: sa.Connection, kind: str | None = None, *, project_id: str = DEFAULT_PROJECT_ID
+    conn: sa.Connection, kind: FeatureKind | None = None, *, project_id: str = DEFAULT_PROJECT_ID
 ) -> list[FeatureObject]:
     """The current definitions (all kinds, or one), by kind then name."""
     if kind is not None and kind not in KINDS:
@@ -301,7 +305,7 @@ def list_feature_objects(
 def get_feature_object(
     conn: sa.Connection,
     name: str,
-    kind: str | None = None,
+    kind: FeatureKind | None = None,
     *,
     project_id: str = DEFAULT_PROJECT_ID,
 ) -> FeatureObject:
@@ -318,7 +322,7 @@ def get_feature_object(
 def list_feature_versions(
     conn: sa.Connection,
     name: str,
-    kind: str = "feature_view",
+    kind: FeatureKind = "feature_view",
     *,
     project_id: str = DEFAULT_PROJECT_ID,
 ) -> list[FeatureObject]:

@@ -15,11 +15,12 @@ fails only for a feature that declares none). The store's timeouts bound the wai
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 
-from conveyor._util import check_name, new_id, now_ms
+from conveyor._schema import EndpointName, Rule
+from conveyor._util import new_id, now_ms
 from conveyor.errors import NotFound, StoreUnavailable, ValidationFailed
 from conveyor.features.lookup import FeatureLookup, shared_store
 from conveyor.features.registry import resolve_features
@@ -130,14 +131,16 @@ def _where(endpoint: str, project_id: str) -> Any:
 
 def set_endpoint_features(
     uow: UnitOfWork,
-    endpoint: str,
+    endpoint: EndpointName,
     service: str,
     *,
-    on_missing: str = "fail",
+    on_missing: Annotated[str, Rule({"enum": list(ON_MISSING)})] = "fail",
     project_id: str = DEFAULT_PROJECT_ID,
 ) -> EndpointFeatures:
     """Bind ``endpoint`` to a feature service (takes effect when a revision next loads)."""
-    check_name(endpoint, "endpoint name")
+    from conveyor.deployments.service import check_endpoint  # a deployment's name rules
+
+    check_endpoint(endpoint)
     if on_missing not in ON_MISSING:
         raise ValidationFailed(f"on_missing {on_missing!r}: use one of {', '.join(ON_MISSING)}")
     resolve_features(uow.conn, service=service, project_id=project_id)  # NotFound names it

@@ -13,6 +13,8 @@ Enforcement rule: a model without a policy is not gated. With one, a protected a
 (``protected_aliases``, default ``champion``) and a deployment's primary route accept only
 a version whose latest gate report under the model's *current* policy version passed.
 ``override_reason`` lets a refused version through and records a ``gate.override`` event.
+Before the gates, a target whose approval policy requires it needs an approved request
+(``conveyor.governance.approvals.require_approval``; an override does not replace it).
 Running the checks (which needs artifacts and models) lives in :mod:`conveyor.gates.runner`.
 """
 
@@ -266,9 +268,12 @@ def require_passing(
     or None when nothing is gated (no policy, unprotected alias) or an override let it
     through — then a ``gate.override`` audit event records who, why and what failed.
     """
+    from conveyor.governance.approvals import require_approval
+
     kind, name = _target(target)
     model_row = registry._model_row(uow.conn, model)
     mv = registry.get_model_version(uow.conn, model, version)
+    require_approval(uow, model, mv.version, target)  # an approval policy, on top of gates
     row = _policy_row(uow.conn, model_row.id)
     if row is None:
         return None

@@ -6,7 +6,10 @@ import getpass
 import os
 from dataclasses import dataclass
 
-__all__ = ["Actor", "local_actor", "system_actor"]
+__all__ = ["DEFAULT_PROJECT", "Actor", "local_actor", "system_actor"]
+
+
+DEFAULT_PROJECT = "default"
 
 
 @dataclass(frozen=True)
@@ -15,10 +18,25 @@ class Actor:
 
     ``kind`` is ``"user"`` for a person (OS user locally, token owner on a server),
     ``"system"`` for Conveyor's own workers (schedulers, retraining triggers).
+    ``roles`` are the authenticated user's ``(project, role)`` pairs; ``None`` means
+    unrestricted: the owner of an embedded store, Conveyor's own workers, or a server
+    started with ``--insecure-local``. ``project`` is the project the call acts in.
     """
 
     name: str
     kind: str = "user"
+    roles: tuple[tuple[str, str], ...] | None = None
+    project: str = DEFAULT_PROJECT
+
+    @property
+    def restricted(self) -> bool:
+        """True for an authenticated user whose permissions come from roles."""
+        return self.roles is not None
+
+    def role_in(self, project: str | None = None) -> str | None:
+        """The actor's role in ``project`` (default: the project it acts in), or None."""
+        wanted = project or self.project
+        return next((role for p, role in self.roles or () if p == wanted), None)
 
     def __str__(self) -> str:
         return self.name if self.kind == "user" else f"{self.kind}:{self.name}"

@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import Name, VersionNumber
 from conveyor._util import now_ms, to_iso
 from conveyor.errors import NotFound
 from conveyor.lineage import providers
@@ -110,7 +111,7 @@ def _monitoring(conn: sa.Connection, endpoints: list[str]) -> dict[str, Any]:
     return out
 
 
-def compliance_documents(stores: Stores, name: str, version: int | str) -> dict[str, str]:
+def compliance_documents(stores: Stores, name: Name, version: VersionNumber) -> dict[str, str]:
     """Every document of the bundle of ``name/version``, as ``{path in the bundle: text}``
     (``index.html`` and ``manifest.json`` included)."""
     from conveyor.registry import service as registry

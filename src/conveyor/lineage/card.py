@@ -17,10 +17,11 @@ and ``quantitative_analysis.explanations``. A section whose feature is absent is
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import Name, Rule, VersionRef, check_limit
 from conveyor._util import to_iso
 from conveyor.errors import NotFound
 from conveyor.lineage import card_metrics, providers
@@ -34,6 +35,10 @@ __all__ = ["SCHEMA_VERSION", "model_card"]
 
 SCHEMA_VERSION = "0.0.2"
 NOT_AVAILABLE: dict[str, Any] = {"available": False}
+
+
+MAX_RESAMPLES = 10_000
+Resamples = Annotated[int, Rule({"minimum": 1, "maximum": MAX_RESAMPLES})]
 
 
 def _section(name: str, conn: sa.Connection, model: str, version: int) -> Any:
@@ -182,10 +187,11 @@ def _latest_report(conn: sa.Connection, name: str, version: int) -> dict[str, An
 
 
 def model_card(
-    stores: Stores, name: str, version: int | str, resamples: int = 1000
+    stores: Stores, name: Name, version: VersionRef, resamples: Resamples = 1000
 ) -> dict[str, Any]:
     """The model card of ``name/version`` as a Model Card Toolkit JSON object (see the
     module docstring); metrics carry ``confidence_interval`` when the data allows."""
+    check_limit(resamples, "resamples", MAX_RESAMPLES)
     from conveyor.registry import service as registry
 
     backend: Any = stores

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import Name, VersionNumber
 from conveyor.errors import ValidationFailed
 from conveyor.registry import service as registry
 from conveyor.store import UnitOfWork
@@ -72,7 +73,11 @@ def _parse(raw: str | None) -> dict[str, Any]:
 
 
 def set_card_fields(
-    uow: UnitOfWork, name: str, version: int | str, fields: dict[str, Any], replace: bool = False
+    uow: UnitOfWork,
+    name: Name,
+    version: VersionNumber,
+    fields: dict[str, Any],
+    replace: bool = False,
 ) -> dict[str, Any]:
     """Set model card fields of ``name/version`` (merged into those already set unless
     ``replace``; an empty text or list removes a field). Answers every field now set."""

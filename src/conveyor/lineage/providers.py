@@ -70,24 +70,53 @@ def audit_extract(conn: sa.Connection, model: str, version: int) -> dict[str, An
     }
 
 
-#: section → provider. ``approvals``, ``explanations`` and ``retention`` wait for their
-#: features; ``audit_extract`` reads today's audit chain.
+def _approval_dict(a: Any) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "model": a.model,
+        "version": a.version,
+        "target": a.target,
+        "status": a.status,
+        "requested_by": a.requested_by,
+        "decided_by": a.decided_by,
+        "comment": a.decision_comment or a.comment,
+        "created_at": a.requested_at,
+        "decided_at": a.decided_at,
+    }
+
+
+def approvals(conn: sa.Connection, model: str, version: int) -> list[dict[str, Any]]:
+    """The version's approval requests and decisions (``conveyor.governance.approvals``)."""
+    from conveyor.governance import approvals as governance
+
+    found = governance.list_approvals(conn, model=model, limit=10_000)
+    return [_approval_dict(a) for a in reversed(found) if a.version == version]
+
+
+def approval_by_id(conn: sa.Connection, approval_id: str) -> dict[str, Any] | None:
+    """One approval request, for walks that start at ``approval:<id>``."""
+    from conveyor.errors import NotFound
+    from conveyor.governance import approvals as governance
+
+    try:
+        return _approval_dict(governance.get_approval(conn, approval_id))
+    except NotFound:
+        return None
+
+
+#: section → provider. ``explanations`` and ``retention`` wait for their feature;
+#: ``audit_extract`` reads today's audit chain.
 SECTIONS: dict[str, Provider] = {
-    "approvals": no_provider,
+    "approvals": approvals,
     "explanations": no_provider,
     "audit_extract": audit_extract,
     "retention": no_provider,
 }
 
 
-def no_approval(conn: sa.Connection, approval_id: str) -> None:
-    """The default approval lookup: approvals are not installed."""
-    return None
-
-
 #: ``fn(conn, approval_id)`` → the approval (a dict as in ``approvals``, with ``model`` and
 #: ``version``) or None; lets ``conveyor lineage approval:<id>`` start from an approval.
-APPROVAL_LOOKUP: list[Callable[[sa.Connection, str], Any]] = [no_approval]
+APPROVAL_LOOKUP: list[Callable[[sa.Connection, str], Any]] = [approval_by_id]
 
 
 def set_provider(section: str, fn: Callable[..., Any]) -> None:

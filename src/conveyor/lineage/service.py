@@ -8,10 +8,11 @@ declares (``GET /lineage?ref=...``); :func:`walk` returns the typed graph.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import Rule
 from conveyor.errors import ConveyorError, NotFound, ValidationFailed
 from conveyor.lineage import _data_kinds, _ops_kinds  # noqa: F401  (register the kinds)
 from conveyor.lineage._base import KINDS
@@ -117,7 +118,10 @@ def walk(
 
 
 def get_lineage(
-    conn: sa.Connection, ref: str, direction: str = "both", depth: int = DEFAULT_DEPTH
+    conn: sa.Connection,
+    ref: str,
+    direction: Annotated[str, Rule({"enum": list(DIRECTIONS)})] = "both",
+    depth: Annotated[int, Rule({"minimum": 1, "maximum": MAX_DEPTH})] = DEFAULT_DEPTH,
 ) -> dict[str, Any]:
     """The lineage graph of one object: ``{root, direction, depth, truncated, nodes: [{id,
     type, key, label, attrs, distance}], edges: [{source, target, relation}]}`` (edges

@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
+import hmac
 import logging
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -50,6 +52,7 @@ from conveyor.errors import (
     NotFound,
     PayloadTooLarge,
     StoreUnavailable,
+    Unauthenticated,
     ValidationFailed,
 )
 from conveyor.serving.batching import MicroBatcher
@@ -213,8 +216,12 @@ class InferenceApp:
         access_log: bool = False,
         freeze_gc: bool = False,
         feedback_match_days: int = 30,
+        inference_keys: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self.router = router
+        #: endpoint -> sha256 digests of its keys (conveyor.governance.inference_keys);
+        #: a listed endpoint answers only ``Authorization: Bearer <key>``.
+        self.inference_keys = dict(inference_keys or {})
         self.feedback_match_days = feedback_match_days
         self.freeze_gc = freeze_gc
         self.prediction_log = prediction_log
@@ -315,6 +322,7 @@ class InferenceApp:
         length: bytes | None = None
         ctype: bytes | None = None
         header_length: bytes | None = None
+        bearer: bytes | None = None
         for key, value in scope["headers"]:
             if key == b"x-request-id":
                 rid = value.decode("latin-1")[:200]
@@ -324,6 +332,8 @@ class InferenceApp:
                 ctype = value
             elif key == b"inference-header-content-length":
                 header_length = value
+            elif key == b"authorization":
+                bearer = value
         if rid is None:
             rid = f"{_bits(64):016x}"
         path: str = scope["path"]
@@ -342,6 +352,8 @@ class InferenceApp:
                     if media != _JSON_TYPE and not csv:
                         raise _refuse(path, ctype, "application/json or text/csv")
                 name = path[11:-12] if path != "/invocations" else None
+                if self.inference_keys:
+                    self._check_key(name, bearer)
                 await self._infer(
                     scope, receive, send, name, None, rid, length, t0, None, csv, False
                 )
@@ -355,6 +367,8 @@ class InferenceApp:
                     if media != _JSON_TYPE and (header_length is None or media != _BINARY_TYPE):
                         raise _refuse(path, ctype, "application/json (or the binary extension)")
                 name, version = _model_path(path[11:-6])
+                if self.inference_keys:
+                    self._check_key(name, bearer)
                 await self._infer(
                     scope, receive, send, name, version, rid, length, t0, header_length, False, True
                 )
@@ -391,6 +405,24 @@ class InferenceApp:
                 f"internal error {error_id}: {type(exc).__name__}", details={"error_id": error_id}
             )
             await self._error(send, failure, rid, labels, t0, path.startswith("/v2"))
+
+    def _check_key(self, name: str | None, bearer: bytes | None) -> None:
+        """Unauthenticated unless the endpoint needs no key or ``bearer`` carries one of its
+        keys (sha256 compared in constant time)."""
+        endpoint = self.router.get(name).endpoint
+        digests = self.inference_keys.get(endpoint)
+        if not digests:
+            return
+        scheme, _, key = (bearer or b"").decode("latin-1").partition(" ")
+        digest = hashlib.sha256(key.strip().encode()).hexdigest()
+        ok = False
+        for known in digests:  # every digest compared: the time says nothing about which
+            ok |= hmac.compare_digest(digest, known)
+        if scheme.lower() != "bearer" or not ok:
+            raise Unauthenticated(
+                f"endpoint {endpoint!r} needs an inference key: send `Authorization: Bearer "
+                "<key>` (its owner creates keys with `conveyor inference-keys create`)"
+            )
 
     # -- inference ---------------------------------------------------------------------------
     async def _infer(

@@ -16,7 +16,7 @@ import threading
 import weakref
 from typing import Any, Protocol
 
-from conveyor._util import check_name, now_ms
+from conveyor._util import now_ms
 from conveyor.errors import (
     Conflict,
     ConveyorError,
@@ -25,7 +25,7 @@ from conveyor.errors import (
     ValidationFailed,
 )
 from conveyor.tracking.metric_rows import MetricRows
-from conveyor.tracking.validation import check_point, check_str_map, check_text_value
+from conveyor.tracking.validation import check_key, check_point, check_str_map, check_text_value
 
 __all__ = ["FlushFailed", "RunBuffer"]
 
@@ -81,7 +81,7 @@ class RunBuffer:
     # -- producers (called on the user's thread) ------------------------------------------
     def add_metric(self, key: str, value: float, step: int, timestamp: int | None) -> None:
         if key not in self._keys:
-            check_name(key, "metric key")
+            check_key(key, "metric key")
             self._keys.add(key)
         ts = now_ms() if timestamp is None else timestamp
         number = check_point(key, value, step, ts)
@@ -94,7 +94,7 @@ class RunBuffer:
     def add_params(self, params: dict[str, Any]) -> None:
         checked: dict[str, str] = {}
         for key, value in params.items():
-            check_name(key, "param key")
+            check_key(key, "param key")
             text = check_text_value(key, value, "param")
             old = self._logged_params.get(key)
             if old is not None and old != text:

@@ -13,12 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from conveyor._util import check_name
 from conveyor.errors import ValidationFailed
 from conveyor.store.dialect import insert_for
 from conveyor.store.tables import latest_metrics
 from conveyor.tracking.entities import decode_float, encode_float
-from conveyor.tracking.validation import check_point
+from conveyor.tracking.validation import check_key, check_point
 
 __all__ = ["MetricRows", "insert_metric_rows", "upsert_latest"]
 
@@ -84,7 +83,7 @@ class MetricRows:
         seen: set[str] = set()
         for i, key in enumerate(self.keys):
             if key not in seen:
-                check_name(key, "metric key")
+                check_key(key, "metric key")
                 seen.add(key)
             check_point(key, self.values[i], self.steps[i], self.timestamps[i])
 

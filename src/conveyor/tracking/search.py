@@ -112,19 +112,28 @@ def _limit(what: str, limit: int, got: int, hint: str) -> LimitExceeded:
     )
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
+def _tokens(text: str, starts: list[int] | None = None) -> list[tuple[str, str]]:
+    """The tokens of ``text``; their offsets in ``text`` are appended to ``starts``.
+
+    Errors carry ``details["position"]``: the offset in ``text`` where parsing failed.
+    """
     out: list[tuple[str, str]] = []
-    pos = 0
-    text = text.strip()
+    lead = len(text) - len(text.lstrip())
+    pos = lead
+    text = text.rstrip()
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
             raise ValidationFailed(
-                f"cannot parse filter at position {pos}: {text[pos : pos + 20]!r}. "
-                "Example: metrics.auc > 0.8 and params.model = 'rf'"
+                f"cannot parse filter at position {pos - lead}: {text[pos : pos + 20]!r}. "
+                "Example: metrics.auc > 0.8 and params.model = 'rf'",
+                details={"position": len(text) - len(text[pos:].lstrip())},
             )
         kind = match.lastgroup or ""
-        out.append((kind, match.group(kind)))
+        token = match.group(kind)
+        if starts is not None:
+            starts.append(pos + len(match.group(0)) - len(match.group(0).lstrip()))
+        out.append((kind, token))
         pos = match.end()
     return out
 
@@ -137,8 +146,13 @@ class _Parser:
     def __init__(self, text: str, what: str = "filter") -> None:
         self.text = text
         self.what = what
-        self.toks = _tokens(text)
+        self.starts: list[int] = []
+        self.toks = _tokens(text, self.starts)
         self.i = 0
+
+    def position(self) -> int:
+        """The offset in the text of the next token (the end when none is left)."""
+        return self.starts[self.i] if self.i < len(self.starts) else len(self.text.rstrip())
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -146,14 +160,19 @@ class _Parser:
     def take(self) -> tuple[str, str]:
         tok = self.peek()
         if tok is None:
-            raise ValidationFailed(f"filter {self.text!r} ends too early")
+            raise ValidationFailed(
+                f"filter {self.text!r} ends too early", details={"position": self.position()}
+            )
         self.i += 1
         return tok
 
     def fail(self, what: str) -> ValidationFailed:
         tok = self.peek()
         got = tok[1] if tok else "end of filter"
-        return ValidationFailed(f"bad {self.what} {self.text!r}: expected {what}, got {got!r}")
+        return ValidationFailed(
+            f"bad {self.what} {self.text!r}: expected {what}, got {got!r}",
+            details={"position": self.position()},
+        )
 
     def entity(self) -> tuple[str, str]:
         kind, word = self.take()
@@ -256,8 +275,11 @@ def _check(clause: Clause) -> Clause:
     return clause
 
 
-def parse_filter(text: str | None) -> list[Clause]:
-    """Parse a filter string into clauses joined by AND; '' or None means no filter."""
+def parse_filter(text: str | None, *, dialect: type[_Parser] | None = None) -> list[Clause]:
+    """Parse a filter string into clauses joined by AND; '' or None means no filter.
+
+    ``dialect``: a subclass of the parser for a dialect of the grammar (MLflow's names its
+    attributes differently: :mod:`conveyor.tracking.mlflow_filter`)."""
     if text is None or not text.strip():
         return []
     if not isinstance(text, str):
@@ -269,7 +291,7 @@ def parse_filter(text: str | None) -> list[Clause]:
             len(text),
             "shorten the filter (an IN list replaces repeated clauses on one key)",
         )
-    parser = _Parser(text)
+    parser = (dialect or _Parser)(text)
     clauses: list[Clause] = []
     while True:
         if len(clauses) == MAX_CLAUSES:
@@ -296,7 +318,9 @@ def parse_filter(text: str | None) -> list[Clause]:
         raise parser.fail("'and' or the end of the filter")
 
 
-def parse_order_by(items: list[str] | str | None) -> list[OrderKey]:
+def parse_order_by(
+    items: list[str] | str | None, *, dialect: type[_Parser] | None = None
+) -> list[OrderKey]:
     """Parse ``["metrics.auc DESC", "start_time"]`` into order keys."""
     if not items:
         return []
@@ -315,7 +339,7 @@ def parse_order_by(items: list[str] | str | None) -> list[OrderKey]:
             descending, text = True, text[:-5].strip()
         elif low.endswith(" asc"):
             text = text[:-4].strip()
-        parser = _Parser(text, "order_by term")
+        parser = (dialect or _Parser)(text, "order_by term")
         kind, key = parser.entity()
         if parser.peek() is not None:
             raise parser.fail("ASC, DESC or the end of the term")

@@ -52,6 +52,7 @@ __all__ = [
     "list_run_artifacts",
     "log_batch",
     "record_artifact",
+    "search_parsed",
     "search_runs",
 ]
 
@@ -428,6 +429,26 @@ def get_metric_history(conn: sa.Connection, run_id: str, key: str) -> list[Metri
     return [MetricPoint(key, math.nan if v is None else v, step, ts) for v, step, ts in rows]
 
 
+def get_metric_columns(conn: sa.Connection, run_id: str, key: str) -> MetricRows:
+    """One metric's history as columns (steps, timestamps, values), by step then logging
+    order.
+
+    The points of ``get_metric_history`` in the columnar wire form: half the JSON and no
+    per-point object, for charts of 100,000 points. Ordered by (step, id), which the
+    (run_id, key, step) index yields without a sort.
+    """
+    _run_row(conn, run_id)
+    rows = conn.execute(
+        sa.select(metrics.c.value, metrics.c.step, metrics.c.timestamp)
+        .where(metrics.c.run_id == run_id, metrics.c.key == key)
+        .order_by(metrics.c.step, metrics.c.id)
+    ).all()
+    values, steps, stamps = (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [])
+    return MetricRows(
+        [key] * len(steps), [math.nan if v is None else v for v in values], steps, stamps
+    )
+
+
 # -- search --------------------------------------------------------------------------------
 def _clause_condition(clause: Clause) -> sa.ColumnElement[bool]:
     if clause.kind == "attribute":
@@ -477,9 +498,29 @@ def search_runs(
         raise ValidationFailed(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}")
     if not isinstance(offset, int) or offset < 0:
         raise ValidationFailed("offset must be a non-negative integer")
-    clauses = parse_filter(filter_string)
-    order = parse_order_by(order_by)
-    query = sa.select(runs).where(runs.c.lifecycle == "active")
+    return search_parsed(
+        conn,
+        experiment_ids,
+        parse_filter(filter_string),
+        parse_order_by(order_by),
+        max_results=max_results,
+        offset=offset,
+    )
+
+
+def search_parsed(
+    conn: sa.Connection,
+    experiment_ids: Iterable[str] | None,
+    clauses: list[Clause],
+    order: list[OrderKey],
+    *,
+    max_results: int,
+    offset: int = 0,
+    lifecycles: Sequence[str] = ("active",),
+) -> list[Run]:
+    """``search_runs`` on an already parsed filter and order (other grammars, such as
+    MLflow's, parse into the same clauses), over runs in ``lifecycles``."""
+    query = sa.select(runs).where(runs.c.lifecycle.in_(list(lifecycles)))
     if experiment_ids is not None:
         exp_ids = [get_experiment(conn, e).id for e in experiment_ids]
         query = query.where(runs.c.experiment_id.in_(exp_ids))

@@ -6,16 +6,41 @@ so a bad value fails there, naming itself, instead of failing a whole batch late
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from conveyor._util import check_name
 from conveyor.errors import ValidationFailed
 
-__all__ = ["MAX_PARAM_LENGTH", "MAX_STEP", "check_point", "check_str_map", "check_text_value"]
+__all__ = [
+    "MAX_PARAM_LENGTH",
+    "MAX_STEP",
+    "check_key",
+    "check_point",
+    "check_str_map",
+    "check_text_value",
+]
 
 MAX_PARAM_LENGTH = 6000
 MAX_STEP = 2**63 - 1
 _MAX_TIMESTAMP = 2**63 - 1
+
+
+#: metric, param and tag keys: any language's letters and digits (MLflow's rule), plus
+#: '_', '.', '-', '/', ':' and spaces; 1-250 characters, no surrounding spaces.
+_KEY = re.compile(r"^[^\W_][\w.\-/ :]{0,249}$")
+
+
+def check_key(value: object, what: str) -> str:
+    """Validate a metric, param or tag key and return it (Unicode letters allowed)."""
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{what} must be a string, got {type(value).__name__}")
+    if not _KEY.match(value) or value != value.strip() or "//" in value:
+        raise ValidationFailed(
+            f"invalid {what} {value!r}: use 1-250 characters from letters (any language), "
+            "digits, '_', '-', '.', '/', ':' and spaces, starting with a letter or digit, "
+            "without surrounding spaces"
+        )
+    return value
 
 
 def check_point(key: str, value: Any, step: Any, timestamp: Any) -> float:
@@ -64,6 +89,6 @@ def check_str_map(values: Any, what: str) -> dict[str, str]:
     if not isinstance(values, dict):
         raise ValidationFailed(f"{what}s must be a mapping of name to value")
     return {
-        check_name(key, f"{what} key"): check_text_value(key, value, what)
+        check_key(key, f"{what} key"): check_text_value(key, value, what)
         for key, value in values.items()
     }

@@ -19,15 +19,17 @@ from urllib.parse import quote
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from conveyor._schema import SHA256_PATTERN
 from conveyor.api._errors import StreamAborted
 from conveyor.api._responses import OrjsonResponse
+from conveyor.api.auth import authorized
 from conveyor.api.deps import ActingBackend
 from conveyor.backend.local import LocalBackend
+from conveyor.client import Client
 from conveyor.client._streaming import SHA256_HEADER, SIZE_HEADER
 from conveyor.errors import IntegrityError
 
@@ -50,6 +52,7 @@ def _pull(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
 
 @router.put(
     "/runs/{run_id}/artifacts/{path:path}",
+    dependencies=[Depends(authorized(Client.upload_artifact))],
     summary="Upload (stream) one artifact file of a run",
     openapi_extra={
         "requestBody": {
@@ -67,13 +70,21 @@ async def upload_artifact(
     return OrjsonResponse(info, status_code=201)
 
 
-@router.get("/runs/{run_id}/artifacts/{path:path}", summary="Download (stream) one artifact")
+@router.get(
+    "/runs/{run_id}/artifacts/{path:path}",
+    summary="Download (stream) one artifact",
+    dependencies=[Depends(authorized(Client.list_artifacts))],
+)
 async def download_artifact(run_id: str, path: str, backend: ActingBackend) -> StreamingResponse:
     entry = await run_in_threadpool(backend.artifact_entry, run_id, path)
     return await _stream_blob(backend, entry["sha256"], filename=entry["path"].rsplit("/")[-1])
 
 
-@router.get("/blobs/{sha256}", summary="Download (stream) a blob by its sha256")
+@router.get(
+    "/blobs/{sha256}",
+    summary="Download (stream) a blob by its sha256",
+    dependencies=[Depends(authorized(Client.iter_blob))],
+)
 async def download_blob(
     sha256: Annotated[str, Path(json_schema_extra={"pattern": SHA256_PATTERN})],
     backend: ActingBackend,

@@ -14,11 +14,13 @@ from typing import Annotated, Any
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from conveyor.api._responses import OrjsonResponse
+from conveyor.api.auth import authorized
 from conveyor.api.deps import ActingBackend
+from conveyor.client import Client
 from conveyor.errors import MalformedRequest, ValidationFailed
 
 router = APIRouter(tags=["datasets"])
@@ -42,6 +44,7 @@ def _read_table(upload: UploadFile) -> pa.Table:
 
 @router.post(
     "/datasets/{name:path}/versions",
+    dependencies=[Depends(authorized(Client.log_dataset))],
     status_code=201,
     summary="Log a dataset version (the same content returns the existing version)",
 )

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from conveyor._schema import JSON_INT_MAX, NAME_PATTERN
 from conveyor.api._responses import EncodedJsonResponse, OrjsonResponse
+from conveyor.api.auth import authorized
 from conveyor.api.deps import ActingBackend, read_json
+from conveyor.client import Client
 from conveyor.errors import ValidationFailed
 from conveyor.tracking.entities import RUN_STATUSES
 from conveyor.tracking.metric_rows import MetricRows
@@ -77,7 +79,7 @@ _CREATE_RUN_SCHEMA = _json_body(
     {
         "required": ["experiment_id"],
         "properties": {
-            "experiment_id": {"type": "string"},
+            "experiment_id": {"type": "string", "minLength": 1},
             "name": {"type": ["string", "null"], "pattern": NAME_PATTERN, "maxLength": 250},
             "parent_run_id": {"type": ["string", "null"], "minLength": 1},
             "tags": {**_NAMED, "type": ["object", "null"]},
@@ -91,6 +93,7 @@ _CREATE_RUN_SCHEMA = _json_body(
 
 @router.post(
     "",
+    dependencies=[Depends(authorized(Client.create_run))],
     status_code=201,
     summary="Create a run (with params and tags)",
     openapi_extra=_CREATE_RUN_SCHEMA,
@@ -131,6 +134,7 @@ def _create_run_fields(body: Any) -> dict[str, Any]:
 
 @router.post(
     "/{run_id}/log-batch",
+    dependencies=[Depends(authorized(Client.log_batch))],
     summary="Log metrics (columnar), params and tags in one transaction",
     openapi_extra=_LOG_BATCH_SCHEMA,
 )
@@ -169,6 +173,7 @@ def _batch_from_body(
 
 @router.post(
     "/{run_id}/end",
+    dependencies=[Depends(authorized(Client.end_run))],
     summary="End a run with a status, logging its final metrics/params/tags in the same "
     "transaction",
     openapi_extra=_END_RUN_SCHEMA,

@@ -11,9 +11,11 @@ import conveyor.explain.tables
 import conveyor.features.tables
 import conveyor.gates.tables
 import conveyor.governance.retention_tables
+import conveyor.governance.tables
 import conveyor.lineage.tables
 import conveyor.monitoring.tables
-import conveyor.pipelines.tables  # noqa: F401
+import conveyor.pipelines.tables
+import conveyor.tracking.logged_model_tables  # noqa: F401
 from conveyor.store.tables import metadata
 
 connection = context.config.attributes.get("connection")

@@ -1,0 +1,218 @@
+"""``conveyor users``, ``conveyor tokens``, ``conveyor login``: identities and access.
+
+Token secrets are printed once, when created (``tokens create``, ``server --init-admin``)
+and never again; ``login`` keeps one in the user's credentials file (mode 0600).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from conveyor.cli._backend import backend
+from conveyor.cli._output import JsonOption, console, emit, err_console, fmt_time, table
+
+__all__ = ["app"]
+
+app = typer.Typer()  # no name: `login` sits at the top level, the groups below it
+users_app = typer.Typer(name="users", help="Users and their roles.", no_args_is_help=True)
+tokens_app = typer.Typer(name="tokens", help="API tokens (stored hashed).", no_args_is_help=True)
+keys_app = typer.Typer(
+    name="inference-keys",
+    help="Per-endpoint keys for the inference server (stored as sha256).",
+    no_args_is_help=True,
+)
+app.add_typer(users_app)
+app.add_typer(tokens_app)
+app.add_typer(keys_app)
+
+RoleOption = Annotated[str, typer.Option("--role", "-r", help="viewer, editor, approver or admin.")]
+
+
+def _print_user(data: dict[str, object]) -> None:
+    roles = data["roles"]
+    assert isinstance(roles, dict)
+    granted = ", ".join(f"{role} in {project}" for project, role in roles.items()) or "no role"
+    console().print(f"User {data['name']}: {granted}", markup=False)
+
+
+@users_app.command("create")
+def create_user(name: str, role: RoleOption = "viewer", as_json: JsonOption = False) -> None:
+    """Create a user with a role in the current project (CONVEYOR_PROJECT)."""
+    data = backend().create_user(name, role).to_dict()
+    emit(data, lambda: _print_user(data), as_json)
+
+
+@users_app.command("grant")
+def grant(name: str, role: RoleOption, as_json: JsonOption = False) -> None:
+    """Give a user a role in the current project (replacing their previous one)."""
+    data = backend().grant_role(name, role).to_dict()
+    emit(data, lambda: _print_user(data), as_json)
+
+
+@users_app.command("list")
+def list_users(as_json: JsonOption = False) -> None:
+    """Every user with their roles."""
+    found = [u.to_dict() for u in backend().list_users()]
+    emit(
+        found,
+        lambda: console().print(
+            table(
+                f"Users ({len(found)})",
+                ["name", "roles", "disabled", "created by", "created"],
+                [
+                    [
+                        u["name"],
+                        ", ".join(f"{p}: {r}" for p, r in u["roles"].items()),
+                        u["disabled"],
+                        u["created_by"],
+                        fmt_time(u["created_at"]),
+                    ]
+                    for u in found
+                ],
+            )
+        ),
+        as_json,
+    )
+
+
+@app.command("whoami")
+def whoami(as_json: JsonOption = False) -> None:
+    """Who the CLI acts as, in which project and with which role."""
+    data = backend().whoami()
+    emit(
+        data,
+        lambda: console().print(
+            f"{data['name']} in project {data['project']}: {data['role'] or 'no role'}",
+            markup=False,
+        ),
+        as_json,
+    )
+
+
+@tokens_app.command("create")
+def create_token(
+    user: Annotated[str, typer.Option("--user", "-u", help="Whose token.")],
+    expires: Annotated[
+        str | None, typer.Option("--expires", help="Lifetime like 30d, 12h, 2w (default never).")
+    ] = None,
+    description: Annotated[str, typer.Option("--description", help="What it is for.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Create an API token and print it once (it cannot be shown again)."""
+    new = backend().create_token(user, expires, description)
+    data = new.to_dict()
+
+    def render() -> None:
+        until = fmt_time(new.expires_at) if new.expires_at else "never"
+        err_console().print(
+            f"Token {new.id} for {new.user} (expires: {until}). Shown once; store it now:",
+            markup=False,
+        )
+        print(new.token)
+
+    emit(data, render, as_json)
+
+
+@tokens_app.command("list")
+def list_tokens(
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Only this user's.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stored tokens (ids, owners, expiry, state; never the secrets)."""
+    found = [t.to_dict() for t in backend().list_tokens(user)]
+    emit(
+        found,
+        lambda: console().print(
+            table(
+                f"Tokens ({len(found)})",
+                ["id", "user", "state", "expires", "created", "description"],
+                [
+                    [
+                        t["id"],
+                        t["user"],
+                        t["state"],
+                        fmt_time(t["expires_at"]) if t["expires_at"] else "never",
+                        fmt_time(t["created_at"]),
+                        t["description"],
+                    ]
+                    for t in found
+                ],
+            )
+        ),
+        as_json,
+    )
+
+
+@tokens_app.command("revoke")
+def revoke_token(
+    token_id: Annotated[str, typer.Argument(help="The token's id (from `tokens list`).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke a token; requests carrying it are refused (401) from now on."""
+    from conveyor.governance.tokens import parse_token
+
+    parsed = parse_token(token_id)  # the whole token given: send only its id
+    info = backend().revoke_token(parsed.token_id if parsed else token_id)
+    data = info.to_dict()
+    emit(data, lambda: console().print(f"Token {info.id} revoked.", markup=False), as_json)
+
+
+@app.command("login")
+def login(
+    url: Annotated[str | None, typer.Argument(help="Server URL (default: CONVEYOR_URI).")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", help="The token; default: read from stdin or a prompt."),
+    ] = None,
+) -> None:
+    """Check a token against a server and keep it for that URL (file mode 0600)."""
+    from conveyor.backend import HttpBackend
+    from conveyor.client.credentials import save_token
+    from conveyor.config import get_settings
+    from conveyor.errors import ValidationFailed
+
+    settings = get_settings()
+    url = (url or str(settings.uri or "")).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ValidationFailed("give the server URL: `conveyor login http://host:5050`")
+    if token is None:
+        token = (
+            sys.stdin.readline().strip()
+            if not sys.stdin.isatty()
+            else typer.prompt("Token", hide_input=True).strip()
+        )
+    project = "" if settings.project == "default" else str(settings.project)
+    with HttpBackend(url, token=token, timeout=float(settings.http_timeout), project=project) as b:
+        me = b.whoami()  # 401 for a bad token: nothing is saved
+    path = save_token(url, token, settings)
+    console().print(
+        f"Logged in to {url} as {me['name']} ({me['role'] or 'no role'} in {me['project']}); "
+        f"token kept in {path}. Use it with CONVEYOR_URI={url}",
+        markup=False,
+    )
+
+
+@keys_app.command("create")
+def create_inference_key(
+    endpoint: str,
+    file: Annotated[
+        str | None,
+        typer.Option("--file", help="The keys file (default: setting inference_keys_file)."),
+    ] = None,
+) -> None:
+    """Create a key for an endpoint and print it once; servers read the file at start."""
+    from conveyor.config import get_settings
+    from conveyor.errors import ValidationFailed
+    from conveyor.governance.inference_keys import add_inference_key
+
+    path = file or str(get_settings().inference_keys_file)
+    if not path:
+        raise ValidationFailed("name the keys file: --file keys.json (or inference_keys_file)")
+    key = add_inference_key(endpoint, path)
+    err_console().print(
+        f"Inference key for {endpoint} (its sha256 is in {path}); shown once:", markup=False
+    )
+    print(key)

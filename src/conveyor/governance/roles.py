@@ -1,0 +1,99 @@
+"""Roles and the permissions they hold: the one table every check reads.
+
+A permission is ``"<area>:<verb>"``; each operation of the table declares one
+(``Op(permission=...)``, default ``"<first path segment>:read|write"``). A role holds the
+permissions matching its patterns (``*`` matches any area or verb)::
+
+    viewer    reads everything
+    editor    reads and writes objects, requests approvals
+    approver  reads everything, decides approvals
+    admin     everything, including users, tokens, roles and approval policies
+
+Governance permissions use their own verbs (``users:manage``, ``approvals:decide``), so
+``*:write`` never reaches them. ``check_permission`` is called by ``LocalTransport.invoke``
+for every operation, so SDK, CLI and REST follow the same rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from fnmatch import fnmatchcase
+
+from conveyor.errors import PermissionDenied, ValidationFailed
+from conveyor.governance.identity import Actor
+
+__all__ = [
+    "ROLES",
+    "ROLE_PERMISSIONS",
+    "check_permission",
+    "check_role",
+    "has_permission",
+    "roles_with",
+]
+
+#: role -> the permission patterns it holds (the one declared table).
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "viewer": ("*:read",),
+    "editor": ("*:read", "*:write", "approvals:request"),
+    "approver": ("*:read", "approvals:decide"),
+    "admin": ("*:*",),
+}
+
+ROLES: tuple[str, ...] = tuple(ROLE_PERMISSIONS)
+
+
+def check_role(role: str) -> str:
+    """``role`` if it is one of ``ROLES``, else ValidationFailed listing them."""
+    if role not in ROLE_PERMISSIONS:
+        raise ValidationFailed(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    return role
+
+
+def has_permission(role: str | None, permission: str) -> bool:
+    """Whether ``role`` holds ``permission`` according to ``ROLE_PERMISSIONS``."""
+    if role is None:
+        return False
+    return any(fnmatchcase(permission, p) for p in ROLE_PERMISSIONS.get(role, ()))
+
+
+def roles_with(permission: str) -> list[str]:
+    """The roles holding ``permission``, in ``ROLES`` order."""
+    return [role for role in ROLES if has_permission(role, permission)]
+
+
+def check_permission(
+    actor: Actor,
+    permission: str,
+    *,
+    admins: Callable[[str], Sequence[str]] | None = None,
+) -> None:
+    """Refuse (PermissionDenied) unless ``actor`` may use ``permission`` in its project.
+
+    Unrestricted actors (embedded store owner, system workers, ``--insecure-local``) pass.
+    The refusal names the missing permission, the roles that hold it, and who can grant
+    it: the admins of the project (``admins(project)``, looked up only on refusal).
+    """
+    if not actor.restricted:
+        return
+    role = actor.role_in()
+    if has_permission(role, permission):
+        return
+    project = actor.project
+    holders = roles_with(permission)
+    granters = list(admins(project)) if admins is not None else []
+    who = f"an admin of project {project!r}" + (f" ({', '.join(granters)})" if granters else "")
+    having = f"role {role!r}" if role else "no role"
+    needed = holders[0] if holders else "admin"
+    raise PermissionDenied(
+        f"{actor.name} ({having} in project {project!r}) lacks permission {permission!r}, "
+        f"held by role(s) {', '.join(holders)}; {who} can grant it: "
+        f"`conveyor users grant {actor.name} --role {needed}`",
+        details={
+            "permission": permission,
+            "project": project,
+            "actor": actor.name,
+            "role": role,
+            "roles_with_permission": holders,
+            "granted_by": granters,
+        },
+    )

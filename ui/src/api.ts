@@ -1,0 +1,64 @@
+// Every page reads through the REST API generated from the operation table (/api/v1).
+
+export const API = "/api/v1";
+
+/** An answer of the API that is not 2xx: its status, code and message, as the API said. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+type Query = Record<string, string | number | boolean | null | undefined | string[]>;
+
+function withQuery(path: string, query?: Query): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === null || value === undefined || value === "") continue;
+    for (const one of Array.isArray(value) ? value : [value]) params.append(key, String(one));
+  }
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+async function request<T>(method: string, path: string, init: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(withQuery(API + path, init.query), {
+      method,
+      headers: init.body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      signal: init.signal,
+    });
+  } catch (err) {
+    if ((err as Error).name === "AbortError") throw err;
+    throw new ApiError(0, "unreachable", `The server did not answer (${(err as Error).message}). Is conveyor server running?`);
+  }
+  const text = await response.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const error = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null)?.error;
+    throw new ApiError(response.status, error?.code ?? "http_" + response.status, error?.message ?? `${response.status} ${response.statusText}`, error?.details ?? {});
+  }
+  return data as T;
+}
+
+export const get = <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>("GET", path, { query, signal });
+export const post = <T>(path: string, body: unknown, signal?: AbortSignal) => request<T>("POST", path, { body, signal });
+
+/** The URL of a blob's bytes (artifact previews, downloads). */
+export const blobUrl = (sha256: string) => `${API}/blobs/${sha256}`;
+
+/** `name` with each path segment escaped, '/' kept (model and dataset names may hold '/'). */
+export const seg = (name: string) => name.split("/").map(encodeURIComponent).join("/");

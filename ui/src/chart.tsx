@@ -1,0 +1,62 @@
+// Line charts on uPlot (canvas; stays fast at 100k points per series).
+import { useEffect, useRef } from "preact/hooks";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+
+export interface Series {
+  label: string;
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+}
+
+const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#4b5563", "#ea580c"];
+export const color = (i: number) => PALETTE[i % PALETTE.length];
+
+/** Align several (x, y) series on one sorted x axis (nulls where a series has no point). */
+function align(series: Series[]): uPlot.AlignedData {
+  if (series.length === 1) return [Array.from(series[0].x), Array.from(series[0].y)];
+  const xs = new Set<number>();
+  for (const s of series) for (let i = 0; i < s.x.length; i++) xs.add(s.x[i]);
+  const x = Float64Array.from(xs).sort();
+  const index = new Map<number, number>();
+  x.forEach((v, i) => index.set(v, i));
+  const ys = series.map((s) => {
+    const y: (number | null)[] = new Array(x.length).fill(null);
+    for (let i = 0; i < s.x.length; i++) y[index.get(s.x[i])!] = s.y[i];
+    return y;
+  });
+  return [Array.from(x), ...ys] as uPlot.AlignedData;
+}
+
+/** A line chart of `series`; `time`: the x axis holds epoch milliseconds. */
+export function LineChart({ series, title, time = false, height = 220 }: { series: Series[]; title: string; time?: boolean; height?: number }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const data = align(
+      time ? series.map((s) => ({ ...s, x: Array.from(s.x, (v) => v / 1000) })) : series,
+    );
+    const dark = matchMedia("(prefers-color-scheme: dark)").matches;
+    const axis = { stroke: dark ? "#cbd5e1" : "#334155", grid: { stroke: dark ? "#334155" : "#e2e8f0" } };
+    const plot = new uPlot(
+      {
+        width: Math.max(el.clientWidth, 300),
+        height,
+        scales: { x: { time } },
+        axes: [axis, axis],
+        legend: { show: series.length > 1 },
+        series: [{ label: time ? "time" : "step" }, ...series.map((s, i) => ({ label: s.label, stroke: color(i), width: 1.5, spanGaps: true, points: { show: s.x.length <= 50, size: 6, fill: color(i) } }))],
+      },
+      data,
+      el,
+    );
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(el.clientWidth, 300), height }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [series, time, height]);
+  return <figure class="chart" role="img" aria-label={title} ref={box} />;
+}

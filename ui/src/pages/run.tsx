@@ -1,0 +1,193 @@
+import { blobUrl, get } from "../api";
+import { LineChart } from "../chart";
+import { Empty, ErrorBox, KeyValues, Loading, Page, Section, Show, Status, Table, Time, fmt, short } from "../components";
+import { useData } from "../data";
+import { setQuery, useLocation } from "../router";
+import { runPanels } from "../slots";
+import type { Artifact, Run } from "./types";
+
+/** One metric's history as typed columns (steps, times, values) for the chart. */
+export async function history(runId: string, key: string, signal: AbortSignal) {
+  const d = await get<{ steps: number[]; timestamps: number[]; values: (number | string)[] }>(`/runs/${runId}/metric-columns`, { key }, signal);
+  const value = Float64Array.from(d.values, (v) => (typeof v === "number" ? v : Number(v)));
+  return { step: Float64Array.from(d.steps), time: Float64Array.from(d.timestamps), value };
+}
+
+function MetricChart({ runId, metric, axis }: { runId: string; metric: string; axis: "step" | "time" }) {
+  const h = useData((s) => history(runId, metric, s), [runId, metric]);
+  return (
+    <div class="metric">
+      <h3>{metric}</h3>
+      <Show loaded={h} what={`Loading ${metric}`}>
+        {(d) => <LineChart title={`${metric} by ${axis}`} time={axis === "time"} series={[{ label: metric, x: axis === "time" ? d.time : d.step, y: d.value }]} />}
+      </Show>
+    </div>
+  );
+}
+
+export function RunPage({ id }: { id: string }) {
+  const loc = useLocation();
+  const axis = loc.query.get("x") === "time" ? "time" : "step";
+  const tab = loc.query.get("tab") ?? "overview";
+  const run = useData((s) => get<Run>(`/runs/${encodeURIComponent(id)}`, undefined, s), [id]);
+  if (run.error) return <ErrorBox error={run.error} />;
+  if (!run.data) return <Loading />;
+  const r = run.data;
+  const metricKeys = Object.keys(r.metrics).sort();
+  const tabs = [
+    ["overview", "Overview"],
+    ["metrics", `Charts (${metricKeys.length})`],
+    ["artifacts", "Artifacts"],
+  ];
+  return (
+    <Page title={`Run ${r.name || short(r.id)}`} actions={<Status value={r.status} />}>
+      <p class="crumbs">
+        <a href={`/experiments/${r.experiment_id}`}>Experiment runs</a> · id <code>{r.id}</code> · started <Time ms={r.start_time} /> · ended <Time ms={r.end_time} /> · by {r.user}
+        {r.parent_run_id && (
+          <>
+            {" "}
+            · parent <a href={`/runs/${r.parent_run_id}`}>{short(r.parent_run_id)}</a>
+          </>
+        )}
+      </p>
+      <nav class="tabs" aria-label="Run views">
+        {tabs.map(([key, label]) => (
+          <a key={key} href={`?tab=${key}`} aria-current={tab === key ? "page" : undefined}>
+            {label}
+          </a>
+        ))}
+      </nav>
+      {tab === "overview" && (
+        <div class="grid">
+          <Section title="Metrics (latest)">
+            <KeyValues label="Metrics" values={r.metrics} />
+          </Section>
+          <Section title="Params">
+            <KeyValues label="Params" values={r.params} />
+          </Section>
+          <Section title="Tags">
+            <KeyValues label="Tags" values={r.tags} />
+          </Section>
+          <Section title="Input datasets">
+            <Table
+              label="Input datasets"
+              rows={r.inputs}
+              rowKey={(i) => i.dataset_version_id + i.context}
+              rowHref={(i) => `/datasets/${i.dataset}/versions/${i.version}`}
+              empty="No input dataset logged (conveyor.log_input)."
+              columns={[
+                { key: "dataset", label: "Dataset", render: (i) => <a href={`/datasets/${i.dataset}/versions/${i.version}`}>{`${i.dataset} v${i.version}`}</a> },
+                { key: "context", label: "Context", render: (i) => i.context },
+                { key: "sha", label: "sha256", render: (i) => <code>{short(i.sha256)}</code> },
+              ]}
+            />
+          </Section>
+          <Section title="Source">
+            <KeyValues label="Source" values={Object.fromEntries(Object.entries(r.source ?? {}).filter(([k]) => k !== "packages"))} />
+          </Section>
+          {runPanels.map((p) => (
+            <Section key={p.title} title={p.title}>
+              {p.render(r.id)}
+            </Section>
+          ))}
+        </div>
+      )}
+      {tab === "metrics" && (
+        <>
+          <fieldset class="inline">
+            <legend>X axis</legend>
+            {(["step", "time"] as const).map((a) => (
+              <label key={a}>
+                <input type="radio" name="axis" checked={axis === a} onChange={() => setQuery({ x: a === "step" ? null : a }, true)} /> {a}
+              </label>
+            ))}
+          </fieldset>
+          {metricKeys.length === 0 ? <Empty>No metric logged.</Empty> : <div class="charts">{metricKeys.map((k) => <MetricChart key={k} runId={r.id} metric={k} axis={axis} />)}</div>}
+        </>
+      )}
+      {tab === "artifacts" && <Artifacts runId={r.id} selected={loc.query.get("path")} />}
+    </Page>
+  );
+}
+
+function kindOf(path: string): "image" | "html" | "table" | "text" | "binary" {
+  const ext = path.toLowerCase().split(".").pop() ?? "";
+  if (["png", "jpg", "jpeg", "gif", "svg", "webp"].includes(ext)) return "image";
+  if (["html", "htm"].includes(ext)) return "html";
+  if (["csv", "tsv"].includes(ext)) return "table";
+  if (["txt", "json", "yaml", "yml", "md", "log", "py", "toml", "cfg", "ini", "xml", "mlmodel", "jsonl"].includes(ext) || !path.includes(".")) return "text";
+  return "binary";
+}
+
+const PREVIEW_BYTES = 512 * 1024;
+
+function Preview({ artifact }: { artifact: Artifact }) {
+  const kind = kindOf(artifact.path);
+  const url = blobUrl(artifact.sha256);
+  const text = useData(
+    async (s) => {
+      if (kind === "image" || kind === "binary" || artifact.size > PREVIEW_BYTES) return null;
+      const response = await fetch(url, { signal: s });
+      return await response.text();
+    },
+    [artifact.sha256],
+  );
+  if (kind === "image") return <img class="preview" src={url} alt={`artifact ${artifact.path}`} />;
+  if (kind === "binary" || artifact.size > PREVIEW_BYTES)
+    return (
+      <p>
+        No preview ({fmt(artifact.size)} bytes). <a href={url} download={artifact.path.split("/").pop()}>Download</a>
+      </p>
+    );
+  if (text.error) return <ErrorBox error={text.error} />;
+  if (text.data === undefined || text.data === null) return <Loading what="Loading preview" />;
+  if (kind === "html") return <iframe class="preview" title={`report ${artifact.path}`} sandbox="" srcdoc={text.data} />;
+  if (kind === "table") {
+    const sep = artifact.path.endsWith(".tsv") ? "\t" : ",";
+    const lines = text.data.split(/\r?\n/).filter(Boolean).slice(0, 101);
+    const [head, ...body] = lines.map((l) => l.split(sep));
+    return (
+      <div class="table-wrap">
+        <table aria-label={`preview of ${artifact.path}`}>
+          <thead>
+            <tr>{head?.map((h, i) => <th key={i} scope="col">{h}</th>)}</tr>
+          </thead>
+          <tbody>
+            {body.map((row, i) => (
+              <tr key={i}>{row.map((c, j) => <td key={j}>{c}</td>)}</tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    );
+  }
+  return <pre class="preview">{text.data}</pre>;
+}
+
+function Artifacts({ runId, selected }: { runId: string; selected: string | null }) {
+  const list = useData((s) => get<{ artifacts: Artifact[] }>(`/runs/${runId}/artifacts`, undefined, s), [runId]);
+  return (
+    <Show loaded={list}>
+      {(d) => {
+        const current = d.artifacts.find((a) => a.path === selected) ?? null;
+        return d.artifacts.length === 0 ? (
+          <Empty>No artifact logged.</Empty>
+        ) : (
+          <div class="split">
+            <ul class="files" aria-label="Artifacts">
+              {d.artifacts.map((a) => (
+                <li key={a.path}>
+                  <a href={`?tab=artifacts&path=${encodeURIComponent(a.path)}`} aria-current={a.path === selected ? "true" : undefined}>
+                    {a.path}
+                  </a>{" "}
+                  <span class="muted">{fmt(a.size)} B</span>
+                </li>
+              ))}
+            </ul>
+            <div class="viewer">{current ? <Preview key={current.sha256} artifact={current} /> : <Empty>Pick a file to preview it.</Empty>}</div>
+          </div>
+        );
+      }}
+    </Show>
+  );
+}
