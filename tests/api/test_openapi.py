@@ -18,6 +18,7 @@ EXPECTED = {
     ("post", "/api/v1/runs/{run_id}/end"),
     ("post", "/api/v1/runs/search"),
     ("get", "/api/v1/runs/{run_id}/metric-history"),
+    ("get", "/api/v1/runs/{run_id}/metric-columns"),
     ("put", "/api/v1/runs/{run_id}/artifacts/{path}"),
     ("get", "/api/v1/runs/{run_id}/artifacts/{path}"),
     ("get", "/api/v1/runs/{run_id}/artifacts"),

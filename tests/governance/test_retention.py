@@ -195,7 +195,7 @@ def test_holds_and_purge_through_rest(api_server: tuple[str, Any]) -> None:
         hold = remote.create_hold("deployment:churn-api", reason="over REST")
         assert [h.id for h in remote.list_holds()] == [hold.id]
         with pytest.raises(ValidationFailed, match="a reason is required"):
-            remote.release_hold(hold.id)
+            remote.release_hold(hold.id, reason=" ")
         assert remote.purge_retention(dry_run=True)["held"]["holds"] == [hold.id]
         assert remote.get_retention()["prediction_logs_days"] == 183
         assert remote.release_hold(hold.id, reason="done").released_at is not None

@@ -343,10 +343,25 @@ class Client:
 
     # -- retention and legal holds -------------------------------------------------------
     get_retention = Op(retention.get_retention, "GET", "/retention")
-    purge_retention = Op(retention.purge_retention, "POST", "/retention/purge", tx="stores")
-    create_hold = Op(holds.create_hold, "POST", "/holds", tx="write", status=201)
+    # purging and legal holds are an admin's (their own verb: ``*:write`` does not reach it)
+    purge_retention = Op(
+        retention.purge_retention,
+        "POST",
+        "/retention/purge",
+        tx="stores",
+        permission="retention:manage",
+    )
+    create_hold = Op(
+        holds.create_hold, "POST", "/holds", tx="write", status=201, permission="holds:manage"
+    )
     list_holds = Op(holds.list_holds, "GET", "/holds", key="holds")
-    release_hold = Op(holds.release_hold, "POST", "/holds/{hold_id}/release", tx="write")
+    release_hold = Op(
+        holds.release_hold,
+        "POST",
+        "/holds/{hold_id}/release",
+        tx="write",
+        permission="holds:manage",
+    )
 
     # -- explanations --------------------------------------------------------------------
     explain_model_version = Op(

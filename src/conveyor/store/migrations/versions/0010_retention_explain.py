@@ -2,14 +2,14 @@
 summaries of model versions.
 
 Revision ID: 0010
-Revises: 0014
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0014"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
