@@ -256,3 +256,32 @@ def test_list_events_on_each_store(meta: MetadataStore) -> None:
         assert [e.seq for e in list_events(conn, actor="bob", action="model.*")] == [4]
         assert [e.seq for e in list_events(conn, action="model_*")] == [6]  # _ is literal
         assert verify_chain(conn).ok
+
+
+def test_events_hashed_before_details_were_covered_still_verify(backend: LocalBackend) -> None:
+    """A store upgraded through migration 0010 keeps its older events' hashes (computed
+    without details): verify accepts them, and still catches a moved boundary."""
+    from conveyor.governance.audit import GENESIS, _chain_hash, _hashed_fields
+    from conveyor.store.tables import audit_head
+
+    _seed(backend.meta)
+    engine = backend.meta.engine
+    with engine.begin() as conn:  # rewrite events 1-3 as a pre-0010 store wrote them
+        prev = GENESIS
+        for row in conn.execute(sa.select(audit_events).order_by(audit_events.c.seq)).mappings():
+            old = row["seq"] <= 3
+            new_hash = _chain_hash(prev, _hashed_fields(row, with_details=not old))
+            conn.execute(
+                audit_events.update()
+                .where(audit_events.c.seq == row["seq"])
+                .values(hash=new_hash, prev_hash=prev)
+            )
+            prev = new_hash
+        conn.execute(audit_head.update().values(hash=prev, details_from_seq=4))
+    with backend.meta.read() as conn:
+        assert verify_chain(conn).ok
+    for moved in (3, 5):  # the boundary is part of what verify trusts: moving it breaks
+        with engine.begin() as conn:
+            conn.execute(audit_head.update().values(details_from_seq=moved))
+        with backend.meta.read() as conn:
+            assert not verify_chain(conn).ok

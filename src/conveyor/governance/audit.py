@@ -92,8 +92,11 @@ def _chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical_json(fields)).hexdigest()
 
 
-def _hashed_fields(row: Any) -> dict[str, Any]:
-    return {
+def _hashed_fields(row: Any, *, with_details: bool = True) -> dict[str, Any]:
+    """The fields an event's hash covers. Events written before migration 0010 (seq below
+    ``audit_head.details_from_seq``) were hashed without their details: they still verify
+    as written, and moving that boundary either way breaks the chain."""
+    fields = {
         "id": row["id"],
         "created": row["created"],
         "actor": row["actor"],
@@ -101,8 +104,10 @@ def _hashed_fields(row: Any) -> dict[str, Any]:
         "object_type": row["object_type"],
         "object_id": row["object_id"],
         "digest": row["digest"],
-        "details": row["details"],
     }
+    if with_details:
+        fields["details"] = row["details"]
+    return fields
 
 
 def append_event(
@@ -224,6 +229,7 @@ def verify_chain(
         anchor_seq, anchor_hash = int(m[1]), m[2]
     prev, count, last_seq = GENESIS, 0, 0
     anchor_seen = anchor_seq == 0
+    details_from = conn.execute(sa.select(audit_head.c.details_from_seq)).scalar() or 0
 
     def bad(seq: int, reason: str, row: Any = None) -> ChainReport:
         return ChainReport(
@@ -258,7 +264,8 @@ def verify_chain(
             if row["prev_hash"] != prev:
                 why = "previous-hash link broken (events deleted or reordered)"
                 return bad(row["seq"], why, row)
-            if _chain_hash(prev, _hashed_fields(row)) != row["hash"]:
+            fields = _hashed_fields(row, with_details=row["seq"] >= details_from)
+            if _chain_hash(prev, fields) != row["hash"]:
                 return bad(row["seq"], "hash does not match its content (event edited)", row)
             if anchor_seq is not None and row["seq"] == anchor_seq:
                 anchor_seen = True

@@ -1,5 +1,6 @@
-"""Governance: legal holds (retention purge skips what they cover) and stored explanation
-summaries of model versions.
+"""Governance: legal holds (retention purge skips what they cover), stored explanation
+summaries of model versions, and audit hashes that cover the details from now on (events
+already written keep verifying as they were hashed).
 
 Revision ID: 0010
 Revises: 0009
@@ -19,6 +20,11 @@ _MS = sa.BigInteger()
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("audit_head") as batch:
+        batch.add_column(
+            sa.Column("details_from_seq", sa.BigInteger(), nullable=False, server_default="0")
+        )
+    op.execute("UPDATE audit_head SET details_from_seq = seq + 1")
     op.create_table(
         "legal_holds",
         sa.Column("id", _ID, nullable=False),
@@ -47,6 +53,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_head") as batch:
+        batch.drop_column("details_from_seq")
     op.drop_table("model_explanations")
     op.drop_index("ix_legal_holds_open", table_name="legal_holds")
     op.drop_table("legal_holds")
