@@ -12,12 +12,11 @@ if TYPE_CHECKING:
     from tests.cli.conftest import Seeded
 
 
-def test_server_help_says_what_it_serves_and_no_ui(runner: CliRunner) -> None:
+def test_server_help_says_what_it_serves(runner: CliRunner) -> None:
     result = runner.invoke(app, ["server", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
-    assert "(and UI)" not in text
-    assert "no web UI yet" in text
+    assert "web UI at /" in text and "--init-admin" in text
     assert "/api/v1/docs" in text and "/serving" in text
 
 

@@ -104,13 +104,39 @@ def approval_by_id(conn: sa.Connection, approval_id: str) -> dict[str, Any] | No
         return None
 
 
-#: section → provider. ``explanations`` and ``retention`` wait for their feature;
-#: ``audit_extract`` reads today's audit chain.
+def explanations(conn: sa.Connection, model: str, version: int) -> dict[str, Any] | None:
+    """The stored SHAP summary of the version (``conveyor.explain``), None if never computed."""
+    from conveyor.explain.summary import find_explanation_summary
+
+    found = find_explanation_summary(conn, model, version)
+    if found is None:
+        return None
+    importance = [
+        {"feature": f["name"], "importance": f["mean_abs"]} for f in found.get("features", [])
+    ]
+    return {**found, "global_importance": importance}
+
+
+def retention(conn: sa.Connection, model: str, version: int) -> dict[str, Any]:
+    """The retention settings in force and the open legal holds (``conveyor.governance``)."""
+    from conveyor.governance.holds import list_holds
+    from conveyor.governance.retention import retention_settings
+
+    settings = retention_settings()
+    return {
+        **settings,
+        "prediction_log_days": settings["prediction_logs_days"],
+        "documents_days": settings["reports_days"],
+        "legal_holds": [h.to_dict() for h in list_holds(conn)],
+    }
+
+
+#: section → provider; ``audit_extract`` reads today's audit chain.
 SECTIONS: dict[str, Provider] = {
     "approvals": approvals,
-    "explanations": no_provider,
+    "explanations": explanations,
     "audit_extract": audit_extract,
-    "retention": no_provider,
+    "retention": retention,
 }
 
 
