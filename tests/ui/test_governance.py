@@ -135,3 +135,16 @@ def test_model_card_and_lineage_render_accessibly(browser: Any, secured_ui: dict
         pg.locator("h1", has_text="Run run-00").wait_for()
         settle(pg)
         assert pg.locator("svg.lineage").count() == 1  # the run's page draws its lineage too
+
+
+def test_artifact_previews_send_the_token(browser: Any, secured_ui: dict[str, Any]) -> None:
+    run = secured_ui["data"]["model"].run_id
+    with open_page(browser, secured_ui["url"]) as pg:
+        pg.goto(f"/runs/{run}?tab=artifacts&path=notes.txt")
+        _sign_in(pg, secured_ui["tokens"]["viewer"])
+        pg.get_by_text("trained on churn-train v1").wait_for()
+        pg.goto(f"/runs/{run}?tab=artifacts&path=plots/roc.png")
+        image = pg.locator("img.preview")
+        image.wait_for()
+        assert image.get_attribute("src").startswith("blob:")
+        pg.wait_for_function("() => document.querySelector('img.preview').naturalWidth > 0")

@@ -93,5 +93,17 @@ export const post = <T>(path: string, body: unknown, signal?: AbortSignal) => re
 /** The URL of a blob's bytes (artifact previews, downloads). */
 export const blobUrl = (sha256: string) => `${API}/blobs/${sha256}`;
 
+/** A blob's bytes, with this tab's token (an <img src> or a plain link would not send it). */
+export async function fetchBlob(sha256: string, signal?: AbortSignal): Promise<Response> {
+  const token = session.token();
+  const response = await fetch(blobUrl(sha256), { signal, headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  if (!response.ok) {
+    const failure = new ApiError(response.status, "http_" + response.status, `The artifact's bytes could not be read (${response.status} ${response.statusText}).`);
+    if (response.status === 401) unauthenticated.forEach((listener) => listener(failure));
+    throw failure;
+  }
+  return response;
+}
+
 /** `name` with each path segment escaped, '/' kept (model and dataset names may hold '/'). */
 export const seg = (name: string) => name.split("/").map(encodeURIComponent).join("/");

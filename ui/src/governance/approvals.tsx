@@ -29,7 +29,7 @@ export function VersionApprovals({ v }: { v: ModelVersionRef }) {
     <Show loaded={list}>
       {(d) => {
         const mine = d.approvals.filter((a) => a.version === v.version);
-        if (!mine.length) return <Empty>No approval request (conveyor approvals request {v.name} {v.version} --target alias:champion).</Empty>;
+        if (!mine.length) return <Empty>No approval request (conveyor approvals request {v.name}/{v.version} --target alias:champion).</Empty>;
         return (
           <>
             {mine.map((a) => (

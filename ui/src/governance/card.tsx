@@ -1,6 +1,6 @@
 // A model version's model card (Model Card Toolkit layout), its main sections from the JSON.
 import { get, seg } from "../api";
-import { Empty, fmt, Show, Table } from "../components";
+import { fmt, Show, Table } from "../components";
 import { useData } from "../data";
 import type { ModelVersionRef } from "../slots";
 
@@ -45,8 +45,9 @@ export function ModelCard({ v }: { v: ModelVersionRef }) {
         const metrics = c.quantitative_analysis.performance_metrics ?? [];
         return (
           <div class="card-sections">
-            <h3>Model details</h3>
-            <p>{d.overview ? String(d.overview) : <span class="muted">No overview (conveyor card set {v.name} {v.version} --overview "…").</span>}</p>
+            <div>
+              <h3>Model details</h3>
+            <p>{d.overview ? String(d.overview) : <span class="muted">No overview (conveyor models card-set {v.name}/{v.version} --overview "…").</span>}</p>
             <dl>
               <dt>Version</dt>
               <dd>
@@ -57,7 +58,9 @@ export function ModelCard({ v }: { v: ModelVersionRef }) {
               <dt>Licenses</dt>
               <dd>{(d.licenses ?? []).map((l) => String(l.identifier ?? l.custom_text ?? "")).join(", ") || "—"}</dd>
             </dl>
-            <h3>Model parameters</h3>
+            </div>
+            <div>
+              <h3>Model parameters</h3>
             <dl>
               <dt>Architecture</dt>
               <dd>{p.model_architecture ?? "—"}</dd>
@@ -68,7 +71,9 @@ export function ModelCard({ v }: { v: ModelVersionRef }) {
               <dt>Data</dt>
               <dd>{(p.data ?? []).map((x) => `${fmt(x.name)} (${fmt(x.role)})`).join(", ") || "—"}</dd>
             </dl>
-            <h3>Performance</h3>
+            </div>
+            <div>
+              <h3>Performance</h3>
             <Table
               label="Performance metrics"
               rows={metrics}
@@ -82,16 +87,19 @@ export function ModelCard({ v }: { v: ModelVersionRef }) {
                 { key: "source", label: "Source", render: (m) => fmt(m.source) },
               ]}
             />
-            <h3>Considerations</h3>
+            </div>
+            <div>
+              <h3>Considerations</h3>
             <dl>
               {CONSIDERATIONS.map(([key, label]) => {
                 const items = c.considerations[key] ?? [];
                 return [
                   <dt key={`t-${key}`}>{label}</dt>,
-                  <dd key={`d-${key}`}>{items.length ? items.map((i) => i.description ?? (i.mitigation_strategy ? `${i.name}: ${i.mitigation_strategy}` : i.name)).join("; ") : <Empty>None recorded.</Empty>}</dd>,
+                  <dd key={`d-${key}`}>{items.length ? items.map((i) => i.description ?? (i.mitigation_strategy ? `${i.name}: ${i.mitigation_strategy}` : i.name)).join("; ") : <span class="muted">None recorded.</span>}</dd>,
                 ];
               })}
             </dl>
+            </div>
           </div>
         );
       }}

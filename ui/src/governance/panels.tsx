@@ -6,8 +6,8 @@ import { Lineage } from "./lineage";
 
 modelVersionPanels.push(
   { title: "Approvals", render: (v) => <VersionApprovals v={v} /> },
-  { title: "Model card", render: (v) => <ModelCard v={v} /> },
-  { title: "Lineage", render: (v) => <Lineage ref_={`model:${v.name}/${v.version}`} /> },
+  { title: "Model card", wide: true, render: (v) => <ModelCard v={v} /> },
+  { title: "Lineage", wide: true, render: (v) => <Lineage ref_={`model:${v.name}/${v.version}`} /> },
 );
-runPanels.push({ title: "Lineage", render: (id) => <Lineage ref_={`run:${id}`} /> });
+runPanels.push({ title: "Lineage", wide: true, render: (id) => <Lineage ref_={`run:${id}`} /> });
 overviewPanels.push({ title: "Versions awaiting approval", render: () => <AwaitingApproval /> });
