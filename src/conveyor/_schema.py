@@ -149,13 +149,21 @@ PositiveInt = Annotated[int, Rule({"minimum": 1, "maximum": JSON_INT_MAX})]
 
 
 def rule_of(hint: Any) -> Rule | None:
-    """The :class:`Rule` in an ``Annotated`` hint (also inside ``X | None``), else None."""
+    """The :class:`Rule` in an ``Annotated`` hint (also inside ``X | None``; for
+    ``list[X]`` the rule of its items), else None."""
+    import types
     import typing
 
-    if typing.get_origin(hint) is Annotated:
+    origin = typing.get_origin(hint)
+    if origin is Annotated:
         return next((m for m in hint.__metadata__ if isinstance(m, Rule)), None)
-    for arg in typing.get_args(hint):
-        found = rule_of(arg)
-        if found is not None:
-            return found
+    args = typing.get_args(hint)
+    if origin is list and args:  # list[RoleName]: the rule is the items'
+        inner = rule_of(args[0])
+        return Rule({"items": dict(inner.keywords)}) if inner is not None else None
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            found = rule_of(arg)
+            if found is not None:
+                return found
     return None

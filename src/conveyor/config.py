@@ -36,6 +36,14 @@ def _to_bool(raw: str | bool) -> bool:
     raise ValueError(f"expected true/false, got {raw!r}")
 
 
+def _to_days(raw: str | int) -> int:
+    """A whole number of days, 0 or more (0: keep forever)."""
+    days = int(raw)
+    if days < 0:
+        raise ValueError(f"expected a number of days >= 0, got {raw!r}")
+    return days
+
+
 def _to_names(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """A list of names: a TOML array, or one string separated by commas or whitespace."""
     items = raw.replace(",", " ").split() if isinstance(raw, str) else list(raw)
@@ -251,6 +259,38 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "",
         "Endpoint of an S3-compatible store (MinIO, moto, Ceph); empty means AWS.",
+    ),
+    Setting(
+        "retention_prediction_logs_days",
+        _to_days,
+        183,
+        "Days served predictions and feedback are kept in the prediction log; older day "
+        "partitions are deleted by the retention purge unless a legal hold covers their "
+        "endpoint. Default 183 (six months, EU AI Act Art. 19); 0 keeps them forever.",
+    ),
+    Setting(
+        "retention_reports_days",
+        _to_days,
+        3650,
+        "Days stored reports (monitor check records) are kept before the retention purge "
+        "deletes them, unless a legal hold covers their endpoint. Default 3650 (ten years, "
+        "the documentation period of EU AI Act Art. 18); 0 keeps them forever.",
+    ),
+    Setting(
+        "retention_purge_interval_s",
+        float,
+        86400.0,
+        "Seconds between retention purges run by `conveyor server` on its background "
+        "scheduler (first one an interval after start-up); 0 disables the scheduled purge "
+        "(`conveyor retention purge` still works).",
+    ),
+    Setting(
+        "explain_at_registration",
+        _to_bool,
+        True,
+        "Compute a model version's global feature importance (mean |SHAP| over its input "
+        "example) when it is registered, for tree and linear models with shap installed; "
+        "stored with the version for model cards. Off: `conveyor models explain` computes it.",
     ),
 )
 

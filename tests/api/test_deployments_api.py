@@ -85,10 +85,10 @@ def test_deploy_compiles_on_the_server_and_reads_back(
 def test_rollback_writes_a_new_revision(client: httpx.Client, churn: pd.DataFrame) -> None:
     for body in ({"model": "churn/1"}, {"model": "churn/2", "compile": False}):
         assert client.post(DEPLOY.format("ep"), json=body).status_code == 201
-    back = client.post("/api/v1/deployments/ep/rollback")  # no body: the previous revision
+    back = client.post("/api/v1/deployments/ep/rollback", json={"reason": "r"})  # the previous
     assert back.status_code == 201, back.text
     assert (back.json()["revision"], back.json()["restored_from"]) == (3, 1)
-    to = client.post("/api/v1/deployments/ep/rollback", json={"to_revision": 2})
+    to = client.post("/api/v1/deployments/ep/rollback", json={"to_revision": 2, "reason": "r"})
     assert (to.json()["revision"], to.json()["routes"][0]["version"]) == (4, 2)
     assert to.json()["compiled"]["churn/2"]["status"] == "pending"
     revisions = client.get("/api/v1/deployments/ep/revisions").json()["revisions"]
@@ -99,12 +99,13 @@ def test_rollback_writes_a_new_revision(client: httpx.Client, churn: pd.DataFram
         (1, "deploy"),
     ]
     assert "no revision 9" in _error(
-        client.post("/api/v1/deployments/ep/rollback", json={"to_revision": 9}), 404
+        client.post("/api/v1/deployments/ep/rollback", json={"to_revision": 9, "reason": "r"}), 404
     )
     assert "already current" in _error(
-        client.post("/api/v1/deployments/ep/rollback", json={"to_revision": 4}), 422
+        client.post("/api/v1/deployments/ep/rollback", json={"to_revision": 4, "reason": "r"}), 422
     )
-    assert "'ghost'" in _error(client.post("/api/v1/deployments/ghost/rollback"), 404)
+    ghost = client.post("/api/v1/deployments/ghost/rollback", json={"reason": "r"})
+    assert "'ghost'" in _error(ghost, 404)
 
 
 @pytest.mark.parametrize(
@@ -161,7 +162,7 @@ def test_mutations_are_audited_as_the_request_actor(
     app.dependency_overrides[current_actor] = lambda: Actor("alice")
     client.post(DEPLOY.format("ep"), json={"model": "churn/1"})
     client.post(DEPLOY.format("ep"), json={"model": "churn/2", "compile": False})
-    client.post("/api/v1/deployments/ep/rollback")
+    client.post("/api/v1/deployments/ep/rollback", json={"reason": "r"})
     events = local.list_audit_events(object_type="deployment", object_id="ep")
     assert [(e.action, e.actor) for e in events] == [
         ("deployment.create", "alice"),

@@ -381,10 +381,11 @@ def test_deployments_deploy_rollback_and_read(backend: Backend) -> None:
     }
     second = backend.deploy("team.churn-api", model="churn/2", compile=False)
     assert (second.revision, second.parent_revision) == (2, 1)
-    back = backend.rollback("team.churn-api")
+    back = backend.rollback("team.churn-api", reason="bad canary")
     assert (back.revision, back.reason, back.restored_from) == (3, "rollback", 1)
     assert back.routes == first.routes
-    assert backend.rollback("team.churn-api", to_revision=2).routes == second.routes
+    again = backend.rollback("team.churn-api", to_revision=2, reason="restore v2")
+    assert again.routes == second.routes
 
     assert backend.get_revision("team.churn-api", 1) == first
     assert backend.get_revision("team.churn-api").revision == 4
@@ -409,7 +410,7 @@ def test_deployments_deploy_rollback_and_read(backend: Backend) -> None:
     with pytest.raises(NotFound, match="no revision 9"):
         backend.get_revision("team.churn-api", 9)
     with pytest.raises(NotFound, match="'ghost'"):
-        backend.rollback("ghost")
+        backend.rollback("ghost", reason="test")
     with pytest.raises(ValidationFailed, match="endpoint name"):
         backend.list_revisions(" bad")
 

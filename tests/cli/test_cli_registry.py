@@ -115,7 +115,7 @@ def test_audit_verify_broken_chain(
         conn.execute(sa.update(audit_events).where(audit_events.c.seq == 3).values(actor="eve"))
     result = runner.invoke(app, ["audit", "verify"])
     assert result.exit_code == 1
-    assert result.stderr.strip().startswith("Audit chain broken at seq 3:")
+    assert result.stderr.strip().startswith("Audit chain broken at seq 3 (")
     report = runner.invoke(app, ["audit", "verify", "--json"])
     assert report.exit_code == 1
     assert json.loads(report.stdout)["first_bad_seq"] == 3

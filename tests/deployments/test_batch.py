@@ -94,7 +94,8 @@ def test_cli_predict_and_deploy_commands(scored: Path, tmp_path: Path) -> None:
                                  "--shadow", "churn/1", "--json"])  # fmt: skip
     assert result.exit_code == 0, result.output
     for args in (["deployments", "list"], ["deployments", "show", "churn-api"],
-                 ["deployments", "revisions", "churn-api"], ["rollback", "churn-api"]):  # fmt: skip
+                 ["deployments", "revisions", "churn-api"],
+                 ["rollback", "churn-api", "--reason", "r"]):  # fmt: skip
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
         assert "churn" in result.output

@@ -69,9 +69,9 @@ def test_deploy_rollback_list_show_against_a_server(
     assert (second["revision"], second["rollout_state"]) == (2, "canary")
     assert second["compiled"]["churn/2"]["status"] == "pending"
 
-    back = _cli("rollback", "churn-api")
+    back = _cli("rollback", "churn-api", "--reason", "r")
     assert (back["revision"], back["restored_from"]) == (3, 1)
-    assert _cli("rollback", "churn-api", "--to", "2")["routes"] == second["routes"]
+    assert _cli("rollback", "churn-api", "--to", "2", "--reason", "r")["routes"] == second["routes"]
 
     listed = _cli("deployments", "list")
     assert [(d["name"], d["current_revision"]) for d in listed] == [("churn-api", 4)]
@@ -100,7 +100,7 @@ def test_tables_and_errors_against_a_server(remote: Any) -> None:
     assert "Not found: primary churn/9: model 'churn' has no version 9" in missing.stderr
     bad = runner.invoke(app, ["deploy", "churn-api", "-m", "churn/1:80", "--canary", "churn/2:10"])
     assert bad.exit_code == 2 and "must sum to 100" in bad.stderr
-    ghost = runner.invoke(app, ["rollback", "ghost"])
+    ghost = runner.invoke(app, ["rollback", "ghost", "--reason", "r"])
     assert ghost.exit_code == 1 and "'ghost' is not deployed" in ghost.stderr
 
     if os.environ.get("CONVEYOR_URI"):  # embedded, `serve` would start serving

@@ -61,7 +61,7 @@ def test_rollout_commands(remote: Any) -> None:
     assert status["state"] == "pending" and [d["action"] for d in status["decisions"]] == ["start"]
     assert _cli("rollout", "pause", "churn-api", "--reason", "freeze")["state"] == "paused"
     assert _cli("rollout", "resume", "churn-api")["state"] == "pending"
-    aborted = _cli("rollout", "abort", "churn-api")
+    aborted = _cli("rollout", "abort", "churn-api", "--reason", "done")
     assert aborted["state"] == "aborted"
     missing = _cli("rollout", "status", "nope", code=1)
     assert "no rollout" in missing

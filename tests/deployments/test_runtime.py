@@ -170,7 +170,7 @@ def test_corrupted_onnx_blob_keeps_previous_revision_serving(
     run(go())
     # rolling back (a new revision, back to v1) clears the error
     with two_versions.meta.write(two_versions.actor) as uow:
-        rollback(uow, "churn-api")
+        rollback(uow, "churn-api", reason="corrupted blob")
     assert server.watcher.check() == ["churn-api"]
     assert server.watcher.status["churn-api"].serving == 3
     assert server.watcher.errors == {}

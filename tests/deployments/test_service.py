@@ -43,7 +43,7 @@ def _deploy(backend: LocalBackend, endpoint: str, **kwargs: object):  # type: ig
 
 def _rollback(backend: LocalBackend, endpoint: str, **kwargs: object):  # type: ignore[no-untyped-def]
     with backend.meta.write(backend.actor) as uow:
-        return rollback(uow, endpoint, **kwargs)  # type: ignore[arg-type]
+        return rollback(uow, endpoint, **{"reason": "test", **kwargs})  # type: ignore[arg-type]
 
 
 def test_deploy_resolves_alias_and_records_routes(churn: LocalBackend) -> None:
@@ -98,7 +98,7 @@ def test_every_change_is_audited(churn: LocalBackend) -> None:
     with churn.meta.write(actor) as uow:
         deploy(uow, "ep", model="churn/2", canary="churn/3:25")
     with churn.meta.write(actor) as uow:
-        rollback(uow, "ep")
+        rollback(uow, "ep", reason="test")
     events = churn.list_audit_events(object_type="deployment")
     assert [e.action for e in events][-4:] == [
         "deployment.create", "deployment.deploy", "deployment.deploy", "deployment.rollback"

@@ -1,19 +1,24 @@
-"""A real API server with token authentication, and one user (and token) per role."""
+"""A real API server with token authentication, and one user (and token) per role; a
+backend on the test's CONVEYOR_HOME (what the CLI opens too) and CLI runners."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from conveyor.api import create_app
 from conveyor.api.testing import ServerThread
 from conveyor.backend import HttpBackend, LocalBackend
+from conveyor.cli.main import app
 from conveyor.governance.roles import ROLES
 
 #: httpx's one-shot calls with a timeout that a loaded CI machine does not hit.
@@ -58,3 +63,27 @@ def error_of(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()["error"]
     return body
+
+
+@pytest.fixture
+def backend(conveyor_home: Path) -> Iterator[LocalBackend]:
+    api = LocalBackend.from_settings()
+    yield api
+    api.meta.dispose()
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def run_json(runner: CliRunner) -> Callable[..., Any]:
+    """Invoke ``conveyor <args> --json``, check it succeeded, return the parsed stdout."""
+
+    def invoke(*args: str) -> Any:
+        result = runner.invoke(app, [*args, "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    return invoke

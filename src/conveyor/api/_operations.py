@@ -73,7 +73,7 @@ def _endpoint(op: Op[Any, Any]) -> Any:
     params: list[inspect.Parameter] = [
         inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
         inspect.Parameter(
-            "actor",
+            "_actor",  # underscored: services may take an ``actor`` argument (audit filters)
             inspect.Parameter.KEYWORD_ONLY,
             annotation=Annotated[Actor, Depends(authorized(op))],
         ),
@@ -128,7 +128,7 @@ def _endpoint(op: Op[Any, Any]) -> Any:
 
     async def endpoint(**values: Any) -> OrjsonResponse:
         request: Request = values.pop("request")
-        actor: Actor = values.pop("actor")
+        actor: Actor = values.pop("_actor")
         if templated:
             owners = documented_methods(request.app, request.scope["path"])
             if owners and op.method not in owners:

@@ -24,6 +24,7 @@ from conveyor.tracking.entities import encode_float
 
 __all__ = [
     "JsonOption",
+    "ReasonOpt",
     "compact",
     "console",
     "debug_enabled",
@@ -49,6 +50,11 @@ state = _State()
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON on stdout instead of a table.")
+]
+
+#: ``--reason``: why an operator intervenes (required by rollback, rollout pause/abort/promote).
+ReasonOpt = Annotated[
+    str, typer.Option("--reason", help="Why you intervene (required; recorded in the audit).")
 ]
 
 _WIDE = 200  # when stdout is not a terminal, do not squeeze ids into 80 columns

@@ -31,6 +31,8 @@ MODULES = [
     "conveyor.cli.models",
     "conveyor.cli.datasets",
     "conveyor.cli.audit",
+    "conveyor.cli.retention",
+    "conveyor.cli.holds",
     "conveyor.deployments.cli",
     "conveyor.gates.cli",
     "conveyor.deployments.rollout_cli",

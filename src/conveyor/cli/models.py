@@ -9,6 +9,7 @@ import typer
 from conveyor.cli._backend import backend
 from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
 from conveyor.errors import ValidationFailed
+from conveyor.explain.cli import explain_cmd
 from conveyor.registry.entities import ModelVersion
 
 if TYPE_CHECKING:
@@ -229,3 +230,5 @@ def _card_commands() -> None:
 
 
 _card_commands()
+
+app.command("explain")(explain_cmd)  # the command lives with the explanations

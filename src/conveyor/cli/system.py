@@ -135,6 +135,13 @@ def server(
         _prepare_token_auth(init_admin)
         host = host or str(resolved.server_host)
     rollouts = start_background()  # the progressive-rollout controller, one per server
+    if float(resolved.retention_purge_interval_s) > 0:  # the retention purge, same thread
+        from conveyor.backend.local import LocalBackend
+        from conveyor.governance.identity import system_actor
+        from conveyor.governance.retention import schedule_purge
+
+        purger = LocalBackend.from_settings().as_actor(system_actor("retention"))
+        schedule_purge(rollouts, purger.stores, float(resolved.retention_purge_interval_s))
     try:
         run(host=host, port=port or int(resolved.server_port), workers=workers)
     finally:

@@ -20,13 +20,14 @@ from conveyor.data import service as datasets
 from conveyor.deployments import compile, rollout_ops
 from conveyor.deployments import service as deployments
 from conveyor.errors import NotFound
+from conveyor.explain import summary as explanations
 from conveyor.features import materialization as feature_materialize
 from conveyor.features import online_ops as feature_online
 from conveyor.features import registry as features
 from conveyor.features import serving as feature_serving
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
-from conveyor.governance import approvals, audit
+from conveyor.governance import approvals, audit, holds, retention
 from conveyor.governance import users as identity
 from conveyor.lineage import bundle, card, card_fields
 from conveyor.lineage import service as lineage
@@ -338,6 +339,43 @@ class Client:
     # -- audit ---------------------------------------------------------------------------
     list_audit_events = Op(audit.list_events, "GET", "/audit/events", key="events")
     verify_audit_chain = Op(audit.verify_chain, "GET", "/audit/verify")
+    anchor_audit_chain = Op(audit.anchor_chain, "GET", "/audit/anchor")
+
+    # -- retention and legal holds -------------------------------------------------------
+    get_retention = Op(retention.get_retention, "GET", "/retention")
+    # purging and legal holds are an admin's (their own verb: ``*:write`` does not reach it)
+    purge_retention = Op(
+        retention.purge_retention,
+        "POST",
+        "/retention/purge",
+        tx="stores",
+        permission="retention:manage",
+    )
+    create_hold = Op(
+        holds.create_hold, "POST", "/holds", tx="write", status=201, permission="holds:manage"
+    )
+    list_holds = Op(holds.list_holds, "GET", "/holds", key="holds")
+    release_hold = Op(
+        holds.release_hold,
+        "POST",
+        "/holds/{hold_id}/release",
+        tx="write",
+        permission="holds:manage",
+    )
+
+    # -- explanations --------------------------------------------------------------------
+    explain_model_version = Op(
+        explanations.explain_model_version,
+        "POST",
+        "/models/{model:path}/versions/{version}/explanation",
+        tx="stores",
+        status=201,
+    )
+    get_explanation_summary = Op(
+        explanations.get_explanation_summary,
+        "GET",
+        "/models/{model:path}/versions/{version}/explanation",
+    )
 
     # -- lineage, model cards, compliance documents ---------------------------------------
     get_lineage = Op(lineage.get_lineage, "GET", "/lineage")

@@ -4,7 +4,7 @@
 
     client = conveyor.connect()
     client.deploy("churn", model="churn@champion", canary="churn/4:10")
-    client.rollback("churn")
+    client.rollback("churn", reason="canary errors")
 
 The operations (``deploy``, ``rollback``, ``list_deployments``, ``get_deployment``,
 ``list_revisions``, ``get_revision``) are declared in the operation table

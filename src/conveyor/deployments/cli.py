@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from conveyor.cli._backend import backend
-from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
+from conveyor.cli._output import JsonOption, ReasonOpt, console, emit, fmt_time, kv_table, table
 from conveyor.errors import ValidationFailed
 
 if TYPE_CHECKING:  # imported inside the commands: `conveyor --help` stays fast
@@ -199,10 +199,11 @@ def rollback_cmd(
     to: Annotated[
         int | None, typer.Option("--to", help="Revision to restore (default: the previous).")
     ] = None,
+    reason: ReasonOpt = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Restore the previous revision of an endpoint, as a new revision."""
-    rev = backend().rollback(endpoint, to_revision=to)
+    """Restore the previous revision of an endpoint, as a new revision (audited with why)."""
+    rev = backend().rollback(endpoint, to_revision=to, reason=reason)
     emit(rev.to_dict(), lambda: _show_revision(rev, f"Rolled back {endpoint}"), as_json)
 
 

@@ -234,6 +234,7 @@ def _record(
         state=after.state,
         weight=after.weight,
         verdict=(analysis or {}).get("verdict"),
+        reason=reason,
     )
     return after
 
@@ -301,9 +302,11 @@ def _step_traffic(uow: UnitOfWork, r: Rollout, step: int) -> Revision:
     )
 
 
-def _restore(uow: UnitOfWork, r: Rollout) -> Revision:
+def _restore(uow: UnitOfWork, r: Rollout, reason: str) -> Revision:
     """All traffic back on the primary: the pre-rollout revision, as a new revision."""
-    return service.rollback(uow, r.endpoint, to_revision=r.base_revision)
+    return service.rollback(
+        uow, r.endpoint, to_revision=r.base_revision, reason=f"rollout of {r.candidate}: {reason}"
+    )
 
 
 def _primary_route(rev: Revision, endpoint: str) -> Any:
@@ -551,7 +554,7 @@ def _end(
 ) -> Rollout:
     revision = None
     if restore and r.revision != r.base_revision:
-        revision = _restore(uow, r).revision
+        revision = _restore(uow, r, reason).revision
     return _record(
         uow, r, action, now=now, state=state, revision=revision, analysis=analysis, reason=reason
     )
@@ -563,6 +566,7 @@ def _promote(
     analysis: dict[str, Any] | None,
     now: int,
     override_reason: str | None,
+    reason: str | None = None,
 ) -> Rollout:
     alias = r.config.alias
     # both moves are gated (GateFailed naming the failed checks) unless overridden, audited
@@ -587,7 +591,8 @@ def _promote(
         state="promoted",
         revision=rev.revision,
         analysis=analysis,
-        reason=f"{r.candidate} is primary at 100% and @{alias}",
+        reason=f"{r.candidate} is primary at 100% and @{alias}"
+        + (f" (promoted by hand: {reason})" if reason else ""),
     )
 
 
@@ -618,11 +623,16 @@ def resume(uow: UnitOfWork, endpoint: str, *, now: int | None = None) -> Rollout
 
 
 def promote(
-    uow: UnitOfWork, endpoint: str, *, override_reason: str | None = None, now: int | None = None
+    uow: UnitOfWork,
+    endpoint: str,
+    *,
+    override_reason: str | None = None,
+    reason: str | None = None,
+    now: int | None = None,
 ) -> Rollout:
     """Promote now (an approval, or skipping the remaining steps): needs passing gates."""
     r = _active(uow, endpoint)
-    return _promote(uow, r, None, now_ms() if now is None else now, override_reason)
+    return _promote(uow, r, None, now_ms() if now is None else now, override_reason, reason)
 
 
 def abort(uow: UnitOfWork, endpoint: str, *, reason: str = "", now: int | None = None) -> Rollout:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from conveyor.cli._output import JsonOption, console, emit, fmt_time, kv_table, table
+from conveyor.cli._output import JsonOption, ReasonOpt, console, emit, fmt_time, kv_table, table
 
 __all__ = ["app"]
 
@@ -145,7 +145,7 @@ def status_cmd(endpoint: EndpointArg, as_json: JsonOption = False) -> None:
 @app.command("pause")
 def pause_cmd(
     endpoint: EndpointArg,
-    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    reason: ReasonOpt = "",
     as_json: JsonOption = False,
 ) -> None:
     """Freeze the rollout at its current weight."""
@@ -163,6 +163,7 @@ def resume_cmd(endpoint: EndpointArg, as_json: JsonOption = False) -> None:
 @app.command("promote")
 def promote_cmd(
     endpoint: EndpointArg,
+    reason: ReasonOpt = "",
     override_reason: Annotated[
         str | None,
         typer.Option("--override-reason", help="Promote despite failing gates (audited)."),
@@ -170,14 +171,14 @@ def promote_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Promote the candidate now: primary at 100% and the protected alias (needs gates)."""
-    data = _client().promote_rollout(endpoint, override_reason=override_reason)
+    data = _client().promote_rollout(endpoint, reason=reason, override_reason=override_reason)
     emit(data, lambda: _show(data, f"Promoted {data['candidate']} on {endpoint}"), as_json)
 
 
 @app.command("abort")
 def abort_cmd(
     endpoint: EndpointArg,
-    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    reason: ReasonOpt = "",
     as_json: JsonOption = False,
 ) -> None:
     """Stop the rollout; all traffic back on the primary."""

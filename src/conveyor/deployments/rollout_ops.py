@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from conveyor._schema import Duration, EndpointName
+from conveyor.governance.oversight import Reason, require_reason
 from conveyor.store import UnitOfWork
 from conveyor.store.stores import Stores
 
@@ -91,11 +92,12 @@ def rollout_status(conn: sa.Connection, endpoint: EndpointName) -> dict[str, Any
     return {**r.to_dict(), "decisions": [d.to_dict() for d in machine.list_decisions(conn, r.id)]}
 
 
-def pause_rollout(uow: UnitOfWork, endpoint: EndpointName, reason: str = "") -> dict[str, Any]:
-    """Freeze the running rollout at its weight."""
+def pause_rollout(uow: UnitOfWork, endpoint: EndpointName, reason: Reason) -> dict[str, Any]:
+    """Freeze the running rollout at its weight (``reason`` required, audited)."""
     from conveyor.deployments import rollout as machine
 
-    return machine.pause(uow, endpoint, reason=reason).to_dict()
+    why = require_reason(reason, "pause the rollout on", endpoint)
+    return machine.pause(uow, endpoint, reason=why).to_dict()
 
 
 def resume_rollout(uow: UnitOfWork, endpoint: EndpointName) -> dict[str, Any]:
@@ -106,16 +108,19 @@ def resume_rollout(uow: UnitOfWork, endpoint: EndpointName) -> dict[str, Any]:
 
 
 def promote_rollout(
-    uow: UnitOfWork, endpoint: EndpointName, override_reason: str | None = None
+    uow: UnitOfWork, endpoint: EndpointName, reason: Reason, override_reason: str | None = None
 ) -> dict[str, Any]:
-    """Promote the candidate now (needs passing gates, or an audited override)."""
+    """Promote the candidate now (``reason`` required, audited; needs passing gates, or an
+    audited ``override_reason``)."""
     from conveyor.deployments import rollout as machine
 
-    return machine.promote(uow, endpoint, override_reason=override_reason).to_dict()
+    why = require_reason(reason, "promote the rollout on", endpoint)
+    return machine.promote(uow, endpoint, override_reason=override_reason, reason=why).to_dict()
 
 
-def abort_rollout(uow: UnitOfWork, endpoint: EndpointName, reason: str = "") -> dict[str, Any]:
-    """Stop the rollout; all traffic back on the primary."""
+def abort_rollout(uow: UnitOfWork, endpoint: EndpointName, reason: Reason) -> dict[str, Any]:
+    """Stop the rollout; all traffic back on the primary (``reason`` required, audited)."""
     from conveyor.deployments import rollout as machine
 
-    return machine.abort(uow, endpoint, reason=reason).to_dict()
+    why = require_reason(reason, "abort the rollout on", endpoint)
+    return machine.abort(uow, endpoint, reason=why).to_dict()

@@ -92,6 +92,17 @@ class PredictorCache:
 
     def __init__(self) -> None:
         self._items: dict[tuple[str, ...], Predictor] = {}
+        self._explainers: dict[tuple[str, str], Any] = {}
+
+    def explainer(self, backend: Any, mv: ModelVersion) -> Any:
+        """The version's lazily built explainer (shared by every route serving it)."""
+        from conveyor.explain.serving import LazyExplainer
+
+        key = (mv.name, mv.manifest_sha256)
+        found = self._explainers.get(key)
+        if found is None:
+            found = self._explainers[key] = LazyExplainer(backend, mv)
+        return found
 
     def get(self, backend: Any, mv: ModelVersion, compiled: CompileResult | None) -> Predictor:
         if compiled is not None and compiled.status == "onnx" and compiled.onnx_sha256:
@@ -155,7 +166,9 @@ def build_route_table(
     def route(spec: RouteSpec) -> Route:
         predictor = cache.get(backend, versions[spec.key], revision.compiled.get(spec.key))
         weighted = spec.role in ("primary", "canary", "ab")
-        return Route(spec.name, predictor, spec.weight if weighted else 100.0)
+        out = Route(spec.name, predictor, spec.weight if weighted else 100.0)
+        out.explain = cache.explainer(backend, versions[spec.key])
+        return out
 
     weighted = [route(r) for r in revision.routes if r.role in ("primary", "canary", "ab")]
     shadows = [route(r) for r in revision.routes_by_role("shadow")]
@@ -361,11 +374,13 @@ def _endpoint_in(path: str) -> Any:
     """The endpoint an inference path names (None: the default), else ``_NO_ENDPOINT``."""
     if path == "/invocations":
         return None
-    if path.startswith("/endpoints/") and path.endswith("/invocations"):
-        return path[11:-12]
+    if path == "/explain":
+        return None
+    if path.startswith("/endpoints/") and path.endswith(("/invocations", "/explain")):
+        return path[11:].rsplit("/", 1)[0]
     if path.startswith("/v2/models/"):
         name = path[11:]
-        for suffix in ("/infer", "/ready"):
+        for suffix in ("/infer", "/ready", "/explain"):
             name = name.removesuffix(suffix)
         return name.split("/versions/", 1)[0]
     return _NO_ENDPOINT

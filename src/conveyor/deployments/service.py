@@ -29,6 +29,7 @@ from conveyor.deployments.entities import CompileResult, Deployment, Revision, R
 from conveyor.deployments.specs import ModelRef, parse_ref
 from conveyor.deployments.tables import deployment_revisions, deployments, model_compilations
 from conveyor.errors import NotFound, ValidationFailed
+from conveyor.governance.oversight import Reason, require_reason
 from conveyor.registry import service as registry
 from conveyor.registry.entities import ModelVersion
 from conveyor.store import UnitOfWork
@@ -375,6 +376,7 @@ def _write_revision(
     reason: str,
     parent: int | None,
     restored_from: int | None = None,
+    why: str | None = None,
 ) -> Revision:
     latest = uow.conn.execute(
         sa.select(sa.func.max(deployment_revisions.c.revision)).where(
@@ -414,6 +416,7 @@ def _write_revision(
         revision=row["revision"],
         previous=dep.current_revision or None,
         routes=[f"{r.role}:{r.key}:{r.weight:g}" for r in routes],
+        **({"reason": why} if why else {}),
     )
     return _revision(_Row(row), dep.name)
 
@@ -482,13 +485,16 @@ def deploy(
 
 
 def rollback(
-    uow: UnitOfWork, endpoint: EndpointName, *, to_revision: int | None = None
+    uow: UnitOfWork, endpoint: EndpointName, *, reason: Reason, to_revision: int | None = None
 ) -> Revision:
     """Restore the revision before the current one (or ``to_revision``) as a NEW revision.
 
-    History stays append-only. "Before" follows the chain of replaced revisions, so rolling
-    back twice goes two steps back rather than flip-flopping.
+    ``reason`` is required (ValidationFailed without one): a rollback is a manual
+    intervention, audited as ``deployment.rollback`` with it. History stays append-only.
+    "Before" follows the chain of replaced revisions, so rolling back twice goes two steps
+    back rather than flip-flopping.
     """
+    why = require_reason(reason, "roll back", endpoint)
     dep = _deployment_row(uow.conn, endpoint, lock=True)
     if dep.current_revision == 0:
         raise ValidationFailed(f"endpoint {endpoint!r} has no revision to roll back")
@@ -523,6 +529,7 @@ def rollback(
         reason="rollback",
         parent=target.parent_revision,
         restored_from=target.revision,
+        why=why,
     )
 
 

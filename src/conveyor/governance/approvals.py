@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import END, Limit, Name, Rule, VersionNumber
 from conveyor._util import new_id, now_ms, to_iso
 from conveyor.errors import (
     ApprovalRequired,
@@ -30,7 +31,7 @@ from conveyor.errors import (
     ValidationFailed,
 )
 from conveyor.governance.identity import DEFAULT_PROJECT
-from conveyor.governance.roles import check_role
+from conveyor.governance.roles import RoleName, check_role
 from conveyor.governance.tables import approval_policies, approval_requests
 from conveyor.store import UnitOfWork
 from conveyor.store.tables import DEFAULT_PROJECT_ID, runs
@@ -51,6 +52,14 @@ __all__ = [
 
 DEFAULT_APPROVER_ROLES = ("approver", "admin")
 STATUSES = ("pending", "approved", "rejected")
+Status = Annotated[str, Rule({"enum": list(STATUSES)})]
+Target = Annotated[str, Rule({"pattern": rf"^(alias|deployment):[^*?\[]+{END}", "maxLength": 250})]
+"""``alias:<name>`` or ``deployment:<endpoint>``, one of them (no pattern)."""
+TargetPattern = Annotated[
+    str, Rule({"pattern": rf"^(alias|deployment):[\s\S]+{END}", "maxLength": 250})
+]
+Comment = Annotated[str, Rule({"pattern": r"\S", "maxLength": 5000})]
+"""A decision's comment: it must say something."""
 
 
 @dataclass(frozen=True)
@@ -143,8 +152,8 @@ def _policy(row: Any) -> ApprovalPolicy:
 
 def set_approval_policy(
     uow: UnitOfWork,
-    target: str,
-    roles: list[str] | None = None,
+    target: TargetPattern,
+    roles: list[RoleName] | None = None,
     required: bool = True,
 ) -> ApprovalPolicy:
     """Say which roles may approve ``target`` (a pattern like ``deployment:prod-*``) and
@@ -193,7 +202,7 @@ def _matching(conn: sa.Connection, target: str) -> ApprovalPolicy | None:
 
 # -- requests --------------------------------------------------------------------------------
 def request_approval(
-    uow: UnitOfWork, model: str, version: int | str, target: str, comment: str = ""
+    uow: UnitOfWork, model: Name, version: VersionNumber, target: Target, comment: str = ""
 ) -> Approval:
     """Ask for ``model/version`` to be approved for ``target`` (``alias:champion``)."""
     from conveyor.registry import service as registry
@@ -251,9 +260,9 @@ def get_approval(conn: sa.Connection, approval_id: str) -> Approval:
 def list_approvals(
     conn: sa.Connection,
     model: str | None = None,
-    status: str | None = None,
+    status: Status | None = None,
     target: str | None = None,
-    limit: int = 100,
+    limit: Limit = 100,
 ) -> list[Approval]:
     """Approval requests, newest first, optionally of one model, status or target."""
     if status is not None and status not in STATUSES:
@@ -325,12 +334,12 @@ def _decide(uow: UnitOfWork, approval_id: str, status: str, comment: str) -> App
     return get_approval(uow.conn, approval_id)
 
 
-def approve_request(uow: UnitOfWork, approval_id: str, comment: str) -> Approval:
+def approve_request(uow: UnitOfWork, approval_id: str, comment: Comment) -> Approval:
     """Approve a pending request (final; the creator and requester cannot)."""
     return _decide(uow, approval_id, "approved", comment)
 
 
-def reject_request(uow: UnitOfWork, approval_id: str, comment: str) -> Approval:
+def reject_request(uow: UnitOfWork, approval_id: str, comment: Comment) -> Approval:
     """Reject a pending request (final)."""
     return _decide(uow, approval_id, "rejected", comment)
 

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from fnmatch import fnmatchcase
+from typing import Annotated
 
+from conveyor._schema import Rule
 from conveyor.errors import PermissionDenied, ValidationFailed
 from conveyor.governance.identity import Actor
 
 __all__ = [
     "ROLES",
     "ROLE_PERMISSIONS",
+    "RoleName",
     "check_permission",
     "check_role",
     "has_permission",
@@ -40,6 +43,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 ROLES: tuple[str, ...] = tuple(ROLE_PERMISSIONS)
+RoleName = Annotated[str, Rule({"enum": list(ROLES)})]
 
 
 def check_role(role: str) -> str:

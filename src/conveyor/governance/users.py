@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 
+from conveyor._schema import END, Rule
 from conveyor._util import new_id, now_ms, to_iso
 from conveyor.errors import Conflict, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from conveyor.governance.identity import DEFAULT_PROJECT, Actor
-from conveyor.governance.roles import check_role
+from conveyor.governance.roles import RoleName, check_role
 from conveyor.governance.tables import api_tokens, role_bindings, users
 from conveyor.governance.tokens import new_token, parse_duration, parse_token
 from conveyor.store import UnitOfWork
@@ -165,12 +166,13 @@ def _project_of(uow: UnitOfWork) -> str:
 
 # -- users -----------------------------------------------------------------------------------
 _TOKEN_ID = re.compile(r"^[0-9a-f]{12}$")  # anything else is never echoed: it may be a secret
-_USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,249}$")
+_USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,249}")
+UserName = Annotated[str, Rule({"pattern": rf"^[A-Za-z0-9][A-Za-z0-9._@+\-]{{0,249}}{END}"})]
 
 
 def check_user_name(name: object) -> str:
     """A user name: letters, digits and ``. _ @ + -`` (an e-mail address fits), ≤ 250."""
-    if not isinstance(name, str) or not _USER_NAME.match(name):
+    if not isinstance(name, str) or not _USER_NAME.fullmatch(name):
         raise ValidationFailed(
             f"invalid user name {name!r:.80}: use 1-250 letters, digits, '.', '_', '@', '+' "
             "or '-', starting with a letter or digit (an e-mail address fits)"
@@ -178,7 +180,7 @@ def check_user_name(name: object) -> str:
     return name
 
 
-def create_user(uow: UnitOfWork, name: str, role: str = "viewer") -> User:
+def create_user(uow: UnitOfWork, name: UserName, role: RoleName = "viewer") -> User:
     """Create a user with ``role`` in the project the caller acts in."""
     check_user_name(name)
     check_role(role)
@@ -194,7 +196,7 @@ def create_user(uow: UnitOfWork, name: str, role: str = "viewer") -> User:
     return grant_role(uow, name, role)
 
 
-def grant_role(uow: UnitOfWork, name: str, role: str) -> User:
+def grant_role(uow: UnitOfWork, name: str, role: RoleName) -> User:
     """Give ``name`` the role ``role`` in the caller's project (replacing any other)."""
     check_role(role)
     row = _user_row(uow.conn, name)

@@ -38,7 +38,7 @@ def register_model(
     check_stored_model(stores.artifacts, manifest_entry["sha256"], files)  # before recording
     reference = next((i["dataset_version_id"] for i in run.inputs), None)
     with stores.write() as uow:
-        return service.create_model_version(
+        mv = service.create_model_version(
             uow,
             name,
             source=f"runs:/{run_id}/{path}",
@@ -51,6 +51,19 @@ def register_model(
             tags=tags,
             reference_dataset_version_id=reference,
         )
+    _explain(stores, mv)
+    return mv
+
+
+def _explain(stores: Stores, mv: ModelVersion) -> None:
+    """The version's global feature importance over its input example, when cheap (tree
+    and linear models; setting ``explain_at_registration``). Never fails the registration."""
+    from conveyor.config import get_settings
+
+    if get_settings().explain_at_registration:
+        from conveyor.explain.summary import summarize_at_registration
+
+        summarize_at_registration(stores, mv)
 
 
 def check_stored_model(artifacts: Any, manifest_sha256: str, files: list[dict[str, Any]]) -> None:

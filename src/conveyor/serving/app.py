@@ -159,6 +159,17 @@ class BatchingConfig:
 _bits = random.getrandbits
 
 
+#: What the body parsers raise on rows they cannot read (answered as a 422).
+_UNREADABLE = (TypeError, ValueError, KeyError, AttributeError, OverflowError)
+
+
+def _unreadable(exc: Exception) -> ValidationFailed:
+    return ValidationFailed(
+        f"cannot read the input rows: {exc}",
+        details={"errors": [{"field": "*", "error": str(exc)[:200]}]},
+    )
+
+
 def _ids(n: int) -> list[str]:
     if n == 1:
         return [f"{_bits(128):032x}"]
@@ -362,6 +373,15 @@ class InferenceApp:
                     scope, receive, send, name, version, rid, length, t0, header_length, False, True
                 )
                 return
+            if path.endswith("/explain") and (
+                path == "/explain" or path.startswith(("/endpoints/", "/v2/models/"))
+            ):
+                if method != "POST":
+                    raise MethodNotAllowed(f"{path} takes POST, not {method}")
+                if ctype is not None and _media(ctype) != _JSON_TYPE:
+                    raise _refuse(path, ctype, "application/json")
+                await self._explain(send, receive, path, rid, length, t0)
+                return
             if path == "/feedback":
                 if method != "POST":
                     raise MethodNotAllowed(f"{path} takes POST, not {method}")
@@ -469,11 +489,8 @@ class InferenceApp:
                     matrix = parse_csv(body, route.signature)
                 else:
                     matrix = parse_invocations(payload, route.signature)
-            except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
-                raise ValidationFailed(
-                    f"cannot read the input rows: {exc}",
-                    details={"errors": [{"field": "*", "error": str(exc)[:200]}]},
-                ) from None
+            except _UNREADABLE as exc:
+                raise _unreadable(exc) from None
             try:
                 outputs, proba = await self._predict(table, route, matrix, want_proba)
             except Exception as exc:
@@ -699,6 +716,48 @@ class InferenceApp:
             table.endpoint, versions, table.signature, outputs, {"traffic": table.describe()}
         )
         return orjson.dumps(meta)
+
+    async def _explain(
+        self, send: Send, receive: Receive, path: str, rid: str, length: bytes | None, t0: float
+    ) -> None:
+        """``POST /explain``, ``/endpoints/{e}/explain``, ``/v2/models/{m}[/versions/{v}]/explain``:
+        SHAP contributions per feature of the given rows (the primary route's model, or the
+        version named), with base and output values (docs/governance.md#explanations)."""
+        v2 = path.startswith("/v2/")
+        name: str | None = None
+        version: str | None = None
+        if v2:
+            name, version = _model_path(path[11:-8])
+        elif path != "/explain":
+            name = path[11:-8]
+        table = self.router.get(name)
+        route = table.primary if version is None else table.for_version(version)
+        labels = (table.endpoint, route.version, route.name)
+        try:
+            payload = loads(await self._body(receive, length))
+            try:
+                if v2:
+                    matrix = parse_v2(payload, route.signature, None)[0]
+                else:
+                    matrix = parse_invocations(payload, route.signature)
+            except _UNREADABLE as exc:
+                raise _unreadable(exc) from None
+            if route.explain is None:
+                raise ValidationFailed(
+                    f"model {table.endpoint!r} version {route.version} has no explainer on "
+                    "this server (only deployed model versions are explained)"
+                )
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self.executor, route.explain, matrix)
+            body = orjson.dumps(
+                {"model_name": table.endpoint, "model_version": route.version, **result.to_dict()}
+            )
+        except _Disconnected:
+            return
+        except ConveyorError as exc:
+            await self._error(send, exc, rid, labels, t0, v2)
+            return
+        await self._send(send, 200, body, rid, list(route.headers))
 
     async def _feedback(self, receive: Receive, send: Send, rid: str, length: bytes | None) -> None:
         payload = loads(await self._body(receive, length))

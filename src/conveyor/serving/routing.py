@@ -65,8 +65,8 @@ class Route:
     """One predictor under a route name (``primary``, ``canary``, ``b`` ...) with a weight."""
 
     __slots__ = (
-        "batcher", "classes", "headers", "name", "predictor", "run", "scorer", "scores",
-        "signature", "version", "weight",
+        "batcher", "classes", "explain", "headers", "name", "predictor", "run", "scorer",
+        "scores", "signature", "version", "weight",
     )  # fmt: skip
 
     def __init__(self, name: str, predictor: Predictor, weight: float = 100.0) -> None:
@@ -78,6 +78,9 @@ class Route:
         self.signature = Signature(predictor.input_columns, dtype=predictor.matrix_dtype)
         self.label(predictor.version)
         self.batcher: Any = None  # set by the app when micro-batching is on
+        # matrix -> ExplainResult for POST /explain (set by the deployment runtime; None:
+        # this route cannot explain, the request gets a 422 saying so)
+        self.explain: Callable[[np.ndarray], Any] | None = None
         # matrix -> (outputs, class probabilities or None): ``run`` serves requests (the
         # app makes it ``scorer`` when it logs predictions), ``scorer`` answers requests
         # that ask for probabilities

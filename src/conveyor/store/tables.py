@@ -226,4 +226,6 @@ audit_head = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # first seq whose hash covers the event's details (older events: see governance/audit)
+    sa.Column("details_from_seq", sa.BigInteger, nullable=False, server_default="0"),
 )

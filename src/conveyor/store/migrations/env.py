@@ -7,8 +7,10 @@ from alembic import context
 # imported so autogenerate sees every domain's tables on the shared metadata
 import conveyor.deployments.rollout_tables
 import conveyor.deployments.tables
+import conveyor.explain.tables
 import conveyor.features.tables
 import conveyor.gates.tables
+import conveyor.governance.retention_tables
 import conveyor.governance.tables
 import conveyor.lineage.tables
 import conveyor.monitoring.tables
