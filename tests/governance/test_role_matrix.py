@@ -127,3 +127,16 @@ def test_no_token_is_401_on_every_route(matrix_server: Any) -> None:
     url, _, _, routes = matrix_server
     statuses = {(m, p): _send(url, m, p, None).status_code for m, p, _ in routes}
     assert {k: v for k, v in statuses.items() if v != 401} == {}
+
+
+def test_every_get_needs_only_a_read_permission() -> None:
+    """A GET changes nothing, so a viewer may call it (``tx="stores"`` defaults to write):
+    only the listings of users and tokens need their ``:manage`` permission."""
+    wrong = {
+        op.path: op.permission
+        for op in operations(Client)
+        if op.method == "GET"
+        and not op.permission.endswith(":read")
+        and op.permission not in ("users:manage", "tokens:manage")
+    }
+    assert not wrong, f"GET operations that need more than a read: {wrong}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, d
     settings = load_settings(
         {"CONVEYOR_HOME": str(root), "CONVEYOR_CONFIG": str(root / "none.toml")}
     )
-    with ServerThread(create_app(backend, settings=settings)) as server:
+    with ServerThread(create_app(backend, settings=settings, auth="insecure-local")) as server:
         with HttpBackend(server.url) as client:
             data = seed(client, root)
         yield server.url, data
@@ -80,10 +81,10 @@ class PageErrors(list[str]):
     """Console errors and uncaught exceptions of one page."""
 
 
-@pytest.fixture
-def page(browser: Any, ui_server: tuple[str, dict[str, Any]]) -> Iterator[Any]:
-    """A fresh page (1280x900, the system's colour scheme light) at the server's origin."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=ui_server[0])
+@contextmanager
+def open_page(browser: Any, base_url: str) -> Iterator[Any]:
+    """A fresh page (1280x900) at ``base_url`` that fails the test on any console error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)
     context.set_default_timeout(60_000)  # the 2-core CI machine can be busy
     pg = context.new_page()
     errors = PageErrors()
@@ -100,6 +101,13 @@ def page(browser: Any, ui_server: tuple[str, dict[str, Any]]) -> Iterator[Any]:
     yield pg
     context.close()
     assert not errors, f"console errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser: Any, ui_server: tuple[str, dict[str, Any]]) -> Iterator[Any]:
+    """A fresh page (1280x900, the system's colour scheme light) at the server's origin."""
+    with open_page(browser, ui_server[0]) as pg:
+        yield pg
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:

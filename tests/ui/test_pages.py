@@ -112,7 +112,8 @@ def test_run_page_charts_and_artifact_previews(
     assert "churn-train v1" in page.locator("section", has_text="Input datasets").inner_text()
     page.get_by_role("link", name="Charts (3)").click()
     settle(page)
-    assert page.locator("figure.chart canvas").count() == 3
+    # uPlot draws its canvas in an effect after the figure renders: await it, not the frame
+    page.wait_for_function("() => document.querySelectorAll('figure.chart canvas').length === 3")
     page.get_by_role("radio", name="time").check()
     settle(page)
     assert "x=time" in page.url
@@ -126,9 +127,10 @@ def test_run_page_charts_and_artifact_previews(
     }
     for path, selector in previews.items():
         page.get_by_role("link", name=path, exact=True).click()
-        settle(page)
+        # await the preview itself: networkidle can miss its event around a srcdoc iframe
+        page.locator(selector).wait_for()
         assert page.locator(selector).count() == 1, path
     assert "trained on" not in page.locator(".viewer").inner_text()  # the last one: an image
     page.go_back()
-    settle(page)
-    assert page.locator("iframe.preview").count() == 1  # back restores the previous preview
+    page.locator("iframe.preview").wait_for()  # back restores the previous preview
+    assert page.locator("iframe.preview").count() == 1

@@ -14,6 +14,33 @@ export class ApiError extends Error {
   }
 }
 
+const TOKEN_KEY = "conveyor.token";
+
+/** The API token of this tab's session (sessionStorage: gone when the tab closes). */
+export const session = {
+  token(): string | null {
+    try {
+      return sessionStorage.getItem(TOKEN_KEY);
+    } catch {
+      return null;
+    }
+  },
+  signIn(token: string) {
+    sessionStorage.setItem(TOKEN_KEY, token.trim());
+  },
+  signOut() {
+    sessionStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+const unauthenticated = new Set<(error: ApiError) => void>();
+
+/** Call `listener` on every 401 answer (the app then shows its sign-in view). */
+export function onUnauthenticated(listener: (error: ApiError) => void): () => void {
+  unauthenticated.add(listener);
+  return () => unauthenticated.delete(listener);
+}
+
 type Query = Record<string, string | number | boolean | null | undefined | string[]>;
 
 function withQuery(path: string, query?: Query): string {
@@ -30,9 +57,13 @@ function withQuery(path: string, query?: Query): string {
 async function request<T>(method: string, path: string, init: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
   let response: Response;
   try {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (init.body !== undefined) headers["Content-Type"] = "application/json";
+    const token = session.token();
+    if (token) headers.Authorization = `Bearer ${token}`;
     response = await fetch(withQuery(API + path, init.query), {
       method,
-      headers: init.body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" },
+      headers,
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal: init.signal,
     });
@@ -49,7 +80,9 @@ async function request<T>(method: string, path: string, init: { query?: Query; b
   }
   if (!response.ok) {
     const error = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null)?.error;
-    throw new ApiError(response.status, error?.code ?? "http_" + response.status, error?.message ?? `${response.status} ${response.statusText}`, error?.details ?? {});
+    const failure = new ApiError(response.status, error?.code ?? "http_" + response.status, error?.message ?? `${response.status} ${response.statusText}`, error?.details ?? {});
+    if (response.status === 401) unauthenticated.forEach((listener) => listener(failure));
+    throw failure;
   }
   return data as T;
 }
@@ -59,6 +92,18 @@ export const post = <T>(path: string, body: unknown, signal?: AbortSignal) => re
 
 /** The URL of a blob's bytes (artifact previews, downloads). */
 export const blobUrl = (sha256: string) => `${API}/blobs/${sha256}`;
+
+/** A blob's bytes, with this tab's token (an <img src> or a plain link would not send it). */
+export async function fetchBlob(sha256: string, signal?: AbortSignal): Promise<Response> {
+  const token = session.token();
+  const response = await fetch(blobUrl(sha256), { signal, headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  if (!response.ok) {
+    const failure = new ApiError(response.status, "http_" + response.status, `The artifact's bytes could not be read (${response.status} ${response.statusText}).`);
+    if (response.status === 401) unauthenticated.forEach((listener) => listener(failure));
+    throw failure;
+  }
+  return response;
+}
 
 /** `name` with each path segment escaped, '/' kept (model and dataset names may hold '/'). */
 export const seg = (name: string) => name.split("/").map(encodeURIComponent).join("/");

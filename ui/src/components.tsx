@@ -242,9 +242,10 @@ export function Page({ title, actions, children }: { title: string; actions?: Co
   );
 }
 
-export function Section({ title, children }: { title: string; children: ComponentChildren }) {
+/** A titled card; `wide` spans every column of a `.grid`. */
+export function Section({ title, wide, children }: { title: string; wide?: boolean; children: ComponentChildren }) {
   return (
-    <section class="card">
+    <section class={wide ? "card wide" : "card"}>
       <h2>{title}</h2>
       {children}
     </section>

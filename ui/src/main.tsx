@@ -1,5 +1,8 @@
 import { render } from "preact";
-import { useErrorBoundary } from "preact/hooks";
+import { useEffect, useErrorBoundary, useState } from "preact/hooks";
+import { onUnauthenticated } from "./api";
+import { SignedIn, SignIn } from "./governance/auth";
+import "./governance/panels";
 import "./style.css";
 import { NotFound } from "./components";
 import { match, useLocation, type Params } from "./router";
@@ -88,6 +91,10 @@ function section(path: string): string {
 function App() {
   const loc = useLocation();
   const current = section(loc.path);
+  // a 401 from any call shows the sign-in view; signing in bumps `epoch` to reload the page
+  const [signIn, setSignIn] = useState<string | null>(null);
+  const [epoch, setEpoch] = useState(0);
+  useEffect(() => onUnauthenticated((error) => setSignIn(error.message)), []);
   const nav: [string, string][] = [...NAV, ...extraPages.filter((p) => p.nav).map((p) => [p.pattern, p.nav!] as [string, string])];
   return (
     <>
@@ -105,9 +112,20 @@ function App() {
             </a>
           ))}
         </nav>
+        <SignedIn epoch={epoch} onSignOut={() => setSignIn("You signed out.")} />
       </header>
-      <main id="main" key={loc.path}>
-        <Guard>{resolve(loc.path)}</Guard>
+      <main id="main" key={`${loc.path}#${epoch}`}>
+        {signIn !== null ? (
+          <SignIn
+            reason={signIn}
+            onSignedIn={() => {
+              setSignIn(null);
+              setEpoch((n) => n + 1);
+            }}
+          />
+        ) : (
+          <Guard>{resolve(loc.path)}</Guard>
+        )}
       </main>
     </>
   );

@@ -7,11 +7,12 @@ export interface ModelVersionRef {
   version: number;
 }
 
-/** Panels on a model version's page, e.g. approvals (approve/reject) or the model card. */
-export const modelVersionPanels: { title: string; render: (v: ModelVersionRef) => ComponentChildren }[] = [];
+/** Panels on a model version's page, e.g. approvals (approve/reject) or the model card;
+ * `wide` spans the page's width (a graph, a long card). */
+export const modelVersionPanels: { title: string; wide?: boolean; render: (v: ModelVersionRef) => ComponentChildren }[] = [];
 
 /** Panels on a run's page, e.g. its lineage graph. */
-export const runPanels: { title: string; render: (runId: string) => ComponentChildren }[] = [];
+export const runPanels: { title: string; wide?: boolean; render: (runId: string) => ComponentChildren }[] = [];
 
 /** Sections of the overview, e.g. "versions awaiting approval". */
 export const overviewPanels: { title: string; render: () => ComponentChildren }[] = [];

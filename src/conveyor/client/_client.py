@@ -380,7 +380,11 @@ class Client:
     # -- lineage, model cards, compliance documents ---------------------------------------
     get_lineage = Op(lineage.get_lineage, "GET", "/lineage")
     get_model_card = Op(
-        card.model_card, "GET", "/models/{name:path}/versions/{version}/card", tx="stores"
+        card.model_card,
+        "GET",
+        "/models/{name:path}/versions/{version}/card",
+        tx="stores",
+        permission="models:read",  # a read: viewers see cards (tx="stores" defaults to write)
     )
     set_model_card_fields = Op(
         card_fields.set_card_fields,
@@ -393,6 +397,7 @@ class Client:
         "GET",
         "/models/{name:path}/versions/{version}/compliance-documents",
         tx="stores",
+        permission="models:read",
     )
 
     # -- identity and access (permissions: conveyor.governance.roles) ----------------------

@@ -184,7 +184,7 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
           />
         </Section>
         {modelVersionPanels.map((p) => (
-          <Section key={p.title} title={p.title}>
+          <Section key={p.title} title={p.title} wide={p.wide}>
             {p.render({ name: v.name, version: v.version })}
           </Section>
         ))}

@@ -1,4 +1,5 @@
-import { blobUrl, get } from "../api";
+import { blobUrl, fetchBlob, get, session } from "../api";
+import { useEffect, useState } from "preact/hooks";
 import { LineChart } from "../chart";
 import { Empty, ErrorBox, KeyValues, Loading, Page, Section, Show, Status, Table, Time, fmt, short } from "../components";
 import { useData } from "../data";
@@ -86,7 +87,7 @@ export function RunPage({ id }: { id: string }) {
             <KeyValues label="Source" values={Object.fromEntries(Object.entries(r.source ?? {}).filter(([k]) => k !== "packages"))} />
           </Section>
           {runPanels.map((p) => (
-            <Section key={p.title} title={p.title}>
+            <Section key={p.title} title={p.title} wide={p.wide}>
               {p.render(r.id)}
             </Section>
           ))}
@@ -121,22 +122,55 @@ function kindOf(path: string): "image" | "html" | "table" | "text" | "binary" {
 
 const PREVIEW_BYTES = 512 * 1024;
 
+/** An image blob: a plain URL without a token, else fetched with it (an <img> sends no header). */
+function BlobImage({ sha256, alt }: { sha256: string; alt: string }) {
+  const src = useData(async (s) => (session.token() ? URL.createObjectURL(await (await fetchBlob(sha256, s)).blob()) : blobUrl(sha256)), [sha256]);
+  useEffect(() => () => void (src.data?.startsWith("blob:") && URL.revokeObjectURL(src.data)), [src.data]);
+  if (src.error) return <ErrorBox error={src.error} />;
+  if (!src.data) return <Loading what="Loading image" />;
+  return <img class="preview" src={src.data} alt={alt} />;
+}
+
+/** A download link; with a token the bytes are fetched with it, then saved. */
+function Download({ sha256, name }: { sha256: string; name: string }) {
+  const [error, setError] = useState<string | null>(null);
+  async function save(event: Event) {
+    if (!session.token()) return; // the plain link works
+    event.preventDefault();
+    try {
+      const url = URL.createObjectURL(await (await fetchBlob(sha256)).blob());
+      const a = Object.assign(document.createElement("a"), { href: url, download: name });
+      a.click();
+      URL.revokeObjectURL(url);
+    } catch (err) {
+      setError(String((err as Error).message ?? err));
+    }
+  }
+  return (
+    <>
+      <a href={blobUrl(sha256)} download={name} onClick={save}>
+        Download
+      </a>
+      {error && <span role="alert"> {error}</span>}
+    </>
+  );
+}
+
 function Preview({ artifact }: { artifact: Artifact }) {
   const kind = kindOf(artifact.path);
-  const url = blobUrl(artifact.sha256);
   const text = useData(
     async (s) => {
       if (kind === "image" || kind === "binary" || artifact.size > PREVIEW_BYTES) return null;
-      const response = await fetch(url, { signal: s });
+      const response = await fetchBlob(artifact.sha256, s);
       return await response.text();
     },
     [artifact.sha256],
   );
-  if (kind === "image") return <img class="preview" src={url} alt={`artifact ${artifact.path}`} />;
+  if (kind === "image") return <BlobImage sha256={artifact.sha256} alt={`artifact ${artifact.path}`} />;
   if (kind === "binary" || artifact.size > PREVIEW_BYTES)
     return (
       <p>
-        No preview ({fmt(artifact.size)} bytes). <a href={url} download={artifact.path.split("/").pop()}>Download</a>
+        No preview ({fmt(artifact.size)} bytes). <Download sha256={artifact.sha256} name={artifact.path.split("/").pop() ?? "artifact"} />
       </p>
     );
   if (text.error) return <ErrorBox error={text.error} />;

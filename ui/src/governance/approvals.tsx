@@ -1,0 +1,121 @@
+// Approval requests of a model version (history, approve/reject) and those awaiting a decision.
+import { useState } from "preact/hooks";
+import { ApiError, get, post } from "../api";
+import { Empty, ErrorBox, Show, Status, Time } from "../components";
+import { useData } from "../data";
+import type { ModelVersionRef } from "../slots";
+
+/** An approval request as the API answers it (`conveyor.governance.approvals.Approval`). */
+export interface Approval {
+  id: string;
+  model: string;
+  version: number;
+  target: string;
+  status: string;
+  comment: string;
+  requested_by: string;
+  requested_at: number;
+  decided_by: string | null;
+  decided_at: number | null;
+  decision_comment: string | null;
+}
+
+const versionHref = (a: { model: string; version: number }) => `/models/${a.model}/versions/${a.version}`;
+
+/** The version's requests, newest first, each with its history and, while pending, a decision form. */
+export function VersionApprovals({ v }: { v: ModelVersionRef }) {
+  const list = useData((s) => get<{ approvals: Approval[] }>("/approvals", { model: v.name, limit: 200 }, s), [v.name, v.version]);
+  return (
+    <Show loaded={list}>
+      {(d) => {
+        const mine = d.approvals.filter((a) => a.version === v.version);
+        if (!mine.length) return <Empty>No approval request (conveyor approvals request {v.name}/{v.version} --target alias:champion).</Empty>;
+        return (
+          <>
+            {mine.map((a) => (
+              <ApprovalItem key={a.id} approval={a} onDecided={list.reload} />
+            ))}
+          </>
+        );
+      }}
+    </Show>
+  );
+}
+
+function ApprovalItem({ approval: a, onDecided }: { approval: Approval; onDecided: () => void }) {
+  const [comment, setComment] = useState("");
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function decide(decision: "approve" | "reject") {
+    setBusy(true);
+    setError(null);
+    try {
+      await post<Approval>(`/approvals/${encodeURIComponent(a.id)}/${decision}`, { comment });
+      onDecided();
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, "client", String(err)));
+    } finally {
+      setBusy(false);
+    }
+  }
+  const field = `comment-${a.id}`;
+  return (
+    <article class="approval" data-approval={a.id}>
+      <p>
+        <strong>{a.target}</strong> <Status value={a.status} />
+      </p>
+      <ol aria-label={`history of request ${a.id}`}>
+        <li>
+          requested by {a.requested_by}, <Time ms={a.requested_at} />
+          {a.comment && <>: “{a.comment}”</>}
+        </li>
+        {a.decided_by && (
+          <li>
+            {a.status} by {a.decided_by}, <Time ms={a.decided_at} />
+            {a.decision_comment && <>: “{a.decision_comment}”</>}
+          </li>
+        )}
+      </ol>
+      {a.status === "pending" && (
+        <form onSubmit={(e) => e.preventDefault()}>
+          <label for={field}>Comment (why; required)</label>
+          <textarea id={field} rows={2} value={comment} onInput={(e) => setComment((e.target as HTMLTextAreaElement).value)} />
+          <div class="buttons">
+            <button type="button" disabled={busy || !comment.trim()} onClick={() => decide("approve")}>
+              Approve
+            </button>
+            <button type="button" disabled={busy || !comment.trim()} onClick={() => decide("reject")}>
+              Reject
+            </button>
+          </div>
+        </form>
+      )}
+      {error && <ErrorBox error={error} />}
+    </article>
+  );
+}
+
+/** The overview's "versions awaiting approval": every pending request. */
+export function AwaitingApproval() {
+  const list = useData((s) => get<{ approvals: Approval[] }>("/approvals", { status: "pending", limit: 50 }, s), []);
+  return (
+    <Show loaded={list}>
+      {(d) =>
+        d.approvals.length ? (
+          <ul>
+            {d.approvals.map((a) => (
+              <li key={a.id}>
+                <a href={versionHref(a)}>
+                  {a.model} v{a.version}
+                </a>{" "}
+                for {a.target}, requested by {a.requested_by} <Time ms={a.requested_at} />
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <Empty>No version awaits approval.</Empty>
+        )
+      }
+    </Show>
+  );
+}

@@ -1,0 +1,77 @@
+// Signing in with an API token when the server asks for one (401), and who is signed in.
+import { useState } from "preact/hooks";
+import { ApiError, get, session } from "../api";
+import { ErrorBox, useTitle } from "../components";
+import { useData } from "../data";
+
+/** What `GET /whoami` answers. */
+export interface WhoAmI {
+  name: string;
+  kind: string;
+  project: string;
+  role: string;
+  roles: Record<string, string> | null;
+}
+
+/** The sign-in view: an API token, checked against `/whoami`, kept in sessionStorage. */
+export function SignIn({ reason, onSignedIn }: { reason: string; onSignedIn: () => void }) {
+  useTitle("Sign in");
+  const [token, setToken] = useState("");
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function submit(event: Event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    session.signIn(token);
+    try {
+      await get<WhoAmI>("/whoami");
+      onSignedIn();
+    } catch (err) {
+      session.signOut();
+      setError(err instanceof ApiError ? err : new ApiError(0, "client", String(err)));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <section class="sign-in">
+      <h1>Sign in</h1>
+      <p>{reason}</p>
+      <p>
+        This server needs an API token. An admin creates one with <code>conveyor tokens create --user NAME</code> (it is shown once); <code>conveyor login</code> stores yours for the
+        CLI and SDK. The token stays in this tab only (sessionStorage) and is sent as <code>Authorization: Bearer</code>.
+      </p>
+      <form onSubmit={submit}>
+        <label for="token">API token</label>
+        <input id="token" name="token" type="password" autocomplete="off" placeholder="cvy_…" required value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
+        <button type="submit" disabled={busy || !token.trim()}>
+          Sign in
+        </button>
+      </form>
+      {error && <ErrorBox error={error} />}
+    </section>
+  );
+}
+
+/** The header's "signed in as" with a sign-out, when this tab holds a token. */
+export function SignedIn({ epoch, onSignOut }: { epoch: number; onSignOut: () => void }) {
+  const who = useData((s) => (session.token() ? get<WhoAmI>("/whoami", undefined, s) : Promise.resolve(null)), [epoch]);
+  if (!who.data) return null;
+  return (
+    <div class="who">
+      <span>
+        {who.data.name} <span class="muted">({who.data.role} in {who.data.project})</span>
+      </span>
+      <button
+        type="button"
+        onClick={() => {
+          session.signOut();
+          onSignOut();
+        }}
+      >
+        Sign out
+      </button>
+    </div>
+  );
+}
