@@ -239,6 +239,8 @@ def server_process(
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     full_env = {**os.environ, **(env or {})} if inherit_env else dict(env or {})
+    # benchmarks serve one local user on loopback: no tokens (older trees ignore this)
+    full_env.setdefault("CONVEYOR_AUTH", "insecure-local")
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(
             list(cmd),
@@ -277,6 +279,8 @@ def run_client(
     With ``inherit_env=False`` the process sees only ``env``.
     """
     full_env = {**os.environ, **(env or {})} if inherit_env else dict(env or {})
+    # benchmarks serve one local user on loopback: no tokens (older trees ignore this)
+    full_env.setdefault("CONVEYOR_AUTH", "insecure-local")
     proc = subprocess.run(
         [str(python), "-c", script, json.dumps(args)],
         stdout=subprocess.PIPE,
