@@ -35,3 +35,13 @@ def client_python(name: str, requirements: list[str], *, probe: str) -> Path:
             raise
         pytest.skip(f"cannot install {' '.join(requirements)} into {venv}: {exc}")
     return python
+
+
+#: the stock MLflow client the suite pins (MLflow 3: logged models, ``name=`` in
+#: ``log_model``); tests/mlflow_compat and tests/mlflow_import share its venv
+MLFLOW_REQUIREMENTS = ["mlflow==3.17.2", "scikit-learn"]
+
+
+def mlflow_python() -> Path:
+    """The interpreter of ``.venv-clients/mlflow`` (created on first use)."""
+    return client_python("mlflow", MLFLOW_REQUIREMENTS, probe="mlflow")

@@ -15,17 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.client_venvs import client_python
+from tests import client_venvs
 
-#: the MLflow release the suite pins (MLflow 3: logged models, name= in log_model)
-MLFLOW_REQUIREMENT = "mlflow==3.17.2"
 SCRIPTS = Path(__file__).parent / "scripts"
 
 
 @pytest.fixture(scope="session")
 def mlflow_python() -> Path:
     """The interpreter of the stock-client venv (created on first use)."""
-    return client_python("mlflow", [MLFLOW_REQUIREMENT], probe="mlflow")
+    return client_venvs.mlflow_python()
 
 
 def run_script(python: Path, script: str, url: str, tmp: Path, *args: str) -> dict[str, Any]:

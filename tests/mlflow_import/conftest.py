@@ -16,16 +16,14 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from client_venvs import client_python
+import client_venvs
 
-#: the MLflow release the import tests write stores with (newest 3.x installable)
-MLFLOW = "mlflow==3.17.2"
 SCRIPT = Path(__file__).with_name("make_store.py")
 
 
 @pytest.fixture(scope="session")
 def mlflow_python() -> Path:
-    return client_python("mlflow", [MLFLOW, "scikit-learn"], probe="mlflow")
+    return client_venvs.mlflow_python()
 
 
 def make_store(python: Path, uri: str, artifacts: str, out: Path, **env: str) -> dict[str, Any]:
