@@ -22,6 +22,7 @@ from conveyor.errors import (
     NotFound,
     PermissionDenied,
     StoreUnavailable,
+    Unauthenticated,
     ValidationFailed,
 )
 
@@ -75,6 +76,8 @@ def from_conveyor(exc: ConveyorError, *, exists: bool = False) -> MlflowError:
         return MlflowError("RESOURCE_ALREADY_EXISTS", exc.message)
     if isinstance(exc, PermissionDenied):
         return MlflowError("PERMISSION_DENIED", exc.message)
+    if isinstance(exc, Unauthenticated):
+        return MlflowError("UNAUTHENTICATED", exc.message)
     if isinstance(exc, ValidationFailed | Conflict | GateFailed):
         return MlflowError("INVALID_PARAMETER_VALUE", exc.message)
     if isinstance(exc, IntegrityError):

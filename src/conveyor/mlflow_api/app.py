@@ -17,10 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from conveyor.api._responses import OrjsonResponse
-from conveyor.api.deps import ActingBackend
 from conveyor.mlflow_api import artifacts, registry, tracking
 from conveyor.mlflow_api._handlers import Handler
-from conveyor.mlflow_api._wire import MlflowError, parse_body
+from conveyor.mlflow_api._wire import MlflowError, from_conveyor, parse_body
 
 __all__ = ["PREFIXES", "install_mlflow_api"]
 
@@ -58,6 +57,17 @@ def authorize(backend: Any, permission: str) -> None:
         raise MlflowError("PERMISSION_DENIED", exc.message) from None
 
 
+def _acting_backend(request: Request) -> Any:
+    from conveyor.api.auth import current_actor
+    from conveyor.api.deps import get_backend
+    from conveyor.errors import ConveyorError
+
+    try:
+        return get_backend(request, current_actor(request))
+    except ConveyorError as exc:
+        raise from_conveyor(exc) from None
+
+
 def _find(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
     fn = _EXACT.get((method, path))
     if fn is not None:
@@ -81,9 +91,10 @@ def _query_args(request: Request) -> dict[str, Any]:
     return args
 
 
-async def _dispatch(rest: str, request: Request, backend: ActingBackend) -> Response:
+async def _dispatch(rest: str, request: Request) -> Response:
     found = _find(request.method, "/" + rest.strip("/"))
     try:
+        backend = _acting_backend(request)  # inside: a 401 answers in MLflow's error shape
         if found is None:
             raise MlflowError(
                 "ENDPOINT_NOT_FOUND",
