@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast check lint typecheck contract bench clean services ui
+.PHONY: lock demo test test-fast check lint typecheck contract bench clean services ui
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Setting up $(VENV) (first run takes a few minutes) ..."
 	$(BIN)/python -m pip install --quiet --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -57,3 +57,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .conveyor build dist src/*.egg-info
+
+# lock: record the installed versions as constraints.txt (after changing dependencies)
+lock: $(STAMP)
+	@( sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^conveyor' ) > constraints.tmp && mv constraints.tmp constraints.txt
