@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
@@ -37,6 +37,8 @@ __all__ = [
     "documented_methods",
     "error_response",
     "install_error_handlers",
+    "owner_methods",
+    "shadowing_templates",
 ]
 
 log = logging.getLogger("conveyor.api")
@@ -165,9 +167,15 @@ def _allowed_methods(request: Request) -> str:
 _TEMPLATE_PARAM = re.compile(r"{[^}/]+}")
 
 
-def documented_methods(app: Any, path: str) -> set[str]:
-    """The methods the OpenAPI document gives the most concrete template matching ``path``
-    (empty when none matches)."""
+class _Template(NamedTuple):
+    path: str  # as in the OpenAPI document: /api/v1/models/{name}
+    regex: re.Pattern[str]
+    concrete: tuple[int, int]  # segments, literal segments: more is more concrete
+    methods: frozenset[str]
+
+
+def documented_templates(app: Any) -> list[_Template]:
+    """The OpenAPI document's path templates (built once per app)."""
     templates = getattr(app.state, "allow_templates", None)
     if templates is None:
         templates = []
@@ -176,13 +184,54 @@ def documented_methods(app: Any, path: str) -> set[str]:
             regex = re.compile("[^/]+".join(re.escape(part) for part in parts))
             segments = template.strip("/").split("/")
             concrete = (len(segments), sum(1 for s in segments if not s.startswith("{")))
-            templates.append((regex, concrete, {m.upper() for m in item}))
+            methods = frozenset(m.upper() for m in item)
+            templates.append(_Template(template, regex, concrete, methods))
         app.state.allow_templates = templates
-    matching = [(c, methods) for regex, c, methods in templates if regex.fullmatch(path)]
+    return templates
+
+
+def owner_methods(templates: list[_Template], path: str) -> set[str]:
+    """The methods of the most concrete of ``templates`` matching ``path`` (empty: none)."""
+    matching = [t for t in templates if t.regex.fullmatch(path)]
     if not matching:
         return set()
-    owner = max(c for c, _ in matching)
-    return set().union(*(methods for c, methods in matching if c == owner))
+    owner = max(t.concrete for t in matching)
+    return set().union(*(t.methods for t in matching if t.concrete == owner))
+
+
+def documented_methods(app: Any, path: str) -> set[str]:
+    """The methods the OpenAPI document gives the most concrete template matching ``path``
+    (empty when none matches)."""
+    return owner_methods(documented_templates(app), path)
+
+
+def shadowing_templates(app: Any, route: str, path: str, *, greedy: bool) -> list[_Template]:
+    """The templates more concrete than the one of ``route`` (its template inside its
+    router, e.g. ``/runs/{run_id}``; ``path`` is the URL that reached it) that can match a
+    URL it matches: the only ones its requests need to be checked against. With a
+    ``{name:path}`` parameter (``greedy``) a route also takes longer URLs; otherwise only
+    templates of its own length can compete."""
+    templates = documented_templates(app)
+    mine = next(
+        (
+            t
+            for t in templates
+            if t.path.endswith(route)
+            and "{" not in (mount := t.path[: len(t.path) - len(route)])
+            and path.startswith(mount)
+        ),
+        None,
+    )
+    if mine is None:
+        return []
+    prefix = mine.path.split("{", 1)[0]
+
+    def can_overlap(t: _Template) -> bool:
+        other = t.path.split("{", 1)[0]
+        same_start = other.startswith(prefix) or prefix.startswith(other)
+        return same_start and (greedy or t.concrete[0] == mine.concrete[0])
+
+    return [t for t in templates if t.concrete > mine.concrete and can_overlap(t)]
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:

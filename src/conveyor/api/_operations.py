@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from conveyor._schema import END, INT64_MAX, JSON_INT_MAX, NUMBER, Rule
-from conveyor.api._errors import documented_methods
+from conveyor.api._errors import owner_methods, shadowing_templates
 from conveyor.api._responses import EncodedJsonResponse, OrjsonResponse
 from conveyor.api.auth import authorized
 from conveyor.client.op import Op
@@ -124,13 +124,19 @@ def _endpoint(op: Op[Any, Any]) -> Any:
     # A template also matches URLs that belong to a more concrete one (GET /runs/search is
     # not get_run("search"), GET /models/a/versions/1/tags not get_model("a/versions/1/
     # tags")): those answer 405 as the OpenAPI document says, not as the match would.
-    templated = bool(op.path_params)
+    # The few templates that can shadow this one are found once, at the first request.
+    shadows: list[Any] | None = None if op.path_params else []
+    greedy = any(op.path_params.values())
 
     async def endpoint(**values: Any) -> OrjsonResponse:
+        nonlocal shadows
         request: Request = values.pop("request")
         actor: Actor = values.pop("_actor")
-        if templated:
-            owners = documented_methods(request.app, request.scope["path"])
+        if shadows is None:
+            route, path = request.scope["route"].path_format, request.scope["path"]
+            shadows = shadowing_templates(request.app, route, path, greedy=greedy)
+        if shadows:
+            owners = owner_methods(shadows, request.scope["path"])
             if owners and op.method not in owners:
                 raise HTTPException(405)
         body = values.pop("body", None)
