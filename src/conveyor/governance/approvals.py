@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 
-from conveyor._schema import END, Limit, Name, Rule, VersionNumber
+from conveyor._schema import END, Limit, Name, Rule, VersionNumber, check_limit
 from conveyor._util import new_id, now_ms, to_iso
 from conveyor.errors import (
     ApprovalRequired,
@@ -267,8 +267,7 @@ def list_approvals(
     """Approval requests, newest first, optionally of one model, status or target."""
     if status is not None and status not in STATUSES:
         raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= 10_000:
-        raise ValidationFailed(f"limit must be between 1 and 10000, got {limit!r}")
+    check_limit(limit)
     query = sa.select(approval_requests).order_by(approval_requests.c.requested_at.desc())
     for column, value in (("model", model), ("status", status), ("target", target)):
         if value is not None:

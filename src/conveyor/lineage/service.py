@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 
-from conveyor._schema import Rule
+from conveyor._schema import Rule, check_limit
 from conveyor.errors import ConveyorError, NotFound, ValidationFailed
 from conveyor.lineage import _data_kinds, _ops_kinds  # noqa: F401  (register the kinds)
 from conveyor.lineage._base import KINDS
@@ -91,8 +91,7 @@ def walk(
         raise ValidationFailed(
             f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}"
         )
-    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH:
-        raise ValidationFailed(f"depth must be an integer from 1 to {MAX_DEPTH}, got {depth!r}")
+    check_limit(depth, "depth", MAX_DEPTH)
     root = parse_ref(ref)
     try:
         root = _resolve(conn, root)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 
-from conveyor._schema import Name, NonEmpty, NonNegativeInt, Rule, Tags
+from conveyor._schema import Name, NonEmpty, NonNegativeInt, Rule, Tags, check_limit
 from conveyor._util import check_name, new_id, now_ms
 from conveyor.artifacts.paths import check_relative_path
 from conveyor.errors import Conflict, NotFound, ValidationFailed
@@ -494,8 +494,7 @@ def search_runs(
     offset: NonNegativeInt = 0,
 ) -> list[Run]:
     """Runs matching the filter, ordered (default: newest first)."""
-    if not isinstance(max_results, int) or not 0 < max_results <= MAX_SEARCH_RESULTS:
-        raise ValidationFailed(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}")
+    check_limit(max_results, "max_results", MAX_SEARCH_RESULTS)
     if not isinstance(offset, int) or offset < 0:
         raise ValidationFailed("offset must be a non-negative integer")
     return search_parsed(
