@@ -25,15 +25,18 @@ services:
 ui:
 	cd ui && npm ci --no-audit --no-fund && npm run build
 
-# what CI runs (.ci/run): the checks the README promises, then every test
+# what CI runs (.ci/run): the checks the README promises, then every test, on one
+# pytest-xdist worker per core (at most 4; a test file stays on one worker, so its
+# module-scoped servers start once)
+PYTEST_WORKERS := -n auto --maxprocesses 4 --dist loadfile
 test: $(STAMP) services check
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_WORKERS)
 
 # ruff (lint + format), mypy on the package, the import contract (tests/test_import_contract.py)
 check: lint typecheck contract
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not postgres and not redis and not s3 and not server and not slow"
+	$(BIN)/python -m pytest -q $(PYTEST_WORKERS) -m "not postgres and not redis and not s3 and not server and not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples

@@ -9,6 +9,7 @@ imports ``probe`` is reused. Outside CI a failed install skips the test and says
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -24,16 +25,21 @@ def client_python(name: str, requirements: list[str], *, probe: str) -> Path:
     """The interpreter of ``.venv-clients/<name>``, where ``import <probe>`` works."""
     venv = VENVS / name
     python = venv / "bin" / "python"
-    if python.exists() and subprocess.run([python, "-c", f"import {probe}"]).returncode == 0:
-        return python
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(venv / "bin" / "pip"), "install", "-q", *requirements]
-        subprocess.run(["flock", "/tmp/pip.lock", *pip], check=True, timeout=1200)
-    except (subprocess.SubprocessError, OSError) as exc:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"cannot install {' '.join(requirements)} into {venv}: {exc}")
+    VENVS.mkdir(exist_ok=True)
+    # pytest-xdist workers may ask for the same venv at once: one creates it, the others
+    # wait on the lock and then find it ready
+    with open(VENVS / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if python.exists() and subprocess.run([python, "-c", f"import {probe}"]).returncode == 0:
+            return python
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            pip = [str(venv / "bin" / "pip"), "install", "-q", *requirements]
+            subprocess.run(["flock", "/tmp/pip.lock", *pip], check=True, timeout=1200)
+        except (subprocess.SubprocessError, OSError) as exc:
+            if os.environ.get("CI") == "true":
+                raise
+            pytest.skip(f"cannot install {' '.join(requirements)} into {venv}: {exc}")
     return python
 
 

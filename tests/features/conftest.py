@@ -1,4 +1,4 @@
-"""Feature store fixtures: an online store per backend (SQLite file, Redis DB 7)."""
+"""Feature store fixtures: an online store per backend (SQLite file, Redis DB 7 + worker)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 from conveyor.config import reset_settings
 from conveyor.features.lookup import reset_lookups
 
-REDIS_URL = os.environ.get("CONVEYOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+# each pytest-xdist worker (gw0, gw1, ...) flushes a Redis database of its own: 7, 8, ...
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("CONVEYOR_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{7 + _WORKER}")
 
 
 @pytest.fixture(autouse=True)
