@@ -11,6 +11,35 @@ export interface WhoAmI {
   project: string;
   role: string;
   roles: Record<string, string> | null;
+  /** The role's permission patterns (`*:read`, `approvals:decide`; `*:*` when unrestricted). */
+  permissions: string[];
+}
+
+let asked: { token: string | null; answer: Promise<WhoAmI> } | null = null;
+
+/** Who this tab acts as: `/whoami`, asked once per token. */
+export function whoami(): Promise<WhoAmI> {
+  const token = session.token();
+  if (!asked || asked.token !== token) {
+    const answer = get<WhoAmI>("/whoami");
+    asked = { token, answer };
+    answer.catch(() => (asked = null));
+  }
+  return asked.answer;
+}
+
+/** Whether `who` holds `permission` ("<area>:<verb>"; a pattern's `*` matches any area or verb). */
+export function can(who: WhoAmI | undefined, permission: string): boolean {
+  const [area, verb] = permission.split(":");
+  return (who?.permissions ?? []).some((p) => {
+    const [a, v] = p.split(":");
+    return (a === "*" || a === area) && (v === "*" || v === verb);
+  });
+}
+
+/** The caller's identity for a view (undefined while it loads or when it cannot be read). */
+export function useWho(): WhoAmI | undefined {
+  return useData((_s) => whoami(), [session.token()]).data;
 }
 
 /** The sign-in view: an API token, checked against `/whoami`, kept in sessionStorage. */
