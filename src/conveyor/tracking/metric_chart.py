@@ -81,24 +81,24 @@ def get_metric_chart(
         where.append(metrics.c.step >= min_step)
     if max_step is not None:
         where.append(metrics.c.step <= max_step)
-    count, lo, hi = conn.execute(
-        sa.select(sa.func.count(), sa.func.min(metrics.c.step), sa.func.max(metrics.c.step)).where(
-            *where
-        )
-    ).one()
-    chart = MetricChart(key, points=count)
-    if count == 0:
+    # two index seeks, not a count: a count would scan the range once more
+    lo = conn.execute(sa.select(sa.func.min(metrics.c.step)).where(*where)).scalar()
+    hi = conn.execute(sa.select(sa.func.max(metrics.c.step)).where(*where)).scalar()
+    chart = MetricChart(key)
+    if lo is None or hi is None:
         return chart
-    if count <= max_points:
-        rows = conn.execute(
-            sa.select(metrics.c.step, metrics.c.timestamp, metrics.c.value)
-            .where(*where)
-            .order_by(metrics.c.step, metrics.c.id)
-        ).all()
+    rows = conn.execute(
+        sa.select(metrics.c.step, metrics.c.timestamp, metrics.c.value)
+        .where(*where)
+        .order_by(metrics.c.step, metrics.c.id)
+        .limit(max_points + 1)
+    ).all()
+    if len(rows) <= max_points:
         for step, ts, value in rows:
             chart.steps.append(step)
             chart.timestamps.append(ts)
             chart.values.append(math.nan if value is None else value)
+        chart.points = len(rows)
         return chart
     buckets = max_points // 2
     width = max(1, -(-(hi - lo + 1) // buckets))  # ceil: at most `buckets` buckets
@@ -111,13 +111,15 @@ def get_metric_chart(
             sa.func.max(metrics.c.timestamp),
             sa.func.min(metrics.c.value),
             sa.func.max(metrics.c.value),
+            sa.func.count(),
         )
         .where(*where)
         .group_by(bucket)
         .order_by(bucket)
     ).all()
     chart.downsampled = True
-    for first, last, t_first, t_last, low, high in envelopes:
+    for first, last, t_first, t_last, low, high, count in envelopes:
+        chart.points += count
         chart.steps.append(first)
         chart.timestamps.append(t_first)
         chart.values.append(math.nan if low is None else low)
