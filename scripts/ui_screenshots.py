@@ -51,10 +51,17 @@ def main() -> None:
         write_log(Path(default_log_uri()), n_requests=240, start_ms=now_ms() - 55 * 60_000)
         requester = LocalBackend(backend.meta, backend.artifacts, Actor("dana"))
         requester.request_approval("churn", 1, "alias:prod", "AUC 0.91 on the holdout")
+        card = {
+            "overview": "Churn risk of retail customers, scored nightly.",
+            "use_cases": ["rank customers for the retention campaign"],
+            "limitations": ["not for B2B accounts", "labels arrive a week late"],
+        }
+        backend.set_model_card_fields("churn", 1, card)
+        # path, file, height (None: the viewport), the <summary> to open
         shots = [
-            (f"/runs/{big.id}?tab=metrics", "ui-run-100k-points.png", False),
-            ("/endpoints/churn", "ui-endpoint.png", True),
-            ("/models/churn/versions/1", "ui-model-version-governance.png", True),
+            (f"/runs/{big.id}?tab=metrics", "ui-run-100k-points.png", None, None),
+            ("/endpoints/churn", "ui-endpoint.png", 1750, None),
+            ("/models/churn/versions/1", "ui-model-version-governance.png", 2000, "Request an"),
         ]
         with sync_playwright() as pw:
             browser = pw.chromium.launch(
@@ -64,14 +71,15 @@ def main() -> None:
                 viewport={"width": 1280, "height": 900}, base_url=server.url
             )
             page = context.new_page()
-            for path, name, full in shots:
+            for path, name, height, summary in shots:
+                page.set_viewport_size({"width": 1280, "height": height or 900})
                 page.goto(path)
                 page.wait_for_load_state("networkidle")
                 page.wait_for_function("() => !document.querySelector('.state.loading')")
-                for summary in page.locator("details > summary").all():
-                    summary.click()  # open the request and edit forms
+                if summary:
+                    page.locator("summary", has_text=summary).click()
                 time.sleep(0.3)  # let the canvas charts paint
-                page.screenshot(path=str(IMG / name), full_page=full)
+                page.screenshot(path=str(IMG / name))
                 print(f"wrote {IMG / name}")
             browser.close()
     backend.close()

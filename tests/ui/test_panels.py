@@ -40,7 +40,9 @@ def test_a_long_metric_is_drawn_from_its_envelope_then_in_full(
     assert "max_points=2560" in answer.value.url  # two per pixel column of the viewport
     settle(page)
     note = page.locator(".chart-note")
-    assert "6,000 points, drawn as the lowest and highest value of each of" in note.inner_text()
+    assert "6,000 points, drawn as the lowest and highest value of each range of steps" in (
+        note.inner_text()
+    )
     box = page.locator("figure.chart .u-over").bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * 0.25, y)  # drag over a quarter: load those steps

@@ -44,7 +44,7 @@ function MetricChart({ runId, metric, axis }: { runId: string; metric: string; a
           <>
             <LineChart title={`${metric} by ${axis}`} time={axis === "time"} series={[{ label: metric, x: axis === "time" ? d.time : d.step, y: d.value }]} onZoom={zoom} />
             <p class="chart-note muted">
-              {d.downsampled ? `${d.points.toLocaleString()} points${range ? ` in steps ${range[0]}–${range[1]}` : ""}, drawn as the lowest and highest value of each of ${(d.step.length / 2).toLocaleString()} step ranges` : `${d.points.toLocaleString()} points${range ? ` in steps ${range[0]}–${range[1]}` : ""}`}
+              {d.downsampled ? `${d.points.toLocaleString()} points${range ? ` in steps ${range[0]}–${range[1]}` : ""}, drawn as the lowest and highest value of each range of steps (${d.step.length.toLocaleString()} points on the chart)` : `${d.points.toLocaleString()} points${range ? ` in steps ${range[0]}–${range[1]}` : ""}`}
               {zoom && " · drag across the chart to zoom in"}
               {d.downsampled && !all && (
                 <>
