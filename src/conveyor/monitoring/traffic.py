@@ -11,7 +11,7 @@ to chart; :func:`sample_predictions` returns the newest rows as records.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
 import numpy as np
@@ -58,6 +58,9 @@ class EndpointTraffic:
     error_source: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 @dataclass
 class PredictionSample:
@@ -73,6 +76,9 @@ class PredictionSample:
     window: dict[str, Any]
     total: int
     rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def _check_count(value: object, what: str, maximum: int) -> int:

@@ -12,8 +12,8 @@ full history stays available (``get_metric_columns``, or a narrower ``min_step``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Annotated
+from dataclasses import asdict, dataclass, field
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 
@@ -44,6 +44,9 @@ class MetricChart:
     values: list[float] = field(default_factory=list)
     points: int = 0
     downsampled: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def _check(max_points: object, min_step: object, max_step: object) -> None:
