@@ -1,8 +1,8 @@
 // Approval requests of a model version (history, approve/reject) and those awaiting a decision.
 import { useState } from "preact/hooks";
-import { ApiError, get, post } from "../api";
+import { get, post } from "../api";
 import { Empty, ErrorBox, Show, Status, Time } from "../components";
-import { useData } from "../data";
+import { useAction, useData } from "../data";
 import type { ModelVersionRef } from "../slots";
 import { can, useWho } from "./auth";
 
@@ -29,8 +29,6 @@ interface MayDecide {
   reason: string | null;
   rule: string | null;
 }
-
-const asError = (err: unknown) => (err instanceof ApiError ? err : new ApiError(0, "client", String(err)));
 
 /** The version's requests, newest first, each with its history and, while pending, a decision
  * form for those who may decide; below them a request form for those who may request. */
@@ -61,20 +59,12 @@ export function VersionApprovals({ v }: { v: ModelVersionRef }) {
 function RequestApproval({ v, onRequested }: { v: ModelVersionRef; onRequested: () => void }) {
   const [target, setTarget] = useState("alias:champion");
   const [comment, setComment] = useState("");
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   async function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await post<Approval>("/approvals", { model: v.name, version: v.version, target: target.trim(), comment });
+    if (await run(() => post<Approval>("/approvals", { model: v.name, version: v.version, target: target.trim(), comment }))) {
       setComment("");
       onRequested();
-    } catch (err) {
-      setError(asError(err));
-    } finally {
-      setBusy(false);
     }
   }
   return (
@@ -98,20 +88,10 @@ function RequestApproval({ v, onRequested }: { v: ModelVersionRef; onRequested: 
 
 function ApprovalItem({ approval: a, onDecided }: { approval: Approval; onDecided: () => void }) {
   const [comment, setComment] = useState("");
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const may = useData((s) => (a.status === "pending" ? get<MayDecide>(`/approvals/${encodeURIComponent(a.id)}/may-decide`, undefined, s) : Promise.resolve(null)), [a.id, a.status]);
   async function decide(decision: "approve" | "reject") {
-    setBusy(true);
-    setError(null);
-    try {
-      await post<Approval>(`/approvals/${encodeURIComponent(a.id)}/${decision}`, { comment });
-      onDecided();
-    } catch (err) {
-      setError(asError(err));
-    } finally {
-      setBusy(false);
-    }
+    if (await run(() => post<Approval>(`/approvals/${encodeURIComponent(a.id)}/${decision}`, { comment }))) onDecided();
   }
   const field = `comment-${a.id}`;
   return (

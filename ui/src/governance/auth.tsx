@@ -1,8 +1,8 @@
 // Signing in with an API token when the server asks for one (401), and who is signed in.
 import { useState } from "preact/hooks";
-import { ApiError, get, session } from "../api";
+import { get, session } from "../api";
 import { ErrorBox, useTitle } from "../components";
-import { useData } from "../data";
+import { useAction, useData } from "../data";
 
 /** What `GET /whoami` answers. */
 export interface WhoAmI {
@@ -46,22 +46,12 @@ export function useWho(): WhoAmI | undefined {
 export function SignIn({ reason, onSignedIn }: { reason: string; onSignedIn: () => void }) {
   useTitle("Sign in");
   const [token, setToken] = useState("");
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   async function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
     session.signIn(token);
-    try {
-      await get<WhoAmI>("/whoami");
-      onSignedIn();
-    } catch (err) {
-      session.signOut();
-      setError(err instanceof ApiError ? err : new ApiError(0, "client", String(err)));
-    } finally {
-      setBusy(false);
-    }
+    if (await run(() => get<WhoAmI>("/whoami"))) onSignedIn();
+    else session.signOut();
   }
   return (
     <section class="sign-in">

@@ -1,8 +1,8 @@
 // A model version's model card (Model Card Toolkit layout), its main sections from the JSON.
 import { useState } from "preact/hooks";
-import { ApiError, get, patch, seg } from "../api";
+import { get, patch, seg } from "../api";
 import { ErrorBox, fmt, Show, Table } from "../components";
-import { useData } from "../data";
+import { useAction, useData } from "../data";
 import type { ModelVersion } from "../pages/types";
 import type { ModelVersionRef } from "../slots";
 import { can, useWho } from "./auth";
@@ -143,27 +143,19 @@ function currentFields(mv: ModelVersion): Record<string, string> {
 function CardFieldsEditor({ v, onSaved }: { v: ModelVersionRef; onSaved: () => void }) {
   const mv = useData((s) => get<ModelVersion>(`/models/${seg(v.name)}/versions/${v.version}`, undefined, s), [v.name, v.version]);
   const [draft, setDraft] = useState<Record<string, string> | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   if (!mv.data) return null;
   const values = draft ?? currentFields(mv.data);
   async function save(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
     setSaved(false);
     const fields = Object.fromEntries(EDITABLE.map(([key, , kind]) => [key, kind === "text" ? values[key].trim() : values[key].split("\n").map((l) => l.trim()).filter(Boolean)]));
-    try {
-      await patch(`/models/${seg(v.name)}/versions/${v.version}/card`, { fields });
+    if (await run(() => patch(`/models/${seg(v.name)}/versions/${v.version}/card`, { fields }))) {
       setSaved(true);
       mv.reload();
       setDraft(null);
       onSaved();
-    } catch (err) {
-      setError(err instanceof ApiError ? err : new ApiError(0, "client", String(err)));
-    } finally {
-      setBusy(false);
     }
   }
   return (
