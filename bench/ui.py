@@ -14,7 +14,8 @@ Measured (median of ``--reps``):
   b. sort by a metric (click on its header, until the new first page is shown)
   c. filter by a search expression (submit, until the matching rows are shown)
   d. compare 200 runs (param diff, parallel coordinates, one metric overlay)
-  e. a run page charting 100,000 metric points
+  e. a run page charting a metric of 100,000 points (drawn from the min/max envelope the
+     server computes for the chart's width: 2 values per pixel column of the viewport)
 and, with a plain HTTP client, each API request those pages make (server-side time: loopback,
 so it is the server's time plus a few tenths of a millisecond).
 
@@ -243,7 +244,12 @@ def time_requests(base: str, seeded: dict[str, Any], reps: int, points: int) -> 
             },
         ),
         "one run": ("GET", f"/api/v1/runs/{big}", None),
-        f"metric columns, {points:,} points": (
+        f"metric chart, {points:,} points to 2,800 (what the run page asks)": (
+            "GET",
+            f"/api/v1/runs/{big}/metric-chart?key=loss&max_points=2800",
+            None,
+        ),
+        f"metric columns, all {points:,} points (on demand)": (
             "GET",
             f"/api/v1/runs/{big}/metric-columns?key=loss",
             None,

@@ -190,6 +190,8 @@ def test_openapi_lists_the_deployment_routes(client: httpx.Client) -> None:
         ("get", "/api/v1/deployments/{endpoint}/revisions"),
         ("get", "/api/v1/deployments/{endpoint}/revisions/{revision}"),
         ("post", "/api/v1/deployments/{endpoint}/rollback"),
+        ("get", "/api/v1/deployments/{endpoint}/traffic"),
+        ("get", "/api/v1/deployments/{endpoint}/predictions"),
     }
     deploy = doc["paths"]["/api/v1/deployments/{endpoint}/revisions"]["post"]
     ref = deploy["requestBody"]["content"]["application/json"]["schema"]["$ref"]

@@ -152,3 +152,30 @@ def test_bad_targets_and_filters_are_422(secured: Secured) -> None:
         with pytest.raises(ValidationFailed, match="status must be one of"):
             editor.list_approvals(status="maybe")
     assert secured.local.list_approvals() == []
+
+
+def test_may_decide_answers_what_deciding_would(secured: Secured) -> None:
+    """The question the UI asks before offering Approve/Reject gives the refusal's reason."""
+    v = _version(secured, creator="admin")
+    with secured.client("editor") as editor:
+        asked = editor.request_approval("churn", v, "alias:champion")
+        assert editor.whoami()["permissions"] == ["*:read", "*:write", "approvals:request"]
+        answer = editor.may_decide_approval(asked.id)
+        assert (answer["allowed"], answer["rule"]) == (False, "separation_of_duties")
+    with secured.client("viewer") as viewer:
+        answer = viewer.may_decide_approval(asked.id)
+        assert (answer["allowed"], answer["rule"]) == (False, "approval_policy")
+        assert "viewer is viewer" in answer["reason"]
+    with secured.client("admin") as admin:
+        assert admin.may_decide_approval(asked.id)["rule"] == "separation_of_duties"
+    with secured.client("approver") as approver:
+        assert approver.may_decide_approval(asked.id) == {
+            "allowed": True,
+            "reason": None,
+            "rule": None,
+        }
+        approver.approve_request(asked.id, "four eyes")
+        answer = approver.may_decide_approval(asked.id)
+        assert (answer["allowed"], answer["rule"]) == (False, "decisions_are_final")
+    assert secured.local.may_decide_approval(asked.id)["allowed"] is False
+    assert secured.local.whoami()["permissions"] == ["*:*"]

@@ -104,6 +104,7 @@ def seed(client: Any, workdir: Path) -> dict[str, Any]:
     client.end_run(first.id, "FINISHED")
     version = client.register_model(model_uri=f"runs:/{first.id}/model", name="churn")
     client.set_model_alias("churn", "champion", version.version)
+    client.deploy("churn", model="churn@champion", compile=False)
     client.create_monitor(
         {
             "name": "churn-drift",

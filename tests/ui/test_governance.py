@@ -85,13 +85,48 @@ def test_a_viewer_sees_why_it_cannot_approve(browser: Any, secured_ui: dict[str,
         pg.goto("/models/churn/versions/1")
         _sign_in(pg, secured_ui["tokens"]["viewer"])
         item = pg.locator(f'[data-approval="{approval}"]')
-        item.get_by_label("Comment (why; required)").fill("looks fine")
-        item.get_by_role("button", name="Approve").click()
-        box = item.locator(".error")
-        box.wait_for()
-        text = box.inner_text()
-        assert "403" in text and "approvals:decide" in text, text
+        item.locator(".may-not").wait_for()
+        assert "the approval policy for alias:staging lets role(s) approver, admin" in (
+            item.locator(".may-not").inner_text()
+        )
+        assert item.get_by_role("button", name="Approve").count() == 0
+        assert pg.get_by_text("Request an approval").count() == 0  # viewers cannot request
+        assert pg.get_by_text("Edit the card's fields").count() == 0
     assert secured_ui["local"].get_approval(approval).status == "pending"
+
+
+def test_an_editor_requests_an_approval_and_edits_the_card(
+    browser: Any, secured_ui: dict[str, Any]
+) -> None:
+    with open_page(browser, secured_ui["url"]) as pg:
+        pg.goto("/models/churn/versions/1")
+        _sign_in(pg, secured_ui["tokens"]["editor"])
+        pg.locator("h1", has_text="churn v1").wait_for()
+        settle(pg)
+        pg.get_by_text("Request an approval").click()
+        pg.get_by_label("Target (alias:<name> or deployment:<endpoint>)").fill("alias:canary")
+        pg.get_by_label("Why (for the approver)").fill("better recall on segment B")
+        pg.get_by_role("button", name="Request approval").click()
+        item = pg.locator("article.approval", has_text="alias:canary")
+        item.wait_for()
+        # the editor requested it: separation of duties, said before any click
+        assert "separation of duties" in item.locator(".may-not").inner_text()
+        pg.get_by_text("Edit the card's fields").click()
+        pg.get_by_label("Limitations (one per line)").fill("not for B2B\nlabels lag a week")
+        pg.get_by_label("Overview").fill("Churn risk of retail customers.")
+        pg.get_by_role("button", name="Save the card's fields").click()
+        pg.get_by_role("status").filter(has_text="Saved.").wait_for()
+        card = pg.locator("section", has=pg.locator("h2", has_text="Model card"))
+        card.get_by_text("not for B2B; labels lag a week").wait_for()
+        assert "Churn risk of retail customers." in card.inner_text()
+        assert axe_violations(pg) == []
+    local = secured_ui["local"]
+    asked = [a for a in local.list_approvals(model="churn") if a.target == "alias:canary"]
+    assert [(a.requested_by, a.comment) for a in asked] == [
+        ("editor", "better recall on segment B")
+    ]
+    fields = local.get_model_card("churn", 1)["considerations"]["limitations"]
+    assert [f["description"] for f in fields] == ["not for B2B", "labels lag a week"]
 
 
 def test_an_approver_approves_a_pending_request(browser: Any, secured_ui: dict[str, Any]) -> None:

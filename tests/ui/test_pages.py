@@ -31,6 +31,7 @@ def _pages(data: dict[str, Any]) -> list[tuple[str, str]]:
         ("/models/churn", "Model churn"),
         ("/models/churn/versions/1", "churn v1"),
         ("/endpoints", "Endpoints"),
+        ("/endpoints/churn", "Endpoint churn"),
         ("/monitoring", "Monitoring"),
         ("/monitors/churn-drift", "Monitor churn-drift"),
         ("/pipelines", "Pipelines"),

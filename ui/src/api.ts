@@ -89,6 +89,7 @@ async function request<T>(method: string, path: string, init: { query?: Query; b
 
 export const get = <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>("GET", path, { query, signal });
 export const post = <T>(path: string, body: unknown, signal?: AbortSignal) => request<T>("POST", path, { body, signal });
+export const patch = <T>(path: string, body: unknown, signal?: AbortSignal) => request<T>("PATCH", path, { body, signal });
 
 /** The URL of a blob's bytes (artifact previews, downloads). */
 export const blobUrl = (sha256: string) => `${API}/blobs/${sha256}`;

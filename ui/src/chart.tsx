@@ -28,9 +28,13 @@ function align(series: Series[]): uPlot.AlignedData {
   return [Array.from(x), ...ys] as uPlot.AlignedData;
 }
 
-/** A line chart of `series`; `time`: the x axis holds epoch milliseconds. */
-export function LineChart({ series, title, time = false, height = 220 }: { series: Series[]; title: string; time?: boolean; height?: number }) {
+/** A line chart of `series`; `time`: the x axis holds epoch milliseconds. `onZoom`: a drag
+ * over the plot asks for that x range (the caller loads it) instead of zooming the points it has. */
+export function LineChart({ series, title, time = false, height = 220, onZoom }: { series: Series[]; title: string; time?: boolean; height?: number; onZoom?: (min: number, max: number) => void }) {
   const box = useRef<HTMLDivElement>(null);
+  const zoom = useRef(onZoom);
+  zoom.current = onZoom;
+  const zoomable = onZoom !== undefined;
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -46,6 +50,20 @@ export function LineChart({ series, title, time = false, height = 220 }: { serie
         scales: { x: { time } },
         axes: [axis, axis],
         legend: { show: series.length > 1 },
+        cursor: { drag: { x: true, y: false, setScale: !zoomable } },
+        hooks: zoomable
+          ? {
+              setSelect: [
+                (u: uPlot) => {
+                  if (u.select.width < 2) return;
+                  const lo = u.posToVal(u.select.left, "x");
+                  const hi = u.posToVal(u.select.left + u.select.width, "x");
+                  u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+                  zoom.current?.(lo, hi);
+                },
+              ],
+            }
+          : {},
         series: [{ label: time ? "time" : "step" }, ...series.map((s, i) => ({ label: s.label, stroke: color(i), width: 1.5, spanGaps: true, points: { show: s.x.length <= 50, size: 6, fill: color(i) } }))],
       },
       data,
@@ -57,6 +75,6 @@ export function LineChart({ series, title, time = false, height = 220 }: { serie
       resize.disconnect();
       plot.destroy();
     };
-  }, [series, time, height]);
+  }, [series, time, height, zoomable]);
   return <figure class="chart" role="img" aria-label={title} ref={box} />;
 }

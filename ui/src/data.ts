@@ -20,11 +20,34 @@ export function useData<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
       (data) => controller.signal.aborted || setState({ data, loading: false }),
       (err: unknown) => {
         if (controller.signal.aborted) return;
-        const error = err instanceof ApiError ? err : new ApiError(0, "client", String((err as Error)?.message ?? err));
-        setState({ error, loading: false });
+        setState({ error: asApiError(err), loading: false });
       },
     );
     return () => controller.abort();
   }, [...deps, tick]);
   return { ...state, reload: () => setTick((n) => n + 1) };
+}
+
+/** `err` as an ApiError (the API's own, or a client-side one with the thrown message). */
+export const asApiError = (err: unknown) => (err instanceof ApiError ? err : new ApiError(0, "client", String((err as Error)?.message ?? err)));
+
+/** What a form does (a POST, a PATCH): `busy` while `run(action)` runs, `error` when it failed
+ * (the API's message); `run` resolves to whether it succeeded. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  async function run(action: () => Promise<unknown>): Promise<boolean> {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+      return true;
+    } catch (err) {
+      setError(asApiError(err));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { busy, error, run };
 }

@@ -38,6 +38,7 @@ MODULES = [
     "conveyor.deployments.rollout_cli",
     "conveyor.deployments.packaging_cli",
     "conveyor.monitoring.cli",
+    "conveyor.monitoring.traffic_cli",
     "conveyor.pipelines.cli",
     "conveyor.pipelines.trigger_cli",
     "conveyor.pipelines.ci_cli",

@@ -33,11 +33,12 @@ from conveyor.lineage import bundle, card, card_fields
 from conveyor.lineage import service as lineage
 from conveyor.monitoring import crud as monitors
 from conveyor.monitoring import operations as monitoring
+from conveyor.monitoring import traffic
 from conveyor.pipelines import service as pipelines
 from conveyor.pipelines import triggers
 from conveyor.registry import register
 from conveyor.registry import service as registry
-from conveyor.tracking import ingest, run_artifacts
+from conveyor.tracking import ingest, metric_chart, run_artifacts
 from conveyor.tracking import service as tracking
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ class Client:
         tracking.get_metric_history, "GET", "/runs/{run_id}/metric-history", key="points"
     )
     get_metric_columns = Op(tracking.get_metric_columns, "GET", "/runs/{run_id}/metric-columns")
+    get_metric_chart = Op(metric_chart.get_metric_chart, "GET", "/runs/{run_id}/metric-chart")
 
     # -- artifacts (streamed: hand-written routes in api/routers/artifacts.py) -------------
     upload_artifact = Op(
@@ -250,6 +252,20 @@ class Client:
     )
     list_alerts = Op(monitors.list_alerts, "GET", "/alerts", key="alerts")
     get_alert = Op(monitors.get_alert, "GET", "/alerts/{alert_id}")
+    endpoint_traffic = Op(
+        traffic.endpoint_traffic,
+        "GET",
+        "/deployments/{endpoint}/traffic",
+        tx="stores",
+        permission="deployments:read",  # reads the prediction log, writes nothing
+    )
+    sample_predictions = Op(
+        traffic.sample_predictions,
+        "GET",
+        "/deployments/{endpoint}/predictions",
+        tx="stores",
+        permission="deployments:read",
+    )
     # -- pipelines and triggers (running a pipeline imports user code: local only) --------
     list_pipeline_runs = Op(pipelines.list_pipeline_runs, "GET", "/pipelines/runs", key="runs")
     get_pipeline_run = Op(pipelines.get_pipeline_run, "GET", "/pipelines/runs/{run_id}")
@@ -434,6 +450,13 @@ class Client:
     )
     list_approvals = Op(approvals.list_approvals, "GET", "/approvals", key="approvals")
     get_approval = Op(approvals.get_approval, "GET", "/approvals/{approval_id}")
+    may_decide_approval = Op(
+        approvals.may_decide,
+        "GET",
+        "/approvals/{approval_id}/may-decide",
+        tx="stores",
+        permission="approvals:read",  # a question about the caller: anyone may ask it
+    )
     approve_request = Op(
         approvals.approve_request,
         "POST",

@@ -30,10 +30,11 @@ from conveyor.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from conveyor.governance.identity import DEFAULT_PROJECT
+from conveyor.governance.identity import DEFAULT_PROJECT, Actor
 from conveyor.governance.roles import RoleName, check_role
 from conveyor.governance.tables import approval_policies, approval_requests
 from conveyor.store import UnitOfWork
+from conveyor.store.stores import Stores
 from conveyor.store.tables import DEFAULT_PROJECT_ID, runs
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "get_approval",
     "list_approval_policies",
     "list_approvals",
+    "may_decide",
     "reject_request",
     "request_approval",
     "require_approval",
@@ -288,6 +290,58 @@ def _creators(conn: sa.Connection, model: str, version: int) -> set[str]:
     return names
 
 
+def _refusal(conn: sa.Connection, actor: Actor, request: Approval) -> PermissionDenied | None:
+    """Why ``actor`` may not decide ``request`` (separation of duties, the target's policy),
+    or None when it may."""
+    who = str(actor)
+    makers = _creators(conn, request.model, request.version) | {request.requested_by}
+    if who in makers:
+        return PermissionDenied(
+            f"{who} created or requested {request.model}/{request.version}, so cannot decide "
+            "its approval (separation of duties); another approver must",
+            details={"rule": "separation_of_duties", "actor": who},
+        )
+    policy = _matching(conn, request.target)
+    allowed = policy.roles if policy is not None else list(DEFAULT_APPROVER_ROLES)
+    role = actor.role_in(actor.project or DEFAULT_PROJECT) if actor.restricted else None
+    if actor.restricted and role not in allowed:
+        return PermissionDenied(
+            f"the approval policy for {request.target} lets role(s) {', '.join(allowed)} "
+            f"decide; {who} is {role or 'without a role'}; an admin of the project can "
+            "grant a role or change the policy (`conveyor approvals policy`)",
+            details={"rule": "approval_policy", "roles": allowed, "role": role},
+        )
+    return None
+
+
+def may_decide(stores: Stores, approval_id: str) -> dict[str, Any]:
+    """Whether the caller may approve or reject a request now: ``{"allowed", "reason",
+    "rule"}`` (``reason``: why not — already decided, separation of duties, the target's
+    approval policy). What the web UI asks before it offers Approve and Reject."""
+    with stores.read() as conn:
+        request = get_approval(conn, approval_id)
+        if request.status != "pending":
+            return {
+                "allowed": False,
+                "reason": f"already {request.status} by {request.decided_by}",
+                "rule": "decisions_are_final",
+            }
+        refusal = _refusal(conn, stores.actor, request)
+    if refusal is None and stores.actor.restricted:
+        from conveyor.governance.roles import has_permission
+
+        role = stores.actor.role_in(stores.actor.project or DEFAULT_PROJECT)
+        if not has_permission(role, "approvals:decide"):
+            refusal = PermissionDenied(
+                f"{stores.actor} is {role or 'without a role'}: deciding approvals needs the "
+                "permission approvals:decide (roles approver, admin)",
+                details={"rule": "permission", "role": role},
+            )
+    if refusal is None:
+        return {"allowed": True, "reason": None, "rule": None}
+    return {"allowed": False, "reason": refusal.message, "rule": refusal.details.get("rule")}
+
+
 def _decide(uow: UnitOfWork, approval_id: str, status: str, comment: str) -> Approval:
     if not isinstance(comment, str) or not comment.strip():
         raise ValidationFailed(f'say why in a comment: `--comment "..."` ({status})')
@@ -298,25 +352,10 @@ def _decide(uow: UnitOfWork, approval_id: str, status: str, comment: str) -> App
             f"{request.decided_by}; decisions are final: file a new request",
             details={"rule": "decisions_are_final", "status": request.status},
         )
-    actor = uow.actor
-    who = str(actor)
-    makers = _creators(uow.conn, request.model, request.version) | {request.requested_by}
-    if who in makers:
-        raise PermissionDenied(
-            f"{who} created or requested {request.model}/{request.version}, so cannot decide "
-            "its approval (separation of duties); another approver must",
-            details={"rule": "separation_of_duties", "actor": who},
-        )
-    policy = _matching(uow.conn, request.target)
-    allowed = policy.roles if policy is not None else list(DEFAULT_APPROVER_ROLES)
-    role = actor.role_in(actor.project or DEFAULT_PROJECT) if actor.restricted else None
-    if actor.restricted and role not in allowed:
-        raise PermissionDenied(
-            f"the approval policy for {request.target} lets role(s) {', '.join(allowed)} "
-            f"decide; {who} is {role or 'without a role'}; an admin of the project can "
-            "grant a role or change the policy (`conveyor approvals policy`)",
-            details={"rule": "approval_policy", "roles": allowed, "role": role},
-        )
+    refusal = _refusal(uow.conn, uow.actor, request)
+    if refusal is not None:
+        raise refusal
+    who = str(uow.actor)
     result = uow.conn.execute(
         approval_requests.update()
         .where(approval_requests.c.id == approval_id, approval_requests.c.status == "pending")

@@ -21,7 +21,7 @@ from conveyor._schema import END, Rule
 from conveyor._util import new_id, now_ms, to_iso
 from conveyor.errors import Conflict, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from conveyor.governance.identity import DEFAULT_PROJECT, Actor
-from conveyor.governance.roles import RoleName, check_role
+from conveyor.governance.roles import ROLE_PERMISSIONS, RoleName, check_role
 from conveyor.governance.tables import api_tokens, role_bindings, users
 from conveyor.governance.tokens import new_token, parse_duration, parse_token
 from conveyor.store import UnitOfWork
@@ -233,14 +233,18 @@ def list_users(conn: sa.Connection) -> list[User]:
 
 
 def whoami(stores: Stores) -> dict[str, Any]:
-    """Who this call runs as, in which project, with which role."""
+    """Who this call runs as, in which project, with which role and its permission
+    patterns (``"*:read"``, ``"approvals:decide"`` ...; ``["*:*"]`` when unrestricted)."""
     actor = stores.actor
+    role = actor.role_in() if actor.restricted else None
     return {
         "name": actor.name,
         "kind": actor.kind,
         "project": actor.project,
-        "role": actor.role_in() if actor.restricted else "unrestricted",
+        "role": role if actor.restricted else "unrestricted",
         "roles": dict(actor.roles) if actor.roles is not None else None,
+        # the role's permission patterns ("*:read" ...): what the web UI offers
+        "permissions": list(ROLE_PERMISSIONS.get(role or "", ())) if actor.restricted else ["*:*"],
     }
 
 

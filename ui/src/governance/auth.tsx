@@ -1,8 +1,8 @@
 // Signing in with an API token when the server asks for one (401), and who is signed in.
 import { useState } from "preact/hooks";
-import { ApiError, get, session } from "../api";
+import { get, session } from "../api";
 import { ErrorBox, useTitle } from "../components";
-import { useData } from "../data";
+import { useAction, useData } from "../data";
 
 /** What `GET /whoami` answers. */
 export interface WhoAmI {
@@ -11,28 +11,47 @@ export interface WhoAmI {
   project: string;
   role: string;
   roles: Record<string, string> | null;
+  /** The role's permission patterns (`*:read`, `approvals:decide`; `*:*` when unrestricted). */
+  permissions: string[];
+}
+
+let asked: { token: string | null; answer: Promise<WhoAmI> } | null = null;
+
+/** Who this tab acts as: `/whoami`, asked once per token. */
+export function whoami(): Promise<WhoAmI> {
+  const token = session.token();
+  if (!asked || asked.token !== token) {
+    const answer = get<WhoAmI>("/whoami");
+    asked = { token, answer };
+    answer.catch(() => (asked = null));
+  }
+  return asked.answer;
+}
+
+/** Whether `who` holds `permission` ("<area>:<verb>"; a pattern's `*` matches any area or verb). */
+export function can(who: WhoAmI | undefined, permission: string): boolean {
+  const [area, verb] = permission.split(":");
+  return (who?.permissions ?? []).some((p) => {
+    const [a, v] = p.split(":");
+    return (a === "*" || a === area) && (v === "*" || v === verb);
+  });
+}
+
+/** The caller's identity for a view (undefined while it loads or when it cannot be read). */
+export function useWho(): WhoAmI | undefined {
+  return useData((_s) => whoami(), [session.token()]).data;
 }
 
 /** The sign-in view: an API token, checked against `/whoami`, kept in sessionStorage. */
 export function SignIn({ reason, onSignedIn }: { reason: string; onSignedIn: () => void }) {
   useTitle("Sign in");
   const [token, setToken] = useState("");
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   async function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
     session.signIn(token);
-    try {
-      await get<WhoAmI>("/whoami");
-      onSignedIn();
-    } catch (err) {
-      session.signOut();
-      setError(err instanceof ApiError ? err : new ApiError(0, "client", String(err)));
-    } finally {
-      setBusy(false);
-    }
+    if (await run(() => get<WhoAmI>("/whoami"))) onSignedIn();
+    else session.signOut();
   }
   return (
     <section class="sign-in">

@@ -1,8 +1,11 @@
 // A model version's model card (Model Card Toolkit layout), its main sections from the JSON.
-import { get, seg } from "../api";
-import { fmt, Show, Table } from "../components";
-import { useData } from "../data";
+import { useState } from "preact/hooks";
+import { get, patch, seg } from "../api";
+import { ErrorBox, fmt, Show, Table } from "../components";
+import { useAction, useData } from "../data";
+import type { ModelVersion } from "../pages/types";
 import type { ModelVersionRef } from "../slots";
+import { can, useWho } from "./auth";
 
 type Obj = Record<string, unknown>;
 
@@ -37,7 +40,10 @@ const ci = (m: Metric) => (m.confidence_interval ? `[${fmt(m.confidence_interval
 /** The card: details, parameters, performance and considerations (empty ones say how to fill them). */
 export function ModelCard({ v }: { v: ModelVersionRef }) {
   const card = useData((s) => get<Card>(`/models/${seg(v.name)}/versions/${v.version}/card`, { resamples: 200 }, s), [v.name, v.version]);
+  const who = useWho();
   return (
+    <>
+    {can(who, "models:write") && <CardFieldsEditor v={v} onSaved={card.reload} />}
     <Show loaded={card} what="Building the model card">
       {(c) => {
         const d = c.model_details;
@@ -104,5 +110,75 @@ export function ModelCard({ v }: { v: ModelVersionRef }) {
         );
       }}
     </Show>
+    </>
+  );
+}
+
+/** The user-written card fields (Model Card Toolkit names): text, or one item per line. */
+const EDITABLE: [string, string, "text" | "list"][] = [
+  ["overview", "Overview", "text"],
+  ["owners", "Owners", "list"],
+  ["licenses", "Licenses", "list"],
+  ["users", "Intended users", "list"],
+  ["use_cases", "Intended use cases", "list"],
+  ["out_of_scope_uses", "Out-of-scope uses", "list"],
+  ["limitations", "Limitations", "list"],
+  ["tradeoffs", "Trade-offs", "list"],
+  ["ethical_considerations", "Ethical considerations (risk: mitigation)", "list"],
+];
+
+const CARD_TAG = "conveyor.card";
+
+function currentFields(mv: ModelVersion): Record<string, string> {
+  let stored: Record<string, unknown> = {};
+  try {
+    stored = JSON.parse(mv.tags?.[CARD_TAG] ?? "{}") as Record<string, unknown>;
+  } catch {
+    stored = {};
+  }
+  return Object.fromEntries(EDITABLE.map(([key]) => [key, Array.isArray(stored[key]) ? (stored[key] as string[]).join("\n") : String(stored[key] ?? "")]));
+}
+
+/** Edit the card's user-written fields (`PATCH .../card`, audited); for those who may write models. */
+function CardFieldsEditor({ v, onSaved }: { v: ModelVersionRef; onSaved: () => void }) {
+  const mv = useData((s) => get<ModelVersion>(`/models/${seg(v.name)}/versions/${v.version}`, undefined, s), [v.name, v.version]);
+  const [draft, setDraft] = useState<Record<string, string> | null>(null);
+  const [saved, setSaved] = useState(false);
+  const { busy, error, run } = useAction();
+  if (!mv.data) return null;
+  const values = draft ?? currentFields(mv.data);
+  async function save(event: Event) {
+    event.preventDefault();
+    setSaved(false);
+    const fields = Object.fromEntries(EDITABLE.map(([key, , kind]) => [key, kind === "text" ? values[key].trim() : values[key].split("\n").map((l) => l.trim()).filter(Boolean)]));
+    if (await run(() => patch(`/models/${seg(v.name)}/versions/${v.version}/card`, { fields }))) {
+      setSaved(true);
+      mv.reload();
+      setDraft(null);
+      onSaved();
+    }
+  }
+  return (
+    <details class="card-edit">
+      <summary>Edit the card's fields</summary>
+      <form onSubmit={save}>
+        {EDITABLE.map(([key, label, kind]) => (
+          <div key={key} class="field">
+            <label for={`card-${key}`}>
+              {label}
+              {kind === "list" && <span class="muted"> (one per line)</span>}
+            </label>
+            <textarea id={`card-${key}`} name={key} rows={kind === "text" ? 3 : 2} value={values[key]} onInput={(e) => setDraft({ ...values, [key]: (e.target as HTMLTextAreaElement).value })} />
+          </div>
+        ))}
+        <div class="buttons">
+          <button type="submit" disabled={busy}>
+            Save the card's fields
+          </button>
+          {saved && <span role="status">Saved.</span>}
+        </div>
+      </form>
+      {error && <ErrorBox error={error} />}
+    </details>
   );
 }

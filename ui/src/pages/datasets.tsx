@@ -1,34 +1,26 @@
 import { get, seg } from "../api";
-import { Badge, Empty, ErrorBox, KeyValues, Loading, Page, Section, Show, Table, Time, fmt, parseSort, short, sortParam } from "../components";
+import { Badge, Empty, ErrorBox, KeyValues, Loading, Page, Section, Show, Table, Time, fmt, short } from "../components";
 import { useData } from "../data";
+import { ListPage } from "../listview";
 import { href, navigate, setQuery, useLocation } from "../router";
 import type { Dataset, DatasetVersion, ProfileColumn } from "./types";
 
 export function Datasets() {
-  const loc = useLocation();
-  const sort = parseSort(loc.query.get("sort"), { key: "name", desc: false });
-  const list = useData((s) => get<{ datasets: Dataset[] }>("/datasets", undefined, s), []);
   return (
-    <Page title="Datasets">
-      <Show loaded={list}>
-        {(d) => (
-          <Table
-            label="Datasets"
-            rows={d.datasets}
-            rowKey={(x) => x.id}
-            rowHref={(x) => `/datasets/${x.name}`}
-            sort={sort}
-            onSort={(s) => setQuery({ sort: sortParam(s) }, true)}
-            empty="No dataset yet: conveyor.log_dataset(frame, 'name') versions one."
-            columns={[
-              { key: "name", label: "Name", sort: (x) => x.name, render: (x) => <a href={`/datasets/${x.name}`}>{x.name}</a> },
-              { key: "latest", label: "Latest version", numeric: true, sort: (x) => x.latest_version, render: (x) => x.latest_version },
-              { key: "created", label: "Created", sort: (x) => x.created_at, render: (x) => <Time ms={x.created_at} /> },
-            ]}
-          />
-        )}
-      </Show>
-    </Page>
+    <ListPage<Dataset>
+      title="Datasets"
+      path="/datasets"
+      field="datasets"
+      defaultSort={{ key: "name", desc: false }}
+      rowKey={(x) => x.id}
+      rowHref={(x) => `/datasets/${x.name}`}
+      empty="No dataset yet: conveyor.log_dataset(frame, 'name') versions one."
+      columns={[
+        { key: "name", label: "Name", sort: (x) => x.name, render: (x) => <a href={`/datasets/${x.name}`}>{x.name}</a> },
+        { key: "latest", label: "Latest version", numeric: true, sort: (x) => x.latest_version, render: (x) => x.latest_version },
+        { key: "created", label: "Created", sort: (x) => x.created_at, render: (x) => <Time ms={x.created_at} /> },
+      ]}
+    />
   );
 }
 

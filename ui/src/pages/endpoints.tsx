@@ -2,6 +2,7 @@ import { ApiError, get, seg } from "../api";
 import { Badge, Empty, ErrorBox, Loading, Page, Section, Show, Status, Table, Time, fmt, type Column } from "../components";
 import { useData } from "../data";
 import { AlertsTable } from "./monitoring";
+import { PredictionSample, TrafficPanel } from "./traffic";
 import type { Alert, Deployment, Revision } from "./types";
 
 interface Decision { seq: number; action: string; state: string; step: number; weight: number; revision: number | null; analysis: { verdict?: string; checks?: Record<string, unknown>[] } | null; reason: string; actor: string; at: number }
@@ -119,10 +120,11 @@ export function EndpointPage({ name }: { name: string }) {
           )}
         </Show>
       </Section>
-      <Section title="Latency, throughput and prediction log">
-        <Empty>
-          Not served through the API yet: monitors on latency.p99 and the prediction log's windows appear on the <a href="/monitoring">Monitoring</a> page.
-        </Empty>
+      <Section title="Latency, throughput and errors">
+        <TrafficPanel endpoint={d.name} />
+      </Section>
+      <Section title="Prediction log">
+        <PredictionSample endpoint={d.name} />
       </Section>
     </Page>
   );

@@ -1,35 +1,27 @@
 import { useState } from "preact/hooks";
 import { ApiError, get, post } from "../api";
-import { ErrorBox, Loading, Page, Show, Status, Table, Time, fmt, parseSort, short, sortParam, type Column, type Sort } from "../components";
+import { ErrorBox, Loading, Page, Status, Table, Time, fmt, short, type Column, type Sort } from "../components";
 import { useData } from "../data";
+import { ListPage } from "../listview";
 import { href, navigate, setQuery, useLocation } from "../router";
 import type { Experiment, Run } from "./types";
 
 export function Experiments() {
-  const loc = useLocation();
-  const sort = parseSort(loc.query.get("sort"), { key: "created", desc: true });
-  const list = useData((s) => get<{ experiments: Experiment[] }>("/experiments", undefined, s), []);
   return (
-    <Page title="Experiments">
-      <Show loaded={list}>
-        {(d) => (
-          <Table
-            label="Experiments"
-            rows={d.experiments}
-            rowKey={(e) => e.id}
-            rowHref={(e) => `/experiments/${e.id}`}
-            sort={sort}
-            onSort={(s) => setQuery({ sort: sortParam(s) }, true)}
-            empty="No experiment yet: conveyor.set_experiment('name') creates one."
-            columns={[
-              { key: "name", label: "Name", sort: (e) => e.name, render: (e) => <a href={`/experiments/${e.id}`}>{e.name}</a> },
-              { key: "description", label: "Description", render: (e) => e.description },
-              { key: "created", label: "Created", sort: (e) => e.created_at, render: (e) => <Time ms={e.created_at} /> },
-            ]}
-          />
-        )}
-      </Show>
-    </Page>
+    <ListPage<Experiment>
+      title="Experiments"
+      path="/experiments"
+      field="experiments"
+      defaultSort={{ key: "created", desc: true }}
+      rowKey={(e) => e.id}
+      rowHref={(e) => `/experiments/${e.id}`}
+      empty="No experiment yet: conveyor.set_experiment('name') creates one."
+      columns={[
+        { key: "name", label: "Name", sort: (e) => e.name, render: (e) => <a href={`/experiments/${e.id}`}>{e.name}</a> },
+        { key: "description", label: "Description", render: (e) => e.description },
+        { key: "created", label: "Created", sort: (e) => e.created_at, render: (e) => <Time ms={e.created_at} /> },
+      ]}
+    />
   );
 }
 

@@ -1,36 +1,28 @@
 import { get, seg } from "../api";
-import { Badge, Empty, ErrorBox, KeyValues, Loading, Page, Section, Show, Status, Table, Time, fmt, parseSort, short, sortParam } from "../components";
+import { Badge, Empty, ErrorBox, KeyValues, Loading, Page, Section, Show, Status, Table, Time, fmt, short } from "../components";
 import { useData } from "../data";
-import { setQuery, useLocation } from "../router";
+import { ListPage } from "../listview";
+import { GlobalExplanations } from "./explanations";
 import { modelVersionPanels } from "../slots";
 import type { Model, ModelVersion } from "./types";
 
 export function Models() {
-  const loc = useLocation();
-  const sort = parseSort(loc.query.get("sort"), { key: "name", desc: false });
-  const list = useData((s) => get<{ models: Model[] }>("/models", undefined, s), []);
   return (
-    <Page title="Models">
-      <Show loaded={list}>
-        {(d) => (
-          <Table
-            label="Models"
-            rows={d.models}
-            rowKey={(m) => m.id}
-            rowHref={(m) => `/models/${m.name}`}
-            sort={sort}
-            onSort={(s) => setQuery({ sort: sortParam(s) }, true)}
-            empty="No registered model yet: conveyor.register_model('runs:/<run>/model', 'name')."
-            columns={[
-              { key: "name", label: "Name", sort: (m) => m.name, render: (m) => <a href={`/models/${m.name}`}>{m.name}</a> },
-              { key: "latest", label: "Latest", numeric: true, sort: (m) => m.latest_version, render: (m) => m.latest_version },
-              { key: "aliases", label: "Aliases", render: (m) => <Aliases aliases={m.aliases} model={m.name} /> },
-              { key: "updated", label: "Updated", sort: (m) => m.updated_at, render: (m) => <Time ms={m.updated_at} /> },
-            ]}
-          />
-        )}
-      </Show>
-    </Page>
+    <ListPage<Model>
+      title="Models"
+      path="/models"
+      field="models"
+      defaultSort={{ key: "name", desc: false }}
+      rowKey={(m) => m.id}
+      rowHref={(m) => `/models/${m.name}`}
+      empty="No registered model yet: conveyor.register_model('runs:/<run>/model', 'name')."
+      columns={[
+        { key: "name", label: "Name", sort: (m) => m.name, render: (m) => <a href={`/models/${m.name}`}>{m.name}</a> },
+        { key: "latest", label: "Latest", numeric: true, sort: (m) => m.latest_version, render: (m) => m.latest_version },
+        { key: "aliases", label: "Aliases", render: (m) => <Aliases aliases={m.aliases} model={m.name} /> },
+        { key: "updated", label: "Updated", sort: (m) => m.updated_at, render: (m) => <Time ms={m.updated_at} /> },
+      ]}
+    />
   );
 }
 
@@ -182,6 +174,9 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
               { key: "sha", label: "sha256", render: (f) => <code>{short(f.sha256)}</code> },
             ]}
           />
+        </Section>
+        <Section title="Global explanations">
+          <GlobalExplanations name={v.name} version={v.version} />
         </Section>
         {modelVersionPanels.map((p) => (
           <Section key={p.title} title={p.title} wide={p.wide}>

@@ -7,20 +7,73 @@ import { setQuery, useLocation } from "../router";
 import { runPanels } from "../slots";
 import type { Artifact, Run } from "./types";
 
-/** One metric's history as typed columns (steps, times, values) for the chart. */
-export async function history(runId: string, key: string, signal: AbortSignal) {
-  const d = await get<{ steps: number[]; timestamps: number[]; values: (number | string)[] }>(`/runs/${runId}/metric-columns`, { key }, signal);
-  const value = Float64Array.from(d.values, (v) => (typeof v === "number" ? v : Number(v)));
-  return { step: Float64Array.from(d.steps), time: Float64Array.from(d.timestamps), value };
+interface ChartAnswer { steps: number[]; timestamps: number[]; values: (number | string)[]; points: number; downsampled: boolean }
+interface ColumnsAnswer { steps: number[]; timestamps: number[]; values: (number | string)[] }
+
+const numbers = (values: (number | string)[]) => Float64Array.from(values, (v) => (typeof v === "number" ? v : Number(v)));
+
+/** Points a chart this wide can show: two (lowest, highest) per pixel column of the viewport. */
+export const chartPoints = () => Math.min(8000, Math.max(400, 2 * Math.round(window.innerWidth)));
+
+/**
+ * One metric's history as typed columns (steps, times, values) for a chart: `all` every
+ * point, else at most `chartPoints()` (min/max per step bucket, server-side), optionally
+ * only the steps `range` covers.
+ */
+export async function history(runId: string, key: string, signal: AbortSignal, opts: { all?: boolean; range?: [number, number] | null } = {}) {
+  if (opts.all) {
+    const d = await get<ColumnsAnswer>(`/runs/${runId}/metric-columns`, { key }, signal);
+    return { step: Float64Array.from(d.steps), time: Float64Array.from(d.timestamps), value: numbers(d.values), points: d.steps.length, downsampled: false };
+  }
+  const range = opts.range;
+  const d = await get<ChartAnswer>(`/runs/${runId}/metric-chart`, { key, max_points: chartPoints(), min_step: range?.[0], max_step: range?.[1] }, signal);
+  return { step: Float64Array.from(d.steps), time: Float64Array.from(d.timestamps), value: numbers(d.values), points: d.points, downsampled: d.downsampled };
 }
 
+/** A metric's chart: drag across it to load that range of steps at full detail. */
 function MetricChart({ runId, metric, axis }: { runId: string; metric: string; axis: "step" | "time" }) {
-  const h = useData((s) => history(runId, metric, s), [runId, metric]);
+  const [range, setRange] = useState<[number, number] | null>(null);
+  const [all, setAll] = useState(false);
+  const h = useData((s) => history(runId, metric, s, { all, range }), [runId, metric, all, range?.[0], range?.[1]]);
+  const zoom = axis === "step" && !all ? (lo: number, hi: number) => setRange([Math.max(0, Math.ceil(lo)), Math.max(0, Math.floor(hi))]) : undefined;
   return (
     <div class="metric">
       <h3>{metric}</h3>
       <Show loaded={h} what={`Loading ${metric}`}>
-        {(d) => <LineChart title={`${metric} by ${axis}`} time={axis === "time"} series={[{ label: metric, x: axis === "time" ? d.time : d.step, y: d.value }]} />}
+        {(d) => (
+          <>
+            <LineChart title={`${metric} by ${axis}`} time={axis === "time"} series={[{ label: metric, x: axis === "time" ? d.time : d.step, y: d.value }]} onZoom={zoom} />
+            <p class="chart-note muted">
+              {d.downsampled ? `${d.points.toLocaleString()} points${range ? ` in steps ${range[0]}–${range[1]}` : ""}, drawn as the lowest and highest value of each range of steps (${d.step.length.toLocaleString()} points on the chart)` : `${d.points.toLocaleString()} points${range ? ` in steps ${range[0]}–${range[1]}` : ""}`}
+              {zoom && " · drag across the chart to zoom in"}
+              {d.downsampled && !all && (
+                <>
+                  {" "}
+                  ·{" "}
+                  <button type="button" class="link" onClick={() => setAll(true)}>
+                    Show all {d.points.toLocaleString()} points
+                  </button>
+                </>
+              )}
+              {(range || all) && (
+                <>
+                  {" "}
+                  ·{" "}
+                  <button
+                    type="button"
+                    class="link"
+                    onClick={() => {
+                      setRange(null);
+                      setAll(false);
+                    }}
+                  >
+                    Reset
+                  </button>
+                </>
+              )}
+            </p>
+          </>
+        )}
       </Show>
     </div>
   );

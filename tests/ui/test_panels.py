@@ -1,0 +1,103 @@
+"""The panels added for issue 15's gaps, in Chromium: a long metric drawn from its envelope
+(all points and zoom on demand), an endpoint's traffic and prediction log, a model
+version's global explanations."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conveyor.tracking.metric_rows import MetricRows
+
+from .conftest import axe_violations, settle
+
+pytestmark = pytest.mark.server
+
+POINTS = 6000  # more than a 1280-pixel-wide page asks for (2 per pixel column)
+
+
+def _long_run(url: str, experiment_id: str) -> str:
+    from conveyor.backend.http import HttpBackend
+
+    with HttpBackend(url) as client:
+        run = client.create_run(experiment_id, name="long-training")
+        steps = list(range(POINTS))
+        values = [math.exp(-s / 2000) + (s % 7) / 100 for s in steps]
+        client.log_batch(run.id, metrics=MetricRows(["loss"] * POINTS, values, steps, steps))
+        client.end_run(run.id, "FINISHED")
+        return str(run.id)
+
+
+def test_a_long_metric_is_drawn_from_its_envelope_then_in_full(
+    page: Any, ui_server: tuple[str, dict[str, Any]]
+) -> None:
+    run = _long_run(ui_server[0], ui_server[1]["experiment"].id)
+    with page.expect_response(lambda r: "/metric-chart?" in r.url) as answer:
+        page.goto(f"/runs/{run}?tab=metrics")
+    assert "max_points=2560" in answer.value.url  # two per pixel column of the viewport
+    settle(page)
+    note = page.locator(".chart-note")
+    assert "6,000 points, drawn as the lowest and highest value of each range of steps" in (
+        note.inner_text()
+    )
+    box = page.locator("figure.chart .u-over").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.25, y)  # drag over a quarter: load those steps
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    page.mouse.up()
+    page.locator(".chart-note", has_text="in steps").wait_for()
+    settle(page)
+    zoomed = note.inner_text()
+    assert "drawn as" not in zoomed, zoomed  # a quarter of the steps: every point
+    page.get_by_role("button", name="Reset").click()
+    settle(page)
+    with page.expect_response(lambda r: "/metric-columns?" in r.url):
+        page.get_by_role("button", name="Show all 6,000 points").click()
+    settle(page)
+    assert note.inner_text().startswith("6,000 points")
+    assert page.locator("figure.chart canvas").count() == 1
+
+
+def test_endpoint_page_charts_traffic_and_samples_the_log(
+    page: Any, ui_server: tuple[str, dict[str, Any]]
+) -> None:
+    from tests.monitoring.test_loop_helpers import write_log
+
+    from conveyor._util import now_ms
+    from conveyor.monitoring.windows import default_log_uri
+
+    # the server reads the prediction log where this test's settings put it
+    data = write_log(Path(default_log_uri()), n_requests=30, start_ms=now_ms() - 30 * 60_000)
+    page.goto("/endpoints/churn")
+    settle(page)
+    traffic = page.locator("section", has=page.locator("h2", has_text="Latency, throughput"))
+    assert "30 requests (120 rows)" in traffic.locator(".traffic-totals").inner_text()
+    assert traffic.locator("figure.chart canvas").count() == 3
+    log = page.get_by_role("table", name="Prediction log sample")
+    assert log.locator("tbody tr").count() == 50
+    assert data.ids[-1] in log.locator("tbody tr").first.inner_text()  # newest first
+    assert axe_violations(page) == []
+    page.get_by_label("last 6h").check()
+    settle(page)
+    assert page.url.endswith("?window=6h")
+    assert "30 requests" in traffic.locator(".traffic-totals").inner_text()
+
+
+def test_model_version_shows_its_global_explanations(
+    page: Any, ui_server: tuple[str, dict[str, Any]]
+) -> None:
+    page.goto("/models/churn/versions/1")
+    settle(page)
+    table = page.get_by_role("table", name="Global feature importance")
+    features = table.locator("tbody tr td:first-child").all_inner_texts()
+    assert sorted(features) == ["f0", "f1", "f2"]
+    assert (
+        "SHAP over 5 rows (the input example)"
+        in page.locator(
+            "section", has=page.locator("h2", has_text="Global explanations")
+        ).inner_text()
+    )

@@ -1,0 +1,125 @@
+// An endpoint's latency, throughput and errors over time, and a sample of its prediction log.
+import { get, seg } from "../api";
+import { LineChart, type Series } from "../chart";
+import { Empty, Show, Table, Time, fmt } from "../components";
+import { useData } from "../data";
+import { setQuery, useLocation } from "../router";
+
+/** `GET /deployments/{endpoint}/traffic` (conveyor.monitoring.traffic.EndpointTraffic). */
+interface Traffic {
+  endpoint: string;
+  window: { start_ms: number; end_ms: number; seconds: number };
+  bucket_ms: number;
+  status: string;
+  reason: string | null;
+  starts: number[];
+  requests: number[];
+  rows: number[];
+  latency_p50: (number | null)[];
+  latency_p95: (number | null)[];
+  latency_p99: (number | null)[];
+  fallback_rate: (number | null)[];
+  error_rate: (number | null)[];
+  error_source: string;
+  summary: { requests: number; rows: number; latency_ms: Record<string, number | null>; throughput_rps: number | null; fallback_rate: number | null; error_rate: number | null };
+}
+
+interface LogRow { prediction_id: string; ts: number; model_version: string; route: string; latency_ms: number; inputs: Record<string, unknown>; output: string; label: string | null; shadow_of: string | null }
+interface Sample { endpoint: string; total: number; rows: LogRow[] }
+
+export const WINDOWS = ["1h", "6h", "1d", "7d"];
+const BUCKETS = 60;
+
+// uPlot draws a gap where a value is null
+const series = (label: string, x: number[], y: (number | null)[]): Series => ({ label, x, y: y as number[] });
+
+/** The three charts and the window's totals; `window` is URL state (`?window=6h`). */
+export function TrafficPanel({ endpoint }: { endpoint: string }) {
+  const loc = useLocation();
+  const window = WINDOWS.includes(loc.query.get("window") ?? "") ? loc.query.get("window")! : "1h";
+  const traffic = useData((s) => get<Traffic>(`/deployments/${seg(endpoint)}/traffic`, { window, buckets: BUCKETS }, s), [endpoint, window]);
+  return (
+    <>
+      <fieldset class="inline">
+        <legend>Window</legend>
+        {WINDOWS.map((w) => (
+          <label key={w}>
+            <input type="radio" name="window" checked={window === w} onChange={() => setQuery({ window: w === "1h" ? null : w }, true)} /> last {w}
+          </label>
+        ))}
+      </fieldset>
+      <Show loaded={traffic} what="Reading the prediction log">
+        {(t) => {
+          if (t.status !== "ok") return <Empty>{t.reason ?? "No traffic in this window."}</Empty>;
+          const perSecond = t.requests.map((n) => n / (t.bucket_ms / 1000));
+          const s = t.summary;
+          return (
+            <>
+              <p class="traffic-totals">
+                {s.requests.toLocaleString()} requests ({s.rows.toLocaleString()} rows) · p50 {fmt(s.latency_ms.p50)} ms · p99 {fmt(s.latency_ms.p99)} ms · {fmt(s.throughput_rps)} requests/s · fallback{" "}
+                {fmt(s.fallback_rate)} · errors {s.error_rate === null ? <span class="muted">{t.error_source}</span> : fmt(s.error_rate)}
+              </p>
+              <div class="charts">
+                <div class="metric">
+                  <h3>Latency (ms, per request)</h3>
+                  <LineChart title="Latency p50, p95 and p99 over time" time series={[series("p50", t.starts, t.latency_p50), series("p95", t.starts, t.latency_p95), series("p99", t.starts, t.latency_p99)]} />
+                </div>
+                <div class="metric">
+                  <h3>Throughput (requests/s)</h3>
+                  <LineChart title="Requests per second over time" time series={[series("requests/s", t.starts, perSecond)]} />
+                </div>
+                <div class="metric">
+                  <h3>Errors</h3>
+                  <LineChart
+                    title="Fallback share and error rate over time"
+                    time
+                    series={[series("fallback share", t.starts, t.fallback_rate), ...(t.error_rate.some((v) => v !== null) ? [series("error rate", t.starts, t.error_rate)] : [])]}
+                  />
+                </div>
+              </div>
+            </>
+          );
+        }}
+      </Show>
+    </>
+  );
+}
+
+const inputsText = (inputs: Record<string, unknown>) =>
+  Object.entries(inputs)
+    .map(([k, v]) => `${k}=${fmt(v)}`)
+    .join(", ");
+
+/** The newest rows of the prediction log (the last day), with inputs, output and label. */
+export function PredictionSample({ endpoint }: { endpoint: string }) {
+  const sample = useData((s) => get<Sample>(`/deployments/${seg(endpoint)}/predictions`, { window: "1d", limit: 50 }, s), [endpoint]);
+  return (
+    <Show loaded={sample} what="Reading the prediction log">
+      {(d) => (
+        <>
+          {d.rows.length > 0 && (
+            <p class="muted">
+              The newest {d.rows.length} of {d.total.toLocaleString()} rows logged in the last day.
+            </p>
+          )}
+          <Table
+            label="Prediction log sample"
+            rows={d.rows}
+            rowKey={(r) => r.prediction_id}
+            empty="No prediction logged in the last day."
+            columns={[
+              { key: "ts", label: "Time", render: (r) => <Time ms={r.ts} /> },
+              { key: "id", label: "Prediction", render: (r) => <code>{r.prediction_id}</code> },
+              { key: "version", label: "Version", render: (r) => r.model_version },
+              { key: "route", label: "Route", render: (r) => r.route + (r.shadow_of ? " (shadow)" : "") },
+              { key: "latency", label: "ms", numeric: true, render: (r) => fmt(r.latency_ms) },
+              { key: "inputs", label: "Inputs", render: (r) => inputsText(r.inputs) },
+              { key: "output", label: "Output", render: (r) => r.output },
+              { key: "label", label: "Label", render: (r) => r.label ?? <span class="muted">—</span> },
+            ]}
+          />
+        </>
+      )}
+    </Show>
+  );
+}
