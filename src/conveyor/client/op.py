@@ -115,9 +115,10 @@ class Op(Generic[P, R]):
     # -- introspection shared by the HTTP transport and the router generator -------------
     @property
     def signature(self) -> inspect.Signature:
-        """The client-side signature: the service's, without its first parameter."""
+        """The client-side signature: the service's, without its first parameter and
+        without ``project_id`` (always the current project: ``conveyor.store.projects``)."""
         sig = inspect.signature(self.fn)
-        params = list(sig.parameters.values())[1:]
+        params = [p for p in list(sig.parameters.values())[1:] if p.name != "project_id"]
         return sig.replace(parameters=params)
 
     @property

@@ -34,7 +34,8 @@ from conveyor.governance.identity import DEFAULT_PROJECT
 from conveyor.governance.roles import RoleName, check_role
 from conveyor.governance.tables import approval_policies, approval_requests
 from conveyor.store import UnitOfWork
-from conveyor.store.tables import DEFAULT_PROJECT_ID, runs
+from conveyor.store.projects import current_project_id
+from conveyor.store.tables import runs
 
 __all__ = [
     "DEFAULT_APPROVER_ROLES",
@@ -170,7 +171,7 @@ def set_approval_policy(
     uow.conn.execute(approval_policies.delete().where(approval_policies.c.target == target))
     uow.conn.execute(
         approval_policies.insert().values(
-            project_id=DEFAULT_PROJECT_ID,
+            project_id=current_project_id(),
             target=target,
             roles=chosen,
             required=required,
@@ -227,7 +228,7 @@ def request_approval(
     approval_id = new_id()
     values = {
         "id": approval_id,
-        "project_id": DEFAULT_PROJECT_ID,
+        "project_id": current_project_id(),
         "model_version_id": mv.id,
         "model": model,
         "version": mv.version,

@@ -16,12 +16,14 @@ import sqlalchemy as sa
 from conveyor._util import check_name, now_ms
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.store import UnitOfWork
+from conveyor.store.projects import current_project_id, in_project
 from conveyor.store.tables import experiments, run_tags, runs
 from conveyor.tracking.entities import RUN_STATUSES, Experiment
 from conveyor.tracking.service import (
     TERMINAL_STATUSES,
     _experiment,
     get_experiment,
+    run_in_project,
     writable_run,
 )
 from conveyor.tracking.validation import check_key, check_text_value
@@ -55,9 +57,10 @@ def run_row(conn: sa.Connection, run_id: str) -> Any:
 def _run(conn: sa.Connection, run_id: str) -> Any:
     if not isinstance(run_id, str) or not run_id:
         raise ValidationFailed("run id must be a non-empty string")
-    row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+    query = sa.select(runs).where(runs.c.id == run_id, run_in_project(current_project_id()))
+    row = conn.execute(query).first()
     if row is None:
-        raise NotFound(f"run {run_id!r} does not exist")
+        raise NotFound(f"run {run_id!r} does not exist{in_project()}")
     return row
 
 
