@@ -43,7 +43,7 @@ from conveyor.errors import NotFound, ValidationFailed
 from conveyor.governance.identity import Actor
 from conveyor.store import MetadataStore, UnitOfWork
 from conveyor.store.dialect import insert_for, insert_if_absent
-from conveyor.store.projects import in_current_project
+from conveyor.store.projects import current_project_id, in_current_project, run_in_project
 from conveyor.store.stores import Stores
 from conveyor.store.tables import (
     DEFAULT_PROJECT_ID,
@@ -401,7 +401,8 @@ def link_run_input(
     if len(context) > 64:
         raise ValidationFailed(f"input context {context!r} is longer than 64 characters")
     conn = uow.conn
-    if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+    in_project = run_in_project(current_project_id())
+    if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id, in_project)).first() is None:
         raise NotFound(f"run {run_id!r} does not exist", details={"run_id": run_id})
     get_dataset_version_by_id(conn, dataset_version_id)
     row: dict[str, Any] = {
@@ -474,7 +475,12 @@ def get_dataset_version(
 def get_dataset_version_by_id(conn: sa.Connection, dataset_version_id: str) -> DatasetVersion:
     """A dataset version by its id; NotFound naming the id."""
     row = conn.execute(
-        sa.select(dataset_versions).where(dataset_versions.c.id == dataset_version_id)
+        sa.select(dataset_versions).where(
+            dataset_versions.c.id == dataset_version_id,
+            dataset_versions.c.dataset_id.in_(  # ids resolve in the current project only
+                sa.select(datasets.c.id).where(datasets.c.project_id == current_project_id())
+            ),
+        )
     ).first()
     if row is None:
         raise NotFound(

@@ -7,7 +7,7 @@ and never again; ``login`` keeps one in the user's credentials file (mode 0600).
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -42,7 +42,7 @@ def _print_user(data: dict[str, object]) -> None:
     console().print(f"User {data['name']}: {granted}", markup=False)
 
 
-def _project_rows(found: list[dict[str, object]]) -> None:
+def _project_rows(found: list[dict[str, Any]]) -> None:
     console().print(
         table(
             f"Projects ({len(found)})",

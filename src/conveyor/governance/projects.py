@@ -80,24 +80,20 @@ def create_project(uow: UnitOfWork, name: Name, description: str = "") -> Projec
                 "granted_by": admins,
             },
         )
-    row = {
-        "id": new_id(),
-        "name": name,
-        "description": description,
-        "created_at": now_ms(),
-    }
+    project_id, created_at = new_id(), now_ms()
+    row = {"id": project_id, "name": name, "description": description, "created_at": created_at}
     if not insert_if_absent(uow.conn, projects, row, [projects.c.name]):
         raise Conflict(f"project {name!r} already exists", details={"project": name})
-    uow.audit("project.create", "project", row["id"], {"name": name, "description": description})
+    uow.audit("project.create", "project", project_id, {"name": name, "description": description})
     user_id = uow.conn.execute(sa.select(users.c.id).where(users.c.name == actor.name)).scalar()
     if actor.kind == "user" and user_id is not None:
         uow.conn.execute(
             role_bindings.insert().values(
                 user_id=user_id,
-                project_id=row["id"],
+                project_id=project_id,
                 role="admin",
                 granted_by=str(actor),
-                granted_at=row["created_at"],
+                granted_at=created_at,
             )
         )
         uow.audit(
@@ -106,7 +102,7 @@ def create_project(uow: UnitOfWork, name: Name, description: str = "") -> Projec
             user_id,
             {"name": actor.name, "project": name, "from": None, "to": "admin"},
         )
-    return Project(row["id"], name, description, row["created_at"], "admin")
+    return Project(project_id, name, description, created_at, "admin")
 
 
 def list_projects(stores: Stores) -> list[Project]:

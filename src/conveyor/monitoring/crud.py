@@ -26,7 +26,7 @@ from conveyor.monitoring.alerts import Alert
 from conveyor.monitoring.monitors import Monitor, MonitorSpec
 from conveyor.monitoring.tables import alerts, monitor_checks, monitors
 from conveyor.store import UnitOfWork
-from conveyor.store.projects import in_current_project
+from conveyor.store.projects import current_project_id, in_current_project
 from conveyor.store.tables import DEFAULT_PROJECT_ID
 
 __all__ = [
@@ -312,7 +312,7 @@ def get_alert(conn: sa.Connection, alert_id: str) -> Alert:
     row = conn.execute(
         sa.select(alerts, monitors.c.name.label("monitor_name"), monitors.c.endpoint)
         .join(monitors, monitors.c.id == alerts.c.monitor_id)
-        .where(alerts.c.id == alert_id)
+        .where(alerts.c.id == alert_id, monitors.c.project_id == current_project_id())
     ).first()
     if row is None:
         raise NotFound(f"alert {alert_id!r} does not exist", details={"alert_id": alert_id})

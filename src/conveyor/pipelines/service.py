@@ -16,7 +16,7 @@ from conveyor._schema import Limit, check_limit
 from conveyor._util import new_id, now_ms, to_iso
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.pipelines.tables import pipeline_runs, pipeline_steps
-from conveyor.store.projects import in_current_project
+from conveyor.store.projects import current_project_id, in_current_project
 from conveyor.store.tables import DEFAULT_PROJECT_ID
 from conveyor.store.uow import UnitOfWork
 
@@ -229,7 +229,11 @@ def list_steps(conn: sa.Connection, pipeline_run_id: str) -> list[StepRecord]:
 
 
 def get_pipeline_run(conn: sa.Connection, run_id: str, *, with_steps: bool = True) -> PipelineRun:
-    row = conn.execute(sa.select(pipeline_runs).where(pipeline_runs.c.id == run_id)).first()
+    row = conn.execute(
+        sa.select(pipeline_runs).where(
+            pipeline_runs.c.id == run_id, pipeline_runs.c.project_id == current_project_id()
+        )
+    ).first()
     if row is None:
         raise NotFound(f"no pipeline run {run_id!r}: `conveyor pipeline list` shows the runs")
     run = _run(row)

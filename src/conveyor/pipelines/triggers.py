@@ -27,7 +27,7 @@ from conveyor._schema import Limit, Name, Rule, check_limit
 from conveyor._util import check_name, new_id, now_ms, to_iso
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.pipelines.tables import trigger_evaluations, triggers
-from conveyor.store.projects import in_current_project
+from conveyor.store.projects import current_project_id, in_current_project
 from conveyor.store.tables import DEFAULT_PROJECT_ID
 from conveyor.store.uow import UnitOfWork
 
@@ -248,7 +248,12 @@ def list_evaluations(
     check_limit(limit)
     rows = conn.execute(
         sa.select(trigger_evaluations)
-        .where(trigger_evaluations.c.trigger_id == trigger_id)
+        .where(
+            trigger_evaluations.c.trigger_id == trigger_id,
+            trigger_evaluations.c.trigger_id.in_(
+                sa.select(triggers.c.id).where(triggers.c.project_id == current_project_id())
+            ),
+        )
         .order_by(trigger_evaluations.c.evaluated_at.desc(), trigger_evaluations.c.id.desc())
         .limit(limit)
     )

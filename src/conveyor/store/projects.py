@@ -23,7 +23,7 @@ from typing import Any, ParamSpec, TypeVar
 import sqlalchemy as sa
 
 from conveyor.errors import NotFound
-from conveyor.store.tables import DEFAULT_PROJECT_ID, projects
+from conveyor.store.tables import DEFAULT_PROJECT_ID, experiments, projects, runs
 
 __all__ = [
     "DEFAULT_PROJECT_NAME",
@@ -34,6 +34,7 @@ __all__ = [
     "project_names",
     "project_scope",
     "resolve_project_id",
+    "run_in_project",
 ]
 
 DEFAULT_PROJECT_NAME = "default"
@@ -113,6 +114,16 @@ def _lookup(engine: sa.Engine, name: str) -> str:
         return resolve_project_id(conn, name)
 
 
+def run_in_project(project: Any) -> sa.Exists:
+    """The condition that a run's experiment is in ``project`` (an id or a bind parameter):
+    a run is visible only in its experiment's project; an id from elsewhere is not found."""
+    return (
+        sa.select(experiments.c.id)
+        .where(experiments.c.id == runs.c.experiment_id, experiments.c.project_id == project)
+        .exists()
+    )
+
+
 def in_current_project(fn: Callable[P, R]) -> Callable[P, R]:
     """Fill a service's keyword ``project_id`` with the current project when not given.
 
@@ -125,4 +136,4 @@ def in_current_project(fn: Callable[P, R]) -> Callable[P, R]:
         kwargs.setdefault("project_id", _current.get()[0])
         return fn(*args, **kwargs)
 
-    return scoped  # type: ignore[return-value]
+    return scoped

@@ -16,14 +16,13 @@ import sqlalchemy as sa
 from conveyor._util import check_name, now_ms
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.store import UnitOfWork
-from conveyor.store.projects import current_project_id, in_project
+from conveyor.store.projects import current_project_id, in_project, run_in_project
 from conveyor.store.tables import experiments, run_tags, runs
 from conveyor.tracking.entities import RUN_STATUSES, Experiment
 from conveyor.tracking.service import (
     TERMINAL_STATUSES,
     _experiment,
     get_experiment,
-    run_in_project,
     writable_run,
 )
 from conveyor.tracking.validation import check_key, check_text_value
@@ -134,7 +133,10 @@ def list_experiments_in(conn: sa.Connection, lifecycles: Sequence[str]) -> list[
     """Experiments in any of ``lifecycles`` (``active``, ``deleted``), oldest first."""
     rows = conn.execute(
         sa.select(experiments)
-        .where(experiments.c.lifecycle.in_(list(lifecycles)))
+        .where(
+            experiments.c.lifecycle.in_(list(lifecycles)),
+            experiments.c.project_id == current_project_id(),
+        )
         .order_by(experiments.c.created_at, experiments.c.id)
     )
     return [_experiment(r) for r in rows]

@@ -19,7 +19,7 @@ from conveyor.artifacts.paths import check_relative_path
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
-from conveyor.store.projects import current_project_id, in_project
+from conveyor.store.projects import current_project_id, in_project, run_in_project
 from conveyor.store.stores import Stores
 from conveyor.store.tables import (
     DEFAULT_PROJECT_ID,
@@ -164,16 +164,6 @@ def list_experiments(conn: sa.Connection) -> list[Experiment]:
 # -- runs ----------------------------------------------------------------------------------
 # Statements on the run-logging hot path, built once and executed with bound parameters
 # (a reused statement skips SQLAlchemy's per-call construction and cache-key work).
-def run_in_project(project: Any) -> sa.Exists:
-    """The condition that a run's experiment is in ``project`` (an id or a bind parameter):
-    a run is visible only in its experiment's project; an id from elsewhere is not found."""
-    return (
-        sa.select(experiments.c.id)
-        .where(experiments.c.id == runs.c.experiment_id, experiments.c.project_id == project)
-        .exists()
-    )
-
-
 _RUN_IN_PROJECT = run_in_project(sa.bindparam("b_project"))
 _SELECT_RUN = sa.select(runs).where(runs.c.id == sa.bindparam("b_run_id"), _RUN_IN_PROJECT)
 _INSERT_RUN = runs.insert()
