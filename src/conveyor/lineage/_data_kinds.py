@@ -304,6 +304,7 @@ def latest_report_before(conn: sa.Connection, name: str, version: int, at: int) 
         .join(models, models.c.id == gate_reports.c.model_id)
         .where(
             models.c.name == name,
+            models.c.project_id == current_project_id(),
             gate_reports.c.version == version,
             gate_reports.c.created_at <= at,
         )
