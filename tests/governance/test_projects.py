@@ -12,7 +12,7 @@ from tests.governance.conftest import HTTP, Secured, error_of
 
 import conveyor
 from conveyor.backend import LocalBackend
-from conveyor.errors import Conflict, NotFound
+from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.tracking import fluent
 
 
@@ -41,6 +41,8 @@ def test_two_projects_keep_the_same_names_apart_in_the_sdk(
         a.log_batch(run_b.id, params={"x": "1"})
     with pytest.raises(NotFound, match="teamb"):
         b.get_experiment(a.get_experiment("churn").id)
+    with pytest.raises(ValidationFailed, match="takes no project_id"):
+        b.list_datasets(project_id=a.get_experiment("churn").id)
     with pytest.raises(Conflict):
         b.create_project("teamb")
     assert [p.name for p in a.list_projects()] == ["default", "teamb"]

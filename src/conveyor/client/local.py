@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from conveyor.errors import ValidationFailed
 from conveyor.governance.identity import Actor, local_actor
 from conveyor.store.projects import project_scope
 from conveyor.store.stores import Stores
@@ -131,6 +132,11 @@ class LocalTransport:
 
     def invoke(self, op: Op[Any, Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
         authorize(self.actor, op, self.meta)
+        if "project_id" in kwargs:  # the project is the actor's, never an argument
+            raise ValidationFailed(
+                f"{op.name} takes no project_id: it acts in the current project "
+                f"({self.actor.project!r}; set CONVEYOR_PROJECT to change it)"
+            )
         with project_scope(self.meta.engine, self.actor.project):
             return self._run(op, args, kwargs)
 
