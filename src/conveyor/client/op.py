@@ -144,6 +144,7 @@ def resolve_hints(fn: Callable[..., Any], *, include_extras: bool = False) -> di
     """``typing.get_type_hints`` that tolerates names imported under TYPE_CHECKING."""
     from conveyor.client.wire import hint_namespace
 
+    fn = inspect.unwrap(fn)  # decorated services (``in_current_project``): the module's names
     try:
         return typing.get_type_hints(fn, localns=hint_namespace(), include_extras=include_extras)
     except (NameError, TypeError):
