@@ -123,6 +123,10 @@ EXPECTED = {
     ("post", "/api/v1/approvals/{approval_id}/reject"),
     ("put", "/api/v1/approval-policies"),
     ("get", "/api/v1/approval-policies"),
+    # projects
+    ("post", "/api/v1/projects"),
+    ("get", "/api/v1/projects"),
+    ("get", "/api/v1/projects/{name}"),
 }
 
 

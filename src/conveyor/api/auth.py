@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -93,7 +93,9 @@ def _resolve(request: Request) -> Actor:
                 "start it with authentication (`conveyor server --init-admin NAME`)",
                 details={"rule": "insecure-local"},
             )
-        return _process_actor()
+        project = _project(request)
+        actor = _process_actor()
+        return actor if project == actor.project else replace(actor, project=project)
     token = _bearer(request)
     project = _project(request)
     meta = request.app.state.backend.meta

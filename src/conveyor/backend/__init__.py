@@ -32,6 +32,7 @@ def _key(uri: str, settings: Settings) -> tuple[object, ...]:
         settings.resolved_db_url,
         settings.resolved_artifact_uri,
         settings.s3_endpoint_url,
+        settings.project,
     )
 
 

@@ -38,7 +38,7 @@ class LocalBackend(Client):
     def from_settings(cls, settings: Settings | None = None) -> LocalBackend:
         """Open the stores named by the settings (embedded defaults under CONVEYOR_HOME)."""
         t = LocalTransport.from_settings(settings)
-        return cls(t.meta, t.artifacts)
+        return cls(t.meta, t.artifacts, t.actor)
 
     @property
     def stores(self) -> Stores:

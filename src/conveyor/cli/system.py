@@ -168,10 +168,14 @@ def _loopback_host(host: str) -> str:
 
 def _prepare_token_auth(init_admin: str | None) -> None:
     """Create the first admin (printing the token once), or refuse to start without one."""
+    from dataclasses import replace
+
     from conveyor.backend import LocalBackend
     from conveyor.errors import ValidationFailed
+    from conveyor.governance.identity import DEFAULT_PROJECT
 
-    local = LocalBackend.from_settings(get_settings())
+    opened = LocalBackend.from_settings(get_settings())
+    local = opened.as_actor(replace(opened.actor, project=DEFAULT_PROJECT))  # server admins
     try:
         if init_admin is not None:
             local.create_user(init_admin, "admin")

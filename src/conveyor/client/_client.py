@@ -27,7 +27,7 @@ from conveyor.features import registry as features
 from conveyor.features import serving as feature_serving
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
-from conveyor.governance import approvals, audit, holds, retention
+from conveyor.governance import approvals, audit, holds, projects, retention
 from conveyor.governance import users as identity
 from conveyor.lineage import bundle, card, card_fields
 from conveyor.lineage import service as lineage
@@ -437,6 +437,27 @@ class Client:
         "/tokens/{token_id}/revoke",
         tx="write",
         permission="tokens:manage",
+    )
+
+    # -- projects (docs/governance.md, "Projects") ------------------------------------------
+    create_project = Op(
+        projects.create_project,
+        "POST",
+        "/projects",
+        tx="write",
+        status=201,
+        permission="projects:manage",
+    )
+    list_projects = Op(
+        projects.list_projects,
+        "GET",
+        "/projects",
+        tx="stores",
+        key="projects",
+        permission="projects:read",
+    )
+    get_project = Op(
+        projects.get_project, "GET", "/projects/{name}", tx="stores", permission="projects:read"
     )
 
     # -- approvals -----------------------------------------------------------------------

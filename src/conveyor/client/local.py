@@ -2,7 +2,8 @@
 
 ``invoke`` is the one place where an operation meets its transaction and its actor: a read
 connection, a unit of work as the actor (its audit events committed with the change, then
-handed to the post-commit listeners), or the ``Stores`` for operations that open their own.
+handed to the post-commit listeners), or the ``Stores`` for operations that open their own;
+all of it in the actor's project (``conveyor.store.projects.project_scope``).
 The REST API runs this same transport per request, acting as the request's actor.
 """
 
@@ -10,9 +11,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from conveyor.errors import ValidationFailed
 from conveyor.governance.identity import Actor, local_actor
+from conveyor.store.projects import project_scope
 from conveyor.store.stores import Stores
 
 if TYPE_CHECKING:
@@ -103,6 +107,7 @@ class LocalTransport:
                 settings.resolved_db_url, statement_timeout=float(settings.statement_timeout_s)
             ),
             ArtifactStore.from_uri(settings.resolved_artifact_uri, **options),
+            replace(local_actor(), project=str(settings.project or "default")),
         )
 
     @property
@@ -127,6 +132,15 @@ class LocalTransport:
 
     def invoke(self, op: Op[Any, Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
         authorize(self.actor, op, self.meta)
+        if "project_id" in kwargs:  # the project is the actor's, never an argument
+            raise ValidationFailed(
+                f"{op.name} takes no project_id: it acts in the current project "
+                f"({self.actor.project!r}; set CONVEYOR_PROJECT to change it)"
+            )
+        with project_scope(self.meta.engine, self.actor.project):
+            return self._run(op, args, kwargs)
+
+    def _run(self, op: Op[Any, Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
         if op.tx == "read":
             with self.meta.read() as conn:
                 return op.fn(conn, *args, **kwargs)

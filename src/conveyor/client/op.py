@@ -115,9 +115,10 @@ class Op(Generic[P, R]):
     # -- introspection shared by the HTTP transport and the router generator -------------
     @property
     def signature(self) -> inspect.Signature:
-        """The client-side signature: the service's, without its first parameter."""
+        """The client-side signature: the service's, without its first parameter and
+        without ``project_id`` (always the current project: ``conveyor.store.projects``)."""
         sig = inspect.signature(self.fn)
-        params = list(sig.parameters.values())[1:]
+        params = [p for p in list(sig.parameters.values())[1:] if p.name != "project_id"]
         return sig.replace(parameters=params)
 
     @property
@@ -143,6 +144,7 @@ def resolve_hints(fn: Callable[..., Any], *, include_extras: bool = False) -> di
     """``typing.get_type_hints`` that tolerates names imported under TYPE_CHECKING."""
     from conveyor.client.wire import hint_namespace
 
+    fn = inspect.unwrap(fn)  # decorated services (``in_current_project``): the module's names
     try:
         return typing.get_type_hints(fn, localns=hint_namespace(), include_extras=include_extras)
     except (NameError, TypeError):

@@ -43,6 +43,7 @@ from conveyor.errors import NotFound, ValidationFailed
 from conveyor.governance.identity import Actor
 from conveyor.store import MetadataStore, UnitOfWork
 from conveyor.store.dialect import insert_for, insert_if_absent
+from conveyor.store.projects import current_project_id, in_current_project, run_in_project
 from conveyor.store.stores import Stores
 from conveyor.store.tables import (
     DEFAULT_PROJECT_ID,
@@ -283,6 +284,7 @@ def _store(
     return _version_record(SimpleNamespace(**row), dataset)
 
 
+@in_current_project
 def log_dataset_version(
     uow: UnitOfWork,
     artifacts: ArtifactStore,
@@ -313,6 +315,7 @@ def log_dataset_version(
     return dv
 
 
+@in_current_project
 def record_dataset_version(
     store: MetadataStore,
     artifacts: ArtifactStore,
@@ -398,7 +401,8 @@ def link_run_input(
     if len(context) > 64:
         raise ValidationFailed(f"input context {context!r} is longer than 64 characters")
     conn = uow.conn
-    if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+    in_project = run_in_project(current_project_id())
+    if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id, in_project)).first() is None:
         raise NotFound(f"run {run_id!r} does not exist", details={"run_id": run_id})
     get_dataset_version_by_id(conn, dataset_version_id)
     row: dict[str, Any] = {
@@ -434,11 +438,13 @@ def _version_number(version: Any) -> int | None:
     return version
 
 
+@in_current_project
 def get_dataset(conn: sa.Connection, name: str, *, project_id: str = DEFAULT_PROJECT_ID) -> Dataset:
     """A dataset by name; NotFound naming it when it does not exist."""
     return _dataset_record(_require_dataset(conn, name, project_id))
 
 
+@in_current_project
 def get_dataset_version(
     conn: sa.Connection,
     name: Name,
@@ -469,7 +475,12 @@ def get_dataset_version(
 def get_dataset_version_by_id(conn: sa.Connection, dataset_version_id: str) -> DatasetVersion:
     """A dataset version by its id; NotFound naming the id."""
     row = conn.execute(
-        sa.select(dataset_versions).where(dataset_versions.c.id == dataset_version_id)
+        sa.select(dataset_versions).where(
+            dataset_versions.c.id == dataset_version_id,
+            dataset_versions.c.dataset_id.in_(  # ids resolve in the current project only
+                sa.select(datasets.c.id).where(datasets.c.project_id == current_project_id())
+            ),
+        )
     ).first()
     if row is None:
         raise NotFound(
@@ -480,6 +491,7 @@ def get_dataset_version_by_id(conn: sa.Connection, dataset_version_id: str) -> D
     return _version_record(row, dataset)
 
 
+@in_current_project
 def list_datasets(conn: sa.Connection, *, project_id: str = DEFAULT_PROJECT_ID) -> list[Dataset]:
     """All datasets of a project, by name."""
     rows = conn.execute(
@@ -488,6 +500,7 @@ def list_datasets(conn: sa.Connection, *, project_id: str = DEFAULT_PROJECT_ID) 
     return [_dataset_record(r) for r in rows]
 
 
+@in_current_project
 def list_versions(
     conn: sa.Connection, name: Name, *, project_id: str = DEFAULT_PROJECT_ID
 ) -> list[DatasetVersion]:

@@ -34,7 +34,7 @@ from conveyor.registry import service as registry
 from conveyor.registry.entities import ModelVersion
 from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
-from conveyor.store.tables import DEFAULT_PROJECT_ID
+from conveyor.store.projects import current_project_id
 
 __all__ = [
     "DEFAULT_STICKY_HEADER",
@@ -286,7 +286,7 @@ def _compiled_for(
 def _deployment_row(conn: sa.Connection, endpoint: str, *, lock: bool = False) -> Any:
     check_endpoint(endpoint)
     query = sa.select(deployments).where(
-        deployments.c.project_id == DEFAULT_PROJECT_ID, deployments.c.name == endpoint
+        deployments.c.project_id == current_project_id(), deployments.c.name == endpoint
     )
     row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
@@ -320,7 +320,7 @@ def _ensure_deployment(uow: UnitOfWork, endpoint: str, description: str) -> Any:
     now = now_ms()
     row = {
         "id": new_id(),
-        "project_id": DEFAULT_PROJECT_ID,
+        "project_id": current_project_id(),
         "name": endpoint,
         "description": description,
         "current_revision": 0,
@@ -558,7 +558,7 @@ def list_deployments(conn: sa.Connection) -> list[Deployment]:
     """All endpoints, by name, each with its current revision."""
     rows = conn.execute(
         sa.select(deployments)
-        .where(deployments.c.project_id == DEFAULT_PROJECT_ID)
+        .where(deployments.c.project_id == current_project_id())
         .order_by(deployments.c.name)
     ).all()
     return [_deployment(conn, r) for r in rows]
@@ -591,7 +591,7 @@ def current_revisions(
 ) -> dict[str, int]:
     """``{endpoint: current revision number}`` — one cheap query, polled by the watcher."""
     query = sa.select(deployments.c.name, deployments.c.current_revision).where(
-        deployments.c.project_id == DEFAULT_PROJECT_ID, deployments.c.current_revision > 0
+        deployments.c.project_id == current_project_id(), deployments.c.current_revision > 0
     )
     if endpoints is not None:
         query = query.where(deployments.c.name.in_(list(endpoints)))

@@ -21,6 +21,7 @@ from conveyor._util import new_id, now_ms
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.features.registry import ResolvedView, list_feature_objects, resolve_features
 from conveyor.features.tables import feature_materializations
+from conveyor.store.projects import in_current_project
 from conveyor.store.tables import DEFAULT_PROJECT_ID
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ def _last_end(conn: sa.Connection, view: str, url: str, project_id: str) -> int 
     ).scalar()
 
 
+@in_current_project
 def materialize_features(
     stores: Stores,
     start: str | int | None = None,
@@ -241,6 +243,7 @@ def materialize_features(
     return done
 
 
+@in_current_project
 def list_materializations(
     conn: sa.Connection,
     view: str | None = None,

@@ -13,11 +13,13 @@ from conveyor.features.lookup import FeatureLookup, shared_store
 from conveyor.features.online.response import OnlineResponse
 from conveyor.features.registry import list_feature_objects, resolve_features
 from conveyor.features.tables import feature_materializations
+from conveyor.store.projects import in_current_project
 from conveyor.store.tables import DEFAULT_PROJECT_ID
 
 __all__ = ["Freshness", "feature_freshness", "online_features"]
 
 
+@in_current_project
 def online_features(
     conn: sa.Connection,
     entity_rows: list[dict[str, Any]],
@@ -47,6 +49,7 @@ class Freshness:
         return asdict(self)
 
 
+@in_current_project
 def feature_freshness(
     conn: sa.Connection, *, now: int | None = None, project_id: str = DEFAULT_PROJECT_ID
 ) -> list[Freshness]:

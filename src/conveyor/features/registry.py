@@ -21,6 +21,7 @@ from conveyor._util import check_name, digest, new_id, now_ms
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.features.definitions import DTYPES, KINDS, parse_feature_ref
 from conveyor.features.tables import feature_object_versions, feature_objects
+from conveyor.store.projects import in_current_project
 from conveyor.store.tables import DEFAULT_PROJECT_ID
 from conveyor.store.uow import UnitOfWork
 
@@ -170,6 +171,7 @@ def _changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
+@in_current_project
 def apply_features(
     uow: UnitOfWork,
     definitions: list[dict[str, Any]],
@@ -287,6 +289,7 @@ def _apply_item(
     )
 
 
+@in_current_project
 def list_feature_objects(
     conn: sa.Connection, kind: FeatureKind | None = None, *, project_id: str = DEFAULT_PROJECT_ID
 ) -> list[FeatureObject]:
@@ -302,6 +305,7 @@ def list_feature_objects(
     return sorted(found, key=lambda o: (KINDS.index(o.kind), o.name))
 
 
+@in_current_project
 def get_feature_object(
     conn: sa.Connection,
     name: str,
@@ -319,6 +323,7 @@ def get_feature_object(
     return found[0]
 
 
+@in_current_project
 def list_feature_versions(
     conn: sa.Connection,
     name: str,
@@ -358,6 +363,7 @@ def list_feature_versions(
     ]
 
 
+@in_current_project
 def resolve_features(
     conn: sa.Connection,
     features: list[str] | None = None,

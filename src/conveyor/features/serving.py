@@ -25,6 +25,7 @@ from conveyor.errors import NotFound, StoreUnavailable, ValidationFailed
 from conveyor.features.lookup import FeatureLookup, shared_store
 from conveyor.features.registry import resolve_features
 from conveyor.features.tables import endpoint_features
+from conveyor.store.projects import in_current_project
 from conveyor.store.tables import DEFAULT_PROJECT_ID
 from conveyor.store.uow import UnitOfWork
 
@@ -129,6 +130,7 @@ def _where(endpoint: str, project_id: str) -> Any:
     return (t.c.project_id == project_id) & (t.c.endpoint == endpoint)
 
 
+@in_current_project
 def set_endpoint_features(
     uow: UnitOfWork,
     endpoint: EndpointName,
@@ -163,6 +165,7 @@ def set_endpoint_features(
     return get_endpoint_features(uow.conn, endpoint, project_id=project_id)
 
 
+@in_current_project
 def get_endpoint_features(
     conn: sa.Connection, endpoint: str, *, project_id: str = DEFAULT_PROJECT_ID
 ) -> EndpointFeatures:
@@ -173,6 +176,7 @@ def get_endpoint_features(
     return EndpointFeatures(**{f: getattr(row, f) for f in EndpointFeatures.__dataclass_fields__})
 
 
+@in_current_project
 def delete_endpoint_features(
     uow: UnitOfWork, endpoint: str, *, project_id: str = DEFAULT_PROJECT_ID
 ) -> None:
@@ -182,6 +186,7 @@ def delete_endpoint_features(
     uow.audit("endpoint.features.delete", "deployment", endpoint, {"endpoint": endpoint})
 
 
+@in_current_project
 def serving_enricher(
     conn: sa.Connection, endpoint: str, *, project_id: str = DEFAULT_PROJECT_ID
 ) -> FeatureEnricher | None:

@@ -34,8 +34,9 @@ from conveyor.governance.identity import DEFAULT_PROJECT, Actor
 from conveyor.governance.roles import RoleName, check_role
 from conveyor.governance.tables import approval_policies, approval_requests
 from conveyor.store import UnitOfWork
+from conveyor.store.projects import current_project_id
 from conveyor.store.stores import Stores
-from conveyor.store.tables import DEFAULT_PROJECT_ID, runs
+from conveyor.store.tables import runs
 
 __all__ = [
     "DEFAULT_APPROVER_ROLES",
@@ -166,13 +167,14 @@ def set_approval_policy(
         check_role(role)
     if not isinstance(required, bool):
         raise ValidationFailed("required must be true or false")
-    before = uow.conn.execute(
-        sa.select(approval_policies).where(approval_policies.c.target == target)
-    ).first()
-    uow.conn.execute(approval_policies.delete().where(approval_policies.c.target == target))
+    here = (approval_policies.c.project_id == current_project_id()) & (
+        approval_policies.c.target == target
+    )
+    before = uow.conn.execute(sa.select(approval_policies).where(here)).first()
+    uow.conn.execute(approval_policies.delete().where(here))
     uow.conn.execute(
         approval_policies.insert().values(
-            project_id=DEFAULT_PROJECT_ID,
+            project_id=current_project_id(),
             target=target,
             roles=chosen,
             required=required,
@@ -183,15 +185,17 @@ def set_approval_policy(
     change = {"roles": chosen, "required": required}
     was = None if before is None else {"roles": before.roles, "required": before.required}
     uow.audit("approval.policy", "approval_policy", target, {"from": was, "to": change})
-    row = uow.conn.execute(
-        sa.select(approval_policies).where(approval_policies.c.target == target)
-    ).one()
+    row = uow.conn.execute(sa.select(approval_policies).where(here)).one()
     return _policy(row)
 
 
 def list_approval_policies(conn: sa.Connection) -> list[ApprovalPolicy]:
     """Every approval policy, by target."""
-    rows = conn.execute(sa.select(approval_policies).order_by(approval_policies.c.target))
+    rows = conn.execute(
+        sa.select(approval_policies)
+        .where(approval_policies.c.project_id == current_project_id())
+        .order_by(approval_policies.c.target)
+    )
     return [_policy(row) for row in rows]
 
 
@@ -229,7 +233,7 @@ def request_approval(
     approval_id = new_id()
     values = {
         "id": approval_id,
-        "project_id": DEFAULT_PROJECT_ID,
+        "project_id": current_project_id(),
         "model_version_id": mv.id,
         "model": model,
         "version": mv.version,
@@ -252,7 +256,10 @@ def request_approval(
 def get_approval(conn: sa.Connection, approval_id: str) -> Approval:
     """One approval request with its decision."""
     row = conn.execute(
-        sa.select(approval_requests).where(approval_requests.c.id == approval_id)
+        sa.select(approval_requests).where(
+            approval_requests.c.id == approval_id,
+            approval_requests.c.project_id == current_project_id(),
+        )
     ).first()
     if row is None:
         raise NotFound(f"no approval request {approval_id!r:.40}; `conveyor approvals list`")
@@ -270,7 +277,11 @@ def list_approvals(
     if status is not None and status not in STATUSES:
         raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     check_limit(limit)
-    query = sa.select(approval_requests).order_by(approval_requests.c.requested_at.desc())
+    query = (
+        sa.select(approval_requests)
+        .where(approval_requests.c.project_id == current_project_id())
+        .order_by(approval_requests.c.requested_at.desc())
+    )
     for column, value in (("model", model), ("status", status), ("target", target)):
         if value is not None:
             query = query.where(approval_requests.c[column] == value)

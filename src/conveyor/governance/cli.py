@@ -7,7 +7,7 @@ and never again; ``login`` keeps one in the user's credentials file (mode 0600).
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +24,10 @@ keys_app = typer.Typer(
     help="Per-endpoint keys for the inference server (stored as sha256).",
     no_args_is_help=True,
 )
+projects_app = typer.Typer(
+    name="projects", help="Projects: namespaces that roles are granted in.", no_args_is_help=True
+)
+app.add_typer(projects_app)
 app.add_typer(users_app)
 app.add_typer(tokens_app)
 app.add_typer(keys_app)
@@ -36,6 +40,51 @@ def _print_user(data: dict[str, object]) -> None:
     assert isinstance(roles, dict)
     granted = ", ".join(f"{role} in {project}" for project, role in roles.items()) or "no role"
     console().print(f"User {data['name']}: {granted}", markup=False)
+
+
+def _project_rows(found: list[dict[str, Any]]) -> None:
+    console().print(
+        table(
+            f"Projects ({len(found)})",
+            ["name", "your role", "description", "created"],
+            [
+                [p["name"], p["role"] or "-", p["description"], fmt_time(p["created_at"])]
+                for p in found
+            ],
+        )
+    )
+
+
+@projects_app.command("create")
+def create_project(
+    name: str,
+    description: Annotated[str, typer.Option("--description", "-d", help="What it holds.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Create a project (server admins: admins of `default`); you become its admin."""
+    data = backend().create_project(name, description).to_dict()
+    emit(
+        data,
+        lambda: console().print(
+            f"Project {name} created; you are its admin. Use it with CONVEYOR_PROJECT={name}.",
+            markup=False,
+        ),
+        as_json,
+    )
+
+
+@projects_app.command("list")
+def list_projects(as_json: JsonOption = False) -> None:
+    """The projects you can see, with your role in each."""
+    found = [p.to_dict() for p in backend().list_projects()]
+    emit(found, lambda: _project_rows(found), as_json)
+
+
+@projects_app.command("show")
+def show_project(name: str, as_json: JsonOption = False) -> None:
+    """One project."""
+    data = backend().get_project(name).to_dict()
+    emit(data, lambda: _project_rows([data]), as_json)
 
 
 @users_app.command("create")

@@ -38,6 +38,16 @@ class Actor:
         wanted = project or self.project
         return next((role for p, role in self.roles or () if p == wanted), None)
 
+    def sees_project(self, project: str) -> bool:
+        """Whether ``project`` is visible to this actor: unrestricted actors and the admins
+        of ``default`` (the server's admins) see every project, others those they hold a
+        role in."""
+        return (
+            not self.restricted
+            or self.role_in(DEFAULT_PROJECT) == "admin"
+            or self.role_in(project) is not None
+        )
+
     def __str__(self) -> str:
         return self.name if self.kind == "user" else f"{self.kind}:{self.name}"
 

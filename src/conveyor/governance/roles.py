@@ -22,11 +22,12 @@ from typing import Annotated
 
 from conveyor._schema import Rule
 from conveyor.errors import PermissionDenied, ValidationFailed
-from conveyor.governance.identity import Actor
+from conveyor.governance.identity import DEFAULT_PROJECT, Actor
 
 __all__ = [
     "ROLES",
     "ROLE_PERMISSIONS",
+    "SERVER_PERMISSIONS",
     "RoleName",
     "check_permission",
     "check_role",
@@ -43,6 +44,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 ROLES: tuple[str, ...] = tuple(ROLE_PERMISSIONS)
+
+#: Permissions over the whole server rather than one project: checked against the role in
+#: ``default`` (whose admins are the server's admins), whatever project the call acts in.
+SERVER_PERMISSIONS = frozenset({"projects:manage"})
 RoleName = Annotated[str, Rule({"enum": list(ROLES)})]
 
 
@@ -71,7 +76,8 @@ def check_permission(
     *,
     admins: Callable[[str], Sequence[str]] | None = None,
 ) -> None:
-    """Refuse (PermissionDenied) unless ``actor`` may use ``permission`` in its project.
+    """Refuse (PermissionDenied) unless ``actor`` may use ``permission`` in its project
+    (in ``default`` for the ``SERVER_PERMISSIONS``).
 
     Unrestricted actors (embedded store owner, system workers, ``--insecure-local``) pass.
     The refusal names the missing permission, the roles that hold it, and who can grant
@@ -79,10 +85,10 @@ def check_permission(
     """
     if not actor.restricted:
         return
-    role = actor.role_in()
+    project = DEFAULT_PROJECT if permission in SERVER_PERMISSIONS else actor.project
+    role = actor.role_in(project)
     if has_permission(role, permission):
         return
-    project = actor.project
     holders = roles_with(permission)
     granters = list(admins(project)) if admins is not None else []
     who = f"an admin of project {project!r}" + (f" ({', '.join(granters)})" if granters else "")

@@ -25,6 +25,7 @@ from conveyor.governance.roles import ROLE_PERMISSIONS, RoleName, check_role
 from conveyor.governance.tables import api_tokens, role_bindings, users
 from conveyor.governance.tokens import new_token, parse_duration, parse_token
 from conveyor.store import UnitOfWork
+from conveyor.store.projects import resolve_project_id
 from conveyor.store.stores import Stores
 from conveyor.store.tables import projects
 
@@ -118,14 +119,7 @@ class NewToken:
 
 # -- lookups ---------------------------------------------------------------------------------
 def _project_id(conn: sa.Connection, name: str) -> str:
-    row = conn.execute(sa.select(projects.c.id).where(projects.c.name == name)).first()
-    if row is None:
-        raise NotFound(f"no project {name!r}; the projects are: {', '.join(_project_names(conn))}")
-    return str(row.id)
-
-
-def _project_names(conn: sa.Connection) -> list[str]:
-    return list(conn.execute(sa.select(projects.c.name).order_by(projects.c.name)).scalars())
+    return resolve_project_id(conn, name)
 
 
 def _user_row(conn: sa.Connection, name: str) -> Any:
@@ -161,7 +155,7 @@ def admins_of(conn: sa.Connection, project: str) -> list[str]:
 
 
 def _project_of(uow: UnitOfWork) -> str:
-    return uow.actor.project if uow.actor.restricted else DEFAULT_PROJECT
+    return uow.actor.project
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -390,8 +384,10 @@ def identity_actor(conn: sa.Connection, name: str, project: str = DEFAULT_PROJEC
 
 
 def user_actor(conn: sa.Connection, name: str, project: str = DEFAULT_PROJECT) -> Actor:
-    """The restricted actor of user ``name`` acting in ``project`` (which must exist)."""
-    _project_id(conn, project)
+    """The restricted actor of user ``name`` acting in ``project`` (which must exist: else
+    NotFound listing the projects this user can see)."""
     row = _user_row(conn, name)
     roles = tuple(sorted(_roles(conn, row.id).items()))
-    return Actor(name, roles=roles, project=project)
+    actor = Actor(name, roles=roles, project=project)
+    resolve_project_id(conn, project, visible=actor.sees_project)
+    return actor

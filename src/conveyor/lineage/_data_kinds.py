@@ -21,6 +21,7 @@ from conveyor.lineage._base import (
     split_versioned,
 )
 from conveyor.lineage.graph import Node
+from conveyor.store.projects import current_project_id, run_in_project
 from conveyor.store.tables import (
     dataset_versions,
     datasets,
@@ -117,7 +118,8 @@ class DatasetVersionKind(Kind):
 
 
 def _run_row(conn: sa.Connection, run_id: str) -> Any:
-    row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+    in_project = run_in_project(current_project_id())
+    row = conn.execute(sa.select(runs).where(runs.c.id == run_id, in_project)).first()
     if row is None:
         raise NotFound(f"no run {run_id!r}: `conveyor runs list` shows the runs")
     return row
@@ -302,6 +304,7 @@ def latest_report_before(conn: sa.Connection, name: str, version: int, at: int) 
         .join(models, models.c.id == gate_reports.c.model_id)
         .where(
             models.c.name == name,
+            models.c.project_id == current_project_id(),
             gate_reports.c.version == version,
             gate_reports.c.created_at <= at,
         )

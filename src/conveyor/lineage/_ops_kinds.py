@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from conveyor.errors import NotFound
 from conveyor.lineage._base import FANOUT, Kind, Link, model_node, recorded, register
 from conveyor.lineage.graph import Node
+from conveyor.store.projects import current_project_id
 
 __all__ = ["revisions_serving"]
 
@@ -36,6 +37,7 @@ def revisions_serving(
         sa.select(deployments.c.name, revs.c.revision, revs.c.routes, revs.c.created_at)
         .join(deployments, deployments.c.id == revs.c.deployment_id)
         .where(sa.cast(revs.c.routes, sa.Text).like(f"%{model}%"))
+        .where(deployments.c.project_id == current_project_id())
         .order_by(revs.c.created_at.desc())
     )
     out = []
@@ -64,6 +66,7 @@ def revision_at(conn: sa.Connection, endpoint: str, at: int) -> Node | None:
         sa.select(revs.c.revision)
         .join(deployments, deployments.c.id == revs.c.deployment_id)
         .where(deployments.c.name == endpoint, revs.c.created_at <= at)
+        .where(deployments.c.project_id == current_project_id())
         .order_by(revs.c.created_at.desc(), revs.c.revision.desc())
         .limit(1)
     ).first()
@@ -295,7 +298,8 @@ def find_prediction(conn: sa.Connection, prediction_id: str) -> dict[str, Any] |
     deployments, _ = _deployments()
     uri = default_log_uri()
     columns = ["prediction_id", "ts", "endpoint", "model_version", "route", "latency_ms"]
-    for (endpoint,) in conn.execute(sa.select(deployments.c.name).order_by(deployments.c.name)):
+    names = sa.select(deployments.c.name).where(deployments.c.project_id == current_project_id())
+    for (endpoint,) in conn.execute(names.order_by(deployments.c.name)):
         files = _files(uri, "predictions", endpoint, None)
         if not files:
             continue

@@ -11,6 +11,7 @@ from typing import Any
 from conveyor.backend.local import LocalBackend
 from conveyor.errors import ConveyorError
 from conveyor.mlflow_api._wire import MlflowError, from_conveyor
+from conveyor.store.projects import project_scope
 
 __all__ = ["Handler", "filter_clauses", "guarded", "matches", "write"]
 
@@ -24,12 +25,14 @@ def write(backend: LocalBackend, fn: Callable[..., Any], *args: Any, **kwargs: A
 
 
 def guarded(routes: dict[tuple[str, str], Handler]) -> dict[tuple[str, str], Handler]:
-    """The handlers with Conveyor errors answered as MLflow's."""
+    """The handlers, run in the request's project, with Conveyor errors answered as
+    MLflow's."""
 
     def guard(fn: Handler) -> Handler:
         def wrapped(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
             try:
-                return fn(backend, body)
+                with project_scope(backend.meta.engine, backend.actor.project):
+                    return fn(backend, body)
             except ConveyorError as exc:
                 raise from_conveyor(exc) from None
 

@@ -26,6 +26,7 @@ from conveyor.monitoring.alerts import Alert
 from conveyor.monitoring.monitors import Monitor, MonitorSpec
 from conveyor.monitoring.tables import alerts, monitor_checks, monitors
 from conveyor.store import UnitOfWork
+from conveyor.store.projects import current_project_id, in_current_project
 from conveyor.store.tables import DEFAULT_PROJECT_ID
 
 __all__ = [
@@ -113,6 +114,7 @@ def _spec(spec: MonitorSpec | Mapping[str, Any]) -> MonitorSpec:
     return spec if isinstance(spec, MonitorSpec) else MonitorSpec.from_dict(spec)
 
 
+@in_current_project
 def create_monitor(
     uow: UnitOfWork,
     spec: MonitorSpec | Mapping[str, Any],
@@ -148,6 +150,7 @@ def create_monitor(
     return monitor_from_row(SimpleNamespace(**row))
 
 
+@in_current_project
 def update_monitor(
     uow: UnitOfWork, name: str, changes: Mapping[str, Any], *, project_id: str = DEFAULT_PROJECT_ID
 ) -> Monitor:
@@ -198,6 +201,7 @@ class AppliedMonitor:
         return {"action": self.action, "monitor": self.monitor.to_dict()}
 
 
+@in_current_project
 def apply_monitors(
     uow: UnitOfWork,
     specs: Iterable[MonitorSpec | Mapping[str, Any]],
@@ -227,6 +231,7 @@ def apply_monitors(
     return out
 
 
+@in_current_project
 def delete_monitor(uow: UnitOfWork, name: str, *, project_id: str = DEFAULT_PROJECT_ID) -> None:
     """Delete a monitor with its checks and alert history (audited)."""
     row = _row(uow.conn, name, project_id, lock=True)
@@ -236,10 +241,12 @@ def delete_monitor(uow: UnitOfWork, name: str, *, project_id: str = DEFAULT_PROJ
     uow.audit("monitor.delete", "monitor", row.id, {"name": name})
 
 
+@in_current_project
 def get_monitor(conn: sa.Connection, name: str, *, project_id: str = DEFAULT_PROJECT_ID) -> Monitor:
     return monitor_from_row(_row(conn, name, project_id))
 
 
+@in_current_project
 def list_monitors(
     conn: sa.Connection,
     *,
@@ -255,6 +262,7 @@ def list_monitors(
     return [monitor_from_row(r) for r in conn.execute(stmt.order_by(monitors.c.name))]
 
 
+@in_current_project
 def list_checks(
     conn: sa.Connection, name: str, *, limit: Limit = 100, project_id: str = DEFAULT_PROJECT_ID
 ) -> list[dict[str, Any]]:
@@ -270,6 +278,7 @@ def list_checks(
     return [dict(r._mapping) for r in rows]
 
 
+@in_current_project
 def list_alerts(
     conn: sa.Connection,
     *,
@@ -303,7 +312,7 @@ def get_alert(conn: sa.Connection, alert_id: str) -> Alert:
     row = conn.execute(
         sa.select(alerts, monitors.c.name.label("monitor_name"), monitors.c.endpoint)
         .join(monitors, monitors.c.id == alerts.c.monitor_id)
-        .where(alerts.c.id == alert_id)
+        .where(alerts.c.id == alert_id, monitors.c.project_id == current_project_id())
     ).first()
     if row is None:
         raise NotFound(f"alert {alert_id!r} does not exist", details={"alert_id": alert_id})

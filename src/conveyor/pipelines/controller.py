@@ -29,7 +29,7 @@ from conveyor.lineage.edges import record_edge
 from conveyor.pipelines import service
 from conveyor.pipelines.tables import pipeline_runs, trigger_evaluations, triggers
 from conveyor.pipelines.triggers import Trigger, list_triggers
-from conveyor.registry.service import DEFAULT_PROJECT_ID
+from conveyor.store.tables import DEFAULT_PROJECT_ID
 from conveyor.store.uow import UnitOfWork
 
 __all__ = ["Decision", "on_alert_event", "schedule_triggers", "tick"]

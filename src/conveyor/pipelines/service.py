@@ -16,7 +16,8 @@ from conveyor._schema import Limit, check_limit
 from conveyor._util import new_id, now_ms, to_iso
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.pipelines.tables import pipeline_runs, pipeline_steps
-from conveyor.registry.service import DEFAULT_PROJECT_ID
+from conveyor.store.projects import current_project_id, in_current_project
+from conveyor.store.tables import DEFAULT_PROJECT_ID
 from conveyor.store.uow import UnitOfWork
 
 __all__ = [
@@ -108,6 +109,7 @@ def _step(row: Any) -> StepRecord:
     return StepRecord(**{f: getattr(row, f) for f in _STEP_FIELDS})
 
 
+@in_current_project
 def create_pipeline_run(
     uow: UnitOfWork,
     run_id: str,
@@ -227,7 +229,11 @@ def list_steps(conn: sa.Connection, pipeline_run_id: str) -> list[StepRecord]:
 
 
 def get_pipeline_run(conn: sa.Connection, run_id: str, *, with_steps: bool = True) -> PipelineRun:
-    row = conn.execute(sa.select(pipeline_runs).where(pipeline_runs.c.id == run_id)).first()
+    row = conn.execute(
+        sa.select(pipeline_runs).where(
+            pipeline_runs.c.id == run_id, pipeline_runs.c.project_id == current_project_id()
+        )
+    ).first()
     if row is None:
         raise NotFound(f"no pipeline run {run_id!r}: `conveyor pipeline list` shows the runs")
     run = _run(row)
@@ -236,6 +242,7 @@ def get_pipeline_run(conn: sa.Connection, run_id: str, *, with_steps: bool = Tru
     return run
 
 
+@in_current_project
 def list_pipeline_runs(
     conn: sa.Connection,
     *,

@@ -27,7 +27,8 @@ from conveyor._schema import Limit, Name, Rule, check_limit
 from conveyor._util import check_name, new_id, now_ms, to_iso
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.pipelines.tables import trigger_evaluations, triggers
-from conveyor.registry.service import DEFAULT_PROJECT_ID
+from conveyor.store.projects import current_project_id, in_current_project
+from conveyor.store.tables import DEFAULT_PROJECT_ID
 from conveyor.store.uow import UnitOfWork
 
 __all__ = [
@@ -115,6 +116,7 @@ def _check_pipeline(target: str) -> None:
     load_pipeline(target)  # NotFound / ValidationFailed name what is wrong
 
 
+@in_current_project
 def create_trigger(
     uow: UnitOfWork,
     name: Name,
@@ -200,6 +202,7 @@ def _row(conn: sa.Connection, name: str, project_id: str) -> Any:
     return row
 
 
+@in_current_project
 def get_trigger(
     conn: sa.Connection, name: Name, *, project_id: str = DEFAULT_PROJECT_ID
 ) -> Trigger:
@@ -207,6 +210,7 @@ def get_trigger(
     return _trigger(_row(conn, name, project_id))
 
 
+@in_current_project
 def list_triggers(
     conn: sa.Connection, *, active_only: bool = False, project_id: str = DEFAULT_PROJECT_ID
 ) -> list[Trigger]:
@@ -216,6 +220,7 @@ def list_triggers(
     return [_trigger(r) for r in conn.execute(query.order_by(triggers.c.name))]
 
 
+@in_current_project
 def set_trigger_state(
     uow: UnitOfWork,
     name: Name,
@@ -243,7 +248,12 @@ def list_evaluations(
     check_limit(limit)
     rows = conn.execute(
         sa.select(trigger_evaluations)
-        .where(trigger_evaluations.c.trigger_id == trigger_id)
+        .where(
+            trigger_evaluations.c.trigger_id == trigger_id,
+            trigger_evaluations.c.trigger_id.in_(
+                sa.select(triggers.c.id).where(triggers.c.project_id == current_project_id())
+            ),
+        )
         .order_by(trigger_evaluations.c.evaluated_at.desc(), trigger_evaluations.c.id.desc())
         .limit(limit)
     )

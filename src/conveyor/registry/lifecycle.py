@@ -15,7 +15,8 @@ from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.registry.entities import Model
 from conveyor.registry.service import _model_row, get_model, get_model_version
 from conveyor.store import UnitOfWork
-from conveyor.store.tables import DEFAULT_PROJECT_ID, model_aliases, model_versions, models
+from conveyor.store.projects import current_project_id
+from conveyor.store.tables import model_aliases, model_versions, models
 
 __all__ = [
     "delete_model",
@@ -48,7 +49,7 @@ def rename_model(uow: UnitOfWork, name: str, new_name: str) -> Model:
     row = _model_row(uow.conn, name, lock=True)
     taken = uow.conn.execute(
         sa.select(models.c.id).where(
-            models.c.project_id == DEFAULT_PROJECT_ID, models.c.name == new_name
+            models.c.project_id == current_project_id(), models.c.name == new_name
         )
     ).first()
     if taken is not None:

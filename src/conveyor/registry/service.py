@@ -13,7 +13,8 @@ from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.registry.entities import Model, ModelVersion
 from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
-from conveyor.store.tables import DEFAULT_PROJECT_ID, model_aliases, model_versions, models
+from conveyor.store.projects import current_project_id
+from conveyor.store.tables import model_aliases, model_versions, models
 from conveyor.tracking.validation import check_str_map
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
 def _model_row(conn: sa.Connection, name: str, *, lock: bool = False) -> Any:
     check_name(name, "model name")
     query = sa.select(models).where(
-        models.c.project_id == DEFAULT_PROJECT_ID, models.c.name == name
+        models.c.project_id == current_project_id(), models.c.name == name
     )
     row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
@@ -74,7 +75,7 @@ def _insert_model(
     now = now_ms()
     row: dict[str, Any] = {
         "id": new_id(),
-        "project_id": DEFAULT_PROJECT_ID,
+        "project_id": current_project_id(),
         "name": name,
         "description": description,
         "tags": tags,
@@ -114,7 +115,7 @@ def get_model(conn: sa.Connection, name: Name) -> Model:
 
 def search_models(conn: sa.Connection, name_like: str = "", max_results: int = 1000) -> list[Model]:
     """Registered models whose name matches the SQL LIKE pattern (all when empty)."""
-    query = sa.select(models).where(models.c.project_id == DEFAULT_PROJECT_ID)
+    query = sa.select(models).where(models.c.project_id == current_project_id())
     if name_like:
         query = query.where(models.c.name.like(name_like))
     rows = conn.execute(query.order_by(models.c.name).limit(max_results)).all()
@@ -167,7 +168,7 @@ def create_model_version(
     _insert_model(uow, name, "", {})  # register the name on first use
     model_id, version = uow.conn.execute(
         models.update()
-        .where(models.c.project_id == DEFAULT_PROJECT_ID, models.c.name == name)
+        .where(models.c.project_id == current_project_id(), models.c.name == name)
         .values(latest_version=models.c.latest_version + 1, updated_at=now_ms())
         .returning(models.c.id, models.c.latest_version)
     ).one()

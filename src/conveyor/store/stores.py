@@ -8,10 +8,12 @@ logging a dataset writes Parquet, deploying compiles to ONNX outside the write t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from conveyor.store.projects import project_scope
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -26,19 +28,27 @@ __all__ = ["Stores"]
 
 @dataclass(frozen=True)
 class Stores:
-    """Both stores and who is acting; ``read()`` / ``write()`` open the transactions."""
+    """Both stores and who is acting; ``read()`` / ``write()`` open the transactions (in
+    the actor's project: ``conveyor.store.projects``)."""
 
     meta: MetadataStore
     artifacts: ArtifactStore
     actor: Actor
 
-    def read(self) -> AbstractContextManager[sa.Connection]:
-        """A read-only transaction."""
-        return self.meta.read()
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A read-only transaction, in the actor's project."""
+        with project_scope(self.meta.engine, self.actor.project), self.meta.read() as conn:
+            yield conn
 
-    def write(self) -> AbstractContextManager[UnitOfWork]:
-        """A write transaction as the actor."""
-        return self.meta.write(self.actor)
+    @contextmanager
+    def write(self) -> Iterator[UnitOfWork]:
+        """A write transaction as the actor, in its project."""
+        with (
+            project_scope(self.meta.engine, self.actor.project),
+            self.meta.write(self.actor) as uow,
+        ):
+            yield uow
 
     def iter_blob(self, sha256: str) -> Iterator[bytes]:
         """The verified bytes of a stored blob."""

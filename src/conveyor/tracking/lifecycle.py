@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from conveyor._util import check_name, now_ms
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.store import UnitOfWork
+from conveyor.store.projects import current_project_id, in_project, run_in_project
 from conveyor.store.tables import experiments, run_tags, runs
 from conveyor.tracking.entities import RUN_STATUSES, Experiment
 from conveyor.tracking.service import (
@@ -55,9 +56,10 @@ def run_row(conn: sa.Connection, run_id: str) -> Any:
 def _run(conn: sa.Connection, run_id: str) -> Any:
     if not isinstance(run_id, str) or not run_id:
         raise ValidationFailed("run id must be a non-empty string")
-    row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+    query = sa.select(runs).where(runs.c.id == run_id, run_in_project(current_project_id()))
+    row = conn.execute(query).first()
     if row is None:
-        raise NotFound(f"run {run_id!r} does not exist")
+        raise NotFound(f"run {run_id!r} does not exist{in_project()}")
     return row
 
 
@@ -131,7 +133,10 @@ def list_experiments_in(conn: sa.Connection, lifecycles: Sequence[str]) -> list[
     """Experiments in any of ``lifecycles`` (``active``, ``deleted``), oldest first."""
     rows = conn.execute(
         sa.select(experiments)
-        .where(experiments.c.lifecycle.in_(list(lifecycles)))
+        .where(
+            experiments.c.lifecycle.in_(list(lifecycles)),
+            experiments.c.project_id == current_project_id(),
+        )
         .order_by(experiments.c.created_at, experiments.c.id)
     )
     return [_experiment(r) for r in rows]

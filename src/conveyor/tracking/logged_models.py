@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from conveyor._util import new_id, now_ms
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.store import UnitOfWork
+from conveyor.store.projects import current_project_id
+from conveyor.store.tables import experiments
 from conveyor.tracking import service
 from conveyor.tracking.logged_model_tables import logged_models
 from conveyor.tracking.validation import check_str_map
@@ -137,11 +139,20 @@ class _Row:
         self.__dict__.update(data)
 
 
+def _project_experiments() -> sa.Select[Any]:
+    return sa.select(experiments.c.id).where(experiments.c.project_id == current_project_id())
+
+
 def get_logged_model(conn: sa.Connection, model_id: str) -> LoggedModel:
     """One logged model by id."""
     if not isinstance(model_id, str) or not model_id:
         raise ValidationFailed("logged model id must be a non-empty string")
-    row = conn.execute(sa.select(logged_models).where(logged_models.c.id == model_id)).first()
+    row = conn.execute(
+        sa.select(logged_models).where(
+            logged_models.c.id == model_id,
+            logged_models.c.experiment_id.in_(_project_experiments()),
+        )
+    ).first()
     if row is None:
         raise NotFound(f"logged model {model_id!r} does not exist")
     return _model(row)
@@ -202,6 +213,8 @@ def search_logged_models(
     if experiment_ids:
         ids = [service.get_experiment(conn, e).id for e in experiment_ids]
         query = query.where(logged_models.c.experiment_id.in_(ids))
+    else:
+        query = query.where(logged_models.c.experiment_id.in_(_project_experiments()))
     if source_run_id:
         query = query.where(logged_models.c.source_run_id == source_run_id)
     if name:

@@ -19,6 +19,7 @@ from conveyor.artifacts.paths import check_relative_path
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
+from conveyor.store.projects import current_project_id, in_project, run_in_project
 from conveyor.store.stores import Stores
 from conveyor.store.tables import (
     DEFAULT_PROJECT_ID,
@@ -81,7 +82,7 @@ def _insert_experiment(
     now = now_ms()
     row: dict[str, Any] = {
         "id": new_id(),
-        "project_id": DEFAULT_PROJECT_ID,
+        "project_id": current_project_id(),
         "name": name,
         "description": description,
         "tags": tags,
@@ -109,7 +110,8 @@ def create_experiment(
 
 
 _SELECT_EXPERIMENT = sa.select(experiments).where(
-    sa.or_(experiments.c.id == sa.bindparam("b_ref"), experiments.c.name == sa.bindparam("b_ref"))
+    sa.or_(experiments.c.id == sa.bindparam("b_ref"), experiments.c.name == sa.bindparam("b_ref")),
+    experiments.c.project_id == sa.bindparam("b_project"),
 )
 
 
@@ -117,10 +119,13 @@ def get_experiment(conn: sa.Connection, id_or_name: NonEmpty) -> Experiment:
     """Find an experiment by id or by name."""
     if not isinstance(id_or_name, str) or not id_or_name:
         raise ValidationFailed("experiment id or name must be a non-empty string")
-    row = conn.execute(_SELECT_EXPERIMENT, {"b_ref": id_or_name}).first()
+    row = conn.execute(
+        _SELECT_EXPERIMENT, {"b_ref": id_or_name, "b_project": current_project_id()}
+    ).first()
     if row is None:
         raise NotFound(
-            f"experiment {id_or_name!r} does not exist; list them with `conveyor experiments list`"
+            f"experiment {id_or_name!r} does not exist{in_project()}; list them with "
+            "`conveyor experiments list`"
         )
     return _experiment(row)
 
@@ -148,7 +153,9 @@ def list_experiments(conn: sa.Connection) -> list[Experiment]:
     """All active experiments, newest first."""
     rows = conn.execute(
         sa.select(experiments)
-        .where(experiments.c.lifecycle == "active")
+        .where(
+            experiments.c.lifecycle == "active", experiments.c.project_id == current_project_id()
+        )
         .order_by(experiments.c.created_at.desc())
     )
     return [_experiment(r) for r in rows]
@@ -157,7 +164,8 @@ def list_experiments(conn: sa.Connection) -> list[Experiment]:
 # -- runs ----------------------------------------------------------------------------------
 # Statements on the run-logging hot path, built once and executed with bound parameters
 # (a reused statement skips SQLAlchemy's per-call construction and cache-key work).
-_SELECT_RUN = sa.select(runs).where(runs.c.id == sa.bindparam("b_run_id"))
+_RUN_IN_PROJECT = run_in_project(sa.bindparam("b_project"))
+_SELECT_RUN = sa.select(runs).where(runs.c.id == sa.bindparam("b_run_id"), _RUN_IN_PROJECT)
 _INSERT_RUN = runs.insert()
 _INSERT_PARAM = param_rows.insert()
 _INSERT_TAG = run_tags.insert()
@@ -184,9 +192,9 @@ TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
 def _run_row(conn: sa.Connection, run_id: str) -> Any:
     if not isinstance(run_id, str) or not run_id:
         raise ValidationFailed("run id must be a non-empty string")
-    row = conn.execute(_SELECT_RUN, {"b_run_id": run_id}).first()
+    row = conn.execute(_SELECT_RUN, {"b_run_id": run_id, "b_project": current_project_id()}).first()
     if row is None:
-        raise NotFound(f"run {run_id!r} does not exist")
+        raise NotFound(f"run {run_id!r} does not exist{in_project()}")
     return row
 
 
@@ -197,9 +205,9 @@ def writable_run(conn: sa.Connection, run_id: str, what: str, *, lock: bool = Tr
     if not isinstance(run_id, str) or not run_id:
         raise ValidationFailed("run id must be a non-empty string")
     query = _SELECT_RUN_LOCKED if lock else _SELECT_RUN
-    row = conn.execute(query, {"b_run_id": run_id}).first()
+    row = conn.execute(query, {"b_run_id": run_id, "b_project": current_project_id()}).first()
     if row is None:
-        raise NotFound(f"run {run_id!r} does not exist")
+        raise NotFound(f"run {run_id!r} does not exist{in_project()}")
     if row.status in TERMINAL_STATUSES:
         raise Conflict(
             f"run {run_id} is {row.status}: an ended run is immutable and accepts no more "
@@ -523,6 +531,8 @@ def search_parsed(
     if experiment_ids is not None:
         exp_ids = [get_experiment(conn, e).id for e in experiment_ids]
         query = query.where(runs.c.experiment_id.in_(exp_ids))
+    else:
+        query = query.where(run_in_project(current_project_id()))
     for clause in clauses:
         query = query.where(_clause_condition(clause))
     query = _apply_order(query, order)
