@@ -46,9 +46,11 @@ def test_a_long_metric_is_drawn_from_its_envelope_then_in_full(
     box = page.locator("figure.chart .u-over").bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * 0.25, y)  # drag over a quarter: load those steps
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
-    page.mouse.up()
+    # the note names the range as soon as it is chosen, before that range's points arrive
+    with page.expect_response(lambda r: "/metric-chart?" in r.url and "min_step=" in r.url):
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+        page.mouse.up()
     page.locator(".chart-note", has_text="in steps").wait_for()
     settle(page)
     zoomed = note.inner_text()
