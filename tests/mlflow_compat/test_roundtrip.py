@@ -23,9 +23,10 @@ pytestmark = pytest.mark.slow
 
 
 def test_stock_client_round_trip_lands_in_conveyor(
-    mlflow_python: Path, api_server: tuple[str, Any], tmp_path: Path
+    mlflow_python: Path, store_server: tuple[str, Any], tmp_path: Path
 ) -> None:
-    url, backend = api_server
+    """On SQLite and on PostgreSQL (``store_server``)."""
+    url, backend = store_server
     seen = run_script(mlflow_python, "roundtrip.py", url, tmp_path)
 
     # what the stock client saw

@@ -18,8 +18,8 @@ from starlette.responses import Response
 
 from conveyor.api._responses import OrjsonResponse
 from conveyor.mlflow_api import artifacts, registry, tracking
-from conveyor.mlflow_api._handlers import Handler
-from conveyor.mlflow_api._wire import MlflowError, from_conveyor, parse_body
+from conveyor.mlflow_api._handlers import Handler, acting_backend
+from conveyor.mlflow_api._wire import MlflowError, parse_body
 
 __all__ = ["PREFIXES", "install_mlflow_api"]
 
@@ -57,17 +57,6 @@ def authorize(backend: Any, permission: str) -> None:
         raise MlflowError("PERMISSION_DENIED", exc.message) from None
 
 
-def _acting_backend(request: Request) -> Any:
-    from conveyor.api.auth import current_actor
-    from conveyor.api.deps import get_backend
-    from conveyor.errors import ConveyorError
-
-    try:
-        return get_backend(request, current_actor(request))
-    except ConveyorError as exc:
-        raise from_conveyor(exc) from None
-
-
 def _find(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
     fn = _EXACT.get((method, path))
     if fn is not None:
@@ -94,7 +83,7 @@ def _query_args(request: Request) -> dict[str, Any]:
 async def _dispatch(rest: str, request: Request) -> Response:
     found = _find(request.method, "/" + rest.strip("/"))
     try:
-        backend = _acting_backend(request)  # inside: a 401 answers in MLflow's error shape
+        backend = acting_backend(request)  # inside: a 401 answers in MLflow's error shape
         if found is None:
             raise MlflowError(
                 "ENDPOINT_NOT_FOUND",
