@@ -238,16 +238,12 @@ def update_run(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     status = body.get("status")
     if isinstance(status, int):
         status = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}.get(status)
-    write(
-        backend,
-        lifecycle.update_run,
-        run_id,
-        status=status or None,
-        end_time=as_int(body.get("end_time"), "end_time"),
-        name=body.get("run_name") or None,
-    )
-    with backend.read() as conn:
-        row = lifecycle.run_row(conn, run_id)  # the info alone: no params, metrics, tags
+    end_time = as_int(body.get("end_time"), "end_time")
+    with backend.write() as uow:  # one transaction: the stock client ends each run so
+        lifecycle.update_run(
+            uow, run_id, status=status or None, end_time=end_time, name=body.get("run_name") or None
+        )
+        row = lifecycle.run_row(uow.conn, run_id)  # the info alone: no params, metrics, tags
     run = Run(
         id=row.id,
         experiment_id=row.experiment_id,
