@@ -166,6 +166,17 @@ def run(sizes: dict[str, int]) -> dict[str, Any]:
     return results
 
 
+#: (result key, operation, scale, unit) of the per-operation tables
+_PER_OPERATION = (
+    ("per_call", "log_metric call", 1e3, "ms"),
+    ("batched", "metric point", 1e6, "µs"),
+    ("runs", "run", 1e3, "ms"),
+    ("search", "search", 1e3, "ms"),
+)
+#: the stock client's HTTP requests per operation (counted at the server)
+_REQUESTS = {"per_call": "1", "batched": "1/1,000", "runs": "5", "search": "1"}
+
+
 def render(res: dict[str, Any], sizes: dict[str, int], cmd: str) -> str:
     c, m = res["conveyor"], res["mlflow"]
     rows = [
@@ -190,12 +201,7 @@ def render(res: dict[str, Any], sizes: dict[str, int], cmd: str) -> str:
         "| client (→ mlflow) |",
         "|---|---:|---:|---:|---:|",
     ]
-    for key, what, scale, unit in (
-        ("per_call", "log_metric call", 1e3, "ms"),
-        ("batched", "metric point", 1e6, "µs"),
-        ("runs", "run", 1e3, "ms"),
-        ("search", "search", 1e3, "ms"),
-    ):
+    for key, what, scale, unit in _PER_OPERATION:
         cells = [
             f"{d[side] / d['n'] * scale:,.2f} {unit}"
             for side in ("server_cpu_s", "client_cpu_s")
@@ -208,12 +214,8 @@ def render(res: dict[str, Any], sizes: dict[str, int], cmd: str) -> str:
         "| ceiling (server at 0) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for key, what, scale, unit in (
-        ("per_call", "log_metric call (1)", 1e3, "ms"),
-        ("batched", "metric point (1/1,000)", 1e6, "µs"),
-        ("runs", "run (5)", 1e3, "ms"),
-        ("search", "search of 1,000 runs (1)", 1e3, "ms"),
-    ):
+    for key, what, scale, unit in _PER_OPERATION:
+        what = f"{what} ({_REQUESTS[key]})"
         o, p = c[key], m[key]
         wall_o, wall_p = o["seconds"] / o["n"], p["seconds"] / p["n"]
         cli, srv = o["client_cpu_s"] / o["n"], o["server_cpu_s"] / o["n"]
