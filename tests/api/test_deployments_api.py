@@ -198,5 +198,5 @@ def test_openapi_lists_the_deployment_routes(client: httpx.Client) -> None:
     fields = doc["components"]["schemas"][ref.rsplit("/", 1)[-1]]["properties"]
     assert set(fields) == {
         "model", "canary", "shadow", "ab", "ab_key", "fallback", "deadline_ms",
-        "description", "compile", "validation_data", "override_reason",
+        "description", "compile", "validation_data", "override_reason", "trust_pickle",
     }  # fmt: skip

@@ -32,6 +32,7 @@ EXPECTED = {
     ("get", "/api/v1/models/{name}/versions/{version}"),
     ("patch", "/api/v1/models/{name}/versions/{version}"),
     ("put", "/api/v1/models/{name}/versions/{version}/tags"),
+    ("post", "/api/v1/models/{name}/versions/{version}/trust"),
     ("put", "/api/v1/models/{name}/aliases/{alias}"),
     ("delete", "/api/v1/models/{name}/aliases/{alias}"),
     ("put", "/api/v1/models/{model}/gate-policy"),

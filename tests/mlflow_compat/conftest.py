@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +21,38 @@ from tests import client_venvs
 SCRIPTS = Path(__file__).parent / "scripts"
 
 
+@pytest.fixture
+def store_server(db_url: str, tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    """A real server over a fresh store on each metadata backend (``db_url``: SQLite, and
+    PostgreSQL, which skips only when absent and fails with CI=true): (URL, backend)."""
+    from conveyor.api import create_app
+    from conveyor.api.testing import ServerThread
+    from conveyor.artifacts import ArtifactStore
+    from conveyor.backend import LocalBackend
+    from conveyor.store import MetadataStore
+
+    meta = MetadataStore(db_url)
+    backend = LocalBackend(meta, ArtifactStore.from_uri(str(tmp_path / "artifacts")))
+    try:
+        with ServerThread(create_app(backend)) as server:
+            yield server.url, backend
+    finally:
+        meta.dispose()
+
+
 @pytest.fixture(scope="session")
 def mlflow_python() -> Path:
     """The interpreter of the stock-client venv (created on first use)."""
     return client_venvs.mlflow_python()
 
 
-def run_script(python: Path, script: str, url: str, tmp: Path, *args: str) -> dict[str, Any]:
-    """Run ``scripts/<script>`` against ``url``; its JSON output (stderr shown on failure)."""
-    env = {
+def run_script(
+    python: Path, script: str, url: str, tmp: Path, *args: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run ``scripts/<script>`` against ``url`` (``env``: more variables); its JSON output
+    (stderr shown on failure)."""
+    variables = {
+        **(env or {}),
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp),
         "MLFLOW_TRACKING_URI": url,
@@ -40,7 +64,7 @@ def run_script(python: Path, script: str, url: str, tmp: Path, *args: str) -> di
         [str(python), str(SCRIPTS / script), *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=variables,
         cwd=tmp,
         timeout=300,
     )

@@ -14,9 +14,10 @@ from tests.mlflow_compat.conftest import run_script
 
 @pytest.mark.slow
 def test_stock_client_conformance(
-    mlflow_python: Path, api_server: tuple[str, Any], tmp_path: Path
+    mlflow_python: Path, store_server: tuple[str, Any], tmp_path: Path
 ) -> None:
-    url, backend = api_server
+    """On SQLite and on PostgreSQL (``store_server``)."""
+    url, backend = store_server
     seen = run_script(mlflow_python, "conformance.py", url, tmp_path)
     expected = {
         # pagination and search

@@ -6,21 +6,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 from tests.mlflow_compat.conftest import run_script
 
-from conveyor.errors import PermissionDenied
+from conveyor.api import create_app
+from conveyor.api.testing import ServerThread
+from conveyor.errors import PermissionDenied, ValidationFailed
+from conveyor.governance.identity import Actor
 from conveyor.models import load_model
+from conveyor.registry.pickle_trust import TRUST_TAG
 from conveyor.registry.uris import materialize, resolve_model_uri
 
 pytestmark = pytest.mark.slow
 
 
 def test_stock_client_round_trip_lands_in_conveyor(
-    mlflow_python: Path, api_server: tuple[str, Any], tmp_path: Path
+    mlflow_python: Path, store_server: tuple[str, Any], tmp_path: Path
 ) -> None:
-    url, backend = api_server
+    """On SQLite and on PostgreSQL (``store_server``)."""
+    url, backend = store_server
     seen = run_script(mlflow_python, "roundtrip.py", url, tmp_path)
 
     # what the stock client saw
@@ -62,13 +68,34 @@ def test_stock_client_round_trip_lands_in_conveyor(
     revision = backend.deploy("mlflow-compat", model="mlflow-compat-model/1", compile=False)
     assert revision.endpoint == "mlflow-compat"
 
-    # a pickled MLflow model is registered and visible, but not deployed, and says why
+    # a pickled MLflow model is a version too, refused by deploy until an admin trusts it
     pickled = backend.get_model_version("mlflow-compat-pickled", seen["pickled_version"])
-    assert pickled.flavor == "mlflow"
-    with pytest.raises(PermissionDenied, match=r"cloudpickle.*serialization_format='skops'"):
-        backend.deploy("mlflow-pickled", model="mlflow-compat-pickled/1", compile=False)
+    assert pickled.flavor == "mlflow_pickle"
+    ref = "mlflow-compat-pickled/1"
+    with pytest.raises(PermissionDenied, match=r"cloudpickle.*--trust-pickle") as refused:
+        backend.deploy("mlflow-pickled", model=ref, compile=False)
+    assert refused.value.details["flag"] == "--trust-pickle"
+    editor = backend.as_actor(Actor("ed", roles=(("default", "editor"),)))
+    with pytest.raises(PermissionDenied, match="models:trust"):
+        editor.deploy("mlflow-pickled", model=ref, compile=False, trust_pickle=True)
+    with pytest.raises(ValidationFailed, match="reserved"):  # the mark is no ordinary tag
+        backend.set_model_version_tag("mlflow-compat-pickled", 1, TRUST_TAG, "ed")
+    backend.deploy("mlflow-pickled", model=ref, compile=False, trust_pickle=True)
+    assert backend.get_model_version("mlflow-compat-pickled", 1).tags[TRUST_TAG]
+    with ServerThread(create_app(backend), lifespan="on") as server:  # a fresh runtime
+        answer = httpx.post(
+            f"{server.url}/serving/endpoints/mlflow-pickled/invocations",
+            json={"dataframe_records": seen["pickled_rows"]},
+        )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"] == seen["pickled_expected"]
+    assert 0 < sum(seen["pickled_expected"]) < len(seen["pickled_expected"])
     assert backend.get_model("mlflow-compat-model").aliases == {"champion": 1}
     actions = {e.action for e in backend.list_audit_events(limit=1000)}
-    assert {"run.create", "logged_model.create", "model_version.create", "model.set_alias"} <= (
-        actions
-    )
+    assert {
+        "run.create",
+        "logged_model.create",
+        "model_version.create",
+        "model.set_alias",
+        "model_version.trust_pickle",
+    } <= actions

@@ -222,6 +222,29 @@ def register(
     )
 
 
+@app.command("trust")
+def trust(
+    name: NameArg,
+    ref: Annotated[str, typer.Argument(help="Version number, alias (champion) or 'latest'.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why its pickle is trusted (recorded in the audit log).")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Trust a version stored with a pickle (e.g. logged by MLflow with cloudpickle) so it
+    can be deployed and served. Unpickling runs arbitrary code: admin only, audited."""
+    mv = backend().trust_model_version(name, ref, reason=reason)
+    emit(
+        mv.to_dict(),
+        lambda: console().print(
+            f"Trusted the pickle of {mv.name} version {mv.version}; "
+            f"deploy it: conveyor deploy ENDPOINT --model {mv.name}/{mv.version}",
+            markup=False,
+        ),
+        as_json,
+    )
+
+
 def _card_commands() -> None:
     from conveyor.lineage import card_cli
 

@@ -36,7 +36,7 @@ from conveyor.monitoring import operations as monitoring
 from conveyor.monitoring import traffic
 from conveyor.pipelines import service as pipelines
 from conveyor.pipelines import triggers
-from conveyor.registry import register
+from conveyor.registry import pickle_trust, register
 from conveyor.registry import service as registry
 from conveyor.tracking import ingest, metric_chart, run_artifacts
 from conveyor.tracking import service as tracking
@@ -199,6 +199,13 @@ class Client:
         "PUT",
         "/models/{name:path}/versions/{version}/tags",
         tx="write",
+    )
+    trust_model_version = Op(
+        pickle_trust.trust_model_version,
+        "POST",
+        "/models/{name:path}/versions/{version}/trust",
+        tx="stores",
+        permission=pickle_trust.TRUST_PERMISSION,
     )
     set_model_alias = Op(
         registry.set_alias, "PUT", "/models/{name:path}/aliases/{alias}", tx="write"

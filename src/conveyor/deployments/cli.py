@@ -163,6 +163,14 @@ def deploy_cmd(
             help="Deploy a primary model whose gates did not pass (recorded in the audit log).",
         ),
     ] = None,
+    trust_pickle: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pickle",
+            help="Trust the pickle of versions stored with one (e.g. logged by MLflow with "
+            "cloudpickle) so they can be served; admin only, audited.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Deploy model versions to an endpoint as a new revision (ONNX when parity holds).
@@ -182,6 +190,7 @@ def deploy_cmd(
         compile=not no_compile,
         validation_data=_read_sample(validation_data) if validation_data else None,
         override_reason=override_reason,
+        trust_pickle=trust_pickle,
     )
 
     def show() -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from conveyor._schema import EndpointName
 from conveyor.deployments import service
 from conveyor.deployments.entities import CompileResult, Revision
-from conveyor.errors import IntegrityError, NotFound
+from conveyor.errors import IntegrityError, NotFound, ValidationFailed
 from conveyor.registry.entities import ModelVersion
 from conveyor.registry.register import check_stored_model
 from conveyor.registry.uris import ResolvedModel, materialize
@@ -44,20 +44,26 @@ log = logging.getLogger(__name__)
 def load_version(backend: Any, mv: ModelVersion) -> Any:
     """The model version as a verified ``LoadedModel`` (files downloaded once, sha256-checked)."""
     from conveyor.models import load_model
+    from conveyor.registry.pickle_trust import is_trusted
 
     resolved = ResolvedModel(mv.uri, mv.manifest_sha256, mv.files, mv.name, mv.version)
-    return load_model(materialize(backend, resolved))
+    # a pickle loads only for a version an admin trusted (else the allow_pickle setting)
+    return load_model(materialize(backend, resolved), allow_pickle=is_trusted(mv) or None)
 
 
-def verify_version(backend: Any, mv: ModelVersion) -> None:
+def verify_version(backend: Any, mv: ModelVersion, endpoint: str = "ENDPOINT") -> None:
     """What a deploy checks of each version in every mode (with or without compiling):
     it can serve (an input signature), every file's blob is in the store and hashes to its
-    sha256, and this machine trusts what its files would create (:mod:`conveyor.models.trust`)
-    — so no revision is written that a restarted server could not load."""
+    sha256, this machine trusts what its files would create (:mod:`conveyor.models.trust`),
+    and a pickle was trusted by an admin (:mod:`conveyor.registry.pickle_trust`) — so no
+    revision is written that a restarted server could not load."""
+    from conveyor.registry.pickle_trust import refuse_untrusted
+
     if mv.flavor == "mlflow":  # logged by the stock MLflow client in a format we do not load
         from conveyor.models.mlflow_format import refusal
 
         raise refusal(mv.name, mv.version, backend.artifacts.read_bytes(mv.manifest_sha256))
+    refuse_untrusted(backend.artifacts, mv, endpoint=endpoint)
     service.input_columns(mv)
     for entry in mv.files:
         sha, rel = str(entry["sha256"]), str(entry["path"])
@@ -142,6 +148,17 @@ def ensure_compiled(
         return service.record_compile(uow, mv, result)
 
 
+def _trust_pickles(stores: Stores, endpoint: str, versions: dict[str, ModelVersion]) -> None:
+    """``deploy --trust-pickle``: trust the pickle of each version that has one."""
+    from conveyor.registry.pickle_trust import pickle_format, trust_version
+
+    for key, mv in versions.items():
+        fmt = pickle_format(stores.artifacts, mv)
+        if fmt is not None:
+            with stores.write() as uow:
+                versions[key] = trust_version(uow, mv, fmt, f"deploy {endpoint} --trust-pickle")
+
+
 def deploy_endpoint(
     stores: Stores,
     endpoint: EndpointName,
@@ -157,6 +174,7 @@ def deploy_endpoint(
     override_reason: str | None = None,
     compile: bool = True,
     validation_data: pd.DataFrame | None = None,
+    trust_pickle: bool = False,
 ) -> Revision:
     """Resolve and validate the routes, compile each version (cached), write the revision.
 
@@ -167,7 +185,9 @@ def deploy_endpoint(
     ``pending`` for versions never compiled (the runtime serves those natively). In every
     mode each version is first checked by :func:`verify_version` (signature, every blob,
     trusted types). ``override_reason`` lets a primary model whose gates did not pass
-    through (audited).
+    through (audited). ``trust_pickle`` first trusts each version stored with a pickle
+    (admin only, audited: :func:`conveyor.registry.pickle_trust.trust_version`); without
+    it such a version is refused, the error naming the flag.
     """
     service.check_endpoint(endpoint)  # before any model is resolved or compiled
     with stores.read() as conn:
@@ -175,8 +195,12 @@ def deploy_endpoint(
             conn, model=model, canary=canary, shadow=shadow, ab=ab, fallback=fallback
         )
     versions = {spec.key: mv for spec, mv in pairs}
+    if not isinstance(trust_pickle, bool):
+        raise ValidationFailed(f"trust_pickle must be true or false, got {trust_pickle!r}")
+    if trust_pickle:
+        _trust_pickles(stores, endpoint, versions)
     for mv in versions.values():
-        verify_version(stores, mv)
+        verify_version(stores, mv, endpoint)
     if compile:
         for mv in versions.values():
             ensure_compiled(stores, mv, validation_data)

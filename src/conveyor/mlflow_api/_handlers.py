@@ -1,6 +1,6 @@
-"""What every MLflow handler shares: its type, a write transaction, Conveyor errors mapped
-to MLflow's, and the small ``field op value AND ...`` filters of the registry and
-experiment searches (run searches use :mod:`conveyor.tracking.mlflow_filter`)."""
+"""What every MLflow handler shares: its type, the acting backend, a write transaction,
+Conveyor errors mapped to MLflow's, and the small ``field op value AND ...`` filters of the
+registry and experiment searches (run searches use :mod:`conveyor.tracking.mlflow_filter`)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,28 @@ import fnmatch
 from collections.abc import Callable
 from typing import Any
 
+from starlette.requests import Request
+
 from conveyor.backend.local import LocalBackend
 from conveyor.errors import ConveyorError
 from conveyor.mlflow_api._wire import MlflowError, from_conveyor
 from conveyor.store.projects import project_scope
 
-__all__ = ["Handler", "filter_clauses", "guarded", "matches", "write"]
+__all__ = ["Handler", "acting_backend", "filter_clauses", "guarded", "matches", "write"]
 
 Handler = Callable[[LocalBackend, dict[str, Any]], dict[str, Any]]
+
+
+def acting_backend(request: Request) -> LocalBackend:
+    """The app's backend acting as the request's actor; a missing or bad token (or a
+    refused client) raises MLflow's UNAUTHENTICATED / PERMISSION_DENIED error."""
+    from conveyor.api.auth import current_actor
+    from conveyor.api.deps import get_backend
+
+    try:
+        return get_backend(request, current_actor(request))
+    except ConveyorError as exc:
+        raise from_conveyor(exc) from None
 
 
 def write(backend: LocalBackend, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

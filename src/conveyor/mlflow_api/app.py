@@ -1,10 +1,10 @@
 """Mount MLflow's REST API on the Conveyor server: ``/api/2.0/mlflow/...`` and
 ``/ajax-api/2.0/mlflow/...`` (the same handlers), the artifact proxy and server info.
 
-One catch-all route per prefix dispatches on (method, path) to the handlers of
-:mod:`conveyor.mlflow_api.tracking` and :mod:`conveyor.mlflow_api.registry`; GET arguments
-come from the query string, others from the JSON body. Unknown paths answer MLflow's
-``ENDPOINT_NOT_FOUND``.
+A raw ASGI layer (:class:`MlflowRoutes`) dispatches both prefixes on (method, path) to the
+handlers of :mod:`conveyor.mlflow_api.tracking` and :mod:`conveyor.mlflow_api.registry`;
+GET arguments come from the query string, others from the JSON body. Unknown paths answer
+MLflow's ``ENDPOINT_NOT_FOUND``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,16 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conveyor.api._responses import OrjsonResponse
 from conveyor.mlflow_api import artifacts, registry, tracking
-from conveyor.mlflow_api._handlers import Handler
-from conveyor.mlflow_api._wire import MlflowError, from_conveyor, parse_body
+from conveyor.mlflow_api._handlers import Handler, acting_backend
+from conveyor.mlflow_api._wire import MlflowError, parse_body
 
-__all__ = ["PREFIXES", "install_mlflow_api"]
+__all__ = ["PREFIXES", "MlflowRoutes", "install_mlflow_api"]
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 
@@ -33,6 +35,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str], Handler]] = [
 ]
 
 
+_METHODS = ("GET", "POST", "PATCH", "DELETE", "PUT")
 _READS = ("/get", "/search", "/get-latest-versions", "/list", "/get-history", "/get-by-name")
 
 
@@ -55,17 +58,6 @@ def authorize(backend: Any, permission: str) -> None:
         check_permission(backend.actor, permission)
     except PermissionDenied as exc:
         raise MlflowError("PERMISSION_DENIED", exc.message) from None
-
-
-def _acting_backend(request: Request) -> Any:
-    from conveyor.api.auth import current_actor
-    from conveyor.api.deps import get_backend
-    from conveyor.errors import ConveyorError
-
-    try:
-        return get_backend(request, current_actor(request))
-    except ConveyorError as exc:
-        raise from_conveyor(exc) from None
 
 
 def _find(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
@@ -91,37 +83,59 @@ def _query_args(request: Request) -> dict[str, Any]:
     return args
 
 
-async def _dispatch(rest: str, request: Request) -> Response:
-    found = _find(request.method, "/" + rest.strip("/"))
+def _answer(request: Request, rest: str, raw: bytes) -> tuple[Any, int]:
+    """(JSON answer, status) of one MLflow request: authentication, permission and the
+    handler in one worker-thread hop."""
+    method = request.method
+    found = _find(method, "/" + rest.strip("/"))
     try:
-        backend = _acting_backend(request)  # inside: a 401 answers in MLflow's error shape
+        backend = acting_backend(request)  # inside: a 401 answers in MLflow's error shape
         if found is None:
             raise MlflowError(
                 "ENDPOINT_NOT_FOUND",
-                f"No API endpoint {request.method} {request.url.path} on this server "
+                f"No API endpoint {method} {request.url.path} on this server "
                 "(Conveyor serves MLflow's tracking, logged-model, artifact and registry APIs; "
                 "see docs/mlflow.md)",
             )
         handler, path_args = found
-        authorize(backend, mlflow_permission(request.method, rest))
-        if request.method == "GET":
+        authorize(backend, mlflow_permission(method, rest))
+        if method == "GET":
             body = _query_args(request)
         else:
-            body = parse_body(await request.body())
+            body = parse_body(raw)
             body.update(_query_args(request) if not body else {})
         body.update(path_args)
-        answer = await run_in_threadpool(handler, backend, body)
+        return handler(backend, body), 200
     except MlflowError as exc:
-        return OrjsonResponse(exc.body(), status_code=exc.status)
-    return OrjsonResponse(answer)
+        return exc.body(), exc.status
+
+
+class MlflowRoutes:
+    """Raw ASGI for ``PREFIXES``, innermost of the app's middleware (their body limit
+    and error mapping apply), in front of FastAPI's router: the stock client sends one
+    request per ``log_metric``, and matching the app's few hundred routes and solving
+    FastAPI's dependencies cost more server CPU than the handler itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"] if scope["type"] == "http" else ""
+        prefix = next((p for p in PREFIXES if path.startswith(p + "/")), None)
+        if prefix is None or scope["method"] not in _METHODS:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        raw = b"" if scope["method"] == "GET" else await request.body()
+        answer, status = await run_in_threadpool(_answer, request, path[len(prefix) :], raw)
+        await OrjsonResponse(answer, status_code=status)(scope, receive, send)
 
 
 def install_mlflow_api(app: FastAPI) -> None:
     """Add the MLflow routes to ``app`` (before any catch-all of its own)."""
+    # appended, not add_middleware(): innermost, inside the app's own middleware
+    app.user_middleware.append(Middleware(MlflowRoutes))
     router = APIRouter(include_in_schema=False)
-    methods = ["GET", "POST", "PATCH", "DELETE", "PUT"]
-    for prefix in PREFIXES:
-        router.add_api_route(f"{prefix}/{{rest:path}}", _dispatch, methods=methods)
     app.include_router(artifacts.router)
 
     @router.get("/api/3.0/mlflow/server-info")

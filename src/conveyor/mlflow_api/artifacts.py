@@ -15,10 +15,10 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from conveyor.api.deps import ActingBackend
 from conveyor.api.routers.artifacts import _pull, _stream_blob
 from conveyor.backend.local import LocalBackend
 from conveyor.errors import ConveyorError, NotFound
+from conveyor.mlflow_api._handlers import acting_backend
 from conveyor.mlflow_api._wire import MlflowError, from_conveyor
 from conveyor.tracking import logged_models
 from conveyor.tracking.logged_models import LOGGED_MODEL_PREFIX
@@ -77,10 +77,11 @@ def _error(exc: MlflowError) -> Response:
 
 
 @router.get("/artifacts")
-async def list_artifacts(request: Request, backend: ActingBackend) -> Response:
+async def list_artifacts(request: Request) -> Response:
     path = request.query_params.get("path", "").strip("/")
 
     def work() -> dict[str, Any]:
+        backend = acting_backend(request)
         run_id, prefix = resolve(backend, path)
         entries = backend.list_artifacts(run_id)
         files = list_dir(
@@ -103,8 +104,9 @@ def _json(data: dict[str, Any]) -> Response:
 
 
 @router.put("/artifacts/{path:path}")
-async def upload(path: str, request: Request, backend: ActingBackend) -> Response:
+async def upload(path: str, request: Request) -> Response:
     try:
+        backend = await run_in_threadpool(acting_backend, request)
         run_id, rel = await run_in_threadpool(resolve, backend, path)
         if not rel:
             raise MlflowError("INVALID_PARAMETER_VALUE", "an artifact upload needs a file path")
@@ -122,8 +124,9 @@ async def upload(path: str, request: Request, backend: ActingBackend) -> Respons
 
 
 @router.get("/artifacts/{path:path}")
-async def download(path: str, backend: ActingBackend) -> Response:
+async def download(path: str, request: Request) -> Response:
     try:
+        backend = await run_in_threadpool(acting_backend, request)
         run_id, rel = await run_in_threadpool(resolve, backend, path)
         entry = await run_in_threadpool(backend.artifact_entry, run_id, rel)
         response: StreamingResponse = await _stream_blob(
@@ -139,7 +142,11 @@ async def download(path: str, backend: ActingBackend) -> Response:
 
 
 @router.delete("/artifacts/{path:path}")
-async def delete(path: str) -> Response:
+async def delete(path: str, request: Request) -> Response:
+    try:
+        await run_in_threadpool(acting_backend, request)
+    except MlflowError as exc:
+        return _error(exc)
     return _error(
         MlflowError(
             "INVALID_PARAMETER_VALUE",
@@ -149,7 +156,11 @@ async def delete(path: str) -> Response:
 
 
 @router.api_route("/mpu/{action}/{path:path}", methods=["POST"])
-async def multipart(action: str, path: str) -> Response:
+async def multipart(action: str, path: str, request: Request) -> Response:
+    try:
+        await run_in_threadpool(acting_backend, request)
+    except MlflowError as exc:
+        return _error(exc)
     return _error(
         MlflowError(
             "NOT_IMPLEMENTED",

@@ -1,8 +1,11 @@
 """MLflow model-registry endpoints over Conveyor's registry services.
 
 An MLflow model version is a Conveyor model version: its files are run artifacts (of
-the logged model, ``logged-models/<id>/`` of its run, or of a ``runs:/`` path), recorded
-with flavor ``mlflow`` and the MLmodel file as manifest. Versions are answered as strings.
+the logged model, ``logged-models/<id>/`` of its run, or of a ``runs:/`` path) plus a
+Conveyor manifest in the flavor :mod:`conveyor.models.mlflow_format` maps it to (skops,
+ONNX, native boosters; ``mlflow_pickle`` for pickles, served once an admin trusts them);
+a format Conveyor has no loader for is recorded with flavor ``mlflow`` and the MLmodel
+file as manifest. Versions are answered as strings.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from conveyor.mlflow_api.entities import (
     model_json,
     model_version_json,
 )
-from conveyor.models.mlflow_format import MLFLOW_FLAVOR, conveyor_manifest
+from conveyor.models.manifest import FileEntry
+from conveyor.models.mlflow_format import MLFLOW_FLAVOR, MLMODEL, conveyor_manifest
 from conveyor.registry import lifecycle
 from conveyor.registry import service as registry
 from conveyor.registry.entities import ModelVersion
@@ -36,8 +40,6 @@ from conveyor.registry.uris import MANIFEST_NAME, parse_run_uri
 from conveyor.tracking import logged_models
 
 __all__ = ["MLMODEL", "ROUTES", "download_uri"]
-
-MLMODEL = "MLmodel"
 
 
 def _limit(body: dict[str, Any], default: int) -> int:
@@ -210,8 +212,13 @@ def create_model_version(backend: LocalBackend, body: dict[str, Any]) -> dict[st
             "files first: log_model does)",
         )
     manifest_sha256, flavor, signature = by_path[MLMODEL]["sha256"], MLFLOW_FLAVOR, None
-    manifest = conveyor_manifest(backend.artifacts.read_bytes(manifest_sha256), files)
-    if manifest is not None:  # a safe format: a Conveyor manifest makes it loadable here
+    entries = [FileEntry(str(f["path"]), str(f["sha256"]), int(f["size"])) for f in files]
+    manifest, _ = conveyor_manifest(
+        backend.artifacts.read_bytes(manifest_sha256),
+        entries,
+        lambda rel: backend.artifacts.read_bytes(by_path[rel]["sha256"]),
+    )
+    if manifest is not None:  # a Conveyor manifest makes it loadable here (pickles: trusted)
         info = backend.artifacts.put_bytes(manifest.to_bytes())
         files = [*files, {"path": MANIFEST_NAME, "sha256": info.sha256, "size": info.size}]
         check_stored_model(backend.artifacts, info.sha256, files)  # trusted types only

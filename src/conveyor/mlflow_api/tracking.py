@@ -238,16 +238,12 @@ def update_run(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
     status = body.get("status")
     if isinstance(status, int):
         status = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}.get(status)
-    write(
-        backend,
-        lifecycle.update_run,
-        run_id,
-        status=status or None,
-        end_time=as_int(body.get("end_time"), "end_time"),
-        name=body.get("run_name") or None,
-    )
-    with backend.read() as conn:
-        row = lifecycle.run_row(conn, run_id)  # the info alone: no params, metrics, tags
+    end_time = as_int(body.get("end_time"), "end_time")
+    with backend.write() as uow:  # one transaction: the stock client ends each run so
+        lifecycle.update_run(
+            uow, run_id, status=status or None, end_time=end_time, name=body.get("run_name") or None
+        )
+        row = lifecycle.run_row(uow.conn, run_id)  # the info alone: no params, metrics, tags
     run = Run(
         id=row.id,
         experiment_id=row.experiment_id,
@@ -280,24 +276,42 @@ def get_run(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _metric_rows(items: Any) -> MetricRows:
-    rows = MetricRows()
     if items is None:
-        return rows
+        return MetricRows()
     if not isinstance(items, list):
         raise MlflowError("INVALID_PARAMETER_VALUE", "'metrics' must be a list")
+    keys: list[str] = []
+    values: list[float] = []
+    steps: list[int] = []
+    stamps: list[int] = []
     for item in items:
+        # the stock client's points (a str key, a float, int64s as numbers) go straight
+        # into the columns; anything else takes the checking path below
+        if type(item) is dict and not item.get("model_id"):
+            key, value, stamp = item.get("key"), item.get("value"), item.get("timestamp")
+            step = item.get("step", 0)
+            if (
+                type(key) is str
+                and key
+                and type(value) is float
+                and type(stamp) is int
+                and type(step) is int
+            ):
+                keys.append(key)
+                values.append(value)
+                steps.append(step)
+                stamps.append(stamp)
+                continue
         if not isinstance(item, dict):
             raise MlflowError("INVALID_PARAMETER_VALUE", "each metric must be an object")
         if item.get("model_id"):  # MLflow 3 re-logs a run's metrics linked to a model
             continue
         key = str(require(item, "key"))
-        rows.append(
-            key,
-            as_float(item.get("value"), f"metrics.{key}.value"),
-            as_int(item.get("step"), "step", 0) or 0,
-            as_int(require(item, "timestamp"), "timestamp") or 0,
-        )
-    return rows
+        keys.append(key)
+        values.append(as_float(item.get("value"), f"metrics.{key}.value"))
+        steps.append(as_int(item.get("step"), "step", 0) or 0)
+        stamps.append(as_int(require(item, "timestamp"), "timestamp") or 0)
+    return MetricRows(keys, values, steps, stamps)
 
 
 def log_metric(backend: LocalBackend, body: dict[str, Any]) -> dict[str, Any]:

@@ -265,7 +265,8 @@ class _Importer:
             self.note(
                 f"run {run_id}: the MLflow model at {folder!r} is stored with "
                 f"{manifest.flavor_options.get('format')}; it loads only with pickle allowed "
-                "(allow_pickle=True or CONVEYOR_ALLOW_PICKLE=1)"
+                "(allow_pickle=True or CONVEYOR_ALLOW_PICKLE=1) and deploys only once an admin "
+                "trusts it (conveyor deploy ... --trust-pickle)"
             )
         return f"runs:/{run_id}/{folder}"
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from conveyor._util import check_name, now_ms
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.registry.entities import Model
+from conveyor.registry.pickle_trust import check_tag_key
 from conveyor.registry.service import _model_row, get_model, get_model_version
 from conveyor.store import UnitOfWork
 from conveyor.store.projects import current_project_id
@@ -78,6 +79,7 @@ def delete_model_tag(uow: UnitOfWork, name: str, key: str) -> Model:
 
 def delete_model_version_tag(uow: UnitOfWork, name: str, version: int | str, key: str) -> None:
     """Remove one tag of a model version."""
+    check_tag_key(key)
     mv = get_model_version(uow.conn, name, version)
     if key not in mv.tags:
         raise NotFound(f"model {name!r} version {mv.version} has no tag {key!r}")

@@ -11,6 +11,7 @@ from conveyor._schema import AliasName, Name, Tags, VersionNumber, VersionRef
 from conveyor._util import check_name, new_id, now_ms
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.registry.entities import Model, ModelVersion
+from conveyor.registry.pickle_trust import check_tag_key
 from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
 from conveyor.store.projects import current_project_id
@@ -165,6 +166,9 @@ def create_model_version(
     check_name(name, "model name")
     if not files:
         raise ValidationFailed("a model version needs at least one file")
+    tags = check_str_map(tags or {}, "model version tag")
+    for key in tags:
+        check_tag_key(key)
     _insert_model(uow, name, "", {})  # register the name on first use
     model_id, version = uow.conn.execute(
         models.update()
@@ -183,7 +187,7 @@ def create_model_version(
         "signature": signature,
         "files": files,
         "description": description,
-        "tags": check_str_map(tags or {}, "model version tag"),
+        "tags": tags,
         "approval": "none",
         "reference_dataset_version_id": reference_dataset_version_id,
         "created_by": uow.actor.name,
@@ -311,6 +315,7 @@ def set_model_version_tag(
 ) -> ModelVersion:
     """Set one tag on a version (tags are the only mutable part besides the description)."""
     check_name(key, "tag key")
+    check_tag_key(key)
     mv = get_model_version(uow.conn, name, version)
     tags = {**mv.tags, key: str(value)}
     uow.conn.execute(model_versions.update().where(model_versions.c.id == mv.id).values(tags=tags))

@@ -39,7 +39,11 @@ with mlflow.start_run(run_name="roundtrip") as run:
         name="pickled",
         registered_model_name="mlflow-compat-pickled",
         serialization_format="cloudpickle",
+        input_example=X.head(2),
     )
+    rows = X.iloc[7:13]
+    out["pickled_rows"] = rows.to_dict(orient="records")
+    out["pickled_expected"] = [int(v) for v in model.predict(rows)]
     out["pickled_version"] = pickled.registered_model_version
     out["registered_version"] = info.registered_model_version
 out["run_id"] = run.info.run_id

@@ -72,6 +72,12 @@ class Flavor(ABC):
         """
         return None
 
+    def pickle_format(self, options: dict[str, Any]) -> str | None:
+        """The pickle format ``load`` unpickles (``"pickle"``, ``"cloudpickle"``), or None
+        when it loads without one (the default). Deployments serve a version that needs one
+        only when an admin trusted it (:mod:`conveyor.registry.pickle_trust`)."""
+        return None
+
     def referenced_files(self, options: dict[str, Any]) -> list[str]:
         """Relative paths (files or folders) ``load`` will read; each must be in the manifest.
 

@@ -1,11 +1,13 @@
-"""mlflow_pickle flavor: a model imported from MLflow that MLflow stored with pickle or
-cloudpickle (scikit-learn models saved before skops, LightGBM/XGBoost scikit-learn wrappers).
+"""mlflow_pickle flavor: a model MLflow stored with pickle or cloudpickle (scikit-learn
+models saved with ``serialization_format="cloudpickle"`` or before skops, LightGBM/XGBoost
+scikit-learn wrappers).
 
 Conveyor never writes this flavor (``detect`` is always False); ``conveyor import mlflow``
-records it. Unpickling runs arbitrary code, so loading needs pickle allowed explicitly
-(``allow_pickle=True`` or ``CONVEYOR_ALLOW_PICKLE=1``), and says so otherwise. To get a
-safe copy: load it once with pickle allowed and log it again with ``conveyor.log_model``
-(skops or a native booster file).
+and the ``/api/2.0/mlflow`` registry record it. Unpickling runs arbitrary code, so loading
+needs pickle allowed explicitly (``allow_pickle=True``, ``CONVEYOR_ALLOW_PICKLE=1``, or an
+admin's trust of the version for deployments: :mod:`conveyor.registry.pickle_trust`), and
+says so otherwise. To get a safe copy: load it once with pickle allowed and log it again
+with ``conveyor.log_model`` (skops or a native booster file).
 """
 
 from __future__ import annotations
@@ -34,15 +36,18 @@ class MlflowPickleFlavor(Flavor):
             "with conveyor.log_model (safe formats)"
         )
 
+    def pickle_format(self, options: dict[str, Any]) -> str | None:
+        return str(options.get("format") or "pickle")
+
     def load(self, path: Path, options: dict[str, Any], *, allow_pickle: bool) -> Predictor:
         file = str(options["file"])
         if not allow_pickle:
             raise PermissionDenied(
-                f"this model was imported from MLflow, which stored it with "
+                f"this model was logged by MLflow, which stored it with "
                 f"{options.get('format', 'pickle')} ({file}); unpickling can run arbitrary "
                 "code. If you trust its origin, load it with allow_pickle=True or set "
-                "CONVEYOR_ALLOW_PICKLE=1 — then log it again with conveyor.log_model to get a "
-                "safe copy.",
+                "CONVEYOR_ALLOW_PICKLE=1 (to deploy it: `conveyor deploy ... --trust-pickle`, "
+                "admin only) — then log it again with conveyor.log_model to get a safe copy.",
                 details={"flavor": self.name, "file": file},
             )
         if options.get("format") == "cloudpickle":

@@ -117,6 +117,9 @@ class PyfuncFlavor(Flavor):
         refs = [str(v) for v in (options.get("artifacts") or {}).values()]
         return refs + ([str(options["pickle"])] if options.get("pickle") else [])
 
+    def pickle_format(self, options: dict[str, Any]) -> str | None:
+        return "pickle" if options.get("pickle") else None
+
     def load(self, path: Path, options: dict[str, Any], *, allow_pickle: bool) -> Predictor:
         ref = str(options.get("python_model", ""))
         cls = _import_class(ref)
