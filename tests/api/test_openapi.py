@@ -119,6 +119,13 @@ EXPECTED = {
     ("post", "/api/v1/approvals/{approval_id}/reject"),
     ("put", "/api/v1/approval-policies"),
     ("get", "/api/v1/approval-policies"),
+    # human oversight of deployments, inference keys
+    ("post", "/api/v1/deployments/{endpoint}/stop"),
+    ("post", "/api/v1/deployments/{endpoint}/resume"),
+    ("post", "/api/v1/deployments/{endpoint}/override"),
+    ("post", "/api/v1/inference-keys"),
+    ("get", "/api/v1/inference-keys"),
+    ("post", "/api/v1/inference-keys/{key_id}/revoke"),
 }
 
 
