@@ -131,8 +131,11 @@ def list_inference_keys(
 ) -> list[InferenceKey]:
     """Stored inference keys (never their secrets), newest first; optionally one
     endpoint's. Revoked keys stay listed with who revoked them and why."""
+    from conveyor.deployments.service import check_endpoint
+
     query = sa.select(inference_keys).where(inference_keys.c.project_id == DEFAULT_PROJECT_ID)
     if endpoint is not None:
+        check_endpoint(endpoint)
         query = query.where(inference_keys.c.endpoint == endpoint)
     rows = conn.execute(query.order_by(inference_keys.c.created_at.desc(), inference_keys.c.id))
     return [_key(row) for row in rows]
