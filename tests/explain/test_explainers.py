@@ -114,7 +114,7 @@ def test_kernel_fallback_is_additive(data: Any) -> None:
 
 def test_lime_fallback_signs_follow_a_known_linear_function(data: Any) -> None:
     """LIME (the default black-box method) explains a pyfunc's predict: contributions carry
-    the sign of coefficient × distance from the background mean; a classifier's per class."""
+    the sign of coefficient times distance from the background mean; a classifier's per class."""
     pytest.importorskip("lime")
     X, y_cls, _ = data
     coef = np.array([2.0, -3.0, 0.0, 0.5])
@@ -142,8 +142,8 @@ def test_lime_fallback_signs_follow_a_known_linear_function(data: Any) -> None:
     values = ex.explain(X[100:101]).contributions[0]  # (features, classes)
     push = (X[100] - background.mean(axis=0)) * logit.coef_[0]
     strongest = int(np.argmax(np.abs(push)))
-    assert np.sign(values[strongest, 1]) == np.sign(push[strongest]) == -np.sign(
-        values[strongest, 0]
+    assert (
+        np.sign(values[strongest, 1]) == np.sign(push[strongest]) == -np.sign(values[strongest, 0])
     )
 
 

@@ -404,6 +404,6 @@ def make_explainer(
     raise Unsupported(
         f"cannot explain a {flavor} model of type {kind}: SHAP explanations cover tree models "
         "(scikit-learn forests and gradient boosting, LightGBM, XGBoost), scikit-learn linear "
-        "models, and pyfunc models (LIME, or SHAP's kernel sampling); wrap other models in a pyfunc PythonModel to "
-        "explain them as a black box"
+        "models, and pyfunc models (LIME, or SHAP's kernel sampling); wrap other models in a "
+        "pyfunc PythonModel to explain them as a black box"
     )
