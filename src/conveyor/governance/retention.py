@@ -189,7 +189,7 @@ def _gate_reports(conn: sa.Connection, cutoff: int, held: HeldScopes) -> dict[st
     out: dict[str, list[str]] = {"purge": [], "evidence": [], "held": []}
     if not old:
         return out
-    versions = {r.model_version_id for r in old}
+    versions = {mv_id for _, mv_id in old}
     # every report of those versions, oldest first (ties as lineage breaks them: by id)
     reports: dict[str, list[tuple[int, str]]] = {}
     keys: dict[tuple[str, int], str] = {}
@@ -233,15 +233,13 @@ def _gate_reports(conn: sa.Connection, cutoff: int, held: HeldScopes) -> dict[st
     for name, version, at in started:
         if (mv_id := keys.get((name, int(version)))) is not None:
             in_force(mv_id, at)
-    for r in old:
-        if r.id in needed:
-            out["evidence"].append(r.id)
-        elif held.everything or any(
-            map(held.covers_endpoint, served_by.get(r.model_version_id, ()))
-        ):
-            out["held"].append(r.id)
+    for report_id, mv_id in old:
+        if report_id in needed:
+            out["evidence"].append(report_id)
+        elif held.everything or any(map(held.covers_endpoint, served_by.get(mv_id, ()))):
+            out["held"].append(report_id)
         else:
-            out["purge"].append(r.id)
+            out["purge"].append(report_id)
     return out
 
 
