@@ -756,8 +756,13 @@ class InferenceApp:
                     f"model {table.endpoint!r} version {route.version} has no explainer on "
                     "this server (only deployed model versions are explained)"
                 )
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self.executor, route.explain, matrix)
+            explain = route.explain
+            inline = getattr(explain, "inline", None)
+            if inline is not None and inline(len(matrix)):  # a few ms, like a prediction
+                result = explain(matrix)
+            else:  # the first call builds the explainer; sampling methods take long
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(self.executor, explain, matrix)
             body = orjson.dumps(
                 {"model_name": table.endpoint, "model_version": route.version, **result.to_dict()}
             )
