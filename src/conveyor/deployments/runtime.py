@@ -19,9 +19,12 @@ IntegrityError; missing model; bad signature) is reported in ``watcher.errors``,
 and at ``GET /deployments``, and the previous revision keeps serving. The failed revision
 is tried again after ``retry_s`` seconds, then twice as long each time up to
 ``retry_max_s`` — a transient fault (store briefly unreachable, a blob restored from
-backup) heals without a redeploy. Polling was chosen over
+backup) heals without a redeploy. The same poll reads which endpoints an operator stopped
+(``conveyor.deployments.interventions``: their requests get a 503 naming who and why) and
+the digests of their inference keys (``conveyor.governance.inference_keys``), so a stop, a
+resume, a new or revoked key counts from the next poll too. Polling was chosen over
 database notifications because it works the same on SQLite and PostgreSQL, survives
-reconnects, and costs one indexed query per interval per process.
+reconnects, and costs three small indexed queries per interval per process.
 """
 
 from __future__ import annotations
