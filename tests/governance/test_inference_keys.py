@@ -7,6 +7,7 @@ import hashlib
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -24,8 +25,8 @@ from conveyor.errors import ValidationFailed
 from conveyor.governance.inference_keys import load_inference_keys
 
 
-@pytest.mark.server
-def test_a_keyed_endpoint_needs_its_key(tmp_path: Path) -> None:
+def _toy_and_open() -> Any:
+    """Endpoints ``toy`` and ``open`` on one small classifier; the SDK's backend."""
     x = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 1.0, 0.0, 0.0]})
     with conveyor.start_run():
         conveyor.log_model(LogisticRegression().fit(x, [0, 0, 1, 1]), "model",
@@ -33,6 +34,12 @@ def test_a_keyed_endpoint_needs_its_key(tmp_path: Path) -> None:
     backend = conveyor.connect()
     backend.deploy("toy", model="toy/1", compile=False)
     backend.deploy("open", model="toy/1", compile=False)
+    return backend
+
+
+@pytest.mark.server
+def test_a_keyed_endpoint_needs_its_key(tmp_path: Path) -> None:
+    backend = _toy_and_open()
     keys = tmp_path / "keys.json"
     made = CliRunner().invoke(cli, ["inference-keys", "create", "toy", "--file", str(keys)])
     assert made.exit_code == 0, made.output
@@ -80,13 +87,7 @@ def test_store_keys_guard_predict_explain_and_feedback(tmp_path: Path) -> None:
     from conveyor.governance.tables import inference_keys
     from conveyor.serving import PredictionLog
 
-    x = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 1.0, 0.0, 0.0]})
-    with conveyor.start_run():
-        conveyor.log_model(LogisticRegression().fit(x, [0, 0, 1, 1]), "model",
-                           input_example=x, registered_model_name="toy")  # fmt: skip
-    backend = conveyor.connect()
-    backend.deploy("toy", model="toy/1", compile=False)
-    backend.deploy("open", model="toy/1", compile=False)
+    backend = _toy_and_open()
     made = CliRunner().invoke(cli, ["inference-keys", "create", "toy", "-d", "web shop"])
     assert made.exit_code == 0, made.output
     key = made.stdout.strip().splitlines()[-1]

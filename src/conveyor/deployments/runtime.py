@@ -458,16 +458,22 @@ class DeploymentServer:
         if merged != self.app.inference_keys:
             self.app.inference_keys = merged
 
-    def _stopped_endpoint(self, path: str) -> tuple[str, dict[str, Any]] | None:
-        """The endpoint ``path`` names and its stop, when an operator stopped it."""
+    def _named_endpoint(self, path: str) -> str | None:
+        """The endpoint an inference ``path`` is for (the default one for ``/invocations``),
+        None for other paths or when there is no default."""
         name = _endpoint_in(path)
         if name is _NO_ENDPOINT:
             return None
         if name is None:
             fixed = self.watcher.endpoints
             name = self.router.default or (fixed[0] if fixed else None)
+        return name
+
+    def _stopped_endpoint(self, path: str) -> tuple[str, dict[str, Any]] | None:
+        """The endpoint ``path`` names and its stop, when an operator stopped it."""
+        name = self._named_endpoint(path)
         stop = self.watcher.stopped.get(name) if name is not None else None
-        return None if stop is None else (name, stop)
+        return None if stop is None or name is None else (name, stop)
 
     async def startup(self) -> None:
         if self._started:
@@ -488,12 +494,7 @@ class DeploymentServer:
     def _broken_endpoint(self, path: str) -> tuple[str, EndpointStatus] | None:
         """The endpoint ``path`` names and its status, when it serves nothing because no
         revision loaded (requests then get a 503 with the reason, not a 404)."""
-        name = _endpoint_in(path)
-        if name is _NO_ENDPOINT:
-            return None
-        if name is None:
-            fixed = self.watcher.endpoints
-            name = self.router.default or (fixed[0] if fixed else None)
+        name = self._named_endpoint(path)
         if name is None or name in self.router.tables:
             return None
         st = self.watcher.status.get(name)
