@@ -157,8 +157,8 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "",
         "JSON file of endpoint -> sha256 of its inference keys (`conveyor inference-keys "
-        "create`); a listed endpoint answers only Authorization: Bearer <key>. Empty: "
-        "endpoints need no key.",
+        "create --file`), besides the keys in the store; a listed endpoint answers only "
+        "Authorization: Bearer <key>. Empty: only the store's keys.",
     ),
     Setting("http_timeout", float, 60.0, "Seconds the SDK waits for a server answer."),
     Setting(

@@ -192,6 +192,9 @@ def test_openapi_lists_the_deployment_routes(client: httpx.Client) -> None:
         ("post", "/api/v1/deployments/{endpoint}/rollback"),
         ("get", "/api/v1/deployments/{endpoint}/traffic"),
         ("get", "/api/v1/deployments/{endpoint}/predictions"),
+        ("post", "/api/v1/deployments/{endpoint}/stop"),
+        ("post", "/api/v1/deployments/{endpoint}/resume"),
+        ("post", "/api/v1/deployments/{endpoint}/override"),
     }
     deploy = doc["paths"]["/api/v1/deployments/{endpoint}/revisions"]["post"]
     ref = deploy["requestBody"]["content"]["application/json"]["schema"]["$ref"]

@@ -128,6 +128,13 @@ EXPECTED = {
     ("post", "/api/v1/projects"),
     ("get", "/api/v1/projects"),
     ("get", "/api/v1/projects/{name}"),
+    # human oversight of deployments, inference keys
+    ("post", "/api/v1/deployments/{endpoint}/stop"),
+    ("post", "/api/v1/deployments/{endpoint}/resume"),
+    ("post", "/api/v1/deployments/{endpoint}/override"),
+    ("post", "/api/v1/inference-keys"),
+    ("get", "/api/v1/inference-keys"),
+    ("post", "/api/v1/inference-keys/{key_id}/revoke"),
 }
 
 

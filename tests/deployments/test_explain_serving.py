@@ -1,7 +1,7 @@
 """``POST /explain`` on the inference server (and the v2 ``/v2/models/{m}/explain``
 extension): per-feature contributions equal to shap's own, base + contributions equal to
-the model's output; unsupported models get a 422 naming why; pyfunc falls back to the
-kernel explainer."""
+the model's output; unsupported models get a 422 naming why; pyfunc falls back to LIME
+(the answer's ``method``), whose contributions have the signs of the known function."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .helpers import client, log_and_register, records, run  # noqa: E402
 
 
 class Doubled(PythonModel):
-    """A black box: 2*f0 - f1 (explained by sampling)."""
+    """A black box: 2*f0 - f1 (explained by LIME)."""
 
     def predict(self, context: PythonModelContext, model_input: Any) -> Any:
         return 2 * model_input["f0"].to_numpy() - model_input["f1"].to_numpy()
@@ -88,12 +88,16 @@ def test_explain_a_deployed_forest(
             r = await c.post("/endpoints/box-api/explain", json=_rows(X.head(2)))
             assert r.status_code == 200, r.text
             body = r.json()
-            assert (body["method"], body["output"]) == ("kernel", "prediction")
+            assert (body["method"], body["output"]) == ("lime", "prediction")
+            mean = X.head(20).mean()  # the background: the input example
             for i, row in enumerate(body["rows"]):
-                want = 2 * X["f0"].iloc[i] - X["f1"].iloc[i]
-                assert row["output_value"] == pytest.approx(want, abs=1e-6)
-                assert sum(row["contributions"].values()) + row["base_value"] == pytest.approx(
-                    want, abs=1e-6
+                contributions = row["contributions"]
+                assert np.sign(contributions["f0"]) == np.sign(X["f0"].iloc[i] - mean["f0"])
+                assert np.sign(contributions["f1"]) == -np.sign(X["f1"].iloc[i] - mean["f1"])
+                assert abs(contributions["f2"]) + abs(contributions["f3"]) < 0.05 * (
+                    abs(contributions["f0"]) + abs(contributions["f1"])
                 )
+                want = 2 * X["f0"].iloc[i] - X["f1"].iloc[i]
+                assert row["output_value"] == pytest.approx(want, abs=0.05 * (1 + abs(want)))
 
     run(go())

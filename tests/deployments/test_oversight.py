@@ -100,3 +100,114 @@ def test_rest_refuses_a_rollback_without_reason(deployed: Any) -> None:
         )
         assert ok.status_code == 201
     assert _last(deployed, "deployment.rollback").details["reason"] == "over REST"
+
+
+def _post(c: Any, path: str, rows: Any) -> Any:
+    return c.post(path, json={"dataframe_records": rows})
+
+
+def test_stop_answers_503_with_who_and_why_until_resumed(deployed: Any, clf_data: Any) -> None:
+    from conveyor.deployments.runtime import DeploymentServer
+    from conveyor.errors import Conflict
+
+    from .helpers import client, records, run
+
+    rows = records(clf_data[0].head(2))
+    for blank in ("", " \t"):
+        with pytest.raises(ValidationFailed, match="a reason is required to stop 'churn-api'"):
+            deployed.stop_deployment("churn-api", blank)
+    refused = _cli("deployments", "stop", "churn-api")
+    assert refused.exit_code == 2 and "a reason is required to stop" in refused.stderr
+    assert deployed.get_deployment("churn-api").stopped is None
+    assert _last(deployed, "deployment.stop") is None
+    server = DeploymentServer(deployed, ["churn-api"], poll_interval=60)
+
+    async def go() -> None:
+        async with client(server) as c:
+            assert (await _post(c, "/endpoints/churn-api/invocations", rows)).status_code == 200
+            done = _cli("deployments", "stop", "churn-api", "--reason", "INC-9: drift on age")
+            assert done.exit_code == 0, done.output
+            assert json.loads(done.stdout)["stopped"]["reason"] == "INC-9: drift on age"
+            await server.watcher.refresh()  # what the poll every interval does
+            for path in ("/endpoints/churn-api/invocations", "/invocations", "/explain"):
+                answer = await _post(c, path, rows)
+                assert answer.status_code == 503, (path, answer.text)
+                error = answer.json()["error"]
+                assert error["details"]["cause"] == "stopped"
+                assert "is stopped" in error["message"]
+                assert "INC-9: drift on age" in error["message"]
+            v2 = await c.post("/v2/models/churn-api/infer", json={"inputs": []})
+            assert v2.status_code == 503 and "INC-9" in v2.json()["error"]
+            status = (await c.get("/deployments")).json()["endpoints"]["churn-api"]
+            assert status["stopped"]["reason"] == "INC-9: drift on age"
+            with pytest.raises(Conflict, match="already stopped"):
+                deployed.stop_deployment("churn-api", "again")
+            with pytest.raises(ValidationFailed, match="a reason is required to resume"):
+                deployed.resume_deployment("churn-api", "")
+            deployed.resume_deployment("churn-api", "drift explained: a new partner")
+            await server.watcher.refresh()
+            assert (await _post(c, "/endpoints/churn-api/invocations", rows)).status_code == 200
+
+    run(go())
+    stop, resume = _last(deployed, "deployment.stop"), _last(deployed, "deployment.resume")
+    assert stop.details["reason"] == "INC-9: drift on age" and stop.actor
+    assert resume.details == {**resume.details, "reason": "drift explained: a new partner",
+                              "stop_reason": "INC-9: drift on age"}  # fmt: skip
+    with pytest.raises(ValidationFailed, match="not stopped"):
+        deployed.resume_deployment("churn-api", "nothing to resume")
+    assert deployed.get_deployment("churn-api").current_revision == 2  # revisions untouched
+
+
+def test_override_sets_weights_as_an_audited_revision(deployed: Any) -> None:
+    deployed.deploy("churn-api", model="churn/1", canary="churn/2:20", compile=False)
+    with pytest.raises(ValidationFailed, match="a reason is required to override"):
+        deployed.override_traffic("churn-api", {"primary": 100, "canary": 0}, " ")
+    routes = r"no weighted route 'shadow'.*\['canary', 'primary'\]"
+    with pytest.raises(ValidationFailed, match=routes):
+        deployed.override_traffic("churn-api", {"shadow": 10}, "try")
+    with pytest.raises(ValidationFailed, match="must sum to 100, got 90"):
+        deployed.override_traffic("churn-api", {"primary": 70}, "try")
+    with pytest.raises(ValidationFailed, match="must be a number"):
+        deployed.override_traffic("churn-api", {"primary": "all"}, "try")
+    assert deployed.get_deployment("churn-api").current_revision == 3  # nothing changed
+
+    done = _cli("deployments", "override", "churn-api", "-w", "primary=100", "-w", "canary=0",
+                "--reason", "canary answers slowly")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    rev = deployed.get_revision("churn-api")
+    assert rev.revision == 4 and rev.reason == "override" and rev.parent_revision == 3
+    assert {r.name: r.weight for r in rev.routes} == {"primary": 100.0, "canary": 0.0}
+    event = _last(deployed, "deployment.override")
+    assert event.details["reason"] == "canary answers slowly" and event.details["previous"] == 3
+    bad = _cli("deployments", "override", "churn-api", "-w", "primary", "--reason", "x")
+    assert bad.exit_code != 0 and "ROUTE=PERCENT" in bad.stderr
+    back = deployed.rollback("churn-api", reason="undo the override")
+    assert back.restored_from == 3
+
+
+def test_stop_and_override_pause_a_running_rollout(deployed: Any) -> None:
+    deployed.rollback("churn-api", reason="start from v1")
+    deployed.start_rollout("churn-api", "churn/2", steps="50")
+    deployed.stop_deployment("churn-api", "freeze everything")
+    status = deployed.rollout_status("churn-api")
+    assert status["state"] == "paused" and "endpoint stopped: freeze everything" in status["reason"]
+    assert _last(deployed, "deployment.stop").details["paused_rollout"] == status["id"]
+    deployed.resume_deployment("churn-api", "all clear")
+    assert deployed.rollout_status("churn-api")["state"] == "paused"  # resumed on its own
+
+
+@pytest.mark.server
+def test_rest_stop_resume_and_override_need_a_reason(deployed: Any) -> None:
+    with ServerThread(create_app(deployed)) as server:
+        base = f"{server.url}/api/v1/deployments/churn-api"
+        for verb in ("stop", "resume", "override"):
+            refused = httpx.post(f"{base}/{verb}", json={"weights": {"primary": 100}})
+            assert refused.status_code == 422 and "reason" in refused.text, refused.text
+        stopped = httpx.post(f"{base}/stop", json={"reason": "over REST"})
+        assert stopped.status_code == 200 and stopped.json()["stopped"]["reason"] == "over REST"
+        again = httpx.post(f"{base}/stop", json={"reason": "twice"})
+        assert again.status_code == 409 and "already stopped" in again.text
+        assert httpx.post(f"{base}/resume", json={"reason": "back"}).status_code == 200
+        bad = httpx.post(f"{base}/override", json={"weights": {"primary": -1}, "reason": "x"})
+        assert bad.status_code == 422 and "0..100" in bad.text
+    assert _last(deployed, "deployment.stop").details["reason"] == "over REST"

@@ -104,11 +104,56 @@ def test_kernel_fallback_is_additive(data: Any) -> None:
     X, _, y_reg = data
     model = SVR().fit(X[:100], y_reg[:100])
     ex = make_explainer(
-        object(), flavor="pyfunc", features=FEATURES, background=X[:20], predict=model.predict
-    )
+        object(), flavor="pyfunc", features=FEATURES, background=X[:20], predict=model.predict,
+        black_box="kernel",
+    )  # fmt: skip
     assert (ex.method, ex.output) == ("kernel", "prediction")
     result = ex.explain(X[:3])
     np.testing.assert_allclose(result.output_values[:, 0], model.predict(X[:3]), rtol=1e-6)
+
+
+def test_lime_fallback_signs_follow_a_known_linear_function(data: Any) -> None:
+    """LIME (the default black-box method) explains a pyfunc's predict: contributions carry
+    the sign of coefficient times distance from the background mean; a classifier's per class."""
+    pytest.importorskip("lime")
+    X, y_cls, _ = data
+    coef = np.array([2.0, -3.0, 0.0, 0.5])
+
+    def linear(x: np.ndarray) -> np.ndarray:
+        return x @ coef + 1.0
+
+    background = X[:50]
+    ex = make_explainer(object(), flavor="pyfunc", features=FEATURES, background=background,
+                        predict=linear)  # fmt: skip
+    assert (ex.method, ex.output, ex.outputs) == ("lime", "prediction", ["prediction"])
+    rows = X[100:104]
+    result = ex.explain(rows)
+    deviation = (rows - background.mean(axis=0)) * coef
+    big = np.abs(deviation) > 0.1
+    assert np.array_equal(np.sign(result.contributions[:, :, 0])[big], np.sign(deviation)[big])
+    np.testing.assert_allclose(result.output_values[:, 0], linear(rows), atol=0.2)
+    assert np.array_equal(ex.explain(rows).contributions, result.contributions)  # seeded
+    assert ex.explain(rows).to_dict()["method"] == "lime"
+
+    logit = LogisticRegression().fit(X, y_cls)
+    ex = make_explainer(object(), flavor="pyfunc", features=FEATURES, background=background,
+                        predict=logit.predict_proba, classes=[0, 1])  # fmt: skip
+    assert (ex.method, ex.output, ex.outputs) == ("lime", "probability", ["0", "1"])
+    values = ex.explain(X[100:101]).contributions[0]  # (features, classes)
+    push = (X[100] - background.mean(axis=0)) * logit.coef_[0]
+    strongest = int(np.argmax(np.abs(push)))
+    assert (
+        np.sign(values[strongest, 1]) == np.sign(push[strongest]) == -np.sign(values[strongest, 0])
+    )
+
+
+def test_black_box_refusals_say_why(data: Any) -> None:
+    X, _, _ = data
+    with pytest.raises(Unsupported, match="sampling around background data"):
+        make_explainer(object(), flavor="pyfunc", features=FEATURES, predict=np.sum)
+    with pytest.raises(ValidationFailed, match="unknown black-box method 'anchors'"):
+        make_explainer(object(), flavor="pyfunc", features=FEATURES, background=X[:5],
+                       predict=np.sum, black_box="anchors")  # fmt: skip
 
 
 def test_unsupported_models_say_what_is_covered(data: Any) -> None:

@@ -1,10 +1,19 @@
-"""Migration 0009 creates exactly the identity and approval tables the code defines."""
+"""Migrations 0009 and 0017 create exactly the identity, approval, inference-key and
+deployment-stop tables the code defines."""
 
 from __future__ import annotations
 
 from conveyor.store import MetadataStore
 
-TABLES = ("users", "role_bindings", "api_tokens", "approval_requests", "approval_policies")
+TABLES = (
+    "users",
+    "role_bindings",
+    "api_tokens",
+    "approval_requests",
+    "approval_policies",
+    "inference_keys",
+    "deployment_stops",
+)
 
 
 def test_migration_matches_the_table_definitions(meta: MetadataStore) -> None:

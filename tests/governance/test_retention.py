@@ -205,3 +205,57 @@ def test_holds_and_purge_through_rest(api_server: tuple[str, Any]) -> None:
 
 def test_report_json_is_serialisable(backend: LocalBackend, logs: Path) -> None:
     json.dumps(backend.purge_retention(dry_run=True))
+
+
+def test_old_gate_reports_go_unless_evidence_or_held(
+    backend: LocalBackend, logs: Path, run_json: RunJson
+) -> None:
+    """A gate report older than ``retention_reports_days`` is purged unless it is its
+    version's newest, or was in force when a revision routing the version was created
+    (lineage's "cleared" edge), or a hold covers an endpoint that routed the version."""
+    from sklearn.linear_model import LogisticRegression
+
+    import conveyor
+    from conveyor.deployments.tables import deployment_revisions
+    from conveyor.gates.tables import gate_reports
+
+    x = [[0.0], [1.0], [2.0], [3.0]]
+    for _ in range(2):
+        with conveyor.start_run():
+            conveyor.log_model(LogisticRegression().fit(x, [0, 0, 1, 1]), "model",
+                               input_example=x, registered_model_name="churn")  # fmt: skip
+    backend.deploy("churn-api", model="churn/1", compile=False)
+    model_id = backend.get_model("churn").id
+    ids: dict[str, str] = {}
+    with backend.meta.write(backend.actor) as uow:
+        for name, version, age in [("A", 1, 5000), ("B", 1, 4500), ("C", 1, 4200),
+                                   ("D", 1, 10), ("E", 2, 5000)]:  # fmt: skip
+            ids[name] = new_id()
+            uow.conn.execute(gate_reports.insert().values(
+                id=ids[name], model_id=model_id, version=version, policy_version=1,
+                model_version_id=backend.get_model_version("churn", version).id, passed=True,
+                report={"model": "churn"}, created_by="ci", created_at=now_ms() - age * DAY,
+            ))  # fmt: skip
+        # the endpoint's revision was deployed 4400 days ago: report B cleared it
+        uow.conn.execute(deployment_revisions.update().values(created_at=now_ms() - 4400 * DAY))
+
+    def left() -> set[str]:
+        with backend.meta.read() as conn:
+            found = {r.id for r in conn.execute(sa.select(gate_reports.c.id))}
+        return {name for name, rid in ids.items() if rid in found}
+
+    plan = run_json("retention", "purge", "--dry-run")
+    assert plan["reports"]["gate_reports"] == 2  # A and C
+    assert plan["reports"]["gate_reports_kept_as_evidence"] == 2  # B (cleared), E (newest)
+    hold = backend.create_hold("deployment:churn-api", reason="claim 7")
+    held = run_json("retention", "purge")
+    assert held["reports"]["gate_reports"] == 0 and held["held"]["gate_reports"] == 2
+    assert left() == set(ids)
+    backend.release_hold(hold.id, reason="settled")
+    done = run_json("retention", "purge")
+    assert done["reports"]["gate_reports"] == 2 and left() == {"B", "D", "E"}
+    [event] = backend.list_audit_events(action="retention.purge", newest_first=True, limit=1)
+    assert event.details["gate_reports"] == 2
+    assert event.details["gate_reports_kept_as_evidence"] == 2
+    graph = backend.get_lineage(f"gate-report:{ids['B']}", "downstream")
+    assert "deployment_revision" in {n["type"] for n in graph["nodes"]}  # the proof holds

@@ -17,7 +17,7 @@ from conveyor.artifacts.store import write_atomically
 from conveyor.client import _streaming
 from conveyor.client.op import Op
 from conveyor.data import service as datasets
-from conveyor.deployments import compile, rollout_ops
+from conveyor.deployments import compile, interventions, rollout_ops
 from conveyor.deployments import service as deployments
 from conveyor.errors import NotFound
 from conveyor.explain import summary as explanations
@@ -27,7 +27,7 @@ from conveyor.features import registry as features
 from conveyor.features import serving as feature_serving
 from conveyor.gates import runner as gate_runner
 from conveyor.gates import service as gates
-from conveyor.governance import approvals, audit, holds, projects, retention
+from conveyor.governance import approvals, audit, holds, inference_keys, projects, retention
 from conveyor.governance import users as identity
 from conveyor.lineage import bundle, card, card_fields
 from conveyor.lineage import service as lineage
@@ -240,6 +240,20 @@ class Client:
         "/deployments/{endpoint:path}/revisions/{revision}",
         none_as="current",
     )
+    # human oversight (conveyor.deployments.interventions): each needs a reason, audited
+    stop_deployment = Op(
+        interventions.stop_deployment, "POST", "/deployments/{endpoint:path}/stop", tx="write"
+    )
+    resume_deployment = Op(
+        interventions.resume_deployment, "POST", "/deployments/{endpoint:path}/resume", tx="write"
+    )
+    override_traffic = Op(
+        interventions.override_traffic,
+        "POST",
+        "/deployments/{endpoint:path}/override",
+        tx="write",
+        status=201,
+    )
 
     # -- monitoring ----------------------------------------------------------------------
     create_monitor = Op(monitors.create_monitor, "POST", "/monitors", tx="write", status=201)
@@ -444,6 +458,25 @@ class Client:
         "/tokens/{token_id}/revoke",
         tx="write",
         permission="tokens:manage",
+    )
+    # inference keys of endpoints (conveyor.governance.inference_keys): secrets shown once
+    create_inference_key = Op(
+        inference_keys.create_inference_key,
+        "POST",
+        "/inference-keys",
+        tx="write",
+        status=201,
+        permission="inference-keys:manage",
+    )
+    list_inference_keys = Op(
+        inference_keys.list_inference_keys, "GET", "/inference-keys", key="keys"
+    )
+    revoke_inference_key = Op(
+        inference_keys.revoke_inference_key,
+        "POST",
+        "/inference-keys/{key_id}/revoke",
+        tx="write",
+        permission="inference-keys:manage",
     )
 
     # -- projects (docs/governance.md, "Projects") ------------------------------------------

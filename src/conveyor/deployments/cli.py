@@ -19,7 +19,7 @@ from conveyor.cli._output import JsonOption, ReasonOpt, console, emit, fmt_time,
 from conveyor.errors import ValidationFailed
 
 if TYPE_CHECKING:  # imported inside the commands: `conveyor --help` stays fast
-    from conveyor.deployments.entities import CompileResult, Revision
+    from conveyor.deployments.entities import CompileResult, Deployment, Revision
 
 __all__ = ["app", "deployments_app"]
 
@@ -364,7 +364,7 @@ def list_cmd(as_json: JsonOption = False) -> None:
                     [
                         d.name,
                         d.current_revision,
-                        d.current.rollout_state if d.current else "",
+                        "STOPPED" if d.stopped else d.current.rollout_state if d.current else "",
                         _routes(d.current) if d.current else "",
                         fmt_time(d.updated_at),
                     ]
@@ -383,7 +383,73 @@ def show_cmd(endpoint: EndpointArg, as_json: JsonOption = False) -> None:
     if dep.current is None:
         raise ValidationFailed(f"endpoint {endpoint!r} has no revision yet")
     current = dep.current
-    emit(dep.to_dict(), lambda: _show_revision(current, f"Endpoint {endpoint}"), as_json)
+
+    def show() -> None:
+        _show_stop(dep)
+        _show_revision(current, f"Endpoint {endpoint}")
+
+    emit(dep.to_dict(), show, as_json)
+
+
+def _show_stop(dep: Deployment) -> None:
+    if dep.stopped:
+        stop = dep.stopped
+        console().print(
+            f"STOPPED by {stop['stopped_by']} at {fmt_time(stop['stopped_at'])}: "
+            f"{stop['reason']} (resume: conveyor deployments resume {dep.name} --reason ...)",
+            markup=False,
+        )
+
+
+@deployments_app.command("stop")
+def stop_cmd(endpoint: EndpointArg, reason: ReasonOpt = "", as_json: JsonOption = False) -> None:
+    """Stop an endpoint serving (503 naming who and why) until resumed; audited with why."""
+    dep = backend().stop_deployment(endpoint, reason)
+    emit(dep.to_dict(), lambda: _show_stop(dep), as_json)
+
+
+@deployments_app.command("resume")
+def resume_cmd(endpoint: EndpointArg, reason: ReasonOpt = "", as_json: JsonOption = False) -> None:
+    """Serve a stopped endpoint again on its current revision; audited with why."""
+    dep = backend().resume_deployment(endpoint, reason)
+    emit(
+        dep.to_dict(),
+        lambda: console().print(
+            f"Endpoint {endpoint} serves again (revision {dep.current_revision}).", markup=False
+        ),
+        as_json,
+    )
+
+
+def _weights(pairs: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not sep or not name.strip() or number is None:
+            raise ValidationFailed(f"--weight takes ROUTE=PERCENT (primary=90), got {pair!r}")
+        out[name.strip()] = number
+    return out
+
+
+@deployments_app.command("override")
+def override_cmd(
+    endpoint: EndpointArg,
+    weight: Annotated[
+        list[str],
+        typer.Option(
+            "--weight", "-w", help="ROUTE=PERCENT for a route of the current revision (repeatable)."
+        ),
+    ],
+    reason: ReasonOpt = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Set route weights by hand as a new revision (a running rollout is paused); audited."""
+    rev = backend().override_traffic(endpoint, _weights(weight), reason)
+    emit(rev.to_dict(), lambda: _show_revision(rev, f"Traffic of {endpoint} overridden"), as_json)
 
 
 @deployments_app.command("revisions")

@@ -91,7 +91,9 @@ class Revision:
 
 @dataclass(frozen=True)
 class Deployment:
-    """A named endpoint and its current revision (None before the first deploy)."""
+    """A named endpoint and its current revision (None before the first deploy);
+    ``stopped``: who stopped it, when and why (``{stopped_by, stopped_at, reason}``) while
+    it is stopped (conveyor.deployments.interventions)."""
 
     id: str
     name: str
@@ -101,6 +103,7 @@ class Deployment:
     created_at: int
     updated_at: int
     current: Revision | None = field(default=None)
+    stopped: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

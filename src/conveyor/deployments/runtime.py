@@ -19,9 +19,12 @@ IntegrityError; missing model; bad signature) is reported in ``watcher.errors``,
 and at ``GET /deployments``, and the previous revision keeps serving. The failed revision
 is tried again after ``retry_s`` seconds, then twice as long each time up to
 ``retry_max_s`` — a transient fault (store briefly unreachable, a blob restored from
-backup) heals without a redeploy. Polling was chosen over
+backup) heals without a redeploy. The same poll reads which endpoints an operator stopped
+(``conveyor.deployments.interventions``: their requests get a 503 naming who and why) and
+the digests of their inference keys (``conveyor.governance.inference_keys``), so a stop, a
+resume, a new or revoked key counts from the next poll too. Polling was chosen over
 database notifications because it works the same on SQLite and PostgreSQL, survives
-reconnects, and costs one indexed query per interval per process.
+reconnects, and costs three small indexed queries per interval per process.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -227,6 +230,13 @@ class RevisionWatcher:
 
     def __post_init__(self) -> None:
         self.poll_error: str | None = None
+        #: endpoint -> who stopped it, when, why (conveyor.deployments.interventions)
+        self.stopped: dict[str, dict[str, Any]] = {}
+        #: endpoint -> sha256 digests of its live inference keys (every endpoint that
+        #: ever had a key is listed: revoking its last key closes it rather than opening it)
+        self.keys: dict[str, frozenset[str]] = {}
+        #: called after each successful poll of the store (the server applies the keys)
+        self.on_poll: Callable[[], None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
 
@@ -298,14 +308,33 @@ class RevisionWatcher:
         Does not swap; failures are recorded in ``status`` and the old table stays live (an
         endpoint serving nothing yet falls back to its newest earlier revision that loads).
         """
+        from conveyor.deployments.interventions import stopped_endpoints
+        from conveyor.governance.inference_keys import endpoint_key_digests
+
         try:
             with self.backend.meta.read() as conn:
                 current = service.current_revisions(conn, self.endpoints)
+                stopped = stopped_endpoints(conn, self.endpoints)
+                keys = endpoint_key_digests(conn, self.endpoints)
             self.poll_error = None
         except Exception as exc:  # store unreachable: keep serving what we have
             self.poll_error = f"{type(exc).__name__}: {exc}"
             log.warning("cannot poll deployments: %s", exc)
             return []
+        if stopped != self.stopped:
+            for name in stopped.keys() - self.stopped.keys():
+                log.warning("endpoint %s stopped by %s: %s", name,
+                            stopped[name]["stopped_by"], stopped[name]["reason"])  # fmt: skip
+            for name in self.stopped.keys() - stopped.keys():
+                log.info("endpoint %s resumed", name)
+            self.stopped = stopped
+        self.keys = keys
+        if self.on_poll is not None:
+            self.on_poll()
+        return self._changed(current)
+
+    def _changed(self, current: dict[str, int]) -> list[tuple[RouteTable, int]]:
+        """The tables of the endpoints whose current revision is not the one served."""
         ready = []
         for name, number in current.items():
             st = self.status.setdefault(name, EndpointStatus())
@@ -361,7 +390,10 @@ class RevisionWatcher:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "endpoints": {n: s.to_dict() for n, s in sorted(dict(self.status).items())},
+            "endpoints": {
+                n: {**s.to_dict(), "stopped": self.stopped.get(n)}
+                for n, s in sorted(dict(self.status).items())
+            },
             "poll_error": self.poll_error,
             "interval_s": self.interval,
         }
@@ -406,10 +438,42 @@ class DeploymentServer:
         self.router = Router()
         self.watcher = RevisionWatcher(backend, self.router, endpoints, poll_interval)
         self.watcher.load_initial(strict=strict)
+        #: keys from the keys file (setting inference_keys_file); the store's are added
+        self.file_keys: dict[str, frozenset[str]] = dict(
+            app_options.pop("inference_keys", None) or {}
+        )
         self.app = InferenceApp(self.router, **app_options)
+        self.watcher.on_poll = self._apply_keys
+        self._apply_keys()
         self._started = False
         self._lock: asyncio.Lock | None = None
         self._refreshing: asyncio.Future[None] | None = None  # the on-demand poll in flight
+
+    def _apply_keys(self) -> None:
+        """The app checks the keys file's digests and the store's (polled by the watcher);
+        the mapping is replaced whole, so a request sees one version of it."""
+        merged = dict(self.file_keys)
+        for name, digests in self.watcher.keys.items():
+            merged[name] = merged.get(name, frozenset()) | digests
+        if merged != self.app.inference_keys:
+            self.app.inference_keys = merged
+
+    def _named_endpoint(self, path: str) -> str | None:
+        """The endpoint an inference ``path`` is for (the default one for ``/invocations``),
+        None for other paths or when there is no default."""
+        name = _endpoint_in(path)
+        if name is _NO_ENDPOINT:
+            return None
+        if name is None:
+            fixed = self.watcher.endpoints
+            name = self.router.default or (fixed[0] if fixed else None)
+        return name
+
+    def _stopped_endpoint(self, path: str) -> tuple[str, dict[str, Any]] | None:
+        """The endpoint ``path`` names and its stop, when an operator stopped it."""
+        name = self._named_endpoint(path)
+        stop = self.watcher.stopped.get(name) if name is not None else None
+        return None if stop is None or name is None else (name, stop)
 
     async def startup(self) -> None:
         if self._started:
@@ -430,12 +494,7 @@ class DeploymentServer:
     def _broken_endpoint(self, path: str) -> tuple[str, EndpointStatus] | None:
         """The endpoint ``path`` names and its status, when it serves nothing because no
         revision loaded (requests then get a 503 with the reason, not a 404)."""
-        name = _endpoint_in(path)
-        if name is _NO_ENDPOINT:
-            return None
-        if name is None:
-            fixed = self.watcher.endpoints
-            name = self.router.default or (fixed[0] if fixed else None)
+        name = self._named_endpoint(path)
         if name is None or name in self.router.tables:
             return None
         st = self.watcher.status.get(name)
@@ -488,6 +547,9 @@ class DeploymentServer:
                 return
             if self._unknown_endpoint(path):  # sync check: no coroutine on the hot path
                 await self._refresh_now()
+            if self.watcher.stopped and (stopped := self._stopped_endpoint(path)):
+                await _send_stopped(send, path, *stopped)
+                return
             broken = self._broken_endpoint(path)
             if broken is not None:
                 await _send_unavailable(send, path, *broken)
@@ -506,19 +568,39 @@ async def _send_unavailable(send: Any, path: str, endpoint: str, st: EndpointSta
     """503 for an endpoint none of whose revisions loads: the reason, and when to retry."""
     message = (
         f"endpoint {endpoint!r} cannot serve: {st.error}. Fix the model and deploy again, "
-        f"or roll back: `conveyor deployments rollback {endpoint}`"
+        f"or roll back: `conveyor rollback {endpoint} --reason '...'`"
     )
     details = {"endpoint": endpoint, "revision": st.failed_revision, "cause": st.error_code}
+    retry = st.to_dict()["retry_in_s"]
+    await _send_503(send, path, message, details, max(1, round(retry or 1)))
+
+
+async def _send_stopped(send: Any, path: str, endpoint: str, stop: dict[str, Any]) -> None:
+    """503 for an endpoint an operator stopped: by whom, when and why."""
+    from conveyor._util import to_iso
+
+    message = (
+        f"endpoint {endpoint!r} is stopped: {stop['stopped_by']} stopped it at "
+        f"{to_iso(stop['stopped_at'])} because: {stop['reason']}. It serves again once "
+        f"resumed: `conveyor deployments resume {endpoint} --reason '...'`"
+    )
+    details = {"endpoint": endpoint, "cause": "stopped", **stop}
+    await _send_503(send, path, message, details, None)
+
+
+async def _send_503(
+    send: Any, path: str, message: str, details: dict[str, Any], retry_s: int | None
+) -> None:
     payload: dict[str, Any] = (
         {"error": message, **details}  # the v2 protocol's error shape
         if path.startswith("/v2/")
         else {"error": {"code": "unavailable", "message": message, "details": details}}
     )
     body = orjson.dumps(payload)
-    retry = st.to_dict()["retry_in_s"]
     headers = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(body)).encode()),
-               (b"retry-after", str(max(1, round(retry or 1))).encode())]  # fmt: skip
+               (b"content-length", str(len(body)).encode())]  # fmt: skip
+    if retry_s is not None:
+        headers.append((b"retry-after", str(retry_s).encode()))
     await send({"type": "http.response.start", "status": 503, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

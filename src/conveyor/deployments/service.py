@@ -27,7 +27,12 @@ from conveyor._schema import EndpointName
 from conveyor._util import new_id, now_ms
 from conveyor.deployments.entities import CompileResult, Deployment, Revision, RouteSpec
 from conveyor.deployments.specs import ModelRef, parse_ref
-from conveyor.deployments.tables import deployment_revisions, deployments, model_compilations
+from conveyor.deployments.tables import (
+    deployment_revisions,
+    deployment_stops,
+    deployments,
+    model_compilations,
+)
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.governance.oversight import Reason, require_reason
 from conveyor.registry import service as registry
@@ -407,7 +412,9 @@ def _write_revision(
         .where(deployments.c.id == dep.id)
         .values(current_revision=row["revision"], updated_at=now)
     )
-    action = "deployment.rollback" if reason == "rollback" else "deployment.deploy"
+    action = {"rollback": "deployment.rollback", "override": "deployment.override"}.get(
+        reason, "deployment.deploy"
+    )
     uow.audit(
         action,
         "deployment",
@@ -537,6 +544,9 @@ def _deployment(conn: sa.Connection, row: Any) -> Deployment:
     current = None
     if row.current_revision:
         current = _revision(_revision_row(conn, row, row.current_revision), row.name)
+    stop = conn.execute(
+        sa.select(deployment_stops).where(deployment_stops.c.deployment_id == row.id)
+    ).first()
     return Deployment(
         id=row.id,
         name=row.name,
@@ -546,6 +556,9 @@ def _deployment(conn: sa.Connection, row: Any) -> Deployment:
         created_at=row.created_at,
         updated_at=row.updated_at,
         current=current,
+        stopped=None
+        if stop is None
+        else {"stopped_by": stop.stopped_by, "stopped_at": stop.stopped_at, "reason": stop.reason},
     )
 
 

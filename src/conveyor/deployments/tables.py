@@ -1,8 +1,9 @@
 """Deployment tables, defined on the shared ``conveyor.store.tables.metadata``.
 
-Created by migration ``0002_deployments``. Times are epoch milliseconds (UTC); routes,
-traffic options and compile results are JSON. Revisions are append-only: a change of
-traffic, a rollback included, inserts a new row and moves ``deployments.current_revision``.
+Created by migration ``0002_deployments`` (``deployment_stops``: ``0017``). Times are epoch
+milliseconds (UTC); routes, traffic options and compile results are JSON. Revisions are
+append-only: a change of traffic, a rollback included, inserts a new row and moves
+``deployments.current_revision``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 
 from conveyor.store.tables import ID, MS, NAME, metadata
 
-__all__ = ["deployment_revisions", "deployments", "model_compilations"]
+__all__ = ["deployment_revisions", "deployment_stops", "deployments", "model_compilations"]
 
 deployments = sa.Table(
     "deployments",
@@ -56,4 +57,15 @@ model_compilations = sa.Table(
     sa.Column("parity", sa.JSON, nullable=True),
     sa.Column("reason", sa.Text, nullable=False, default=""),
     sa.Column("created_at", MS, nullable=False),
+)
+
+#: A stopped endpoint (one row while stopped; resuming deletes it, the audit log keeps both):
+#: its servers answer 503 naming who stopped it and why.
+deployment_stops = sa.Table(
+    "deployment_stops",
+    metadata,
+    sa.Column("deployment_id", ID, sa.ForeignKey("deployments.id"), primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("stopped_by", NAME, nullable=False),
+    sa.Column("stopped_at", MS, nullable=False),
 )

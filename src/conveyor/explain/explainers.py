@@ -8,14 +8,19 @@
     result.base_values + contributions.sum(axis=1) == result.output_values   # additivity
 
 ``method`` says which algorithm: ``tree`` (exact TreeSHAP), ``linear`` (exact for
-independent features, against the background mean), ``kernel`` (model-agnostic sampling;
-additive by construction). ``output`` says what the values add up to: ``probability``
+independent features, against the background mean), ``lime`` (the black-box fallback:
+LIME's local linear surrogate, `lime.lime_tabular.LimeTabularExplainer`, fitted around each
+row; contributions are its weights times the row's distance from the background mean, so
+they add up to the model's output only approximately), ``kernel`` (SHAP's model-agnostic
+sampling, additive by construction; the black-box fallback when ``lime`` is not
+installed, or when asked for). ``output`` says what the values add up to: ``probability``
 (scikit-learn forests), ``margin`` (log-odds of boosted and linear classifiers),
 ``prediction`` (regressors, pyfunc outputs).
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +36,12 @@ __all__ = ["ExplainResult", "Explainer", "Unsupported", "make_explainer"]
 KERNEL_BACKGROUND = 20
 #: Coalitions the kernel fallback samples per row.
 KERNEL_SAMPLES = 512
+#: Perturbed rows LIME fits its local surrogate on, per explained row.
+LIME_SAMPLES = 1000
+#: Every row is explained from the same seed: the same row gets the same answer.
+LIME_SEED = 0
+#: The black-box methods, in order of preference.
+BLACK_BOX = ("lime", "kernel")
 
 
 class Unsupported(ValidationFailed):
@@ -240,14 +251,9 @@ def _linear(
 def _kernel(
     predict: Callable[[np.ndarray], Any],
     features: list[str],
-    background: np.ndarray | None,
+    background: np.ndarray,
     classes: list[str] | None,
 ) -> Explainer:
-    if background is None or not len(background):
-        raise Unsupported(
-            "a black-box model is explained by sampling around background data: log the "
-            "model with an input example, or give data (conveyor models explain ... --data)"
-        )
     shap = _shap()
     rows = background[:KERNEL_BACKGROUND]
 
@@ -267,6 +273,106 @@ def _kernel(
     return Explainer("kernel", output, features, outputs, run)
 
 
+def import_lime() -> Any:
+    """``lime.lime_tabular`` (None when the lime package is not installed)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from lime import lime_tabular
+    except ImportError:
+        return None
+    return lime_tabular
+
+
+def _lime(
+    lime_tabular: Any,
+    predict: Callable[[np.ndarray], Any],
+    features: list[str],
+    background: np.ndarray,
+    classes: list[str] | None,
+) -> Explainer:
+    """LIME's local linear surrogate per row: feature ``j`` contributes its weight times the
+    row's standardised distance from the background mean, ``w_j * (x_j - mean_j) / sd_j``;
+    the base value is the model's mean output over the background."""
+
+    def f(x: np.ndarray) -> np.ndarray:
+        out = np.asarray(predict(x), dtype=np.float64)
+        return out.reshape(len(x), -1)
+
+    first = f(background)
+    k = first.shape[1]
+    explainer = lime_tabular.LimeTabularExplainer(
+        background,
+        mode="classification" if classes is not None else "regression",
+        feature_names=features,
+        discretize_continuous=False,  # weights per standardised unit: signed contributions
+        sample_around_instance=True,
+        feature_selection="none",
+        random_state=LIME_SEED,
+    )
+    mean = np.asarray(explainer.scaler.mean_, dtype=np.float64)
+    scale = np.asarray(explainer.scaler.scale_, dtype=np.float64)
+    base = first.mean(axis=0)
+    lock = threading.Lock()  # the explainer keeps its random state: one row at a time
+
+    def one_output(x: np.ndarray) -> np.ndarray:
+        return f(x)[:, 0]
+
+    def run(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        values = np.zeros((len(x), x.shape[1], k))
+        with lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for i, row in enumerate(x):
+                explainer.random_state = np.random.RandomState(LIME_SEED)
+                if classes is not None:
+                    exp = explainer.explain_instance(
+                        row, f, labels=range(k), num_features=len(features),
+                        num_samples=LIME_SAMPLES,
+                    )  # fmt: skip
+                    labels = list(range(k))
+                else:  # regression: lime keeps the weights under label 1 (0 is negated)
+                    exp = explainer.explain_instance(
+                        row, one_output, num_features=len(features), num_samples=LIME_SAMPLES
+                    )
+                    labels = [1]
+                z = (row - mean) / scale
+                for out, label in enumerate(labels):
+                    for j, weight in exp.local_exp[label]:
+                        values[i, j, out] = weight * z[j]
+        return values, base
+
+    output = "probability" if classes is not None else "prediction"
+    outputs = classes if classes is not None and len(classes) == k else _names(k)
+    return Explainer("lime", output, features, outputs, run)
+
+
+def _black_box(
+    predict: Callable[[np.ndarray], Any],
+    features: list[str],
+    background: np.ndarray | None,
+    classes: list[str] | None,
+    method: str | None,
+) -> Explainer:
+    if method is not None and method not in BLACK_BOX:
+        raise ValidationFailed(
+            f"unknown black-box method {method!r}; use one of {', '.join(BLACK_BOX)}"
+        )
+    if background is None or not len(background):
+        raise Unsupported(
+            "a black-box model is explained by sampling around background data: log the "
+            "model with an input example, or give data (conveyor models explain ... --data)"
+        )
+    if method in (None, "lime"):
+        lime_tabular = import_lime()
+        if lime_tabular is not None:
+            return _lime(lime_tabular, predict, features, background, classes)
+        if method == "lime":
+            raise Unsupported(
+                "LIME explanations need the lime package: pip install 'conveyor-mlops[explain]'"
+            )
+    return _kernel(predict, features, background, classes)
+
+
 def make_explainer(
     model: Any,
     *,
@@ -275,13 +381,16 @@ def make_explainer(
     background: np.ndarray | None = None,
     predict: Callable[[np.ndarray], Any] | None = None,
     classes: Sequence[Any] | None = None,
+    black_box: str | None = None,
 ) -> Explainer:
     """The explainer for ``model`` (a native estimator, Booster or PythonModel).
 
     Tree models get ``TreeExplainer``, scikit-learn linear models ``LinearExplainer``
-    (against ``background``), pyfunc models ``KernelExplainer`` over ``predict`` (a
+    (against ``background``), pyfunc models a black-box method over ``predict`` (a
     function of a float matrix in ``features`` order: class probabilities for a classifier
-    with ``classes``); anything else is ``Unsupported``."""
+    with ``classes``): LIME when the lime package is installed, else SHAP's
+    ``KernelExplainer`` (``black_box="lime"|"kernel"`` chooses); anything else is
+    ``Unsupported``."""
     names = list(features)
     labels = [str(c) for c in classes] if classes is not None else _classes(model)
     bg = None if background is None else np.asarray(background, dtype=np.float64)
@@ -290,11 +399,11 @@ def make_explainer(
     if flavor == "sklearn" and _is_linear(model):
         return _linear(model, names, bg, labels)
     if flavor == "pyfunc" and predict is not None:
-        return _kernel(predict, names, bg, labels)
+        return _black_box(predict, names, bg, labels, black_box)
     kind = f"{type(model).__module__}.{type(model).__name__}"
     raise Unsupported(
         f"cannot explain a {flavor} model of type {kind}: SHAP explanations cover tree models "
         "(scikit-learn forests and gradient boosting, LightGBM, XGBoost), scikit-learn linear "
-        "models, and pyfunc models (sampled); wrap other models in a pyfunc PythonModel to "
-        "explain them as a black box"
+        "models, and pyfunc models (LIME, or SHAP's kernel sampling); wrap other models in a "
+        "pyfunc PythonModel to explain them as a black box"
     )

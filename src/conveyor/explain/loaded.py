@@ -39,7 +39,8 @@ def to_matrix(frame: pd.DataFrame, features: list[str]) -> np.ndarray:
         return frame[features].to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise Unsupported(
-            f"SHAP explanations need numeric inputs; this data has non-numeric columns ({exc})"
+            "explanations (SHAP and LIME) need numeric inputs; this data has non-numeric "
+            f"columns ({exc})"
         ) from None
 
 

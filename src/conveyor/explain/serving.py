@@ -44,6 +44,20 @@ class LazyExplainer:
                     raise
             return self._explainer
 
+    #: Methods cheap enough per row to run on the event loop once built (as predictions
+    #: do): exact TreeSHAP / linear SHAP take a few ms a row; sampling methods do not.
+    INLINE_METHODS = ("tree", "linear")
+    #: Rows explained inline at most; larger requests go to the thread pool.
+    INLINE_ROWS = 4
+
+    def inline(self, rows: int) -> bool:
+        """Whether explaining ``rows`` rows may run on the caller's thread: the explainer
+        is built (the first call loads the model and imports shap) and exact."""
+        built = self._explainer
+        return (
+            built is not None and built.method in self.INLINE_METHODS and rows <= self.INLINE_ROWS
+        )
+
     def __call__(self, matrix: np.ndarray) -> ExplainResult:
         explainer = self._explainer or self._build()
         return explainer.explain(matrix)

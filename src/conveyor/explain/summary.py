@@ -43,7 +43,7 @@ __all__ = [
 
 log = logging.getLogger("conveyor.explain")
 
-#: Rows the importance is computed over, at most (tree/linear; the kernel fallback: 50).
+#: Rows the importance is computed over, at most (tree/linear; the black-box fallbacks: 50).
 MAX_ROWS = 1000
 _KERNEL_ROWS = 50
 #: Flavors registration explains on its own (cheap, exact); pyfunc needs `models explain`.
@@ -56,7 +56,7 @@ def summarize(explainer: Explainer, matrix: np.ndarray, *, data: str) -> dict[st
     from conveyor.explain.explainers import import_shap
 
     shap = import_shap()
-    limit = _KERNEL_ROWS if explainer.method == "kernel" else MAX_ROWS
+    limit = _KERNEL_ROWS if explainer.method in ("kernel", "lime") else MAX_ROWS
     rows = matrix[:limit]
     result = explainer.explain(rows)
     values = result.contributions  # (rows, features, outputs)
@@ -118,7 +118,7 @@ def find_explanation_summary(
 ) -> dict[str, Any] | None:
     """The stored explanation summary of a version (latest computed), or None.
 
-    Keys: ``method`` (tree/linear/kernel), ``output``, ``outputs``, ``base_values``,
+    Keys: ``method`` (tree/linear/lime/kernel), ``output``, ``outputs``, ``base_values``,
     ``features`` (``[{"name", "mean_abs", "mean"}]``, most important first), ``rows``,
     ``data`` (``input_example`` or ``given``), ``shap_version``, ``model``, ``version``,
     ``computed_at``, ``by``."""

@@ -12,7 +12,15 @@ from typing import Annotated, Any
 import typer
 
 from conveyor.cli._backend import backend
-from conveyor.cli._output import JsonOption, console, emit, err_console, fmt_time, table
+from conveyor.cli._output import (
+    JsonOption,
+    ReasonOpt,
+    console,
+    emit,
+    err_console,
+    fmt_time,
+    table,
+)
 
 __all__ = ["app"]
 
@@ -247,21 +255,87 @@ def login(
 @keys_app.command("create")
 def create_inference_key(
     endpoint: str,
+    description: Annotated[
+        str, typer.Option("--description", "-d", help="What the key is for.")
+    ] = "",
     file: Annotated[
         str | None,
-        typer.Option("--file", help="The keys file (default: setting inference_keys_file)."),
+        typer.Option(
+            "--file",
+            help="Write the key's sha256 to this keys file instead of the store "
+            "(for servers without the store; not audited).",
+        ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Create a key for an endpoint and print it once; servers read the file at start."""
-    from conveyor.config import get_settings
-    from conveyor.errors import ValidationFailed
-    from conveyor.governance.inference_keys import add_inference_key
+    """Create a key for an endpoint and print it once (stored as sha256, audited)."""
+    if file is not None:
+        from conveyor.governance.inference_keys import add_inference_key
 
-    path = file or str(get_settings().inference_keys_file)
-    if not path:
-        raise ValidationFailed("name the keys file: --file keys.json (or inference_keys_file)")
-    key = add_inference_key(endpoint, path)
+        key = add_inference_key(endpoint, file)
+        err_console().print(
+            f"Inference key for {endpoint} (its sha256 is in {file}); shown once:", markup=False
+        )
+        print(key)
+        return
+    made = backend().create_inference_key(endpoint, description)
+    if as_json:
+        emit(made.to_dict(), lambda: None, True)
+        return
     err_console().print(
-        f"Inference key for {endpoint} (its sha256 is in {path}); shown once:", markup=False
+        f"Inference key {made.id} for {endpoint} (stored as sha256; its servers need it from "
+        "their next poll); shown once:",
+        markup=False,
     )
-    print(key)
+    print(made.key)
+
+
+@keys_app.command("list")
+def list_inference_keys(
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", "-e", help="Only this endpoint's keys.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stored inference keys (never their secrets), newest first."""
+    found = [k.to_dict() for k in backend().list_inference_keys(endpoint)]
+    emit(
+        found,
+        lambda: console().print(
+            table(
+                "Inference keys",
+                ["id", "endpoint", "description", "created", "revoked"],
+                [
+                    [
+                        k["id"],
+                        k["endpoint"],
+                        k["description"],
+                        f"{fmt_time(k['created_at'])} by {k['created_by']}",
+                        ""
+                        if k["revoked_at"] is None
+                        else f"{fmt_time(k['revoked_at'])} by {k['revoked_by']}: "
+                        f"{k['revoke_reason']}",
+                    ]
+                    for k in found
+                ],
+            )
+        ),
+        as_json,
+    )
+
+
+@keys_app.command("revoke")
+def revoke_inference_key(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `inference-keys list`).")],
+    reason: ReasonOpt = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke an inference key (audited with why); its servers refuse it from their next poll."""
+    info = backend().revoke_inference_key(key_id, reason)
+    emit(
+        info.to_dict(),
+        lambda: console().print(
+            f"Inference key {info.id} of {info.endpoint} revoked.", markup=False
+        ),
+        as_json,
+    )

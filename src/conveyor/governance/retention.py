@@ -4,8 +4,18 @@ The settings ``retention_prediction_logs_days`` (default 183: six months, EU AI 
 Art. 19) and ``retention_reports_days`` (default 3650: ten years, Art. 18) say what the
 purge deletes: prediction-log and feedback day partitions
 (``<log_uri>/{predictions,feedback}/endpoint=<e>/date=<d>/``) whose whole day is older,
-and monitor check records evaluated before the cutoff. It never deletes what an open
-legal hold covers (:mod:`conveyor.governance.holds`). A real purge is one audit event
+and, under ``retention_reports_days``, monitor check records evaluated before the cutoff
+and gate reports written before it — except a report that is still evidence: the newest
+report of its model version (what enforcement, model cards and compliance bundles read),
+and every report that was in force (the version's newest) when a deployment revision
+routing that version or a rollout of it was created (the lineage proof of what cleared
+it). It never deletes what an open legal hold covers (:mod:`conveyor.governance.holds`;
+``deployment:<e>`` also covers the gate reports of every version ``e`` ever routed).
+
+Kept whatever their age: the audit chain, approvals, legal holds, lineage records, model
+versions' stored explanation summaries (one per version and method, part of its technical
+documentation) and deployment revisions — the purge never deletes what an audit or
+lineage proof reads. A real purge is one audit event
 (``retention.purge``) listing what it deleted and what holds kept; a dry run changes
 nothing::
 
@@ -86,7 +96,8 @@ def retention_settings() -> dict[str, Any]:
         "sources": {key: s.sources[name] for key, name in names.items()},
         "applies_to": {
             "prediction_logs_days": "served predictions and feedback (prediction log)",
-            "reports_days": "monitor check records",
+            "reports_days": "monitor check records and gate reports (not the newest of a "
+            "model version, nor one a deployment revision or rollout was cleared by)",
         },
     }
 
@@ -161,6 +172,88 @@ def _delete_checks(conn: sa.Connection, cutoff: int, endpoints: list[str]) -> in
     return int(result.rowcount or 0)
 
 
+def _gate_reports(conn: sa.Connection, cutoff: int, held: HeldScopes) -> dict[str, list[str]]:
+    """Gate reports written before ``cutoff``: ``purge`` (ids), ``evidence`` (kept: the
+    version's newest, or in force when a revision or rollout used the version) and
+    ``held`` (kept: a legal hold covers an endpoint that routed the version)."""
+    from conveyor.deployments.rollout_tables import rollouts
+    from conveyor.deployments.tables import deployment_revisions, deployments
+    from conveyor.gates.tables import gate_reports
+    from conveyor.store.tables import models
+
+    old = conn.execute(
+        sa.select(gate_reports.c.id, gate_reports.c.model_version_id).where(
+            gate_reports.c.created_at < cutoff
+        )
+    ).all()
+    out: dict[str, list[str]] = {"purge": [], "evidence": [], "held": []}
+    if not old:
+        return out
+    versions = {mv_id for _, mv_id in old}
+    # every report of those versions, oldest first (ties as lineage breaks them: by id)
+    reports: dict[str, list[tuple[int, str]]] = {}
+    keys: dict[tuple[str, int], str] = {}
+    rows = conn.execute(
+        sa.select(
+            gate_reports.c.id,
+            gate_reports.c.model_version_id,
+            gate_reports.c.created_at,
+            models.c.name,
+            gate_reports.c.version,
+        )
+        .join(models, models.c.id == gate_reports.c.model_id)
+        .where(gate_reports.c.model_version_id.in_(versions))
+        .order_by(gate_reports.c.created_at, gate_reports.c.id)
+    )
+    for r in rows:
+        reports.setdefault(r.model_version_id, []).append((r.created_at, r.id))
+        keys[(r.name, int(r.version))] = r.model_version_id
+    needed = {history[-1][1] for history in reports.values()}
+
+    def in_force(mv_id: str, at: int) -> None:
+        before = [rid for created, rid in reports[mv_id] if created <= at]
+        if before:
+            needed.add(before[-1])
+
+    served_by: dict[str, set[str]] = {}
+    revisions = conn.execute(
+        sa.select(
+            deployments.c.name, deployment_revisions.c.routes, deployment_revisions.c.created_at
+        ).join(deployments, deployments.c.id == deployment_revisions.c.deployment_id)
+    )
+    for endpoint, routes, at in revisions:
+        for route in routes or []:
+            mv_id = keys.get((route.get("model"), int(route.get("version") or 0)))
+            if mv_id is not None:
+                in_force(mv_id, at)
+                served_by.setdefault(mv_id, set()).add(endpoint)
+    started = conn.execute(
+        sa.select(rollouts.c.candidate_model, rollouts.c.candidate_version, rollouts.c.created_at)
+    )
+    for name, version, at in started:
+        if (mv_id := keys.get((name, int(version)))) is not None:
+            in_force(mv_id, at)
+    for report_id, mv_id in old:
+        if report_id in needed:
+            out["evidence"].append(report_id)
+        elif held.everything or any(map(held.covers_endpoint, served_by.get(mv_id, ()))):
+            out["held"].append(report_id)
+        else:
+            out["purge"].append(report_id)
+    return out
+
+
+def _delete_gate_reports(conn: sa.Connection, ids: list[str]) -> int:
+    from conveyor.gates.tables import gate_reports
+
+    deleted = 0
+    for start in range(0, len(ids), 500):  # stay under every driver's parameter limit
+        chunk = ids[start : start + 500]
+        result = conn.execute(gate_reports.delete().where(gate_reports.c.id.in_(chunk)))
+        deleted += int(result.rowcount or 0)
+    return deleted
+
+
 def _plan(
     conn: sa.Connection, policy: RetentionPolicy, held: HeldScopes, now: int
 ) -> dict[str, Any]:
@@ -171,7 +264,13 @@ def _plan(
         fs, base = _filesystem(policy.log_uri)
         parts = _partitions(fs, base, utc_date(log_cutoff))
     checks = _old_checks(conn, report_cutoff) if report_cutoff is not None else {}
+    gates = (
+        _gate_reports(conn, report_cutoff, held)
+        if report_cutoff is not None
+        else {"purge": [], "evidence": [], "held": []}
+    )
     return {
+        "gate_reports": gates,
         "log_cutoff": log_cutoff,
         "report_cutoff": report_cutoff,
         "purge": [p for p in parts if not held.covers_endpoint(p["endpoint"])],
@@ -202,8 +301,9 @@ def purge(
 
     The answer: ``dry_run``, ``policy`` (days), ``cutoffs`` (epoch ms or None: kept
     forever), ``prediction_logs`` (deleted day partitions, ``files``, ``bytes``),
-    ``reports`` (``monitor_checks`` deleted), ``held`` (what open holds kept: partitions,
-    check counts, hold ids) and ``errors`` (partitions that could not be deleted). With
+    ``reports`` (``monitor_checks`` and ``gate_reports`` deleted,
+    ``gate_reports_kept_as_evidence``), ``held`` (what open holds kept: partitions, check
+    and gate report counts, hold ids) and ``errors`` (partitions that could not be deleted). With
     ``dry_run`` nothing changes and the answer says what a purge would delete. A real purge
     is audited as ``retention.purge`` with the same figures."""
     policy = retention_policy(log_uri)
@@ -212,7 +312,10 @@ def purge(
         with stores.read() as conn:
             holds = list_holds(conn)
             plan = _plan(conn, policy, held_scopes(conn), at)
-        return _report(policy, plan, holds, True, sum(plan["checks"].values()), [], at)
+        checks = sum(plan["checks"].values())
+        return _report(
+            policy, plan, holds, True, checks, [], at, len(plan["gate_reports"]["purge"])
+        )
     with stores.write() as uow:
         # the audit head row serialises audited writers: a hold created concurrently is
         # either visible below or waits for this purge to commit
@@ -225,6 +328,7 @@ def purge(
             else 0
         )
         errors = []
+        deleted_reports = _delete_gate_reports(uow.conn, plan["gate_reports"]["purge"])
         if plan["purge"]:
             fs, _ = _filesystem(policy.log_uri)
             for part in list(plan["purge"]):
@@ -233,7 +337,7 @@ def purge(
                 except OSError as exc:  # keep going; report what stayed
                     plan["purge"].remove(part)
                     errors.append({"path": part["path"], "error": str(exc)})
-        report = _report(policy, plan, holds, False, deleted, errors, at)
+        report = _report(policy, plan, holds, False, deleted, errors, at, deleted_reports)
         uow.audit(
             "retention.purge",
             "retention",
@@ -242,8 +346,11 @@ def purge(
             prediction_log_files=report["prediction_logs"]["files"],
             prediction_log_partitions=len(report["prediction_logs"]["partitions"]),
             monitor_checks=deleted,
+            gate_reports=deleted_reports,
+            gate_reports_kept_as_evidence=report["reports"]["gate_reports_kept_as_evidence"],
             held_partitions=len(report["held"]["partitions"]),
             held_monitor_checks=report["held"]["monitor_checks"],
+            held_gate_reports=report["held"]["gate_reports"],
             holds=[h.id for h in holds],
             cutoffs=report["cutoffs"],
             errors=len(errors),
@@ -261,6 +368,7 @@ def _report(
     checks_deleted: int,
     errors: list[dict[str, str]],
     at: int,
+    gate_reports_deleted: int = 0,
 ) -> dict[str, Any]:
     return {
         "dry_run": dry_run,
@@ -271,10 +379,15 @@ def _report(
         },
         "cutoffs": {"prediction_logs": plan["log_cutoff"], "reports": plan["report_cutoff"]},
         "prediction_logs": _summary(plan["purge"]),
-        "reports": {"monitor_checks": checks_deleted},
+        "reports": {
+            "monitor_checks": checks_deleted,
+            "gate_reports": gate_reports_deleted,
+            "gate_reports_kept_as_evidence": len(plan["gate_reports"]["evidence"]),
+        },
         "held": {
             **_summary(plan["keep"]),
             "monitor_checks": sum(plan["held_checks"].values()),
+            "gate_reports": len(plan["gate_reports"]["held"]),
             "holds": [h.id for h in holds],
         },
         "errors": errors,

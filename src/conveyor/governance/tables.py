@@ -13,7 +13,14 @@ import sqlalchemy as sa
 
 from conveyor.store.tables import ID, MS, NAME, metadata
 
-__all__ = ["api_tokens", "approval_policies", "approval_requests", "role_bindings", "users"]
+__all__ = [
+    "api_tokens",
+    "approval_policies",
+    "approval_requests",
+    "inference_keys",
+    "role_bindings",
+    "users",
+]
 
 users = sa.Table(
     "users",
@@ -78,4 +85,22 @@ approval_policies = sa.Table(
     sa.Column("required", sa.Boolean, nullable=False),
     sa.Column("updated_by", NAME, nullable=False),
     sa.Column("updated_at", MS, nullable=False),
+)
+
+#: Inference keys of endpoints (migration ``0017``): only the sha256 of each secret is kept;
+#: a revoked key keeps its row (who revoked it, when, why).
+inference_keys = sa.Table(
+    "inference_keys",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("project_id", ID, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("endpoint", NAME, nullable=False),
+    sa.Column("secret_sha256", sa.String(64), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("created_by", NAME, nullable=False),
+    sa.Column("created_at", MS, nullable=False),
+    sa.Column("revoked_by", NAME, nullable=True),
+    sa.Column("revoked_at", MS, nullable=True),
+    sa.Column("revoke_reason", sa.Text, nullable=True),
+    sa.Index("ix_inference_keys_endpoint", "project_id", "endpoint"),
 )

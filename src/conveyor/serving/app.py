@@ -380,14 +380,14 @@ class InferenceApp:
                     raise MethodNotAllowed(f"{path} takes POST, not {method}")
                 if ctype is not None and _media(ctype) != _JSON_TYPE:
                     raise _refuse(path, ctype, "application/json")
-                await self._explain(send, receive, path, rid, length, t0)
+                await self._explain(send, receive, path, rid, length, t0, bearer)
                 return
             if path == "/feedback":
                 if method != "POST":
                     raise MethodNotAllowed(f"{path} takes POST, not {method}")
                 if _media(ctype) != _JSON_TYPE:
                     raise _refuse(path, ctype, "application/json")
-                await self._feedback(receive, send, rid, length)
+                await self._feedback(receive, send, rid, length, bearer)
                 return
             status, body = self._get(path, method)
             await self._send(send, status, body, rid)
@@ -411,7 +411,7 @@ class InferenceApp:
         keys (sha256 compared in constant time)."""
         endpoint = self.router.get(name).endpoint
         digests = self.inference_keys.get(endpoint)
-        if not digests:
+        if digests is None:  # an endpoint whose keys are all revoked has an empty set: closed
             return
         scheme, _, key = (bearer or b"").decode("latin-1").partition(" ")
         digest = hashlib.sha256(key.strip().encode()).hexdigest()
@@ -718,7 +718,14 @@ class InferenceApp:
         return orjson.dumps(meta)
 
     async def _explain(
-        self, send: Send, receive: Receive, path: str, rid: str, length: bytes | None, t0: float
+        self,
+        send: Send,
+        receive: Receive,
+        path: str,
+        rid: str,
+        length: bytes | None,
+        t0: float,
+        bearer: bytes | None = None,
     ) -> None:
         """``POST /explain``, ``/endpoints/{e}/explain``, ``/v2/models/{m}[/versions/{v}]/explain``:
         SHAP contributions per feature of the given rows (the primary route's model, or the
@@ -730,6 +737,8 @@ class InferenceApp:
             name, version = _model_path(path[11:-8])
         elif path != "/explain":
             name = path[11:-8]
+        if self.inference_keys:
+            self._check_key(name, bearer)
         table = self.router.get(name)
         route = table.primary if version is None else table.for_version(version)
         labels = (table.endpoint, route.version, route.name)
@@ -747,8 +756,13 @@ class InferenceApp:
                     f"model {table.endpoint!r} version {route.version} has no explainer on "
                     "this server (only deployed model versions are explained)"
                 )
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self.executor, route.explain, matrix)
+            explain = route.explain
+            inline = getattr(explain, "inline", None)
+            if inline is not None and inline(len(matrix)):  # a few ms, like a prediction
+                result = explain(matrix)
+            else:  # the first call builds the explainer; sampling methods take long
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(self.executor, explain, matrix)
             body = orjson.dumps(
                 {"model_name": table.endpoint, "model_version": route.version, **result.to_dict()}
             )
@@ -759,9 +773,14 @@ class InferenceApp:
             return
         await self._send(send, 200, body, rid, list(route.headers))
 
-    async def _feedback(self, receive: Receive, send: Send, rid: str, length: bytes | None) -> None:
+    async def _feedback(
+        self, receive: Receive, send: Send, rid: str, length: bytes | None, bearer: bytes | None
+    ) -> None:
         payload = loads(await self._body(receive, length))
         by_endpoint = parse_feedback(payload, self.router.default, self.router.tables)
+        if self.inference_keys:  # labels for a keyed endpoint need one of its keys
+            for endpoint in by_endpoint:
+                self._check_key(endpoint, bearer)
         log_ = self.prediction_log
         if log_ is None:
             raise StoreUnavailable("feedback needs a prediction log; start the server with one")
