@@ -136,3 +136,37 @@ def test_projects_cli(run_json: Callable[..., Any], monkeypatch: pytest.MonkeyPa
     assert run_json("projects", "show", "teamb")["description"] == "team B"
     run_json("experiments", "create", "churn")
     assert [e["name"] for e in run_json("experiments", "list")] == ["churn"]
+
+
+def test_endpoints_of_every_project_are_served_names_unique_and_jobs_see_all(
+    sqlite_backend: LocalBackend, tmp_path: Any
+) -> None:
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from tests.deployments.conftest import register
+
+    from conveyor.deployments.rollout_controller import RolloutController, schedule
+    from conveyor.jobs import Scheduler
+    from conveyor.store.projects import current_project_name, each_project
+
+    sqlite_backend.create_project("teamb")
+    a, b = sqlite_backend, _in(sqlite_backend, "teamb")
+    x = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 2)), columns=["f0", "f1"])
+    model = LogisticRegression().fit(x, (x["f0"] > 0).astype(int))
+    for _ in range(2):
+        register(b, "churn", model, x.head(5), tmp_path)
+    b.deploy("b-api", model="churn/1")
+    # endpoint names are server-wide (serving URLs, prediction-log folders)
+    register(a, "churn", model, x.head(5), tmp_path)
+    with pytest.raises(Conflict, match="taken by project 'teamb'"):
+        a.deploy("b-api", model="churn/1")
+    assert each_project(a.meta.engine, lambda: [current_project_name()]) == ["default", "teamb"]
+
+    # the scheduled rollout controller ticks teamb's rollout, not only default's
+    b.start_rollout("b-api", "churn/2", steps="50,100", interval="1h")
+    jobs = Scheduler("test-rollouts")
+    job = schedule(jobs, RolloutController(a.meta, log_uri=str(tmp_path / "logs")), every_s=0.05)
+    with jobs:
+        assert job.wait_for_runs(1)
+    assert [(t.endpoint, t.action) for t in job.last_result or []] == [("b-api", "begin")]

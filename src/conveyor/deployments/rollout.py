@@ -36,9 +36,11 @@ from conveyor.deployments.rollout_entities import (
     parse_steps,
 )
 from conveyor.deployments.rollout_tables import rollout_decisions, rollouts
+from conveyor.deployments.tables import deployments
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.registry import service as registry
 from conveyor.store import UnitOfWork
+from conveyor.store.projects import current_project_id
 
 __all__ = [
     "abort",
@@ -127,12 +129,20 @@ def _rollout(row: Any) -> Rollout:
     )
 
 
+def _of_current_project() -> sa.ColumnElement[bool]:
+    """Rollouts are kept by endpoint name (unique on a server); those of the current
+    project are the ones whose endpoint it holds."""
+    return rollouts.c.endpoint.in_(
+        sa.select(deployments.c.name).where(deployments.c.project_id == current_project_id())
+    )
+
+
 def get_rollout(conn: sa.Connection, endpoint: str) -> Rollout:
     """The latest rollout of ``endpoint`` (running or ended); NotFound naming it."""
     service.check_endpoint(endpoint)
     row = conn.execute(
         sa.select(rollouts)
-        .where(rollouts.c.endpoint == endpoint)
+        .where(rollouts.c.endpoint == endpoint, _of_current_project())
         .order_by(rollouts.c.created_at.desc(), rollouts.c.id.desc())
         .limit(1)
     ).first()
@@ -148,7 +158,9 @@ def get_rollout(conn: sa.Connection, endpoint: str) -> Rollout:
 def active_rollouts(conn: sa.Connection) -> list[Rollout]:
     """Every pending, progressing or paused rollout, oldest first."""
     rows = conn.execute(
-        sa.select(rollouts).where(rollouts.c.state.in_(ACTIVE)).order_by(rollouts.c.created_at)
+        sa.select(rollouts)
+        .where(rollouts.c.state.in_(ACTIVE), _of_current_project())
+        .order_by(rollouts.c.created_at)
     )
     return [_rollout(r) for r in rows]
 

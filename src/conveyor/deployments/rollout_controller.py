@@ -39,6 +39,7 @@ from conveyor.governance.identity import Actor, system_actor
 from conveyor.jobs import Job, Scheduler
 from conveyor.monitoring.business import ValueMatrix
 from conveyor.monitoring.windows import Window, read_window
+from conveyor.store.projects import each_project
 
 __all__ = ["RolloutController", "TickResult", "run_controller", "schedule", "start_background"]
 
@@ -165,7 +166,9 @@ class RolloutController:
 
 def schedule(scheduler: Scheduler, controller: RolloutController, every_s: float = 10.0) -> Job:
     """Add the controller's tick to a shared :class:`conveyor.jobs.Scheduler`."""
-    return scheduler.every(every_s, controller.tick, name="rollouts")
+    return scheduler.every(
+        every_s, lambda: each_project(controller.meta.engine, controller.tick), name="rollouts"
+    )
 
 
 def start_background(*, log_uri: str | None = None, every_s: float = 10.0) -> Scheduler:

@@ -33,13 +33,14 @@ from conveyor.deployments.tables import (
     deployments,
     model_compilations,
 )
-from conveyor.errors import NotFound, ValidationFailed
+from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.governance.oversight import Reason, require_reason
 from conveyor.registry import service as registry
 from conveyor.registry.entities import ModelVersion
 from conveyor.store import UnitOfWork
 from conveyor.store.dialect import insert_if_absent
 from conveyor.store.projects import current_project_id
+from conveyor.store.tables import projects
 
 __all__ = [
     "DEFAULT_STICKY_HEADER",
@@ -322,6 +323,7 @@ def check_endpoint(endpoint: str) -> str:
 
 def _ensure_deployment(uow: UnitOfWork, endpoint: str, description: str) -> Any:
     check_endpoint(endpoint)
+    _refuse_name_of_another_project(uow.conn, endpoint)
     now = now_ms()
     row = {
         "id": new_id(),
@@ -336,6 +338,23 @@ def _ensure_deployment(uow: UnitOfWork, endpoint: str, description: str) -> Any:
     if insert_if_absent(uow.conn, deployments, row, [deployments.c.project_id, deployments.c.name]):
         uow.audit("deployment.create", "deployment", endpoint, row)
     return _deployment_row(uow.conn, endpoint, lock=True)
+
+
+def _refuse_name_of_another_project(conn: sa.Connection, endpoint: str) -> None:
+    """Endpoint names are unique across projects, unlike other names: they are the
+    serving URLs and the prediction log's partition folders, which are server-wide."""
+    other = conn.execute(
+        sa.select(projects.c.name)
+        .select_from(deployments.join(projects, projects.c.id == deployments.c.project_id))
+        .where(deployments.c.name == endpoint, deployments.c.project_id != current_project_id())
+    ).scalar()
+    if other is not None:
+        raise Conflict(
+            f"endpoint name {endpoint!r} is taken by project {other!r}: endpoint names are "
+            "unique on a server (they name serving URLs and prediction-log folders); "
+            "choose another name, e.g. with your project as a prefix",
+            details={"endpoint": endpoint, "project": other},
+        )
 
 
 def _revision(row: Any, endpoint: str) -> Revision:

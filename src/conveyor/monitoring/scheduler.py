@@ -7,6 +7,7 @@ from typing import Any
 
 from conveyor.jobs import Scheduler
 from conveyor.monitoring.evaluate import CheckOutcome, run_once
+from conveyor.store.projects import each_project
 
 __all__ = ["MonitorScheduler"]
 
@@ -36,9 +37,15 @@ class MonitorScheduler:
         self._job = self.jobs.every(self.interval, self._round, name="monitors")
 
     def _round(self) -> list[CheckOutcome]:
-        return run_once(
-            self.backend, endpoint=self.endpoint, log_uri=self.log_uri, cancel=self.jobs.stopping
-        )
+        def round_in_project() -> list[CheckOutcome]:
+            return run_once(
+                self.backend,
+                endpoint=self.endpoint,
+                log_uri=self.log_uri,
+                cancel=self.jobs.stopping,
+            )
+
+        return each_project(self.backend.meta.engine, round_in_project)
 
     @property
     def ticks(self) -> int:

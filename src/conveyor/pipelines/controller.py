@@ -29,7 +29,7 @@ from conveyor.lineage.edges import record_edge
 from conveyor.pipelines import service
 from conveyor.pipelines.tables import pipeline_runs, trigger_evaluations, triggers
 from conveyor.pipelines.triggers import Trigger, list_triggers
-from conveyor.store.tables import DEFAULT_PROJECT_ID
+from conveyor.store.projects import current_project_id, each_project
 from conveyor.store.uow import UnitOfWork
 
 __all__ = ["Decision", "on_alert_event", "schedule_triggers", "tick"]
@@ -85,7 +85,7 @@ def _cause(
         return False, f"cron {trig.cause!r} not due", trig.watermark, None
     from conveyor.pipelines.triggers import _latest_dataset_version
 
-    latest = _latest_dataset_version(conn, trig.cause, DEFAULT_PROJECT_ID)
+    latest = _latest_dataset_version(conn, trig.cause, current_project_id())
     if latest is not None and latest != trig.watermark:
         from conveyor.data import service as datasets
 
@@ -290,4 +290,6 @@ def on_alert_event(event: Any) -> None:
 def schedule_triggers(scheduler: Any, backend: Any, interval: float = 60.0) -> Any:
     """Add the controller to a :class:`conveyor.jobs.Scheduler`: a tick every ``interval``
     seconds (cron and dataset causes; alerts also arrive at once through the hook)."""
-    return scheduler.every(interval, lambda: tick(backend), name="triggers")
+    return scheduler.every(
+        interval, lambda: each_project(backend.meta.engine, lambda: tick(backend)), name="triggers"
+    )

@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_PROJECT_NAME",
     "current_project_id",
     "current_project_name",
+    "each_project",
     "in_current_project",
     "in_project",
     "project_names",
@@ -107,6 +108,19 @@ def project_scope(engine: sa.Engine, name: str) -> Iterator[str]:
         yield project_id
     finally:
         _current.reset(token)
+
+
+def each_project(engine: sa.Engine, fn: Callable[[], list[R]]) -> list[R]:
+    """``fn()`` once in every project, the results in one list: background jobs (the
+    monitor scheduler, the trigger and rollout controllers) act on every project's
+    objects, not only on ``default``'s."""
+    with engine.connect() as conn:
+        names = project_names(conn)
+    out: list[R] = []
+    for name in names:
+        with project_scope(engine, name):
+            out.extend(fn())
+    return out
 
 
 def _lookup(engine: sa.Engine, name: str) -> str:
