@@ -36,6 +36,10 @@ class CountingStore:
         self.reads += 1
         return self.store.read(keys)  # type: ignore[attr-defined]
 
+    def read_many(self, views: list, keys: list) -> list:
+        self.reads += 1
+        return self.store.read_many(views, keys)  # type: ignore[attr-defined]
+
 
 def _world(tmp_path: Path, seed: int = 3) -> World:
     world = make_world(tmp_path / "data", seed)

@@ -41,9 +41,16 @@ class RedisOnlineStore(OnlineStore):
             retry_on_timeout=False,
             retry=None,
         )
+        self._view_prefixes: dict[str, bytes] = {}
+
+    def _view_prefix(self, view: str) -> bytes:
+        prefix = self._view_prefixes.get(view)
+        if prefix is None:
+            prefix = self._view_prefixes[view] = self._prefix + view.encode() + b"\x1f"
+        return prefix
 
     def _key(self, view: str, key: bytes) -> bytes:
-        return self._prefix + view.encode() + b"\x1f" + key
+        return self._view_prefix(view) + key
 
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
         return StoreUnavailable(
@@ -88,6 +95,19 @@ class RedisOnlineStore(OnlineStore):
             return []
         try:
             values: Any = self._redis.mget([self._key(v, k) for v, k in keys])
+        except self._errors as exc:
+            raise self._unavailable(exc) from exc
+        return values
+
+    def read_many(
+        self, views: Sequence[str], keys: Sequence[Sequence[bytes]]
+    ) -> list[bytes | None]:
+        prefixes = [self._view_prefix(v) for v in views]
+        full = [p + k for p, ks in zip(prefixes, keys, strict=True) for k in ks]
+        if not full:
+            return []
+        try:
+            values: Any = self._redis.mget(full)
         except self._errors as exc:
             raise self._unavailable(exc) from exc
         return values
