@@ -35,6 +35,16 @@ __all__ = ["HistoricalFeatures", "historical_features"]
 
 ROW = "__row"
 ENTITY_TS = "__ets"
+ENTITY_KEY = "__ekey"
+#: A view row's (event time, created time) as one ordered number: event µs in the high 64
+#: bits, created µs (offset to unsigned; a missing created time sorts first) in the low.
+_ORDER_KEY = (
+    "(epoch_us(__ts)::HUGEINT << 64) + "
+    "(coalesce(epoch_us(__created), -9223372036854775808)::HUGEINT + 9223372036854775808)"
+)
+#: An entity row's probe: its time with the largest created part, so every row at that
+#: event time qualifies.
+_ENTITY_KEY = f"(epoch_us({ENTITY_TS})::HUGEINT << 64) + 18446744073709551615::HUGEINT"
 
 
 class HistoricalFeatures:
@@ -108,8 +118,11 @@ def _register_entities(
     table = table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
     con.register("__entities_in", table)
     con.execute(
-        f"CREATE TEMP VIEW __entities AS SELECT *, CAST({quote(timestamp_column)} AS TIMESTAMP) "
-        f"AS {ENTITY_TS} FROM __entities_in"
+        f"CREATE TEMP VIEW __entities_ts AS SELECT *, CAST({quote(timestamp_column)} AS "
+        f"TIMESTAMP) AS {ENTITY_TS} FROM __entities_in"
+    )
+    con.execute(
+        f"CREATE TEMP VIEW __entities AS SELECT *, {_ENTITY_KEY} AS {ENTITY_KEY} FROM __entities_ts"
     )
     return columns
 
@@ -193,15 +206,17 @@ def _join_sql(
             ]
             continue
         rel = view_relation(con, view, dataset_file)
-        if view.source.get("created_timestamp_column"):
-            keys = ", ".join(quote(k) for k in view.join_keys)
-            rel = (
-                f"SELECT * FROM ({rel}) QUALIFY row_number() OVER "
-                f"(PARTITION BY {keys}, __ts ORDER BY __created DESC NULLS LAST) = 1"
-            )
-        con.execute(f"CREATE TEMP VIEW {alias} AS {rel}")
         on = " AND ".join(f"e.{quote(k)} = {alias}.{quote(k)}" for k in view.join_keys)
-        joins.append(f"ASOF LEFT JOIN {alias} ON {on} AND e.{ENTITY_TS} >= {alias}.__ts")
+        if view.source.get("created_timestamp_column"):
+            # ties on the event time go to the latest-created row: the ASOF inequality runs
+            # on (event time, created time) packed into one HUGEINT, so the join itself
+            # picks that row and no dedup pass (a window or group over the view) is needed
+            rel = f"SELECT *, {_ORDER_KEY} AS __key FROM ({rel})"
+            on += f" AND e.{ENTITY_KEY} >= {alias}.__key"
+        else:
+            on += f" AND e.{ENTITY_TS} >= {alias}.__ts"
+        con.execute(f"CREATE TEMP VIEW {alias} AS {rel}")
+        joins.append(f"ASOF LEFT JOIN {alias} ON {on}")
         for f in view.feature_names:
             out = quote(names[f"{view.name}:{f}"])
             selects.append(f"{_ttl_guard(alias, view, f'{alias}.{quote(f)}')} AS {out}")
