@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,51 +17,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import uvicorn
-from sklearn.linear_model import LogisticRegression
 
 import conveyor
 from conveyor.deployments.runtime import DeploymentServer, build_route_table
-from conveyor.features import Entity, FeatureService, FeatureView, Field, FileSource, apply
 from conveyor.features.lookup import FeatureLookup
 from conveyor.features.online import open_online_store
 from conveyor.features.serving import FeatureEnricher
 from conveyor.serving import InferenceApp, Router
 from conveyor.serving.prediction_log import PredictionLog
 
-T0 = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def _churn(root: Path) -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    n = 40
-    frame = pd.DataFrame(
-        {
-            "customer_id": np.arange(n),
-            "event_timestamp": [T0 + timedelta(hours=int(h)) for h in rng.integers(0, 48, n)],
-            "orders_7d": rng.integers(0, 20, n),
-            "spend_7d": rng.normal(200, 50, n).round(2),
-        }
-    )
-    root.mkdir(parents=True)
-    frame.to_parquet(root / "activity.parquet")
-    customer = Entity(name="customer", join_keys=["customer_id"])
-    activity = FeatureView(
-        name="customer_activity",
-        entities=[customer],
-        schema=[Field("orders_7d", "int64", default=0), Field("spend_7d", "float64", default=0.0)],
-        source=FileSource(str(root)),
-    )
-    apply([customer, activity, FeatureService("churn", [activity])])
-    conveyor.features.materialize(end=(T0 + timedelta(days=3)).isoformat())
-    return frame
-
-
-def _model(frame: pd.DataFrame) -> LogisticRegression:
-    X = frame[["orders_7d", "spend_7d"]].astype("float64")
-    model = LogisticRegression().fit(X, (frame.orders_7d > 8).astype(int))
-    with conveyor.start_run():
-        conveyor.log_model(model, "model", input_example=X.head(5), registered_model_name="churn")
-    return model
+from .helpers import churn_model, churn_world
 
 
 def _free_port() -> int:
@@ -73,8 +37,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[str, Any, pd.DataFrame, Path]]:
-    frame = _churn(tmp_path / "data")
-    model = _model(frame)
+    frame = churn_world(tmp_path / "data")
+    model = churn_model(frame)
     client = conveyor.connect()
     client.set_endpoint_features("churn-api", "churn")
     client.deploy("churn-api", model="churn/1")
@@ -136,8 +100,8 @@ def test_server_looks_features_up_and_logs_the_vector(live: tuple) -> None:
 
 
 def _inproc(tmp_path: Path, on_missing: str, store_url: str) -> InferenceApp:
-    _churn(tmp_path / "data")
-    _model(pd.read_parquet(tmp_path / "data" / "activity.parquet"))
+    churn_world(tmp_path / "data")
+    churn_model(pd.read_parquet(tmp_path / "data" / "activity.parquet"))
     client = conveyor.connect()
     client.deploy("churn-api", model="churn/1", compile=False)
     table = build_route_table(client.transport.stores, client.get_revision("churn-api"))

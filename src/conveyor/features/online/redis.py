@@ -6,8 +6,9 @@ key, compares the stored event time with the new one and sets the value only whe
 at least as new. A script runs atomically in Redis, so two materializations racing on the
 same keys end, for every (view, entity), with the value of the newest event — whatever
 the interleaving, never an older value over a newer one, and a value is always one run's
-whole feature vector (one key holds all the view's features). Connect and socket timeouts bound every call: an unreachable server is a
-``StoreUnavailable`` after ``features_online_timeout_s``, never a hang.
+whole feature vector (one key holds all the view's features). Connect and socket timeouts
+bound every call: an unreachable server is a ``StoreUnavailable`` after
+``features_online_timeout_s``, never a hang.
 """
 
 from __future__ import annotations
