@@ -130,3 +130,20 @@ def test_unreachable_store_fails_fast_or_serves_defaults(tmp_path: Path) -> None
     r = asyncio.run(_post(_inproc(tmp_path / "b", "defaults", down), body))
     assert r.status_code == 200, r.text
     assert len(r.json()["predictions"]) == 1
+
+
+def test_binding_takes_effect_on_the_next_poll_without_a_redeploy(tmp_path: Path) -> None:
+    churn_model(churn_world(tmp_path / "data"))
+    client = conveyor.connect()
+    client.deploy("churn-api", model="churn/1", compile=False)
+    server = DeploymentServer(client, ["churn-api"])
+    assert server.router.get("churn-api").features is None
+    assert server.watcher.check() == []  # nothing changed: nothing rebuilt
+    client.set_endpoint_features("churn-api", "churn", on_missing="defaults")
+    assert server.watcher.check() == ["churn-api"]
+    table = server.router.get("churn-api")
+    assert table.features is not None and table.features.on_missing == "defaults"
+    assert table.revision == "1"  # the same revision, rebuilt
+    client.delete_endpoint_features("churn-api")
+    assert server.watcher.check() == ["churn-api"]
+    assert server.router.get("churn-api").features is None

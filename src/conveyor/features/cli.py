@@ -257,13 +257,18 @@ def bind(
     ] = "fail",
     as_json: JsonOption = False,
 ) -> None:
-    """Make an endpoint look a feature service up before predicting (next revision load)."""
+    """Make an endpoint look a feature service up before predicting.
+
+    Servers already serving the endpoint pick the binding up on their next poll of the
+    store (CONVEYOR_SERVE_POLL_S, 1 s by default): no redeploy.
+    """
     found = backend().set_endpoint_features(endpoint, service, on_missing=on_missing)
     emit(
         found,
         lambda: console().print(
             f"Endpoint {found.endpoint} looks up feature service {found.service} "
-            f"(missing values: {found.on_missing})",
+            f"(missing values: {found.on_missing}); running servers pick it up on their "
+            "next poll, no redeploy needed",
             markup=False,
         ),
         as_json,

@@ -33,6 +33,7 @@ __all__ = [
     "EndpointFeatures",
     "FeatureEnricher",
     "delete_endpoint_features",
+    "binding_stamps",
     "get_endpoint_features",
     "serving_enricher",
     "set_endpoint_features",
@@ -137,7 +138,8 @@ def set_endpoint_features(
     on_missing: Annotated[str, Rule({"enum": list(ON_MISSING)})] = "fail",
     project_id: str = DEFAULT_PROJECT_ID,
 ) -> EndpointFeatures:
-    """Bind ``endpoint`` to a feature service (takes effect when a revision next loads)."""
+    """Bind ``endpoint`` to a feature service; servers already serving it pick the binding
+    up on their next poll of the store (``CONVEYOR_SERVE_POLL_S``), no redeploy needed."""
     from conveyor.deployments.service import check_endpoint  # a deployment's name rules
 
     check_endpoint(endpoint)
@@ -180,6 +182,15 @@ def delete_endpoint_features(
     get_endpoint_features(uow.conn, endpoint, project_id=project_id)
     uow.conn.execute(endpoint_features.delete().where(_where(endpoint, project_id)))
     uow.audit("endpoint.features.delete", "deployment", endpoint, {"endpoint": endpoint})
+
+
+def binding_stamps(conn: sa.Connection, *, project_id: str = DEFAULT_PROJECT_ID) -> dict[str, int]:
+    """``{endpoint: time its binding last changed}`` — polled with the revisions by the
+    deployment runtime, which rebuilds an endpoint's table when its stamp changes (a new
+    binding, a new service or policy, an unbinding) without a new revision."""
+    t = endpoint_features
+    rows = conn.execute(sa.select(t.c.endpoint, t.c.updated_at).where(t.c.project_id == project_id))
+    return {endpoint: int(at) for endpoint, at in rows}
 
 
 def serving_enricher(
