@@ -94,7 +94,7 @@ def test_train_vs_serve_skew_through_the_drift_engine(tmp_path: Path) -> None:
             threshold=0.4,
             for_=0,
             options={"reference": "churn-skewed"},
-        )  # fmt: skip
+        )
     )
     check = evaluate_monitor(stores, "skew", log_uri=str(logs))
     assert check.value == pytest.approx(0.5) and check.alert is not None

@@ -147,3 +147,32 @@ def test_binding_takes_effect_on_the_next_poll_without_a_redeploy(tmp_path: Path
     client.delete_endpoint_features("churn-api")
     assert server.watcher.check() == ["churn-api"]
     assert server.router.get("churn-api").features is None
+
+
+def test_v2_requests_carry_entity_keys_as_named_inputs(tmp_path: Path) -> None:
+    import asyncio
+
+    frame = churn_world(tmp_path / "data")
+    model = churn_model(frame)
+    client = conveyor.connect()
+    client.set_endpoint_features("churn-api", "churn")
+    client.deploy("churn-api", model="churn/1", compile=False)
+    table = build_route_table(client.transport.stores, client.get_revision("churn-api"))
+    app = InferenceApp(Router([table]))
+    ids = [3, 7, 11]
+
+    async def post(body: dict) -> httpx.Response:
+        async with app.running():
+            transport = httpx.ASGITransport(app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                return await c.post("/v2/models/churn-api/infer", json=body)
+
+    keys = {"name": "customer_id", "datatype": "INT64", "shape": [3], "data": ids}
+    r = asyncio.run(post({"id": "r1", "inputs": [keys]}))
+    assert r.status_code == 200, r.text
+    want = model.predict(frame.loc[ids, ["orders_7d", "spend_7d"]].astype("float64"))
+    assert r.json()["id"] == "r1"
+    assert r.json()["outputs"][0]["data"] == [int(v) for v in want]
+    wrong = asyncio.run(post({"inputs": [{**keys, "name": "customer"}]}))
+    assert wrong.status_code == 422
+    assert "no input named 'customer_id'" in wrong.json()["error"]
