@@ -114,7 +114,7 @@ def feature_skew(
     *,
     log_uri: str | None = None,
     methods: dict[str, str] | None = None,
-    min_rows: int = 30,
+    min_rows: PositiveInt = 30,
     project_id: str = DEFAULT_PROJECT_ID,
 ) -> dict[str, Any]:
     """Train-vs-serve drift of ``endpoint``'s feature service: the training set ``dataset``
