@@ -240,6 +240,12 @@ elif PHASE == "online":
         return get_online_features(ONLINE, rows, full_feature_names=True)
     out["online_1"] = timed(lambda: read(one), ITERS)
     out["online_100"] = timed(lambda: read(hundred), max(ITERS // 10, 50))
+    # the floor under this load: redis-py's own MGET of the same 5 keys, no decoding
+    import redis
+    raw = redis.Redis.from_url(REDIS)
+    keys5 = [f"cvf:default:view{v}\x1f[7]".encode() for v in range(VIEWS)]
+    assert all(raw.mget(keys5))
+    out["raw_mget"] = timed(lambda: raw.mget(keys5), ITERS)
 elif PHASE == "serving":
     out.update(serving_overhead(ITERS))
 print(json.dumps(out))
@@ -401,6 +407,8 @@ def render(a: argparse.Namespace, ours: dict[str, Any], feast: dict[str, Any] | 
     row("online 1 entity × 5 views × 10 features, p99", "online_1", "p99_ms", "ms")
     row("online 100 entities × 5 views, p50", "online_100", "p50_ms", "ms")
     row("online 100 entities × 5 views, p99", "online_100", "p99_ms", "ms")
+    row("floor: redis-py MGET of the same 5 keys, p50", "raw_mget", "p50_ms", "ms")
+    row("floor: redis-py MGET of the same 5 keys, p99", "raw_mget", "p99_ms", "ms")
     lines += [
         "",
         f"Rows written by Conveyor's materialization: {ours.get('materialized_rows', 0):,} "
