@@ -125,7 +125,7 @@ def lookup_for(
     hit = _CACHE.get(key)
     now = time.monotonic()
     if hit is not None and now - hit[0] < REFRESH_S and (client is not None or hit[2] is settings):
-        return hit[1]  # type: ignore[no-any-return]
+        return hit[1]
     views = _client(client).resolve_features(features, service=service)
     store = _lookup_module.shared_store()
     lookup = hit[1] if hit is not None else None
