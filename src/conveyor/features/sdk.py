@@ -135,8 +135,9 @@ def lookup_for(
     return lookup
 
 
-def _versions(views: list[Any]) -> list[tuple[str, int, list[str]]]:
-    return [(v.name, v.version, v.feature_names) for v in views]
+def _versions(views: list[Any]) -> list[tuple[str, int, list[str], list[str]]]:
+    """What a lookup's layout depends on (an entity's join keys change no view version)."""
+    return [(v.name, v.version, v.join_keys, v.feature_names) for v in views]
 
 
 def apply(objects: list[Any], *, dry_run: bool = False, client: Client | None = None) -> Any:
