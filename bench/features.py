@@ -359,7 +359,9 @@ def measure(
         if phase != "historical":
             _flush(a.redis)
         log(f"{name}: {phase}")
+        before = os.getloadavg()[0]
         out.update(_run(python, code, [str(data), str(a.views), phase, str(a.iters)], env))
+        out[f"load_{phase}"] = [round(before, 1), round(os.getloadavg()[0], 1)]
     return out
 
 
@@ -419,6 +421,14 @@ def render(a: argparse.Namespace, ours: dict[str, Any], feast: dict[str, Any] | 
         f"{ours.get('views_present')}/{a.views}, "
         f"Feast {(feast or {}).get('views_present')}/{a.views}.",
     ]
+    loads = [
+        f"{who} {phase} {d[f'load_{phase}'][0]}→{d[f'load_{phase}'][1]}"
+        for who, d in (("Conveyor", ours), ("Feast", feast or {}))
+        for phase in PHASES
+        if f"load_{phase}" in d
+    ]
+    if loads:
+        lines += ["", "1-minute load average at each phase's start→end: " + ", ".join(loads) + "."]
     serving = ours.get("serving")
     if serving:
         lines += [
