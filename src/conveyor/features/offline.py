@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.errors import ValidationFailed
 from conveyor.features.sources import (
+    ORDER_KEY,
     DatasetFile,
     arrow_table,
     connect_duckdb,
@@ -36,12 +37,6 @@ __all__ = ["HistoricalFeatures", "historical_features"]
 ROW = "__row"
 ENTITY_TS = "__ets"
 ENTITY_KEY = "__ekey"
-#: A view row's (event time, created time) as one ordered number: event µs in the high 64
-#: bits, created µs (offset to unsigned; a missing created time sorts first) in the low.
-_ORDER_KEY = (
-    "(epoch_us(__ts)::HUGEINT << 64) + "
-    "(coalesce(epoch_us(__created), -9223372036854775808)::HUGEINT + 9223372036854775808)"
-)
 #: An entity row's probe: its time with the largest created part, so every row at that
 #: event time qualifies.
 _ENTITY_KEY = f"(epoch_us({ENTITY_TS})::HUGEINT << 64) + 18446744073709551615::HUGEINT"
@@ -211,7 +206,7 @@ def _join_sql(
             # ties on the event time go to the latest-created row: the ASOF inequality runs
             # on (event time, created time) packed into one HUGEINT, so the join itself
             # picks that row and no dedup pass (a window or group over the view) is needed
-            rel = f"SELECT *, {_ORDER_KEY} AS __key FROM ({rel})"
+            rel = f"SELECT *, {ORDER_KEY} AS __key FROM ({rel})"
             on += f" AND e.{ENTITY_KEY} >= {alias}.__key"
         else:
             on += f" AND e.{ENTITY_TS} >= {alias}.__ts"
