@@ -19,7 +19,6 @@ from conveyor.errors import ValidationFailed
 from conveyor.features.sources import (
     ORDER_KEY,
     DatasetFile,
-    arrow_reader,
     arrow_table,
     connect_duckdb,
     quote,
@@ -78,13 +77,7 @@ class HistoricalFeatures:
         return arrow_table(self._con.sql(self._ready()))
 
     def to_df(self) -> pd.DataFrame:
-        """The result as a DataFrame, built from the streamed Arrow batches (each batch's
-        buffers freed as it is converted): the join's result is never held twice."""
-        import pyarrow as pa
-
-        reader = arrow_reader(self._con.sql(self._ready()), 1 << 17)
-        table = pa.Table.from_batches(list(reader), schema=reader.schema)
-        return table.to_pandas(self_destruct=True, split_blocks=True)
+        return self._con.sql(self._ready()).df()
 
     def to_parquet(self, path: str | Path) -> Path:
         out = Path(path)
