@@ -365,6 +365,17 @@ def measure(
     return out
 
 
+def _round(into: dict[str, Any], got: dict[str, Any]) -> None:
+    """Add one historical round to ``into``: every round kept, the median as the figure."""
+    import statistics
+
+    for key in ("historical_s", "peak_rss_mb", "load_historical"):
+        into.setdefault(f"{key}_rounds", []).append(got.pop(key))
+    into.update(got)
+    into["historical_s"] = statistics.median(into["historical_s_rounds"])
+    into["peak_rss_mb"] = max(into["peak_rss_mb_rounds"])
+
+
 def render(a: argparse.Namespace, ours: dict[str, Any], feast: dict[str, Any] | None) -> str:
     info = machine_info()
     cmd = (
@@ -421,6 +432,18 @@ def render(a: argparse.Namespace, ours: dict[str, Any], feast: dict[str, Any] | 
         f"{ours.get('views_present')}/{a.views}, "
         f"Feast {(feast or {}).get('views_present')}/{a.views}.",
     ]
+    if ours.get("historical_s_rounds"):
+        rounds = [
+            f"{who} {', '.join(f'{t:.2f}' for t in d['historical_s_rounds'])} s (load "
+            f"{', '.join(f'{x[0]}→{x[1]}' for x in d['load_historical_rounds'])})"
+            for who, d in (("Conveyor", ours), ("Feast", feast or {}))
+            if d.get("historical_s_rounds")
+        ]
+        lines += [
+            "",
+            f"Historical retrieval, {a.rounds} alternating round(s) per system (median in the "
+            "table, peak RSS the largest): " + "; ".join(rounds) + ".",
+        ]
     loads = [
         f"{who} {phase} {d[f'load_{phase}'][0]}→{d[f'load_{phase}'][1]}"
         for who, d in (("Conveyor", ours), ("Feast", feast or {}))
@@ -469,15 +492,28 @@ def main() -> None:
     parser.add_argument(
         "--phases", default=",".join(PHASES), help=f"comma-separated, of {', '.join(PHASES)}"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="historical retrieval runs per system, alternating (the median is shown)",
+    )
     a = parser.parse_args()
     a.phases = tuple(a.phases.split(","))
     data = generate(WORK, a.views, a.rows, a.keys, a.entities)
-    ours = measure("conveyor", sys.executable, _OURS, data, a, PHASES)
+    py = None if a.no_peer else ensure_venv("feast", ["feast[redis]"], check_import="feast")
+    ours: dict[str, Any] = {}
+    feast: dict[str, Any] | None = None if py is None else {}
+    if "historical" in a.phases:  # rounds alternate so that both see the same load
+        for _ in range(a.rounds):
+            _round(ours, measure("conveyor", sys.executable, _OURS, data, a, ("historical",)))
+            if py is not None and feast is not None:
+                _round(feast, measure("feast", py, _FEAST, data, a, ("historical",)))
+    rest = tuple(p for p in PHASES if p != "historical")
+    ours.update(measure("conveyor", sys.executable, _OURS, data, a, rest))
     log(f"conveyor: {json.dumps(ours)}")
-    feast = None
-    if not a.no_peer:
-        py = ensure_venv("feast", ["feast[redis]"], check_import="feast")
-        feast = measure("feast", py, _FEAST, data, a)
+    if py is not None and feast is not None:
+        feast.update(measure("feast", py, _FEAST, data, a, rest))
         feast["version"] = pkg_version(py, "feast")
         log(f"feast: {json.dumps(feast)}")
     body = render(a, ours, feast)
