@@ -513,7 +513,7 @@ def main() -> None:
     ours.update(measure("conveyor", sys.executable, _OURS, data, a, rest))
     log(f"conveyor: {json.dumps(ours)}")
     if py is not None and feast is not None:
-        feast.update(measure("feast", py, _FEAST, data, a, rest))
+        feast.update(measure("feast", py, _FEAST, data, a, ("online",)))
         feast["version"] = pkg_version(py, "feast")
         log(f"feast: {json.dumps(feast)}")
     body = render(a, ours, feast)
