@@ -16,12 +16,15 @@ Measured, each system in its own process (Conveyor in the project venv, Feast in
 3. online retrieval on that Redis: 1 entity × 5 views × 10 features, and 100 entities ×
    5 views; p50/p99 over ``--iters`` calls of the SDK function
    (``conveyor.features.get_online_features`` / ``FeatureStore.get_online_features``).
+4. (Conveyor only) the latency a feature lookup adds to a serving request, on
+   ``/invocations`` and the v2 ``/infer`` route (see ``_SERVING``).
 
 Usage::
 
     .venv/bin/python bench/features.py                        # the figures in docs/benchmarks.md
     .venv/bin/python bench/features.py --entities 1000000 --rows 10000000   # the issue's sizes
     .venv/bin/python bench/features.py --no-peer --no-doc     # ours only
+    .venv/bin/python bench/features.py --phases historical --no-peer   # one phase
 
 Targets (issue 16): historical ≥ 10× faster than Feast's local offline store within 1.5 GB
 RSS; online 1 entity × 5 views p99 ≤ 2 ms in the SDK and ≥ 5× Feast's p99.
@@ -45,6 +48,7 @@ from _common import REPO, ensure_venv, log, machine_info, pkg_version, update_do
 WORK = REPO / "bench" / ".work" / "features"
 N_FEATURES = 10
 HISTORICAL_VIEWS = 3
+PHASES = ("historical", "online", "serving")
 
 
 def generate(root: Path, views: int, rows: int, keys: int, entities: int, seed: int = 0) -> Path:
@@ -109,8 +113,98 @@ def timed(call, iters):
     return pcts(out)
 """
 
+#: The serving phase (ours only: Feast has no model server to compare): the same model on
+#: two endpoints, one sent the full vector, one sent the entity key and bound to a feature
+#: service (5 views x 10 features on Redis); each request through the ASGI app in process,
+#: the two interleaved so that they share the machine's load.
+_SERVING = r"""
+import asyncio
+import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+import orjson
+from sklearn.linear_model import LogisticRegression
+from conveyor.deployments.runtime import build_route_table
+from conveyor.features import FeatureService
+from conveyor.serving import InferenceApp, Router
+
+def serving_overhead(iters):
+    rng = np.random.default_rng(1)
+    names = [f"s{v}_f{i}" for v in range(5) for i in range(10)]
+    keys = 1000
+    views = []
+    for v in range(5):
+        cols = {"driver_id": np.arange(keys),
+                "event_timestamp": pa.array(np.full(keys, np.datetime64("2026-01-02", "us")),
+                                            pa.timestamp("us", "UTC"))}
+        for i in range(10):
+            cols[f"s{v}_f{i}"] = rng.random(keys)
+        pq.write_table(pa.table(cols), f"{os.environ['CONVEYOR_HOME']}/s{v}.parquet")
+        views.append(FeatureView(name=f"s{v}", entities=[driver],
+                                 schema=[Field(f"s{v}_f{i}", "float64") for i in range(10)],
+                                 source=FileSource(f"{os.environ['CONVEYOR_HOME']}/s{v}.parquet")))
+    apply([driver, *views, FeatureService("serve", views)])
+    materialize(end="2026-03-01T00:00:00+00:00", views=[v.name for v in views])
+    X = pd.DataFrame(rng.random((200, 50)), columns=names)
+    model = LogisticRegression().fit(X, (X.s0_f0 > 0.5).astype(int))
+    client = conveyor.connect()
+    with conveyor.start_run():
+        conveyor.log_model(model, "model", input_example=X.head(5), registered_model_name="m")
+    for endpoint in ("plain", "looked-up"):
+        client.deploy(endpoint, model="m/1")
+    client.set_endpoint_features("looked-up", "serve")
+    stores = client.transport.stores
+    tables = [build_route_table(stores, client.get_revision(e)) for e in ("plain", "looked-up")]
+    app = InferenceApp(Router(tables))
+    row = {n: float(X[n][7]) for n in names}
+    bodies = {
+        "plain": ("/endpoints/plain/invocations", {"dataframe_records": [row]}),
+        "looked-up": ("/endpoints/looked-up/invocations",
+                      {"dataframe_records": [{"driver_id": 7}]}),
+        "plain v2": ("/v2/models/plain/infer",
+                     {"inputs": [{"name": n, "shape": [1], "datatype": "FP64", "data": [v]}
+                                 for n, v in row.items()]}),
+        "looked-up v2": ("/v2/models/looked-up/infer",
+                         {"inputs": [{"name": "driver_id", "shape": [1], "datatype": "INT64",
+                                      "data": [7]}]}),
+    }
+
+    async def call(path, body):
+        done = False
+        async def receive():
+            nonlocal done
+            if done:
+                await asyncio.Event().wait()
+            done = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        status = []
+        async def send(message):
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+        scope = {"type": "http", "method": "POST", "path": path, "query_string": b"",
+                 "headers": [(b"content-type", b"application/json"),
+                             (b"content-length", b"%d" % len(body))]}
+        await app(scope, receive, send)
+        return status[0]
+
+    async def run():
+        samples = {name: [] for name in bodies}
+        encoded = {name: (path, orjson.dumps(body)) for name, (path, body) in bodies.items()}
+        async with app.running():
+            for name, (path, body) in encoded.items():
+                assert await call(path, body) == 200, name
+            for i in range(iters + 50):
+                for name, (path, body) in encoded.items():
+                    t = time.perf_counter()
+                    await call(path, body)
+                    if i >= 50:
+                        samples[name].append(time.perf_counter() - t)
+        return {name: pcts(s) for name, s in samples.items()}
+
+    return {"serving": asyncio.run(run())}
+"""
+
 _OURS = (
     _COMMON
+    + _SERVING
     + r"""
 import pandas as pd
 import conveyor
@@ -132,7 +226,7 @@ if PHASE == "historical":
         frame = job.to_df()
     out = {"historical_s": time.perf_counter() - t, "rows": len(frame),
            "non_null": int(frame["view0__f0"].notna().sum()), "peak_rss_mb": peak_mb()}
-else:
+elif PHASE == "online":
     t = time.perf_counter()
     done = materialize(end="2026-03-01T00:00:00+00:00")
     out["materialize_s"] = time.perf_counter() - t
@@ -146,6 +240,14 @@ else:
         return get_online_features(ONLINE, rows, full_feature_names=True)
     out["online_1"] = timed(lambda: read(one), ITERS)
     out["online_100"] = timed(lambda: read(hundred), max(ITERS // 10, 50))
+    # the floor under this load: redis-py's own MGET of the same 5 keys, no decoding
+    import redis
+    raw = redis.Redis.from_url(REDIS)
+    keys5 = [f"cvf:default:view{v}\x1f[7]".encode() for v in range(VIEWS)]
+    assert all(raw.mget(keys5))
+    out["raw_mget"] = timed(lambda: raw.mget(keys5), ITERS)
+elif PHASE == "serving":
+    out.update(serving_overhead(ITERS))
 print(json.dumps(out))
 """
 )
@@ -235,10 +337,15 @@ def _run(python: str | Path, code: str, args: list[str], env: dict[str, str]) ->
 
 
 def measure(
-    name: str, python: str | Path, code: str, data: Path, a: argparse.Namespace
+    name: str,
+    python: str | Path,
+    code: str,
+    data: Path,
+    a: argparse.Namespace,
+    phases: tuple[str, ...] = ("historical", "online"),
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for phase in ("historical", "online"):
+    for phase in (p for p in phases if p in a.phases):
         home = tempfile.mkdtemp(prefix=f"bench-features-{name}-")
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")},
@@ -249,11 +356,24 @@ def measure(
             "BENCH_FEAST_REPO": home,
             "PYTHONPATH": str(REPO / "src"),
         }
-        if phase == "online":
+        if phase != "historical":
             _flush(a.redis)
         log(f"{name}: {phase}")
+        before = os.getloadavg()[0]
         out.update(_run(python, code, [str(data), str(a.views), phase, str(a.iters)], env))
+        out[f"load_{phase}"] = [round(before, 1), round(os.getloadavg()[0], 1)]
     return out
+
+
+def _round(into: dict[str, Any], got: dict[str, Any]) -> None:
+    """Add one historical round to ``into``: every round kept, the median as the figure."""
+    import statistics
+
+    for key in ("historical_s", "peak_rss_mb", "load_historical"):
+        into.setdefault(f"{key}_rounds", []).append(got.pop(key))
+    into.update(got)
+    into["historical_s"] = statistics.median(into["historical_s_rounds"])
+    into["peak_rss_mb"] = max(into["peak_rss_mb_rounds"])
 
 
 def render(a: argparse.Namespace, ours: dict[str, Any], feast: dict[str, Any] | None) -> str:
@@ -300,6 +420,8 @@ def render(a: argparse.Namespace, ours: dict[str, Any], feast: dict[str, Any] | 
     row("online 1 entity × 5 views × 10 features, p99", "online_1", "p99_ms", "ms")
     row("online 100 entities × 5 views, p50", "online_100", "p50_ms", "ms")
     row("online 100 entities × 5 views, p99", "online_100", "p99_ms", "ms")
+    row("floor: redis-py MGET of the same 5 keys, p50", "raw_mget", "p50_ms", "ms")
+    row("floor: redis-py MGET of the same 5 keys, p99", "raw_mget", "p99_ms", "ms")
     lines += [
         "",
         f"Rows written by Conveyor's materialization: {ours.get('materialized_rows', 0):,} "
@@ -310,6 +432,49 @@ def render(a: argparse.Namespace, ours: dict[str, Any], feast: dict[str, Any] | 
         f"{ours.get('views_present')}/{a.views}, "
         f"Feast {(feast or {}).get('views_present')}/{a.views}.",
     ]
+    if ours.get("historical_s_rounds"):
+        rounds = [
+            f"{who} {', '.join(f'{t:.2f}' for t in d['historical_s_rounds'])} s (load "
+            f"{', '.join(f'{x[0]}→{x[1]}' for x in d['load_historical_rounds'])})"
+            for who, d in (("Conveyor", ours), ("Feast", feast or {}))
+            if d.get("historical_s_rounds")
+        ]
+        lines += [
+            "",
+            f"Historical retrieval, {a.rounds} alternating round(s) per system (median in the "
+            "table, peak RSS the largest): " + "; ".join(rounds) + ".",
+        ]
+    loads = [
+        f"{who} {phase} {d[f'load_{phase}'][0]}→{d[f'load_{phase}'][1]}"
+        for who, d in (("Conveyor", ours), ("Feast", feast or {}))
+        for phase in PHASES
+        if f"load_{phase}" in d
+    ]
+    if loads:
+        lines += ["", "1-minute load average at each phase's start→end: " + ", ".join(loads) + "."]
+    serving = ours.get("serving")
+    if serving:
+        lines += [
+            "",
+            "Feature lookup in a serving request (Conveyor only; one row, the same model on two "
+            "endpoints: the full 50-feature vector sent, or only `driver_id` with the endpoint "
+            "bound to a feature service of 5 views × 10 features on Redis; requests through "
+            "the ASGI app in process, interleaved):",
+            "",
+            "| route | full vector sent p50 / p99 | key sent, features looked up p50 / p99 "
+            "| added p50 / p99 |",
+            "|---|---|---|---|",
+        ]
+        for label, plain, looked in (
+            ("`/invocations`", "plain", "looked-up"),
+            ("v2 `/infer`", "plain v2", "looked-up v2"),
+        ):
+            a0, b0 = serving[plain], serving[looked]
+            lines.append(
+                f"| {label} | {a0['p50_ms']:.3f} / {a0['p99_ms']:.3f} ms | "
+                f"{b0['p50_ms']:.3f} / {b0['p99_ms']:.3f} ms | "
+                f"{b0['p50_ms'] - a0['p50_ms']:+.3f} / {b0['p99_ms'] - a0['p99_ms']:+.3f} ms |"
+            )
     return "\n".join(lines)
 
 
@@ -324,14 +489,31 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="1GB")
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument(
+        "--phases", default=",".join(PHASES), help=f"comma-separated, of {', '.join(PHASES)}"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="historical retrieval runs per system, alternating (the median is shown)",
+    )
     a = parser.parse_args()
+    a.phases = tuple(a.phases.split(","))
     data = generate(WORK, a.views, a.rows, a.keys, a.entities)
-    ours = measure("conveyor", sys.executable, _OURS, data, a)
+    py = None if a.no_peer else ensure_venv("feast", ["feast[redis]"], check_import="feast")
+    ours: dict[str, Any] = {}
+    feast: dict[str, Any] | None = None if py is None else {}
+    if "historical" in a.phases:  # rounds alternate so that both see the same load
+        for _ in range(a.rounds):
+            _round(ours, measure("conveyor", sys.executable, _OURS, data, a, ("historical",)))
+            if py is not None and feast is not None:
+                _round(feast, measure("feast", py, _FEAST, data, a, ("historical",)))
+    rest = tuple(p for p in PHASES if p != "historical")
+    ours.update(measure("conveyor", sys.executable, _OURS, data, a, rest))
     log(f"conveyor: {json.dumps(ours)}")
-    feast = None
-    if not a.no_peer:
-        py = ensure_venv("feast", ["feast[redis]"], check_import="feast")
-        feast = measure("feast", py, _FEAST, data, a)
+    if py is not None and feast is not None:
+        feast.update(measure("feast", py, _FEAST, data, a, ("online",)))
         feast["version"] = pkg_version(py, "feast")
         log(f"feast: {json.dumps(feast)}")
     body = render(a, ours, feast)

@@ -105,6 +105,7 @@ EXPECTED = {
     ("get", "/api/v1/feature-materializations"),
     ("post", "/api/v1/features/online"),
     ("get", "/api/v1/feature-freshness"),
+    ("post", "/api/v1/features/skew"),
     ("put", "/api/v1/endpoint-features/{endpoint}"),
     ("get", "/api/v1/endpoint-features/{endpoint}"),
     ("delete", "/api/v1/endpoint-features/{endpoint}"),

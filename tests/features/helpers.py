@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from conveyor.features import Entity, FeatureService, FeatureView, Field, FileSource
+import conveyor
+import conveyor.features
+from conveyor.features import Entity, FeatureService, FeatureView, Field, FileSource, apply
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -92,3 +94,43 @@ def reference(
     if created:
         rows = rows[rows.created == rows.created.max()]
     return [r for _, r in rows.iterrows()]
+
+
+CHURN_T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def churn_world(root: Path) -> pd.DataFrame:
+    """40 customers' activity, view ``customer_activity``, service ``churn``, materialized."""
+    rng = np.random.default_rng(0)
+    n = 40
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.arange(n),
+            "event_timestamp": [CHURN_T0 + timedelta(hours=int(h)) for h in rng.integers(0, 48, n)],
+            "orders_7d": rng.integers(0, 20, n),
+            "spend_7d": rng.normal(200, 50, n).round(2),
+        }
+    )
+    root.mkdir(parents=True)
+    frame.to_parquet(root / "activity.parquet")
+    customer = Entity(name="customer", join_keys=["customer_id"])
+    activity = FeatureView(
+        name="customer_activity",
+        entities=[customer],
+        schema=[Field("orders_7d", "int64", default=0), Field("spend_7d", "float64", default=0.0)],
+        source=FileSource(str(root)),
+    )
+    apply([customer, activity, FeatureService("churn", [activity])])
+    conveyor.features.materialize(end=(CHURN_T0 + timedelta(days=3)).isoformat())
+    return frame
+
+
+def churn_model(frame: pd.DataFrame) -> Any:
+    """A classifier on the two features, registered as ``churn`` version 1."""
+    from sklearn.linear_model import LogisticRegression
+
+    X = frame[["orders_7d", "spend_7d"]].astype("float64")
+    model = LogisticRegression().fit(X, (frame.orders_7d > 8).astype(int))
+    with conveyor.start_run():
+        conveyor.log_model(model, "model", input_example=X.head(5), registered_model_name="churn")
+    return model

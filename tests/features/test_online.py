@@ -36,6 +36,10 @@ class CountingStore:
         self.reads += 1
         return self.store.read(keys)  # type: ignore[attr-defined]
 
+    def read_many(self, views: list, keys: list) -> list:
+        self.reads += 1
+        return self.store.read_many(views, keys)  # type: ignore[attr-defined]
+
 
 def _world(tmp_path: Path, seed: int = 3) -> World:
     world = make_world(tmp_path / "data", seed)
@@ -135,3 +139,54 @@ def test_colliding_feature_names_are_refused(tmp_path: Path, online_url: str) ->
         ["a:orders", "b:orders"], [{"customer_id": 1}], full_feature_names=True
     )
     assert set(answer.values) == {"customer_id", "a__orders", "b__orders"}
+
+
+def test_concurrent_materializations_keep_the_newest_value_of_each_key(online_url: str) -> None:
+    """Two writers race on the same keys in small chunks (each newer on half of them): every
+    key ends with the newest event's whole value, whatever the interleaving."""
+    import threading
+    import uuid
+
+    from conveyor.features.online.base import decode_value, encode_value
+
+    project = f"race-{uuid.uuid4().hex[:8]}"  # a key prefix of this test only
+    stores = [open_online_store(project=project) for _ in range(2)]
+    for store in stores:
+        if hasattr(store, "chunk"):
+            store.chunk = 50  # many script calls per run: room to interleave
+    keys = [b"[%d]" % i for i in range(2_000)]
+
+    def run(name: str, newer_when: int) -> list[tuple[bytes, bytes]]:
+        return [
+            (
+                k,
+                encode_value(
+                    2_000 + i if i % 2 == newer_when else 1_000 + i, {"run": name, "i": i}
+                ),
+            )
+            for i, k in enumerate(keys)
+        ]
+
+    runs = [run("a", 0), run("b", 1)]
+    start = threading.Barrier(2)
+
+    def materialize(index: int) -> None:
+        start.wait()
+        stores[index].write("v", runs[index])
+
+    try:
+        for _ in range(3):
+            threads = [threading.Thread(target=materialize, args=(i,)) for i in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            got = [decode_value(v) for v in stores[0].read([("v", k) for k in keys])]  # type: ignore[arg-type]
+            assert [value["run"] for _, value in got] == [
+                "a" if i % 2 == 0 else "b" for i in range(len(keys))
+            ]
+            assert [ms for ms, _ in got] == [2_000 + i for i in range(len(keys))]
+    finally:
+        stores[0].clear()
+        for store in stores:
+            store.close()

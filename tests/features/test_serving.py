@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,51 +17,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import uvicorn
-from sklearn.linear_model import LogisticRegression
 
 import conveyor
 from conveyor.deployments.runtime import DeploymentServer, build_route_table
-from conveyor.features import Entity, FeatureService, FeatureView, Field, FileSource, apply
 from conveyor.features.lookup import FeatureLookup
 from conveyor.features.online import open_online_store
 from conveyor.features.serving import FeatureEnricher
 from conveyor.serving import InferenceApp, Router
 from conveyor.serving.prediction_log import PredictionLog
 
-T0 = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def _churn(root: Path) -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    n = 40
-    frame = pd.DataFrame(
-        {
-            "customer_id": np.arange(n),
-            "event_timestamp": [T0 + timedelta(hours=int(h)) for h in rng.integers(0, 48, n)],
-            "orders_7d": rng.integers(0, 20, n),
-            "spend_7d": rng.normal(200, 50, n).round(2),
-        }
-    )
-    root.mkdir(parents=True)
-    frame.to_parquet(root / "activity.parquet")
-    customer = Entity(name="customer", join_keys=["customer_id"])
-    activity = FeatureView(
-        name="customer_activity",
-        entities=[customer],
-        schema=[Field("orders_7d", "int64", default=0), Field("spend_7d", "float64", default=0.0)],
-        source=FileSource(str(root)),
-    )
-    apply([customer, activity, FeatureService("churn", [activity])])
-    conveyor.features.materialize(end=(T0 + timedelta(days=3)).isoformat())
-    return frame
-
-
-def _model(frame: pd.DataFrame) -> LogisticRegression:
-    X = frame[["orders_7d", "spend_7d"]].astype("float64")
-    model = LogisticRegression().fit(X, (frame.orders_7d > 8).astype(int))
-    with conveyor.start_run():
-        conveyor.log_model(model, "model", input_example=X.head(5), registered_model_name="churn")
-    return model
+from .helpers import churn_model, churn_world
 
 
 def _free_port() -> int:
@@ -73,8 +37,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[str, Any, pd.DataFrame, Path]]:
-    frame = _churn(tmp_path / "data")
-    model = _model(frame)
+    frame = churn_world(tmp_path / "data")
+    model = churn_model(frame)
     client = conveyor.connect()
     client.set_endpoint_features("churn-api", "churn")
     client.deploy("churn-api", model="churn/1")
@@ -136,8 +100,8 @@ def test_server_looks_features_up_and_logs_the_vector(live: tuple) -> None:
 
 
 def _inproc(tmp_path: Path, on_missing: str, store_url: str) -> InferenceApp:
-    _churn(tmp_path / "data")
-    _model(pd.read_parquet(tmp_path / "data" / "activity.parquet"))
+    churn_world(tmp_path / "data")
+    churn_model(pd.read_parquet(tmp_path / "data" / "activity.parquet"))
     client = conveyor.connect()
     client.deploy("churn-api", model="churn/1", compile=False)
     table = build_route_table(client.transport.stores, client.get_revision("churn-api"))
@@ -166,3 +130,49 @@ def test_unreachable_store_fails_fast_or_serves_defaults(tmp_path: Path) -> None
     r = asyncio.run(_post(_inproc(tmp_path / "b", "defaults", down), body))
     assert r.status_code == 200, r.text
     assert len(r.json()["predictions"]) == 1
+
+
+def test_binding_takes_effect_on_the_next_poll_without_a_redeploy(tmp_path: Path) -> None:
+    churn_model(churn_world(tmp_path / "data"))
+    client = conveyor.connect()
+    client.deploy("churn-api", model="churn/1", compile=False)
+    server = DeploymentServer(client, ["churn-api"])
+    assert server.router.get("churn-api").features is None
+    assert server.watcher.check() == []  # nothing changed: nothing rebuilt
+    client.set_endpoint_features("churn-api", "churn", on_missing="defaults")
+    assert server.watcher.check() == ["churn-api"]
+    table = server.router.get("churn-api")
+    assert table.features is not None and table.features.on_missing == "defaults"
+    assert table.revision == "1"  # the same revision, rebuilt
+    client.delete_endpoint_features("churn-api")
+    assert server.watcher.check() == ["churn-api"]
+    assert server.router.get("churn-api").features is None
+
+
+def test_v2_requests_carry_entity_keys_as_named_inputs(tmp_path: Path) -> None:
+    import asyncio
+
+    frame = churn_world(tmp_path / "data")
+    model = churn_model(frame)
+    client = conveyor.connect()
+    client.set_endpoint_features("churn-api", "churn")
+    client.deploy("churn-api", model="churn/1", compile=False)
+    table = build_route_table(client.transport.stores, client.get_revision("churn-api"))
+    app = InferenceApp(Router([table]))
+    ids = [3, 7, 11]
+
+    async def post(body: dict) -> httpx.Response:
+        async with app.running():
+            transport = httpx.ASGITransport(app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                return await c.post("/v2/models/churn-api/infer", json=body)
+
+    keys = {"name": "customer_id", "datatype": "INT64", "shape": [3], "data": ids}
+    r = asyncio.run(post({"id": "r1", "inputs": [keys]}))
+    assert r.status_code == 200, r.text
+    want = model.predict(frame.loc[ids, ["orders_7d", "spend_7d"]].astype("float64"))
+    assert r.json()["id"] == "r1"
+    assert r.json()["outputs"][0]["data"] == [int(v) for v in want]
+    wrong = asyncio.run(post({"inputs": [{**keys, "name": "customer"}]}))
+    assert wrong.status_code == 422
+    assert "no input named 'customer_id'" in wrong.json()["error"]

@@ -22,6 +22,7 @@ from conveyor.deployments import service as deployments
 from conveyor.errors import NotFound
 from conveyor.explain import summary as explanations
 from conveyor.features import materialization as feature_materialize
+from conveyor.features import monitoring as feature_monitoring
 from conveyor.features import online_ops as feature_online
 from conveyor.features import registry as features
 from conveyor.features import serving as feature_serving
@@ -359,6 +360,13 @@ class Client:
     get_online_features = Op(feature_online.online_features, "POST", "/features/online")
     feature_freshness = Op(
         feature_online.feature_freshness, "GET", "/feature-freshness", key="views"
+    )
+    feature_skew = Op(
+        feature_monitoring.feature_skew,
+        "POST",
+        "/features/skew",
+        tx="stores",
+        permission="monitors:read",
     )
     set_endpoint_features = Op(
         feature_serving.set_endpoint_features, "PUT", "/endpoint-features/{endpoint}", tx="write"

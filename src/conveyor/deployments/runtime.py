@@ -11,7 +11,9 @@ verified against their sha256) or, for versions served natively, a ``FunctionPre
 over the verified ``LoadedModel``.
 
 ``RevisionWatcher`` polls one cheap query (each endpoint's current revision number) every
-``interval`` seconds. When it changes, the new table is built off the event loop — models
+``interval`` seconds, and the change times of the endpoints' feature bindings (a binding
+set, changed or removed rebuilds the table of the revision served: no redeploy). When it
+changes, the new table is built off the event loop — models
 loaded, ONNX sessions created — and only then made live with ``router.swap(table)``, a single
 reference assignment: requests in flight finish on the table they started with, new ones
 take the new table, none is dropped. A revision that fails to build (corrupted blob:
@@ -201,6 +203,7 @@ class EndpointStatus:
     failures: int = 0  # consecutive failed loads of failed_revision
     retry_at: float | None = None  # time.monotonic() of the next attempt
     swaps: int = 0
+    features_stamp: int | None = None  # when the feature binding served last changed
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -309,6 +312,7 @@ class RevisionWatcher:
         endpoint serving nothing yet falls back to its newest earlier revision that loads).
         """
         from conveyor.deployments.interventions import stopped_endpoints
+        from conveyor.features.serving import binding_stamps
         from conveyor.governance.inference_keys import endpoint_key_digests
 
         try:
@@ -316,6 +320,7 @@ class RevisionWatcher:
                 current = service.current_revisions(conn, self.endpoints)
                 stopped = stopped_endpoints(conn, self.endpoints)
                 keys = endpoint_key_digests(conn, self.endpoints)
+                bound = binding_stamps(conn)  # a changed feature binding rebuilds too
             self.poll_error = None
         except Exception as exc:  # store unreachable: keep serving what we have
             self.poll_error = f"{type(exc).__name__}: {exc}"
@@ -331,20 +336,25 @@ class RevisionWatcher:
         self.keys = keys
         if self.on_poll is not None:
             self.on_poll()
-        return self._changed(current)
+        return self._changed(current, bound)
 
-    def _changed(self, current: dict[str, int]) -> list[tuple[RouteTable, int]]:
-        """The tables of the endpoints whose current revision is not the one served."""
+    def _changed(
+        self, current: dict[str, int], bound: dict[str, int]
+    ) -> list[tuple[RouteTable, int]]:
+        """The tables of the endpoints whose current revision (or feature binding, by its
+        change time in ``bound``) is not the one served."""
         ready = []
         for name, number in current.items():
             st = self.status.setdefault(name, EndpointStatus())
             st.latest = number
-            if number == st.serving or (
+            stamp = bound.get(name)
+            if (number == st.serving and stamp == st.features_stamp) or (
                 number == st.failed_revision and time.monotonic() < (st.retry_at or 0.0)
             ):
                 continue
             try:
                 ready.append((self._build(name, number), number))
+                st.features_stamp = stamp
             except Exception as exc:
                 self._failed(name, number, exc)
                 if st.serving is None and (older := self._last_loadable(name, number)):

@@ -1,4 +1,4 @@
-"""CLI: ``conveyor features apply|list|show|materialize|materialize-incremental|online``.
+"""CLI: ``conveyor features apply|list|show|materialize|materialize-incremental|online|skew``.
 
 Registered by one line in ``conveyor.cli.main.MODULES``. Every command runs through the
 operation table, on the embedded store or on the server named by ``CONVEYOR_URI``.
@@ -219,6 +219,35 @@ def freshness(as_json: JsonOption = False) -> None:
     emit(found, lambda: console().print(table("Freshness", cols, rows)), as_json)
 
 
+@app.command("skew")
+def skew(
+    endpoint: Annotated[str, typer.Argument(help="Deployment endpoint bound to a service.")],
+    dataset: Annotated[
+        str, typer.Argument(help="Training set from get_historical_features: NAME[:VERSION].")
+    ],
+    window: Annotated[str, typer.Option("--window", "-w", help="Served window, e.g. 1d.")] = "1d",
+    as_json: JsonOption = False,
+) -> None:
+    """Train-vs-serve drift: the training set's feature values against those served."""
+    name, _, number = dataset.partition(":")
+    if number and not number.isdigit():
+        raise typer.BadParameter(f"{dataset!r}: use NAME or NAME:VERSION (a number)")
+    found = backend().feature_skew(endpoint, name, int(number) if number else None, window)
+
+    def render() -> None:
+        rows = [
+            (c["column"], c.get("method") or "", c["status"],
+             "" if c.get("distance") is None else f"{c['distance']:.4g}",
+             f"{c.get('reference_rows', 0)} / {c.get('current_rows', 0)}")
+            for c in found["columns"]
+        ]  # fmt: skip
+        title = f"Skew of service {found['service']} ({found['verdict']})"
+        cols = ["feature", "method", "status", "distance", "trained / served rows"]
+        console().print(table(title, cols, rows))
+
+    emit(found, render, as_json)
+
+
 @app.command("bind")
 def bind(
     endpoint: Annotated[str, typer.Argument(help="Deployment endpoint.")],
@@ -228,13 +257,18 @@ def bind(
     ] = "fail",
     as_json: JsonOption = False,
 ) -> None:
-    """Make an endpoint look a feature service up before predicting (next revision load)."""
+    """Make an endpoint look a feature service up before predicting.
+
+    Servers already serving the endpoint pick the binding up on their next poll of the
+    store (CONVEYOR_SERVE_POLL_S, 1 s by default): no redeploy.
+    """
     found = backend().set_endpoint_features(endpoint, service, on_missing=on_missing)
     emit(
         found,
         lambda: console().print(
             f"Endpoint {found.endpoint} looks up feature service {found.service} "
-            f"(missing values: {found.on_missing})",
+            f"(missing values: {found.on_missing}); running servers pick it up on their "
+            "next poll, no redeploy needed",
             markup=False,
         ),
         as_json,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from orjson import loads
+from orjson import dumps, loads
 
 from conveyor.errors import ValidationFailed
 from conveyor.features.online.base import OnlineStore, entity_key, open_online_store
@@ -39,29 +39,83 @@ _CAST: dict[str, Any] = {
 }
 
 
+def _key_of(values: list[Any]) -> bytes:
+    """``entity_key`` without its per-value numpy check for plain Python values."""
+    try:
+        return dumps(values)
+    except TypeError:  # numpy scalars and the like
+        return entity_key(values)
+
+
 class FeatureLookup:
-    """Reads ``views`` from ``store`` for batches of entity rows."""
+    """Reads ``views`` from ``store`` for batches of entity rows.
+
+    Everything that does not depend on the rows is worked out once here: the distinct join
+    key groups (views sharing join keys share the entity keys computed per row), the output
+    column names of both naming modes (checked for collisions once), and per feature its
+    name, type cast and default. ``get`` then builds the keys, makes one ``read_many`` and
+    decodes — no definitions read, no pandas.
+    """
 
     def __init__(self, views: Sequence[ResolvedView], store: OnlineStore) -> None:
         self.views = list(views)
         self.store = store
         self.join_keys = list(dict.fromkeys(k for v in self.views for k in v.join_keys))
+        groups = list(dict.fromkeys(tuple(v.join_keys) for v in self.views))
+        self._groups = groups
+        self._view_names = [v.name for v in self.views]
+        self._view_groups = [groups.index(tuple(v.join_keys)) for v in self.views]
         self._plan = [
             (
                 v.name,
-                v.join_keys,
                 v.ttl_s * 1000.0,
                 [(f["name"], _CAST[f["dtype"]], f.get("default")) for f in v.features],
             )
             for v in self.views
         ]
+        self._names: dict[bool, list[list[str]] | ValidationFailed] = {}
+
+    def _columns_by_view(self, full_feature_names: bool) -> list[list[str]]:
+        found = self._names.get(full_feature_names)
+        if found is None:
+            per_view = [
+                [f"{name}__{f}" if full_feature_names else f for f, _, _ in feats]
+                for name, _, feats in self._plan
+            ]
+            names = [n for view in per_view for n in view]
+            found = per_view
+            if len(set(names)) != len(names) or set(names) & set(self.join_keys):
+                taken = sorted({n for n in names if names.count(n) > 1 or n in self.join_keys})
+                found = ValidationFailed(
+                    f"feature name(s) {', '.join(taken)} appear in several views (or as a "
+                    "join key); pass full_feature_names=True for view__feature names"
+                )
+            self._names[full_feature_names] = found
+        if isinstance(found, ValidationFailed):
+            raise found
+        return found
 
     def columns(self, full_feature_names: bool = False) -> list[str]:
-        return [
-            f"{name}__{f}" if full_feature_names else f
-            for name, _, _, feats in self._plan
-            for f, _, _ in feats
-        ]
+        return [n for view in self._columns_by_view(full_feature_names) for n in view]
+
+    def _keys(self, entity_rows: Sequence[dict[str, Any]]) -> list[list[bytes]]:
+        try:
+            return [
+                [_key_of([row[k] for k in group]) for row in entity_rows] for group in self._groups
+            ]
+        except KeyError:
+            for i, row in enumerate(entity_rows):
+                for key in self.join_keys:
+                    if key not in row:
+                        raise ValidationFailed(
+                            f"entity row {i} has no join key {key!r}; it has: {', '.join(row)}"
+                        ) from None
+            raise
+        except TypeError:
+            raise ValidationFailed(
+                "entity rows must be objects with the join keys "
+                f"{', '.join(self.join_keys)}, e.g. {{{self.join_keys[0]!r}: 42}}"
+            ) from None
 
     def get(
         self,
@@ -72,31 +126,15 @@ class FeatureLookup:
         now_ms: float | None = None,
     ) -> OnlineResponse:
         """Values for each row; ``use_defaults`` fills missing ones from the Fields' defaults."""
-        names = self.columns(full_feature_names)
-        if len(set(names)) != len(names) or set(names) & set(self.join_keys):
-            taken = sorted({n for n in names if names.count(n) > 1 or n in self.join_keys})
-            raise ValidationFailed(
-                f"feature name(s) {', '.join(taken)} appear in several views (or as a join "
-                "key); pass full_feature_names=True for view__feature names"
-            )
-        for i, row in enumerate(entity_rows):
-            for key in self.join_keys:
-                if key not in row:
-                    raise ValidationFailed(
-                        f"entity row {i} has no join key {key!r}; it has: {', '.join(row)}"
-                    )
-        keys = [
-            (view, entity_key([row[k] for k in join_keys]))
-            for view, join_keys, _, _ in self._plan
-            for row in entity_rows
-        ]
-        raw = self.store.read(keys)
+        columns = self._columns_by_view(full_feature_names)
+        by_group = self._keys(entity_rows)
+        raw = self.store.read_many(self._view_names, [by_group[g] for g in self._view_groups])
         now = time.time() * 1000.0 if now_ms is None else now_ms
         n = len(entity_rows)
         values: dict[str, list[Any]] = {k: [row[k] for row in entity_rows] for k in self.join_keys}
         statuses: dict[str, list[str]] = {}
         event_ms: dict[str, list[int | None]] = {}
-        for index, (view, _, ttl_ms, feats) in enumerate(self._plan):
+        for index, (view, ttl_ms, feats) in enumerate(self._plan):
             found: list[dict[str, Any] | None] = []
             status: list[str] = []
             times: list[int | None] = []
@@ -112,11 +150,23 @@ class FeatureLookup:
                     found.append(None)
                     status.append(OUTSIDE_MAX_AGE)
                 else:
-                    found.append(loads(value[16:]))
+                    found.append(loads(memoryview(value)[16:]))
                     status.append(PRESENT)
-            complete = status.count(PRESENT) == n
             event_ms[view] = times
-            for name, cast, default in feats:
+            names = columns[index]
+            if n == 1:  # the serving case: no per-column lists to build and scan
+                row_values = found[0] or {}
+                for key, (name, cast, default) in zip(names, feats, strict=True):
+                    v = row_values.get(name)
+                    if v is not None and type(v) is not cast:
+                        v = cast(v)
+                    elif v is None and use_defaults:
+                        v = default
+                    values[key] = [v]
+                    statuses[key] = status
+                continue
+            complete = status.count(PRESENT) == n
+            for key, (name, cast, default) in zip(names, feats, strict=True):
                 if complete:
                     column = [d.get(name) for d in found]  # type: ignore[union-attr]
                 else:
@@ -127,7 +177,6 @@ class FeatureLookup:
                     column = [cast(v) if v is not None else None for v in column]
                 if use_defaults and default is not None:
                     column = [default if v is None else v for v in column]
-                key = f"{view}__{name}" if full_feature_names else name
                 values[key] = column
                 statuses[key] = status
         return OnlineResponse(values, statuses, event_ms)

@@ -89,18 +89,20 @@ def _latest_duckdb(
     start: int | None,
     end: int,
 ) -> Iterator[Any]:
-    from conveyor.features.sources import arrow_reader, quote, view_relation
+    from conveyor.features.sources import ORDER_KEY, arrow_reader, quote, view_relation
 
     rel = view_relation(con, view, _dataset_file(stores))
     keys = ", ".join(quote(k) for k in view.join_keys)
-    order = "__ts DESC" + (
-        ", __created DESC NULLS LAST" if view.source.get("created_timestamp_column") else ""
-    )
+    order = ORDER_KEY if view.source.get("created_timestamp_column") else "__ts"
     where = f"epoch_ms(__ts) <= {end}" + (f" AND epoch_ms(__ts) >= {start}" if start else "")
-    feats = ", ".join(quote(f) for f in view.feature_names)
+    # the newest row per entity as one hash aggregate (arg_max of the whole row, so its
+    # values come from one row), not a sort of the view by entity and time
+    names = view.feature_names
+    row = ", ".join(["'ms': epoch_ms(__ts)"] + [f"'c{i}': {quote(f)}" for i, f in enumerate(names)])
+    feats = ", ".join(f"__row['c{i}'] AS {quote(f)}" for i, f in enumerate(names))
     sql = (
-        f"SELECT {keys}, epoch_ms(__ts) AS __ms, {feats} FROM ({rel}) WHERE {where} "
-        f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
+        f"SELECT {keys}, __row['ms'] AS __ms, {feats} FROM (SELECT {keys}, arg_max({{{row}}}, "
+        f"{order}) AS __row FROM ({rel}) WHERE {where} GROUP BY {keys})"
     )
     yield from arrow_reader(con.sql(sql), _BATCH)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.errors import ValidationFailed
 from conveyor.features.sources import (
+    ORDER_KEY,
     DatasetFile,
     arrow_table,
     connect_duckdb,
@@ -35,6 +36,10 @@ __all__ = ["HistoricalFeatures", "historical_features"]
 
 ROW = "__row"
 ENTITY_TS = "__ets"
+ENTITY_KEY = "__ekey"
+#: An entity row's probe: its time with the largest created part, so every row at that
+#: event time qualifies.
+_ENTITY_KEY = f"(epoch_us({ENTITY_TS})::HUGEINT << 64) + 18446744073709551615::HUGEINT"
 
 
 class HistoricalFeatures:
@@ -46,9 +51,22 @@ class HistoricalFeatures:
     """
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, sql: str, views: list[ResolvedView], tmp: Any
+        self,
+        con: duckdb.DuckDBPyConnection,
+        sql: str,
+        views: list[ResolvedView],
+        tmp: Any,
+        prepare: list[str] | None = None,
     ) -> None:
         self._con, self.sql, self.views, self._tmp = con, sql, views, tmp
+        self._prepare = list(prepare or ())
+
+    def _ready(self) -> str:
+        """The final SQL, once the per-view joins it reads have run (the first time)."""
+        while self._prepare:
+            self._con.execute(self._prepare[0])
+            self._prepare.pop(0)
+        return self.sql
 
     @property
     def source(self) -> str:
@@ -56,15 +74,15 @@ class HistoricalFeatures:
         return "features:" + ",".join(f"{v.name}@{v.version}" for v in self.views)
 
     def to_arrow(self) -> pa.Table:
-        return arrow_table(self._con.sql(self.sql))
+        return arrow_table(self._con.sql(self._ready()))
 
     def to_df(self) -> pd.DataFrame:
-        return self._con.sql(self.sql).df()
+        return self._con.sql(self._ready()).df()
 
     def to_parquet(self, path: str | Path) -> Path:
         out = Path(path)
         target = str(out).replace("'", "''")
-        self._con.execute(f"COPY ({self.sql}) TO '{target}' (FORMAT parquet)")
+        self._con.execute(f"COPY ({self._ready()}) TO '{target}' (FORMAT parquet)")
         return out
 
     def log_dataset(self, name: str, **kwargs: Any) -> Any:
@@ -108,8 +126,11 @@ def _register_entities(
     table = table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
     con.register("__entities_in", table)
     con.execute(
-        f"CREATE TEMP VIEW __entities AS SELECT *, CAST({quote(timestamp_column)} AS TIMESTAMP) "
-        f"AS {ENTITY_TS} FROM __entities_in"
+        f"CREATE TEMP VIEW __entities_ts AS SELECT *, CAST({quote(timestamp_column)} AS "
+        f"TIMESTAMP) AS {ENTITY_TS} FROM __entities_in"
+    )
+    con.execute(
+        f"CREATE TEMP VIEW __entities AS SELECT *, {_ENTITY_KEY} AS {ENTITY_KEY} FROM __entities_ts"
     )
     return columns
 
@@ -152,12 +173,14 @@ def historical_features(
                     f"(needed by feature view {view.name!r}); its columns: {', '.join(columns)}"
                 )
         names = _output_names(views, full_feature_names, columns)
-        sql = _join_sql(con, views, names, columns, dataset_file, postgres_url, Path(tmp.name))
+        sql, prepare = _join_sql(
+            con, views, names, columns, dataset_file, postgres_url, Path(tmp.name)
+        )
     except BaseException:
         con.close()
         tmp.cleanup()
         raise
-    return HistoricalFeatures(con, sql, views, tmp)
+    return HistoricalFeatures(con, sql, views, tmp, prepare)
 
 
 def _ttl_guard(alias: str, view: ResolvedView, expr: str) -> str:
@@ -177,32 +200,57 @@ def _join_sql(
     dataset_file: DatasetFile | None,
     postgres_url: str | None,
     tmp: Path,
-) -> str:
+) -> tuple[str, list[str]]:
+    """The final SQL and the statements to run before it.
+
+    Each view is joined on its own — an ASOF join of the entity keys, times and row numbers
+    with the view, written to a Parquet file of (row, features) — and the final query joins
+    those files back on the row number, in the entity frame's order. One view at a time
+    holds memory (a 10M-row view's sort spills alone), instead of every view of a chain of
+    joins at once.
+    """
     selects = [f"e.{quote(c)}" for c in columns]
     joins: list[str] = []
+    prepare: list[str] = []
     for i, view in enumerate(views):
         alias = f"v{i}"
+        path = tmp / f"{alias}.parquet"
         if view.source["type"] == "postgresql":
             from conveyor.features.postgres_offline import lateral_join
 
-            path = lateral_join(con, view, postgres_url, tmp / f"{alias}.parquet")
-            joins.append(f"LEFT JOIN read_parquet('{path}') {alias} ON {alias}.{ROW} = e.{ROW}")
-            selects += [
-                f"{alias}.{quote(f)} AS {quote(names[f'{view.name}:{f}'])}"
+            lateral_join(con, view, postgres_url, path)
+        else:
+            rel = view_relation(con, view, dataset_file)
+            on = " AND ".join(f"e.{quote(k)} = {alias}.{quote(k)}" for k in view.join_keys)
+            if view.source.get("created_timestamp_column"):
+                # ties on the event time go to the latest-created row: the ASOF inequality
+                # runs on (event time, created time) packed into one HUGEINT, so the join
+                # picks that row and no dedup pass (a window or group over the view) is needed
+                rel = f"SELECT *, {ORDER_KEY} AS __key FROM ({rel})"
+                on += f" AND e.{ENTITY_KEY} >= {alias}.__key"
+            else:
+                on += f" AND e.{ENTITY_TS} >= {alias}.__ts"
+            con.execute(f"CREATE TEMP VIEW {alias} AS {rel}")
+            keys = ", ".join(quote(k) for k in dict.fromkeys(view.join_keys))
+            narrow = f"SELECT {ROW}, {ENTITY_TS}, {ENTITY_KEY}, {keys} FROM __entities"
+            feats = ", ".join(
+                f"{_ttl_guard(alias, view, f'{alias}.{quote(f)}')} AS {quote(f)}"
                 for f in view.feature_names
-            ]
-            continue
-        rel = view_relation(con, view, dataset_file)
-        if view.source.get("created_timestamp_column"):
-            keys = ", ".join(quote(k) for k in view.join_keys)
-            rel = (
-                f"SELECT * FROM ({rel}) QUALIFY row_number() OVER "
-                f"(PARTITION BY {keys}, __ts ORDER BY __created DESC NULLS LAST) = 1"
             )
-        con.execute(f"CREATE TEMP VIEW {alias} AS {rel}")
-        on = " AND ".join(f"e.{quote(k)} = {alias}.{quote(k)}" for k in view.join_keys)
-        joins.append(f"ASOF LEFT JOIN {alias} ON {on} AND e.{ENTITY_TS} >= {alias}.__ts")
-        for f in view.feature_names:
-            out = quote(names[f"{view.name}:{f}"])
-            selects.append(f"{_ttl_guard(alias, view, f'{alias}.{quote(f)}')} AS {out}")
-    return f"SELECT {', '.join(selects)} FROM __entities e {' '.join(joins)} ORDER BY e.{ROW}"
+            prepare.append(
+                f"COPY (SELECT e.{ROW}, {feats} FROM ({narrow}) e ASOF LEFT JOIN {alias} ON {on}) "
+                f"TO {_literal(str(path))} (FORMAT parquet)"
+            )
+        part = f"p{i}"
+        joins.append(
+            f"LEFT JOIN read_parquet({_literal(str(path))}) {part} ON {part}.{ROW} = e.{ROW}"
+        )
+        selects += [
+            f"{part}.{quote(f)} AS {quote(names[f'{view.name}:{f}'])}" for f in view.feature_names
+        ]
+    sql = f"SELECT {', '.join(selects)} FROM __entities e {' '.join(joins)} ORDER BY e.{ROW}"
+    return sql, prepare
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from conveyor.config import get_settings
 from conveyor.features import lookup as _lookup_module
 
-_CACHE: dict[tuple[Any, ...], tuple[float, Any]] = {}
+_CACHE: dict[tuple[Any, ...], tuple[float, Any, Any]] = {}
 _lookup_module._ON_RESET.append(_CACHE.clear)
 #: Seconds a resolved lookup is reused before the definitions are read again.
 REFRESH_S = 10.0
@@ -104,22 +104,40 @@ def get_online_features(
     Missing keys and values older than the view's TTL are reported in
     ``response.statuses`` (``"NOT_FOUND"``, ``"OUTSIDE_MAX_AGE"``), their values None.
     """
-    lookup = lookup_for(_client(client), **_feature_args(features))
+    if isinstance(features, list):  # the common call: no argument shapes to work out
+        lookup = lookup_for(client, features)
+    else:
+        lookup = lookup_for(client, **_feature_args(features))
     return lookup.get(entity_rows, full_feature_names=full_feature_names)
 
 
 def lookup_for(
-    client: Client, features: list[str] | None = None, service: str | None = None
+    client: Client | None, features: list[str] | None = None, service: str | None = None
 ) -> FeatureLookup:
-    """A lookup for these features, reused for ``REFRESH_S`` seconds."""
-    key = (client.location, tuple(features or ()), service)
+    """A lookup for these features, reused for ``REFRESH_S`` seconds.
+
+    The cache is keyed without building a client (``conveyor.connect()`` resolves store
+    URLs: tens of µs per call). When the definitions are read again and the views' versions
+    did not change, the lookup already built (its key layout and decoders) is kept.
+    """
+    settings = get_settings()
+    key = (id(settings) if client is None else client.location, tuple(features or ()), service)
     hit = _CACHE.get(key)
-    if hit is not None and time.monotonic() - hit[0] < REFRESH_S:
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < REFRESH_S and (client is not None or hit[2] is settings):
         return hit[1]
-    views = client.resolve_features(features, service=service)
-    lookup = _lookup_module.FeatureLookup(views, _lookup_module.shared_store())
-    _CACHE[key] = (time.monotonic(), lookup)
+    views = _client(client).resolve_features(features, service=service)
+    store = _lookup_module.shared_store()
+    lookup = hit[1] if hit is not None else None
+    if lookup is None or lookup.store is not store or _versions(lookup.views) != _versions(views):
+        lookup = _lookup_module.FeatureLookup(views, store)
+    _CACHE[key] = (now, lookup, settings)
     return lookup
+
+
+def _versions(views: list[Any]) -> list[tuple[str, int, list[str], list[str]]]:
+    """What a lookup's layout depends on (an entity's join keys change no view version)."""
+    return [(v.name, v.version, v.join_keys, v.feature_names) for v in views]
 
 
 def apply(objects: list[Any], *, dry_run: bool = False, client: Client | None = None) -> Any:

@@ -5,7 +5,9 @@ An endpoint bound to a feature service (``set_endpoint_features``) gets a
 ``dataframe_records`` / ``dataframe_split`` / ``records`` / ``inputs`` as objects) are read
 for their join keys, every view of the service is read in one online-store round trip,
 and the values join each row — a value the request already carries (a request-time
-feature) wins. The model, and so the prediction log, see the full feature vector.
+feature) wins. The model, and so the prediction log, see the full feature vector. On the
+v2 inference protocol (``/v2/models/{m}/infer``) the request's named inputs carry the join
+keys (one value per row, JSON data); the rest of the vector is added as named inputs.
 
 ``on_missing``: ``"fail"`` answers 422 naming the entity and feature (503 when the online
 store is unreachable); ``"defaults"`` fills the Fields' declared defaults instead (and
@@ -33,6 +35,7 @@ __all__ = [
     "ON_MISSING",
     "EndpointFeatures",
     "FeatureEnricher",
+    "binding_stamps",
     "delete_endpoint_features",
     "get_endpoint_features",
     "serving_enricher",
@@ -103,6 +106,47 @@ class FeatureEnricher:
                 row.pop(key, None)
         return {"dataframe_records": rows}
 
+    def enrich_v2(self, payload: Any, signature: Any = None) -> dict[str, Any]:
+        """A v2 inference request whose named inputs carry the join keys (and any
+        request-time features), one value per row -> the same request with one input per
+        column of the full feature vector (``id``, ``outputs``, ``parameters`` kept)."""
+        inputs = payload.get("inputs") if isinstance(payload, dict) else None
+        if not isinstance(inputs, list) or not inputs:
+            raise self._v2_refusal("the body has no list 'inputs'")
+        columns: dict[str, list[Any]] = {}
+        for i, entry in enumerate(inputs):
+            name = entry.get("name") if isinstance(entry, dict) else None
+            data = entry.get("data") if isinstance(entry, dict) else None
+            params = entry.get("parameters") if isinstance(entry, dict) else None
+            if isinstance(params, dict) and "binary_data_size" in params:
+                raise self._v2_refusal(f"input {name!r} is binary; send these inputs as JSON")
+            if not isinstance(name, str) or not isinstance(data, list):
+                raise self._v2_refusal(f"inputs[{i}] needs a 'name' and a 'data' list")
+            columns[name] = [v for x in data for v in (x if isinstance(x, list) else [x])]
+        missing = [k for k in self.lookup.join_keys if k not in columns]
+        if missing:
+            raise self._v2_refusal(f"no input named {', '.join(map(repr, missing))}")
+        n = len(columns[self.lookup.join_keys[0]])
+        uneven = [name for name, values in columns.items() if len(values) != n]
+        if uneven:
+            raise self._v2_refusal(
+                f"input(s) {', '.join(map(repr, uneven))} do not have {n} values (one per row)"
+            )
+        rows = [{name: values[i] for name, values in columns.items()} for i in range(n)]
+        records = self.enrich({"dataframe_records": rows}, signature)["dataframe_records"]
+        names = list(records[0]) if records else []
+        full = [{"name": c, "shape": [n], "data": [r.get(c) for r in records]} for c in names]
+        return {**payload, "inputs": full}
+
+    def _v2_refusal(self, what: str) -> ValidationFailed:
+        example = {"name": self.lookup.join_keys[0], "shape": [1], "data": [42]}
+        return ValidationFailed(
+            f"this endpoint looks features up (service {self.service!r}): {what}; send the "
+            f"join key(s) {', '.join(self.lookup.join_keys)} as named inputs, one value per "
+            f"row, e.g. {{'inputs': [{example}]}}",
+            details={"errors": [{"field": "inputs", "error": what}]},
+        )
+
     def _all_defaults(self, n: int) -> Any:
         from conveyor.features.online.response import OnlineResponse
 
@@ -139,7 +183,8 @@ def set_endpoint_features(
     on_missing: Annotated[str, Rule({"enum": list(ON_MISSING)})] = "fail",
     project_id: str = DEFAULT_PROJECT_ID,
 ) -> EndpointFeatures:
-    """Bind ``endpoint`` to a feature service (takes effect when a revision next loads)."""
+    """Bind ``endpoint`` to a feature service; servers already serving it pick the binding
+    up on their next poll of the store (``CONVEYOR_SERVE_POLL_S``), no redeploy needed."""
     from conveyor.deployments.service import check_endpoint  # a deployment's name rules
 
     check_endpoint(endpoint)
@@ -184,6 +229,16 @@ def delete_endpoint_features(
     get_endpoint_features(uow.conn, endpoint, project_id=project_id)
     uow.conn.execute(endpoint_features.delete().where(_where(endpoint, project_id)))
     uow.audit("endpoint.features.delete", "deployment", endpoint, {"endpoint": endpoint})
+
+
+@in_current_project
+def binding_stamps(conn: sa.Connection, *, project_id: str = DEFAULT_PROJECT_ID) -> dict[str, int]:
+    """``{endpoint: time its binding last changed}`` — polled with the revisions by the
+    deployment runtime, which rebuilds an endpoint's table when its stamp changes (a new
+    binding, a new service or policy, an unbinding) without a new revision."""
+    t = endpoint_features
+    rows = conn.execute(sa.select(t.c.endpoint, t.c.updated_at).where(t.c.project_id == project_id))
+    return {endpoint: int(at) for endpoint, at in rows}
 
 
 @in_current_project

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from conveyor.features.registry import ResolvedView
 
 __all__ = [
+    "ORDER_KEY",
     "arrow_reader",
     "arrow_table",
     "cached_dataset_file",
@@ -32,6 +33,14 @@ __all__ = [
     "quote",
     "view_relation",
 ]
+
+#: A view row's (event time, created time) as one ordered number: event µs in the high 64
+#: bits, created µs (offset to unsigned; a missing created time sorts first) in the low —
+#: "the newest event, ties to the latest created" as one comparison (ASOF, arg_max).
+ORDER_KEY = (
+    "(epoch_us(__ts)::HUGEINT << 64) + "
+    "(coalesce(epoch_us(__created), -9223372036854775808)::HUGEINT + 9223372036854775808)"
+)
 
 #: ``(dataset name, version or None) -> local Parquet path`` (verified by the caller).
 DatasetFile = Callable[[str, int | None], Path]

@@ -120,10 +120,10 @@ def _measure(
     log_uri: str | None,
     refs: _References,
 ) -> MetricResult:
-    if monitor.metric.startswith("features."):  # read from the store, not the log
-        from conveyor.features.monitoring import freshness_metric
+    if monitor.metric.startswith("features."):  # freshness, train-vs-serve skew
+        from conveyor.features.monitoring import feature_metric
 
-        return freshness_metric(refs.backend, monitor.metric, window.end_ms)
+        return feature_metric(refs.backend, monitor, window, log_uri)
     try:
         data = read_window(
             monitor.endpoint,

@@ -106,10 +106,10 @@ def metric_family(metric: str) -> str:
         )
     if head == "drift" and not rest:
         raise ValidationFailed("drift metrics: drift.share, drift.<column>[.p_value|.drifted]")
-    if head == "features":  # features.freshness.<view> (conveyor.features.monitoring)
-        from conveyor.features.monitoring import check_freshness_metric
+    if head == "features":  # freshness.<view>, skew.* (conveyor.features.monitoring)
+        from conveyor.features.monitoring import check_feature_metric
 
-        check_freshness_metric(metric)
+        check_feature_metric(metric)
         return "features"
     if head in ("latency", "throughput") or metric in _OPERATIONAL:
         return "operational"

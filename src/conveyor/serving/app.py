@@ -457,6 +457,11 @@ class InferenceApp:
                     payload = loads(body)
                 asked = requested_outputs(payload)
                 want_proba = "probabilities" in asked[0]
+                if table.features is not None:  # entity keys as named inputs
+                    loop = asyncio.get_running_loop()
+                    payload = await loop.run_in_executor(
+                        self.executor, table.features.enrich_v2, payload, table.signature
+                    )
             elif csv:
                 payload, want_proba = None, False
             else:

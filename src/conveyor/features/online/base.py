@@ -55,6 +55,13 @@ class OnlineStore(ABC):
     def read(self, keys: Sequence[tuple[str, bytes]]) -> list[bytes | None]:
         """The values of ``(view, entity key)`` pairs, in order, in one round trip."""
 
+    def read_many(
+        self, views: Sequence[str], keys: Sequence[Sequence[bytes]]
+    ) -> list[bytes | None]:
+        """``keys[i]`` of ``views[i]``, view after view, in one round trip (the hot path:
+        backends override it to skip building the ``(view, key)`` pairs)."""
+        return self.read([(view, key) for view, ks in zip(views, keys, strict=True) for key in ks])
+
     @abstractmethod
     def clear(self, view: str | None = None) -> None:
         """Delete a view's values (or every value of this project)."""

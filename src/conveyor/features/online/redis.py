@@ -1,10 +1,14 @@
 """The Redis (or Valkey) online store: one string key per (view, entity), MGET to read.
 
 A batch read for any number of views and entities is one ``MGET`` — one round trip.
-Writes read the stored event times of a chunk of keys (``MGET``) and write only the
-values at least as new (``MSET``), so a stored newer value is not replaced by an older
-one. Connect and socket timeouts bound every call: an unreachable server is a
-``StoreUnavailable`` after ``features_online_timeout_s``, never a hang.
+Writes go a chunk of keys at a time through one Lua script (``EVALSHA``), which, for each
+key, compares the stored event time with the new one and sets the value only when it is
+at least as new. A script runs atomically in Redis, so two materializations racing on the
+same keys end, for every (view, entity), with the value of the newest event — whatever
+the interleaving, never an older value over a newer one, and a value is always one run's
+whole feature vector (one key holds all the view's features). Connect and socket timeouts
+bound every call: an unreachable server is a ``StoreUnavailable`` after
+``features_online_timeout_s``, never a hang.
 """
 
 from __future__ import annotations
@@ -17,7 +21,20 @@ from conveyor.features.online.base import OnlineStore
 
 __all__ = ["RedisOnlineStore"]
 
-_CHUNK = 5_000  # keys per MGET/MSET pair
+#: For each key: set ARGV[i] unless the stored value's event time (its first 16 digits) is
+#: newer; returns how many were set.
+_WRITE_NEWER = """
+local n = 0
+for i, key in ipairs(KEYS) do
+  local new = ARGV[i]
+  local old = redis.call('GET', key)
+  if (not old) or string.sub(old, 1, 16) <= string.sub(new, 1, 16) then
+    redis.call('SET', key, new)
+    n = n + 1
+  end
+end
+return n
+"""
 
 
 class RedisOnlineStore(OnlineStore):
@@ -41,9 +58,20 @@ class RedisOnlineStore(OnlineStore):
             retry_on_timeout=False,
             retry=None,
         )
+        self._view_prefixes: dict[str, bytes] = {}
+        self._write_newer = self._redis.register_script(_WRITE_NEWER)
+        #: keys per script call: large enough to amortise the round trip, small enough
+        #: that one call blocks the server for a few ms at most
+        self.chunk = 2_000
+
+    def _view_prefix(self, view: str) -> bytes:
+        prefix = self._view_prefixes.get(view)
+        if prefix is None:
+            prefix = self._view_prefixes[view] = self._prefix + view.encode() + b"\x1f"
+        return prefix
 
     def _key(self, view: str, key: bytes) -> bytes:
-        return self._prefix + view.encode() + b"\x1f" + key
+        return self._view_prefix(view) + key
 
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
         return StoreUnavailable(
@@ -58,7 +86,7 @@ class RedisOnlineStore(OnlineStore):
             for key, value in rows:
                 chunk.append((self._key(view, key), value))
                 count += 1
-                if len(chunk) >= _CHUNK:
+                if len(chunk) >= self.chunk:
                     self._write_chunk(chunk)
                     chunk = []
             if chunk:
@@ -68,26 +96,27 @@ class RedisOnlineStore(OnlineStore):
         return count
 
     def _write_chunk(self, chunk: list[tuple[bytes, bytes]]) -> None:
-        """Two round trips per chunk: read the stored times, write the newer values.
-
-        A concurrent writer between the two could still be overwritten by an older value;
-        materializations of one view do not run concurrently, so the read-compare-write
-        keeps the common case idempotent without a script call per key.
-        """
-        stored: Any = self._redis.mget([k for k, _ in chunk])
-        newer = {
-            k: v
-            for (k, v), old in zip(chunk, stored, strict=True)
-            if old is None or old[:16] <= v[:16]
-        }
-        if newer:
-            self._redis.mset(newer)
+        """One atomic script call: each value set unless a newer one is stored."""
+        self._write_newer(keys=[k for k, _ in chunk], args=[v for _, v in chunk])
 
     def read(self, keys: Sequence[tuple[str, bytes]]) -> list[bytes | None]:
         if not keys:
             return []
         try:
             values: Any = self._redis.mget([self._key(v, k) for v, k in keys])
+        except self._errors as exc:
+            raise self._unavailable(exc) from exc
+        return values
+
+    def read_many(
+        self, views: Sequence[str], keys: Sequence[Sequence[bytes]]
+    ) -> list[bytes | None]:
+        prefixes = [self._view_prefix(v) for v in views]
+        full = [p + k for p, ks in zip(prefixes, keys, strict=True) for k in ks]
+        if not full:
+            return []
+        try:
+            values: Any = self._redis.mget(full)
         except self._errors as exc:
             raise self._unavailable(exc) from exc
         return values
