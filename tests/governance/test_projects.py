@@ -147,6 +147,7 @@ def test_endpoints_of_every_project_are_served_names_unique_and_jobs_see_all(
     from tests.deployments.conftest import register
 
     from conveyor.deployments.rollout_controller import RolloutController, schedule
+    from conveyor.deployments.runtime import DeploymentServer
     from conveyor.jobs import Scheduler
     from conveyor.store.projects import current_project_name, each_project
 
@@ -162,6 +163,11 @@ def test_endpoints_of_every_project_are_served_names_unique_and_jobs_see_all(
     with pytest.raises(Conflict, match="taken by project 'teamb'"):
         a.deploy("b-api", model="churn/1")
     assert each_project(a.meta.engine, lambda: [current_project_name()]) == ["default", "teamb"]
+    # a serving runtime serves its backend's project's endpoints (CONVEYOR_PROJECT)
+    server = DeploymentServer(b, ["b-api"], poll_interval=60)  # loads the tables
+    assert server.watcher.status["b-api"].serving == 1
+    with pytest.raises(NotFound, match="b-api"):
+        DeploymentServer(a, ["b-api"], poll_interval=60)
 
     # the scheduled rollout controller ticks teamb's rollout, not only default's
     b.start_rollout("b-api", "churn/2", steps="50,100", interval="1h")

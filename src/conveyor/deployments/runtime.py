@@ -162,7 +162,7 @@ def build_route_table(
     from conveyor.features.serving import serving_enricher
 
     cache = cache if cache is not None else PredictorCache()
-    with backend.meta.read() as conn:
+    with backend.read() as conn:
         versions = {
             r.key: registry.get_model_version(conn, r.model, r.version) for r in revision.routes
         }
@@ -257,13 +257,13 @@ class RevisionWatcher:
         endpoints should fail fast on a typo).
         """
         if strict and self.endpoints is not None:
-            with self.backend.meta.read() as conn:
+            with self.backend.read() as conn:
                 for name in self.endpoints:
                     service.get_deployment(conn, name)  # NotFound names the endpoint
         self.check()
 
     def _build(self, endpoint: str, number: int) -> RouteTable:
-        with self.backend.meta.read() as conn:
+        with self.backend.read() as conn:
             revision = service.get_revision(conn, endpoint, number)
         return build_route_table(self.backend, revision, self.cache)
 
@@ -316,7 +316,7 @@ class RevisionWatcher:
         from conveyor.governance.inference_keys import endpoint_key_digests
 
         try:
-            with self.backend.meta.read() as conn:
+            with self.backend.read() as conn:
                 current = service.current_revisions(conn, self.endpoints)
                 stopped = stopped_endpoints(conn, self.endpoints)
                 keys = endpoint_key_digests(conn, self.endpoints)
@@ -434,6 +434,8 @@ class DeploymentServer:
     Adds ``GET /deployments`` (revision served per endpoint, load errors) to the inference
     routes. Mounted under another app (``mount_endpoints``) it starts on its first request
     unless the host app calls :meth:`startup` / :meth:`shutdown` in its lifespan.
+    It serves the endpoints of its backend's project (``CONVEYOR_PROJECT`` for
+    ``conveyor serve``; ``default`` for the ``/serving`` mount of ``conveyor server``).
     """
 
     def __init__(
@@ -697,7 +699,7 @@ def serve(
 
     load_inference_keys(get_settings().inference_keys_file)  # fail fast on a bad file
     backend = LocalBackend.from_settings()
-    with backend.meta.read() as conn:  # fail fast, naming the endpoint
+    with backend.read() as conn:  # fail fast, naming the endpoint
         for name in endpoints or []:
             service.get_revision(conn, name)
     backend.meta.dispose()
