@@ -56,7 +56,13 @@ def _project_rows(found: list[dict[str, Any]]) -> None:
             f"Projects ({len(found)})",
             ["name", "your role", "description", "created"],
             [
-                [p["name"], p["role"] or "-", p["description"], fmt_time(p["created_at"])]
+                # `default` is seeded by the first migration without a creation time
+                [
+                    p["name"],
+                    p["role"] or "-",
+                    p["description"],
+                    fmt_time(p["created_at"]) if p["created_at"] else "-",
+                ]
                 for p in found
             ],
         )
