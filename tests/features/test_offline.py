@@ -11,13 +11,19 @@ import pytest
 
 import conveyor
 from conveyor.errors import NotFound, ValidationFailed
-from conveyor.features import apply, get_historical_features
+from conveyor.features import apply, get_historical_features, offline
 
 from .helpers import make_world, reference
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_point_in_time_matches_brute_force(tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize(
+    ("seed", "joins"), [(1, "chained"), (2, "chained"), (3, "per-view"), (4, "per-view")]
+)
+def test_point_in_time_matches_brute_force(
+    tmp_path: Path, seed: int, joins: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if joins == "per-view":  # what frames above CHAIN_MAX_ROWS get: a file per view
+        monkeypatch.setattr(offline, "CHAIN_MAX_ROWS", 0)
     world = make_world(tmp_path / "data", seed)
     apply(world.objects)
     features = ["a:orders", "a:spend", "b:score", "b:orders"]
