@@ -16,6 +16,7 @@ import typer
 
 from conveyor.cli._backend import backend
 from conveyor.cli._output import JsonOption, ReasonOpt, console, emit, fmt_time, kv_table, table
+from conveyor.deployments.entities import WEIGHTED_ROLES
 from conveyor.errors import ValidationFailed
 
 if TYPE_CHECKING:  # imported inside the commands: `conveyor --help` stays fast
@@ -48,7 +49,7 @@ def _routes(rev: Revision) -> str:
     parts = []
     for r in rev.routes:
         alias = f" (@{r.alias})" if r.alias else ""
-        weight = f" {r.weight:g}%" if r.role in ("primary", "canary", "ab") else ""
+        weight = f" {r.weight:g}%" if r.role in WEIGHTED_ROLES else ""
         status = rev.compiled.get(r.key)
         how = f" [{status.status}]" if status else ""
         parts.append(f"{r.name}: {r.key}{alias}{weight}{how}")
@@ -92,7 +93,7 @@ def _show_revision(rev: Revision, title: str) -> None:
                     r.model,
                     r.version,
                     r.alias or "",
-                    f"{r.weight:g}" if r.role in ("primary", "canary", "ab") else "",
+                    f"{r.weight:g}" if r.role in WEIGHTED_ROLES else "",
                     _compile_line(rev.compiled[r.key]) if r.key in rev.compiled else "",
                 ]
                 for r in rev.routes

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from conveyor._schema import EndpointName, Rule
 from conveyor._util import now_ms
 from conveyor.deployments import service
-from conveyor.deployments.entities import Deployment, Revision, RouteSpec
+from conveyor.deployments.entities import WEIGHTED_ROLES, Deployment, Revision, RouteSpec
 from conveyor.deployments.tables import deployment_stops, deployments
 from conveyor.errors import Conflict, ValidationFailed
 from conveyor.governance.oversight import Reason, require_reason
@@ -43,6 +43,13 @@ __all__ = ["override_traffic", "resume_deployment", "stop_deployment", "stopped_
 
 def _stop_info(row: Any) -> dict[str, Any]:
     return {"stopped_by": row.stopped_by, "stopped_at": row.stopped_at, "reason": row.reason}
+
+
+def _stop_of(conn: sa.Connection, deployment_id: str) -> Any:
+    """The stop row of a deployment, or None when it serves."""
+    return conn.execute(
+        sa.select(deployment_stops).where(deployment_stops.c.deployment_id == deployment_id)
+    ).first()
 
 
 def _pause_rollout(uow: UnitOfWork, endpoint: str, why: str) -> str | None:
@@ -68,9 +75,7 @@ def stop_deployment(uow: UnitOfWork, endpoint: EndpointName, reason: Reason) -> 
     whom)."""
     why = require_reason(reason, "stop", endpoint)
     dep = service._deployment_row(uow.conn, endpoint, lock=True)
-    found = uow.conn.execute(
-        sa.select(deployment_stops).where(deployment_stops.c.deployment_id == dep.id)
-    ).first()
+    found = _stop_of(uow.conn, dep.id)
     if found is not None:
         raise Conflict(
             f"endpoint {endpoint!r} is already stopped (by {found.stopped_by}: "
@@ -103,9 +108,7 @@ def resume_deployment(uow: UnitOfWork, endpoint: EndpointName, reason: Reason) -
     audited as ``deployment.resume``); ValidationFailed when it is not stopped."""
     why = require_reason(reason, "resume", endpoint)
     dep = service._deployment_row(uow.conn, endpoint, lock=True)
-    found = uow.conn.execute(
-        sa.select(deployment_stops).where(deployment_stops.c.deployment_id == dep.id)
-    ).first()
+    found = _stop_of(uow.conn, dep.id)
     if found is None:
         raise ValidationFailed(
             f"endpoint {endpoint!r} is not stopped, so there is nothing to resume "
@@ -165,7 +168,7 @@ def override_traffic(
         raise ValidationFailed(f"endpoint {endpoint!r} has no revision to override")
     row = service._revision_row(uow.conn, dep, dep.current_revision)
     current = service._revision(row, endpoint)
-    weighted = {r.name: r for r in current.routes if r.role in ("primary", "canary", "ab")}
+    weighted = {r.name: r for r in current.routes if r.role in WEIGHTED_ROLES}
     unknown = sorted(str(k) for k in weights if k not in weighted)
     if unknown:
         raise ValidationFailed(
@@ -177,7 +180,7 @@ def override_traffic(
         RouteSpec(**{**r.to_dict(), "weight": given[r.name]}) if r.name in given else r
         for r in current.routes
     ]
-    total = sum(r.weight for r in routes if r.role in ("primary", "canary", "ab"))
+    total = sum(r.weight for r in routes if r.role in WEIGHTED_ROLES)
     if abs(total - 100.0) > 1e-9:
         shares = ", ".join(f"{r.name}={r.weight:g}" for r in routes if r.name in weighted)
         raise ValidationFailed(

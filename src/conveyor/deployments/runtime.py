@@ -26,7 +26,7 @@ backup) heals without a redeploy. The same poll reads which endpoints an operato
 the digests of their inference keys (``conveyor.governance.inference_keys``), so a stop, a
 resume, a new or revoked key counts from the next poll too. Polling was chosen over
 database notifications because it works the same on SQLite and PostgreSQL, survives
-reconnects, and costs three small indexed queries per interval per process.
+reconnects, and costs four small indexed queries per interval per process.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ import orjson
 
 from conveyor.deployments import service
 from conveyor.deployments.compile import load_version
-from conveyor.deployments.entities import CompileResult, Revision, RouteSpec
+from conveyor.deployments.entities import WEIGHTED_ROLES, CompileResult, Revision, RouteSpec
 from conveyor.errors import ConveyorError
 from conveyor.registry import service as registry
 from conveyor.registry.entities import ModelVersion
@@ -170,12 +170,12 @@ def build_route_table(
 
     def route(spec: RouteSpec) -> Route:
         predictor = cache.get(backend, versions[spec.key], revision.compiled.get(spec.key))
-        weighted = spec.role in ("primary", "canary", "ab")
+        weighted = spec.role in WEIGHTED_ROLES
         out = Route(spec.name, predictor, spec.weight if weighted else 100.0)
         out.explain = cache.explainer(backend, versions[spec.key])
         return out
 
-    weighted = [route(r) for r in revision.routes if r.role in ("primary", "canary", "ab")]
+    weighted = [route(r) for r in revision.routes if r.role in WEIGHTED_ROLES]
     shadows = [route(r) for r in revision.routes_by_role("shadow")]
     fallbacks = [route(r) for r in revision.routes_by_role("fallback")]
     return RouteTable(

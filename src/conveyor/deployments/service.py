@@ -25,7 +25,13 @@ import sqlalchemy as sa
 
 from conveyor._schema import EndpointName
 from conveyor._util import new_id, now_ms
-from conveyor.deployments.entities import CompileResult, Deployment, Revision, RouteSpec
+from conveyor.deployments.entities import (
+    WEIGHTED_ROLES,
+    CompileResult,
+    Deployment,
+    Revision,
+    RouteSpec,
+)
 from conveyor.deployments.specs import ModelRef, parse_ref
 from conveyor.deployments.tables import (
     deployment_revisions,
@@ -124,14 +130,12 @@ def _weights(refs: list[tuple[str, ModelRef]]) -> list[float]:
             out.append(ab_equal)
         else:
             out.append(ref.weight or 0.0)
-    total = sum(
-        w for (role, _), w in zip(refs, out, strict=True) if role in ("primary", "canary", "ab")
-    )
+    total = sum(w for (role, _), w in zip(refs, out, strict=True) if role in WEIGHTED_ROLES)
     if abs(total - _TOTAL) > 1e-9:
         parts = ", ".join(
             f"{role} {ref}={w:g}"
             for (role, ref), w in zip(refs, out, strict=True)
-            if role in ("primary", "canary", "ab")
+            if role in WEIGHTED_ROLES
         )
         raise ValidationFailed(
             f"route weights must sum to 100 over primary, canary and A/B routes; "
