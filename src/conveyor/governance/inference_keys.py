@@ -20,7 +20,6 @@ FILE``; not audited), read when the server starts.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -37,6 +36,7 @@ from conveyor._util import now_ms, to_iso
 from conveyor.errors import NotFound, ValidationFailed
 from conveyor.governance.oversight import Reason, require_reason
 from conveyor.governance.tables import inference_keys
+from conveyor.governance.tokens import hash_secret
 from conveyor.store import UnitOfWork
 from conveyor.store.projects import current_project_id
 
@@ -74,10 +74,6 @@ class InferenceKey:
         return {**asdict(self), "created_at_iso": to_iso(self.created_at)}
 
 
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def _new_key() -> str:
     return "cvk_" + secrets.token_urlsafe(32)
 
@@ -106,7 +102,7 @@ def create_inference_key(
         "id": key_id,
         "project_id": current_project_id(),
         "endpoint": endpoint,
-        "secret_sha256": _digest(key),
+        "secret_sha256": hash_secret(key),
         "description": description,
         "created_by": uow.actor.name,
         "created_at": now_ms(),
@@ -221,7 +217,7 @@ def add_inference_key(endpoint: str, path: str | Path) -> str:
     file = Path(path).expanduser()
     current = {k: sorted(v) for k, v in load_inference_keys(file).items()} if file.exists() else {}
     key = _new_key()
-    current.setdefault(endpoint, []).append(_digest(key))
+    current.setdefault(endpoint, []).append(hash_secret(key))
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_name(file.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
