@@ -139,7 +139,7 @@ def check_limit(value: object, what: str = "limit", maximum: int = MAX_LIMIT) ->
     from conveyor.errors import ValidationFailed
 
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise ValidationFailed(f"{what} must be an integer from 1 to {maximum}, got {value!r}")
+        raise ValidationFailed(f"{what} must be an integer from 1 to {maximum}, got {value!r:.50}")
     return value
 
 

@@ -18,8 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from conveyor._schema import Duration, EndpointName, Rule
-from conveyor.errors import ValidationFailed
+from conveyor._schema import Duration, EndpointName, Rule, check_limit
 from conveyor.monitoring.operational import operational_report
 from conveyor.monitoring.windows import Window, WindowData, read_window, require_endpoint
 from conveyor.store.stores import Stores
@@ -81,12 +80,6 @@ class PredictionSample:
         return asdict(self)
 
 
-def _check_count(value: object, what: str, maximum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise ValidationFailed(f"{what} must be an integer from 1 to {maximum}, got {value!r:.50}")
-    return value
-
-
 def _ms(table: pa.Table, column: str) -> np.ndarray:
     stamps = pc.cast(table.column(column), pa.timestamp("ms", "UTC"))
     return np.asarray(pc.cast(stamps, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -97,7 +90,7 @@ def endpoint_traffic(
 ) -> EndpointTraffic:
     """Requests, rows, latency p50/p95/p99, fallback share and (when logged) error rate of
     ``endpoint`` in each of ``buckets`` equal parts of the last ``window``."""
-    buckets = _check_count(buckets, "buckets", MAX_BUCKETS)
+    buckets = check_limit(buckets, "buckets", MAX_BUCKETS)
     require_endpoint(stores, endpoint)
     data = read_window(endpoint, window, feedback_horizon_days=0)
     win = data.window
@@ -137,7 +130,7 @@ def sample_predictions(
 ) -> PredictionSample:
     """The newest ``limit`` rows of ``endpoint``'s prediction log in the last ``window``
     (shadow rows included), each with its inputs, output and latest label."""
-    limit = _check_count(limit, "limit", MAX_SAMPLE)
+    limit = check_limit(limit, "limit", MAX_SAMPLE)
     require_endpoint(stores, endpoint)
     data = read_window(endpoint, window, include_shadow=True, feedback_horizon_days=None)
     table = data.table
