@@ -7,8 +7,8 @@ service call, which resolves the name to the project's id once per process and s
 cached dict lookup afterwards: projects are never renamed or deleted) and puts the id in a
 context variable. Services read it with :func:`current_project_id` instead of taking a
 parameter; functions that do take ``project_id`` get it filled by
-:func:`in_current_project`. Outside any scope (direct service calls, background workers)
-the current project is ``default``.
+:func:`in_current_project`. Outside any scope (direct service calls) the current project
+is ``default``; background jobs enter each project in turn (:func:`each_project`).
 """
 
 from __future__ import annotations
