@@ -124,9 +124,22 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     return list(found)
 
 
+# Frames first: Preact runs effects (which start requests) after the next paint, and renders an
+# answer on the frames after it; an answer can start the next request, hence the loop.
+_SETTLED = """async () => {
+  const idle = () => (document.documentElement.dataset.requests ?? "0") === "0";
+  const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const quiet = () => idle() ? Promise.resolve()
+    : new Promise(r => window.addEventListener("conveyor:idle", r, { once: true }));
+  do { await frames(); await quiet(); await frames(); } while (!idle());
+}"""
+
+
 def settle(page: Any) -> None:
-    """Wait until the page's requests are done and no loading state is left."""
-    # two frames: Preact runs effects (which start requests) after the next paint
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    page.wait_for_load_state("networkidle")
+    """Wait until the page's API requests are done, rendered, and no loading state is left.
+
+    `wait_for_load_state("networkidle")` cannot tell: it returns at once after the first load, so
+    a view that keeps its old rows while it reloads (after a sort, back, forward) looked settled.
+    The UI counts its requests in flight on `<html data-requests>` instead."""
+    page.evaluate(_SETTLED)
     page.wait_for_function("() => !document.querySelector('.state.loading')")

@@ -41,6 +41,21 @@ export function onUnauthenticated(listener: (error: ApiError) => void): () => vo
   return () => unauthenticated.delete(listener);
 }
 
+let inFlight = 0;
+
+/** Run one request, counted on `<html data-requests>` while it is in flight, with a
+ * `conveyor:idle` event on window when none is left: a script driving the UI (the browser tests)
+ * awaits that instead of guessing how long a view takes to load. */
+async function counted<T>(send: () => Promise<T>): Promise<T> {
+  document.documentElement.dataset.requests = String(++inFlight);
+  try {
+    return await send();
+  } finally {
+    document.documentElement.dataset.requests = String(--inFlight);
+    if (inFlight === 0) window.dispatchEvent(new Event("conveyor:idle"));
+  }
+}
+
 type Query = Record<string, string | number | boolean | null | undefined | string[]>;
 
 function withQuery(path: string, query?: Query): string {
@@ -54,7 +69,11 @@ function withQuery(path: string, query?: Query): string {
   return text ? `${path}?${text}` : path;
 }
 
-async function request<T>(method: string, path: string, init: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+function request<T>(method: string, path: string, init: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+  return counted(() => send<T>(method, path, init));
+}
+
+async function send<T>(method: string, path: string, init: { query?: Query; body?: unknown; signal?: AbortSignal }): Promise<T> {
   let response: Response;
   try {
     const headers: Record<string, string> = { Accept: "application/json" };
@@ -97,7 +116,7 @@ export const blobUrl = (sha256: string) => `${API}/blobs/${sha256}`;
 /** A blob's bytes, with this tab's token (an <img src> or a plain link would not send it). */
 export async function fetchBlob(sha256: string, signal?: AbortSignal): Promise<Response> {
   const token = session.token();
-  const response = await fetch(blobUrl(sha256), { signal, headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  const response = await counted(() => fetch(blobUrl(sha256), { signal, headers: token ? { Authorization: `Bearer ${token}` } : {} }));
   if (!response.ok) {
     const failure = new ApiError(response.status, "http_" + response.status, `The artifact's bytes could not be read (${response.status} ${response.statusText}).`);
     if (response.status === 401) unauthenticated.forEach((listener) => listener(failure));
