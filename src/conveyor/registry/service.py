@@ -13,8 +13,7 @@ from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.registry.entities import Model, ModelVersion
 from conveyor.registry.pickle_trust import check_tag_key
 from conveyor.store import UnitOfWork
-from conveyor.store.dialect import insert_if_absent
-from conveyor.store.projects import current_project_id
+from conveyor.store.projects import current_project_id, insert_named
 from conveyor.store.tables import model_aliases, model_versions, models
 from conveyor.tracking.validation import check_str_map
 
@@ -73,21 +72,8 @@ def _insert_model(
     uow: UnitOfWork, name: str, description: str, tags: dict[str, str]
 ) -> dict[str, Any] | None:
     """Insert and audit the model unless the name is taken (race-safe); the row or None."""
-    now = now_ms()
-    row: dict[str, Any] = {
-        "id": new_id(),
-        "project_id": current_project_id(),
-        "name": name,
-        "description": description,
-        "tags": tags,
-        "latest_version": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
-    if not insert_if_absent(uow.conn, models, row, [models.c.project_id, models.c.name]):
-        return None
-    uow.audit("model.create", "model", row["id"], row)
-    return row
+    fields = {"name": name, "description": description, "tags": tags, "latest_version": 0}
+    return insert_named(uow, models, "model", fields)
 
 
 def create_model(uow: UnitOfWork, name: Name, *, description: str = "", tags: Tags = None) -> Model:

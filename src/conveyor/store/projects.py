@@ -18,11 +18,13 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 
+from conveyor._util import new_id, now_ms
 from conveyor.errors import NotFound
+from conveyor.store.dialect import insert_if_absent
 from conveyor.store.tables import DEFAULT_PROJECT_ID, experiments, projects, runs
 
 __all__ = [
@@ -32,11 +34,15 @@ __all__ = [
     "each_project",
     "in_current_project",
     "in_project",
+    "insert_named",
     "project_names",
     "project_scope",
     "resolve_project_id",
     "run_in_project",
 ]
+
+if TYPE_CHECKING:
+    from conveyor.store.uow import UnitOfWork
 
 DEFAULT_PROJECT_NAME = "default"
 
@@ -66,6 +72,20 @@ def in_project() -> str:
     (so messages in the default project read as they always did)."""
     name = _current.get()[1]
     return "" if name == DEFAULT_PROJECT_NAME else f" in project {name!r}"
+
+
+def insert_named(
+    uow: UnitOfWork, table: sa.Table, kind: str, fields: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Insert and audit (``<kind>.create``) a row named uniquely in the current project,
+    unless the name is taken (race-safe): the row with its new id and times, or None."""
+    now = now_ms()
+    row = {"id": new_id(), "project_id": current_project_id(), **fields}
+    row.update(created_at=now, updated_at=now)
+    if not insert_if_absent(uow.conn, table, row, [table.c.project_id, table.c.name]):
+        return None
+    uow.audit(f"{kind}.create", kind, row["id"], row)
+    return row
 
 
 def project_names(conn: sa.Connection) -> list[str]:

@@ -18,8 +18,12 @@ from conveyor._util import check_name, new_id, now_ms
 from conveyor.artifacts.paths import check_relative_path
 from conveyor.errors import Conflict, NotFound, ValidationFailed
 from conveyor.store import UnitOfWork
-from conveyor.store.dialect import insert_if_absent
-from conveyor.store.projects import current_project_id, in_project, run_in_project
+from conveyor.store.projects import (
+    current_project_id,
+    in_project,
+    insert_named,
+    run_in_project,
+)
 from conveyor.store.stores import Stores
 from conveyor.store.tables import (
     DEFAULT_PROJECT_ID,
@@ -79,23 +83,8 @@ def _insert_experiment(
     uow: UnitOfWork, name: str, description: str, tags: dict[str, str]
 ) -> dict[str, Any] | None:
     """Insert and audit the experiment unless the name is taken (race-safe); the row or None."""
-    now = now_ms()
-    row: dict[str, Any] = {
-        "id": new_id(),
-        "project_id": current_project_id(),
-        "name": name,
-        "description": description,
-        "tags": tags,
-        "lifecycle": "active",
-        "created_at": now,
-        "updated_at": now,
-    }
-    if not insert_if_absent(
-        uow.conn, experiments, row, [experiments.c.project_id, experiments.c.name]
-    ):
-        return None
-    uow.audit("experiment.create", "experiment", row["id"], row)
-    return row
+    fields = {"name": name, "description": description, "tags": tags, "lifecycle": "active"}
+    return insert_named(uow, experiments, "experiment", fields)
 
 
 def create_experiment(
