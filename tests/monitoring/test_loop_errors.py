@@ -30,6 +30,9 @@ from conveyor.monitoring.traffic import endpoint_traffic
 from conveyor.monitoring.windows import Window, default_log_uri, read_window
 from conveyor.serving.prediction_log import MAX_ERROR_CHARS, PredictionLog
 
+from .test_loop_helpers import ENDPOINT as LOG_ENDPOINT
+from .test_loop_helpers import SIG, T0, write_log
+
 ENDPOINT = "errs-api"
 KEY = "k-0123456789"
 SECRET = "hunter2"  # in the model's exception text: it must stay out of the log
@@ -169,3 +172,24 @@ def test_error_rate_monitor_fires(served: Any) -> None:
     assert outcome.value == 4 / 14 and outcome.status == "breach"
     assert outcome.action == "fire" and outcome.alert is not None
     assert outcome.alert.state == "firing"
+
+
+def test_logs_older_than_the_status_column_read_as_answered(tmp_path: Path) -> None:
+    root = tmp_path / "plog"
+    write_log(root, n_requests=8)
+    for f in root.glob("predictions/*/*/*.parquet"):  # as a server before failures were logged
+        pq.write_table(pq.read_table(f).drop_columns(["status", "error"]), f)
+    window = Window(T0, T0 + 1_000_000)
+    old = read_window(LOG_ENDPOINT, window, log_uri=str(root))
+    assert old.failures is None and old.num_rows == 32
+    rep = operational_report(old)
+    assert rep.error_rate is None and rep.error_source.startswith("not logged")
+    assert compute_metric("error_rate", old).status == "insufficient_data"
+    plog = PredictionLog(root)  # a newer server logs a failure beside the old files
+    plog.log_failure(LOG_ENDPOINT, "1", "primary", SIG, T0 + 5, 3.0, 503, "x" * 500)
+    plog.close()
+    mixed = read_window(LOG_ENDPOINT, window, log_uri=str(root))
+    assert (mixed.num_rows, mixed.num_failed) == (32, 1)  # old rows count as answered
+    assert operational_report(mixed).error_rate == 1 / 9  # 8 answered requests + 1 failed
+    assert mixed.failures is not None
+    assert mixed.failures.column("error").to_pylist() == ["x" * MAX_ERROR_CHARS]
