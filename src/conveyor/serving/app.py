@@ -24,6 +24,10 @@ field error. Errors on ``/v2`` routes have the protocol's shape ``{"error": "<me
 "message", "details"}}``. A model that raises (or misses the table's deadline) is answered
 by the table's fallback, else 503 with an ``error_id`` that is also in the JSON log line
 holding the traceback.
+
+With a prediction log, an inference request that fails after its endpoint is known is
+logged as one row with its ``status`` and message (``PredictionLog.log_failure``); 401/403
+refusals are not (docs/serving.md, "What is logged for failures").
 """
 
 from __future__ import annotations
