@@ -114,7 +114,7 @@ def served() -> tuple[dict[int, int], Window]:
 
 
 def test_failed_requests_are_logged_with_status_and_short_error(served: Any) -> None:
-    statuses, window = served
+    statuses, _ = served
     assert statuses == {200: 7, 422: 2, 400: 1, 503: 4, 401: 2, 404: 1}
     files = sorted(Path(default_log_uri()).glob(f"predictions/endpoint={ENDPOINT}/*/*.parquet"))
     table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
@@ -126,9 +126,10 @@ def test_failed_requests_are_logged_with_status_and_short_error(served: Any) -> 
     assert all(e and len(e) <= MAX_ERROR_CHARS for e in errors)
     assert not any(SECRET in e for e in errors)  # the traceback stays in the server's log
     assert sum("failed to predict" in e for e in errors) == 4
-    assert failed.filter(pc.equal(failed.column("status"), 503)).column("route").to_pylist() == [
-        "primary"
-    ] * 4
+    assert (
+        failed.filter(pc.equal(failed.column("status"), 503)).column("route").to_pylist()
+        == ["primary"] * 4
+    )
     assert failed.column("input_f0").null_count == failed.num_rows  # no inputs logged
 
 
