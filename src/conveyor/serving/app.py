@@ -175,7 +175,7 @@ def _unreadable(exc: Exception) -> ValidationFailed:
 
 
 #: Answers never written to the prediction log as failed requests: refused credentials
-#: are not the model's traffic (docs/serving.md, "What is logged").
+#: are not the model's traffic (docs/serving.md, "What is logged for failures").
 _NOT_LOGGED = frozenset((401, 403))
 
 

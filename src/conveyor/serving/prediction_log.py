@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from conveyor._util import utc_date
+from conveyor._util import hide_credentials, utc_date
 from conveyor.serving.log_rows import Entry, Failure, entries_to_rows, failures_table, rows_table
 from conveyor.serving.predictor import Signature
 
@@ -186,12 +186,12 @@ class PredictionLog:
         """Queue one failed request (one row); False (and counted) when the queue is full.
 
         ``route`` is None when the request failed before a route was chosen; ``error`` is
-        cut to ``MAX_ERROR_CHARS`` characters."""
+        cut to ``MAX_ERROR_CHARS`` characters, credentials in URLs hidden."""
         if self._in_rows - self._out_rows + 1 > self.max_queue_rows:
             self.dropped += 1
             return False
         pid = uuid.uuid4().hex
-        failure = (pid, route, ts_ms, latency_ms, status, error[:MAX_ERROR_CHARS])
+        failure = (pid, route, ts_ms, latency_ms, status, hide_credentials(error)[:MAX_ERROR_CHARS])
         self._failures.append((endpoint, version, signature, failure))
         self._in_rows += 1
         return True
