@@ -19,6 +19,7 @@ __all__ = [
     "check_name",
     "digest",
     "from_ms",
+    "hide_credentials",
     "new_id",
     "now_ms",
     "parse_duration",
@@ -26,6 +27,13 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/ ]{0,249}$")
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s]+@")
+
+
+def hide_credentials(text: str) -> str:
+    """``text`` with the user and password of every URL in it replaced by ``***``
+    (``redis://:s3cret@host`` -> ``redis://***@host``), for messages that leave the process."""
+    return _USERINFO.sub(r"\g<scheme>***@", text)
 
 
 def new_id() -> str:

@@ -219,6 +219,32 @@ def test_candidate_raising_on_every_request_rolled_back_without_failed_requests(
     assert {route for _, route in after} == {"primary"}
 
 
+def test_logged_failures_count_for_the_route_that_failed(harness: Harness, tmp_path: Path) -> None:
+    """Primary and candidate both raise on some rows (``f0`` above 1 for the primary, above
+    0 for the candidate); the fallback is the primary's version, so a row both fail on is
+    answered 503 and logged as the failure of the route it was sent to, and a row only the
+    candidate fails on is answered by the fallback."""
+    h = harness
+    primary = _register_pyfunc(h, Broken(above=1.0), tmp_path)
+    deploy_endpoint(h.backend, ENDPOINT, model=f"churn/{primary}")
+    candidate = _register_pyfunc(h, Broken(above=0.0), tmp_path)
+    h.start(f"churn/{candidate}", steps="50,100")
+    h.tick()
+    statuses = h.traffic(300, labels=False)
+    failed = sum(s == 503 for s, _ in statuses)
+    rescued = sum(route == "fallback" for _, route in statuses)
+    assert failed > 0 and rescued > 0 and {s for s, _ in statuses} == {200, 503}
+    assert [t.action for t in h.tick()] == ["rollback"]
+    checks = {c["name"]: c for c in h.decisions()[-1].analysis["checks"]}
+    check = checks["error_rate"]
+    assert check["verdict"] == "fail"
+    n1, n2 = check["samples"]["candidate"], check["samples"]["primary"]
+    assert n1 + n2 == 300  # every request counted for its route, failed ones included
+    errors = check["candidate"] * n1 + check["primary"] * n2
+    assert round(errors) == failed + rescued  # logged failures of both routes + rescues
+    assert check["primary"] > 0  # the primary's own failures count for the primary
+
+
 def test_less_accurate_candidate_rolled_back_once_labels_arrive(
     harness: Harness, tmp_path: Path
 ) -> None:

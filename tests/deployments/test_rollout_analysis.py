@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -126,3 +128,28 @@ def test_analyse_combines_fail_over_insufficient_over_pass() -> None:
     broken = analyse(_sample(100, 100, outputs=[]), _sample(1000), Thresholds(min_samples=50))
     assert broken.verdict == "fail" and broken.failed == ["error_rate"]
     assert broken.to_dict()["checks"][0]["verdict"] == "fail"
+
+
+def test_route_samples_count_each_routes_logged_failures_and_the_rescues(tmp_path: Path) -> None:
+    from conveyor.deployments.rollout_samples import route_samples
+    from conveyor.monitoring.windows import Window, read_window
+    from conveyor.serving.prediction_log import PredictionLog
+    from conveyor.serving.predictor import Column, Signature
+
+    sig, t0 = Signature([Column("x", "double")]), 1_795_773_600_000
+    plog = PredictionLog(tmp_path)
+    for i, (route, version) in enumerate(
+        [("canary", "2")] * 5 + [("primary", "1")] * 4 + [("fallback", "1")]
+    ):
+        x = np.array([[float(i)]])
+        plog.log("ep", version, route, [f"p{i}"], t0 + i, sig, x, np.array([0]), 1.0)
+    for i, (route, status) in enumerate(
+        [("canary", 422), ("canary", 503), ("primary", 503), (None, 400)]
+    ):
+        plog.log_failure("ep", "1", route, sig, t0 + 20 + i, 1.0, status, "refused")
+    plog.close()
+    data = read_window("ep", Window(t0, t0 + 1000), log_uri=str(tmp_path))
+    cand, prim = route_samples(data)
+    # canary: 5 answered + 2 failed + 1 rescued by the fallback; the unrouted 400: neither
+    assert (cand.requests, cand.errors, len(cand.latency_ms)) == (8, 3, 5)
+    assert (prim.requests, prim.errors, len(prim.latency_ms)) == (5, 1, 4)

@@ -129,6 +129,11 @@ def test_unreachable_redis_fails_fast_with_a_clear_error() -> None:
     store = open_online_store("redis://127.0.0.1:1/0", timeout_s=0.2)
     with pytest.raises(StoreUnavailable, match=r"redis://127.0.0.1:1/0 unreachable"):
         store.read([("v", b"[1]")])
+    # the message reaches inference clients (a 503) and the prediction log: no password
+    secret = open_online_store("redis://:s3cret@127.0.0.1:1/0", timeout_s=0.2)
+    with pytest.raises(StoreUnavailable, match=r"redis://\*\*\*@127.0.0.1:1/0 unreachable") as info:
+        secret.read([("v", b"[1]")])
+    assert "s3cret" not in str(info.value)
 
 
 def test_colliding_feature_names_are_refused(tmp_path: Path, online_url: str) -> None:

@@ -183,12 +183,17 @@ def test_operational_percentiles_and_throughput(tmp_path: Path) -> None:
     assert rep.throughput_rps == pytest.approx(100 / 1000)
     assert rep.throughput_rows_per_s == pytest.approx(400 / 1000)
     assert rep.fallback_rate == 0.0
-    assert rep.error_rate is None and "not logged" in rep.error_source
+    assert rep.error_rate == 0.0 and rep.error_source.startswith("prediction log")
     assert rep.by_version["2"]["requests"] == 25
     assert rep.metric("latency.p99") == rep.latency_ms["p99"]
-    logged = _table([1, 2], [None, None], error=[None, "boom"], route=["primary", "fallback"])
-    rep2 = operational_report(logged)
-    assert rep2.error_rate == 0.5 and rep2.fallback_rate == 0.5
+    answered = _table([1, 2, 3], [None] * 3, route=["primary", "fallback", "primary"])
+    answered.failures = pa.table(
+        {"model_version": ["1"] * 3, "route": ["primary", None, "primary"],
+         "status": pa.array([503, 422, 500], pa.int32())}
+    )  # fmt: skip
+    rep2 = operational_report(answered)  # 3 answered + 3 failed requests; the fallback's: ok
+    assert rep2.error_rate == 2 / 6 and rep2.client_error_rate == 1 / 6
+    assert rep2.fallback_rate == 1 / 3 and rep2.metric("error_rate") == 2 / 6
 
 
 def test_numeric_columns_and_json_give_the_same_figures(tmp_path: Path) -> None:

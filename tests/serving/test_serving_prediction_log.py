@@ -322,3 +322,20 @@ def test_single_output_regressors_answer_and_log_one_number_per_row(
         np.testing.assert_allclose(
             sorted(r["output_num"] for r in logged), sorted(predictions), rtol=1e-6
         )
+
+
+def test_a_failed_request_is_one_row_with_a_short_error_and_no_credentials(
+    tmp_path: Path,
+) -> None:
+    from conveyor.serving.prediction_log import MAX_ERROR_CHARS
+
+    plog = PredictionLog(tmp_path)
+    sig = Signature([Column("x", "double")])
+    message = "online store redis://:s3cret@127.0.0.1:6379/0 unreachable; " + "y" * 400
+    assert plog.log_failure("ep", "1", None, sig, 1_795_773_600_000, 2.5, 503, message)
+    plog.close()
+    (path,) = plog.files
+    row = pq.read_table(path).to_pylist()[0]
+    assert (row["status"], row["route"], row["latency_ms"], row["output"]) == (503, None, 2.5, None)
+    assert row["error"].startswith("online store redis://***@127.0.0.1:6379/0 unreachable")
+    assert len(row["error"]) == MAX_ERROR_CHARS and "s3cret" not in row["error"]

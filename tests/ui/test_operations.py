@@ -87,7 +87,9 @@ def test_endpoint_traffic_and_log_sample_read_the_prediction_log(sqlite_backend:
             assert (traffic.status, traffic.bucket_ms, len(traffic.starts)) == ("ok", 600_000, 6)
             assert sum(traffic.requests) == 40 and sum(traffic.rows) == len(data.ids)
             assert traffic.requests[0] == 0 and traffic.latency_p50[0] is None
-            assert traffic.summary["requests"] == 40 and traffic.error_rate == [None] * 6
+            assert traffic.summary["requests"] == 40 and traffic.summary["error_rate"] == 0.0
+            # no failed request: 0.0 in each bucket with traffic, None in an empty one
+            assert traffic.error_rate == [0.0 if n else None for n in traffic.requests]
             busy = [p for p in traffic.latency_p99 if p is not None]
             assert busy and all(5.0 <= p <= 14.0 for p in busy)
             per_request = data.latency[::4]  # 4 rows a request, one latency each

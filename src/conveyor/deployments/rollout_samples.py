@@ -1,11 +1,21 @@
 """From a prediction-log window to the two samples a rollout step compares.
 
 The rollout revision routes the candidate as ``canary`` and the primary as ``primary``,
-with the primary version as ``fallback``. A candidate request that raises is answered by
-the fallback and logged with ``route = "fallback"``; those rows are counted as candidate
-errors. That is conservative: a primary failure rescued by its own fallback also counts
-against the candidate (for a deterministic model it fails again and is not logged). When
-the log has an ``error`` column (per-request failures), it is used per route instead.
+with the primary version as ``fallback``. A route's errors are:
+
+- its **logged failed requests** (``WindowData.failures`` with that ``route``: every
+  status the server logs, 4xx and 5xx). The comparison is relative, so the callers' own
+  bad inputs, spread over both routes by the weights, cancel out; a candidate that refuses
+  input the primary takes (a changed signature: 422) or fails without rescue (503) is
+  worse, and is caught;
+- for the candidate, also the requests **answered by the fallback** (``route =
+  "fallback"``): the candidate raised or missed its deadline and the primary answered, so
+  the client saw no error and no failure is logged. That attribution is conservative: a
+  primary failure rescued by the fallback counts against the candidate too (for a
+  deterministic model the retry fails as well and is logged as the primary's failure).
+
+A request that failed before a route was chosen (``route`` null: malformed body, feature
+lookup) counts for neither route.
 """
 
 from __future__ import annotations
@@ -24,12 +34,6 @@ __all__ = ["CANDIDATE_ROUTE", "PRIMARY_ROUTE", "route_samples"]
 CANDIDATE_ROUTE = "canary"
 PRIMARY_ROUTE = "primary"
 _FALLBACK_ROUTE = "fallback"
-
-
-def _errors(table: pa.Table) -> int:
-    if "error" not in table.column_names or table.num_rows == 0:
-        return 0
-    return int(pc.sum(pc.cast(pc.is_valid(table.column("error")), pa.int64())).as_py() or 0)
 
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
@@ -87,18 +91,20 @@ def _values(table: pa.Table, matrix: ValueMatrix | None) -> np.ndarray | None:
 
 
 def _sample(
-    table: pa.Table, extra_errors: int, regression: bool, matrix: ValueMatrix | None
+    table: pa.Table,
+    failed: int,
+    rescued: int,
+    regression: bool,
+    matrix: ValueMatrix | None,
 ) -> RouteSample:
-    errors = _errors(table) + extra_errors
-    ok = table.filter(pc.is_null(table.column("error"))) if "error" in table.column_names else table
     return RouteSample(
-        requests=table.num_rows + extra_errors,
-        errors=errors,
-        latency_ms=_column(ok, "latency_ms").astype(np.float64),
-        outputs=_outputs(ok),
-        correct=_scores(ok, regression),
+        requests=table.num_rows + failed + rescued,
+        errors=failed + rescued,
+        latency_ms=_column(table, "latency_ms").astype(np.float64),
+        outputs=_outputs(table),
+        correct=_scores(table, regression),
         score="negative absolute error" if regression else "accuracy",
-        value=_values(ok, matrix),
+        value=_values(table, matrix),
     )
 
 
@@ -106,6 +112,11 @@ def _route(table: pa.Table, route: str) -> pa.Table:
     if table.num_rows == 0:
         return table
     return table.filter(pc.equal(table.column("route"), route))
+
+
+def _failed(failures: pa.Table | None, route: str) -> int:
+    """Logged failed requests of ``route`` (0 when the log records none)."""
+    return 0 if failures is None else _route(failures, route).num_rows
 
 
 def route_samples(
@@ -118,6 +129,6 @@ def route_samples(
     rescued = _route(table, _FALLBACK_ROUTE).num_rows
     regression = _regression(cand, prim)
     return (
-        _sample(cand, rescued, regression, value_matrix),
-        _sample(prim, 0, regression, value_matrix),
+        _sample(cand, _failed(data.failures, CANDIDATE_ROUTE), rescued, regression, value_matrix),
+        _sample(prim, _failed(data.failures, PRIMARY_ROUTE), 0, regression, value_matrix),
     )

@@ -383,7 +383,9 @@ def _render(rep: service.WindowReport, html: Path | None) -> None:
             "Operational",
             {**{f"latency {k} ms": v for k, v in op.latency_ms.items()},
              "requests/s": op.throughput_rps, "fallback rate": op.fallback_rate,
-             "error rate": op.error_rate if op.error_rate is not None else op.error_source},
+             "failed requests": op.failed_requests,
+             "error rate (5xx)": op.error_rate if op.error_rate is not None else op.error_source,
+             "client error rate (4xx)": op.client_error_rate},
         )
     )  # fmt: skip
     if rep.business is not None:

@@ -23,7 +23,10 @@ Metrics (``metric``):
                                    ``options.value_matrix`` or ``options.value_function``)
 ``latency.p50|p95|p99|mean|max``   request latency in ms
 ``throughput`` / ``throughput.rows``  requests (rows) per second of the window
-``volume`` / ``fallback_rate`` / ``error_rate``  rows, fallback share, logged error share
+``volume`` / ``requests``         rows / answered requests of the window
+``fallback_rate``                  share of rows answered by the fallback route
+``error_rate``                     share of requests answered 5xx (prediction log ``status``)
+``client_error_rate``              share of requests answered 4xx (input refused)
 =================================  ==========================================================
 
 Options (``options``): ``task``, ``classes``, ``positive``, ``threshold`` (performance),
@@ -72,7 +75,8 @@ COMPARISONS: dict[str, Callable[[float, float], bool]] = {
 }
 SEVERITIES = ("info", "warning", "critical")
 _FAMILIES = ("drift", "quality", "performance", "business", "latency", "throughput")
-_OPERATIONAL = ("volume", "requests", "fallback_rate", "error_rate")
+_OPERATIONAL = ("volume", "requests", "fallback_rate", "error_rate", "client_error_rate")
+_ERROR_RATES = ("error_rate", "client_error_rate")
 
 
 _NAMES = {
@@ -318,18 +322,23 @@ def compute_metric(
     options = options or {}
     family = metric_family(metric)
     details: dict[str, Any] = {"rows": data.num_rows, "labelled": data.num_labelled}
-    if data.status == "insufficient_data" and metric not in ("volume", "requests"):
+    # a window whose every request failed has no prediction, and is the one to alert on
+    failing = metric in _ERROR_RATES and data.num_failed > 0
+    if data.status == "insufficient_data" and metric not in ("volume", "requests") and not failing:
         return _insufficient(data.reason or "empty window", **details)
     if family == "operational":
         from conveyor.monitoring.operational import operational_report
 
         rep = operational_report(data)
-        if metric == "error_rate" and rep.error_rate is None:
-            return _insufficient(
-                "errors are not in the prediction log; monitor fallback_rate or scrape "
-                "/metrics conveyor_requests_total",
-                **details,
-            )
+        if metric in _ERROR_RATES:
+            details["failed_requests"] = rep.failed_requests
+            if data.failures is None:
+                return _insufficient(
+                    "this window's prediction log records no failed requests (written by a "
+                    "server before failures were logged); monitor fallback_rate or scrape "
+                    "/metrics conveyor_requests_total",
+                    **details,
+                )
         name = "throughput" if metric == "throughput" else metric
         return _finite(rep.metric(name), metric, **details)
     if family == "performance":

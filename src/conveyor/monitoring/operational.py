@@ -5,12 +5,25 @@ the *request* the row came in. Rows of one request share ``ts``, ``model_version
 ``route`` and ``latency_ms``; a request is counted once by those four values, so a batch
 request of 500 rows weighs as much as a single-row one in the latency percentiles.
 
-Errors: the serving runtime logs only answered predictions — a request that failed (bad
-input, model error) never reaches the prediction log (failures are counted by the
-``/metrics`` endpoint as ``conveyor_requests_total{status!="200"}``). So ``error_rate`` is
-computed from an ``error``/``status`` column when a log has one, and is None otherwise;
-``fallback_rate`` (share of rows answered by the ``fallback`` route, i.e. after the primary
-model failed) is always reported as the log-side proxy of model errors.
+Errors: the serving runtime logs each request it answers with an error (after the
+endpoint is known) as one row with the HTTP ``status`` and a short ``error`` message;
+``conveyor.monitoring.windows.read_window`` hands those rows over as
+``WindowData.failures``. Rates are per request, like Prometheus' ``rate(requests{code=~
+"5.."}) / rate(requests)``; the denominator is every logged request of the window, answered
+or failed:
+
+- ``error_rate``: requests answered 5xx — the model raised (and no fallback answered),
+  missed its deadline, the feature lookup failed, an internal error — the server's
+  failures, what an SLO counts;
+- ``client_error_rate``: requests answered 4xx — malformed JSON, wrong input shape or
+  types, a missing feature value, an unknown version, a body over the limit: the caller's
+  input was refused. Requests refused for credentials (401/403) are never logged.
+
+A log written before the ``status`` column existed records no failures: both rates are
+then None and ``error_source`` says "not logged" (``/metrics`` still counts failures as
+``conveyor_requests_total{status!="200"}``). ``fallback_rate`` (share of rows answered by
+the ``fallback`` route, i.e. after the primary model failed) is a signal of its own: those
+requests were answered (status 200), so they are not errors here.
 """
 
 from __future__ import annotations
@@ -26,6 +39,9 @@ from conveyor.monitoring.windows import WindowData
 
 __all__ = ["OperationalReport", "operational_report"]
 
+_LOGGED = "prediction log (status of each failed request)"
+_NOT_LOGGED = "not logged (see /metrics conveyor_requests_total)"
+
 
 @dataclass(slots=True)
 class OperationalReport:
@@ -39,7 +55,9 @@ class OperationalReport:
     throughput_rows_per_s: float | None = None
     fallback_rate: float | None = None
     error_rate: float | None = None
-    error_source: str = "not logged (see /metrics conveyor_requests_total)"
+    client_error_rate: float | None = None
+    failed_requests: int = 0
+    error_source: str = _NOT_LOGGED
     by_version: dict[str, dict[str, Any]] = field(default_factory=dict)
     reason: str | None = None
 
@@ -55,6 +73,7 @@ class OperationalReport:
                 "requests": float(self.requests),
                 "fallback_rate": self.fallback_rate,
                 "error_rate": self.error_rate,
+                "client_error_rate": self.client_error_rate,
             }.get(name)
         return None if value is None else float(value)
 
@@ -80,23 +99,38 @@ def _latency(latency: np.ndarray) -> dict[str, float | None]:
     }
 
 
-def _error_rate(table: pa.Table) -> tuple[float | None, str | None]:
-    if "error" in table.column_names:
-        col = table.column("error")
-        failed = pc.sum(pc.cast(pc.is_valid(col), pa.int64())).as_py() or 0
-        return failed / table.num_rows, "error column"
-    if "status" in table.column_names:
-        failed = pc.sum(pc.cast(pc.not_equal(table.column("status"), 200), pa.int64())).as_py()
-        return (failed or 0) / table.num_rows, "status column"
-    return None, None
+def _count(table: pa.Table, mask: pa.ChunkedArray) -> int:
+    return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0) if table.num_rows else 0
+
+
+def _failures(failures: pa.Table) -> tuple[int, int]:
+    """``(5xx, 4xx)`` requests of a failures table."""
+    status = failures.column("status")
+    server = _count(failures, pc.greater_equal(status, 500))
+    return server, failures.num_rows - server
+
+
+def _rates(answered: int, failures: pa.Table | None) -> tuple[float | None, float | None]:
+    """``(error_rate, client_error_rate)`` over every logged request; None when the log
+    records no failures or the window has no request."""
+    if failures is None or answered + failures.num_rows == 0:
+        return None, None
+    server, client = _failures(failures)
+    total = answered + failures.num_rows
+    return server / total, client / total
 
 
 def operational_report(data: WindowData) -> OperationalReport:
     """Latency p50/p95/p99 (per request), throughput (requests and rows per second of
-    the window), fallback share and, when logged, error rate — overall and per version."""
+    the window), fallback share and, when logged, error rates — overall and per version."""
     rep = OperationalReport(data.endpoint, data.window.to_dict(), data.status, data.num_rows)
+    failures = data.failures
+    if failures is not None:
+        rep.error_source = _LOGGED
+        rep.failed_requests = failures.num_rows
     if data.num_rows == 0:
         rep.reason = data.reason
+        rep.error_rate, rep.client_error_rate = _rates(0, failures)
         return rep
     seconds = data.window.seconds
     table = data.table
@@ -106,18 +140,23 @@ def operational_report(data: WindowData) -> OperationalReport:
     if seconds > 0:
         rep.throughput_rps = rep.requests / seconds
         rep.throughput_rows_per_s = data.num_rows / seconds
-    fallback = pc.sum(pc.cast(pc.equal(table.column("route"), "fallback"), pa.int64())).as_py()
-    rep.fallback_rate = (fallback or 0) / data.num_rows
-    rate, source = _error_rate(table)
-    if source is not None:
-        rep.error_rate, rep.error_source = rate, source
+    fallback = _count(table, pc.equal(table.column("route"), "fallback"))
+    rep.fallback_rate = fallback / data.num_rows
+    rep.error_rate, rep.client_error_rate = _rates(rep.requests, failures)
     for version in data.versions():
         sub = reqs.filter(pc.equal(reqs.column("model_version"), version))
         rows = int(pc.sum(sub.column("count_all")).as_py() or 0)
+        failed = None
+        if failures is not None:
+            failed = failures.filter(pc.equal(failures.column("model_version"), version))
+        rate, client_rate = _rates(sub.num_rows, failed)
         rep.by_version[version] = {
             "rows": rows,
             "requests": sub.num_rows,
             "latency_ms": _latency(sub.column("latency_ms").to_numpy(zero_copy_only=False)),
             "throughput_rps": sub.num_rows / seconds if seconds > 0 else None,
+            "failed_requests": None if failed is None else failed.num_rows,
+            "error_rate": rate,
+            "client_error_rate": client_rate,
         }
     return rep

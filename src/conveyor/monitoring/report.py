@@ -115,7 +115,9 @@ class WindowReport:
             ["requests/s", op.throughput_rps],
             ["rows/s", op.throughput_rows_per_s],
             ["fallback rate", op.fallback_rate],
-            ["error rate", op.error_rate if op.error_rate is not None else op.error_source],
+            ["failed requests", op.failed_requests],
+            ["error rate (5xx)", op.error_rate if op.error_rate is not None else op.error_source],
+            ["client error rate (4xx)", op.client_error_rate],
         ]
         if op.reason:
             op_rows.append(["reason", op.reason])

@@ -4,8 +4,8 @@ Both read the window with :func:`~conveyor.monitoring.windows.read_window` (Duck
 the server's prediction log, ``prediction_log_uri``): :func:`endpoint_traffic` cuts it
 into equal time buckets and gives each the figures of
 :func:`~conveyor.monitoring.operational.operational_report` (requests, rows, latency
-percentiles per request, fallback share, error rate when logged) as parallel columns, ready
-to chart; :func:`sample_predictions` returns the newest rows as records.
+percentiles per request, fallback share, error rates when logged) as parallel columns,
+ready to chart; :func:`sample_predictions` returns the newest rows as records.
 """
 
 from __future__ import annotations
@@ -36,8 +36,11 @@ class EndpointTraffic:
     """Operational figures of an endpoint per time bucket, as columns (one entry per bucket).
 
     ``starts``: each bucket's start (epoch ms; buckets are ``bucket_ms`` long);
-    ``latency_p50`` ... are per request, None for a bucket without traffic; ``error_rate``
-    is None throughout unless the log has an error or status column (``error_source``).
+    ``latency_p50`` ... are per request, None for a bucket without traffic;
+    ``failed_requests`` counts the bucket's failed requests, ``error_rate`` (5xx) and
+    ``client_error_rate`` (4xx) are shares of its requests, answered or failed (None for a
+    bucket without requests, and throughout when the log records no failures:
+    ``error_source``; see ``conveyor.monitoring.operational``).
     ``summary``: the whole window's ``OperationalReport``.
     """
 
@@ -54,6 +57,8 @@ class EndpointTraffic:
     latency_p99: list[float | None] = field(default_factory=list)
     fallback_rate: list[float | None] = field(default_factory=list)
     error_rate: list[float | None] = field(default_factory=list)
+    client_error_rate: list[float | None] = field(default_factory=list)
+    failed_requests: list[int] = field(default_factory=list)
     error_source: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
 
@@ -88,7 +93,7 @@ def _ms(table: pa.Table, column: str) -> np.ndarray:
 def endpoint_traffic(
     stores: Stores, endpoint: EndpointName, window: Duration = "1h", buckets: Buckets = 60
 ) -> EndpointTraffic:
-    """Requests, rows, latency p50/p95/p99, fallback share and (when logged) error rate of
+    """Requests, rows, latency p50/p95/p99, fallback share and (when logged) error rates of
     ``endpoint`` in each of ``buckets`` equal parts of the last ``window``."""
     buckets = check_limit(buckets, "buckets", MAX_BUCKETS)
     require_endpoint(stores, endpoint)
@@ -102,10 +107,19 @@ def endpoint_traffic(
     stamps = _ms(data.table, "ts") if data.num_rows else np.empty(0, dtype=np.int64)
     edges = [min(win.start_ms + i * size, win.end_ms) for i in range(buckets + 1)]
     cuts = np.searchsorted(stamps, edges, side="left")  # the window's rows are ordered by ts
+    failures = data.failures
+    failed_cuts = None
+    if failures is not None:
+        failed_stamps = _ms(failures, "ts") if failures.num_rows else stamps[:0]
+        failed_cuts = np.searchsorted(failed_stamps, edges, side="left")
     for i in range(buckets):
         part = Window(edges[i], edges[i + 1])
         sub = data.table.slice(int(cuts[i]), int(cuts[i + 1] - cuts[i]))
-        rep = operational_report(WindowData(endpoint, part, sub, "ok"))
+        failed = None
+        if failures is not None and failed_cuts is not None:
+            lo, hi = int(failed_cuts[i]), int(failed_cuts[i + 1])
+            failed = failures.slice(lo, hi - lo)
+        rep = operational_report(WindowData(endpoint, part, sub, "ok", failures=failed))
         out.starts.append(part.start_ms)
         out.requests.append(rep.requests)
         out.rows.append(rep.rows)
@@ -114,6 +128,8 @@ def endpoint_traffic(
         out.latency_p99.append(rep.latency_ms.get("p99"))
         out.fallback_rate.append(rep.fallback_rate)
         out.error_rate.append(rep.error_rate)
+        out.client_error_rate.append(rep.client_error_rate)
+        out.failed_requests.append(rep.failed_requests)
     return out
 
 

@@ -34,14 +34,17 @@ def stats(
     buckets: Annotated[int, typer.Option("--buckets", help="Time buckets in the window.")] = 12,
     as_json: JsonOption = False,
 ) -> None:
-    """Requests, rows, latency p50/p95/p99 and fallback share per time bucket."""
+    """Requests, rows, latency p50/p95/p99, fallback share, failed requests and their 5xx
+    and 4xx shares per time bucket."""
     found = backend().endpoint_traffic(endpoint, window, buckets)
     rows = [
         (fmt_time(found.starts[i]), found.requests[i], found.rows[i], found.latency_p50[i],
-         found.latency_p95[i], found.latency_p99[i], found.fallback_rate[i])
+         found.latency_p95[i], found.latency_p99[i], found.fallback_rate[i],
+         found.failed_requests[i], found.error_rate[i], found.client_error_rate[i])
         for i in range(len(found.starts))
     ]  # fmt: skip
-    cols = ["from (UTC)", "requests", "rows", "p50 ms", "p95 ms", "p99 ms", "fallback"]
+    cols = ["from (UTC)", "requests", "rows", "p50 ms", "p95 ms", "p99 ms", "fallback",
+            "failed", "5xx", "4xx"]  # fmt: skip
     emit(found, lambda: console().print(table(f"Traffic of {endpoint}", cols, rows)), as_json)
 
 

@@ -17,6 +17,14 @@ Class probabilities: when any file of the window has the ``proba`` column
 has it too, null for the rows of files written without it (``union_by_name``); when no
 file has it, neither does the table. It stays Arrow (no per-row decoding here).
 
+Failed requests: the serving runtime logs a request it answered with an error (4xx
+after the endpoint was known, 5xx) as one row with its ``status`` and ``error``; answered
+rows have ``status`` 200. :func:`read_window` keeps those rows out of ``table`` (so drift,
+quality, performance and business value see only served predictions) and returns them
+as ``WindowData.failures``: None when no file of the window has a ``status`` column
+(written before failures were logged: errors unknown), else the failed requests (possibly
+none), ordered by time.
+
 An empty window is not an error: :class:`WindowData` says ``status="insufficient_data"``
 and why, and every consumer (performance, business, operational, monitors) passes that on.
 
@@ -130,6 +138,9 @@ class WindowData:
     and ``label_ts`` (null while no label has arrived); ``proba`` (``list<double>``) only
     when some file of the window logged class probabilities. ``status`` is
     ``"insufficient_data"`` (and ``reason`` says why) when the window holds no prediction.
+    ``failures``: the failed requests of the window, one row each (prediction-log columns
+    with ``status`` and ``error``), or None when the log of the window records no failures
+    (files older than the ``status`` column).
     """
 
     endpoint: str
@@ -139,6 +150,12 @@ class WindowData:
     reason: str | None = None
     model_version: str | None = None
     route: str | None = None
+    failures: pa.Table | None = None
+
+    @property
+    def num_failed(self) -> int:
+        """Failed requests in the window (0 when the log records none)."""
+        return 0 if self.failures is None else int(self.failures.num_rows)
 
     @property
     def num_rows(self) -> int:
@@ -181,8 +198,11 @@ class WindowData:
     def where(self, column: str, value: str) -> WindowData:
         """The rows whose ``column`` (``model_version``, ``route``) equals ``value``."""
         table = self.table.filter(pc.equal(self.table.column(column), value))
+        failures = self.failures
+        if failures is not None and column in failures.column_names:
+            failures = failures.filter(pc.equal(failures.column(column), value))
         kwargs = {column: value} if column in ("model_version", "route") else {}
-        return _result(self.endpoint, self.window, table, **kwargs)
+        return _result(self.endpoint, self.window, table, failures=failures, **kwargs)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -198,15 +218,35 @@ class WindowData:
         }
 
 
-def _result(endpoint: str, window: Window, table: pa.Table, **kwargs: Any) -> WindowData:
+def _result(
+    endpoint: str,
+    window: Window,
+    table: pa.Table,
+    failures: pa.Table | None = None,
+    **kwargs: Any,
+) -> WindowData:
     if table.num_rows == 0:
         what = ", ".join(f"{k} {v}" for k, v in kwargs.items() if v is not None)
+        failed = ""
+        if failures is not None and failures.num_rows:
+            failed = f"; {failures.num_rows} failed request(s)"
         reason = (
             f"no predictions for endpoint {endpoint!r}{' (' + what + ')' if what else ''} "
-            f"between {to_iso(window.start_ms)} and {to_iso(window.end_ms)}"
+            f"between {to_iso(window.start_ms)} and {to_iso(window.end_ms)}{failed}"
         )
-        return WindowData(endpoint, window, table, "insufficient_data", reason, **kwargs)
-    return WindowData(endpoint, window, table, "ok", None, **kwargs)
+        return WindowData(
+            endpoint, window, table, "insufficient_data", reason, failures=failures, **kwargs
+        )
+    return WindowData(endpoint, window, table, "ok", None, failures=failures, **kwargs)
+
+
+def _split_failures(table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+    """``(answered rows, failed requests)``; failures None when no file had ``status``.
+    A row without a status (a file older than the column) was answered."""
+    if "status" not in table.column_names:
+        return table, None
+    failed = pc.fill_null(pc.greater_equal(table.column("status"), 400), False)
+    return table.filter(pc.invert(failed)), table.filter(failed)
 
 
 def default_log_uri() -> str:
@@ -350,7 +390,8 @@ def read_window(
         ) from exc
     finally:
         con.close()
-    return _result(endpoint, window, table, model_version=version, route=route)
+    served, failures = _split_failures(table)
+    return _result(endpoint, window, served, failures, model_version=version, route=route)
 
 
 def _empty_table() -> pa.Table:

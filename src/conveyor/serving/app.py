@@ -24,6 +24,10 @@ field error. Errors on ``/v2`` routes have the protocol's shape ``{"error": "<me
 "message", "details"}}``. A model that raises (or misses the table's deadline) is answered
 by the table's fallback, else 503 with an ``error_id`` that is also in the JSON log line
 holding the traceback.
+
+With a prediction log, an inference request that fails after its endpoint is known is
+logged as one row with its ``status`` and message (``PredictionLog.log_failure``); 401/403
+refusals are not (docs/serving.md, "What is logged for failures").
 """
 
 from __future__ import annotations
@@ -167,6 +171,21 @@ def _unreadable(exc: Exception) -> ValidationFailed:
     return ValidationFailed(
         f"cannot read the input rows: {exc}",
         details={"errors": [{"field": "*", "error": str(exc)[:200]}]},
+    )
+
+
+#: Answers never written to the prediction log as failed requests: refused credentials
+#: are not the model's traffic (docs/serving.md, "What is logged for failures").
+_NOT_LOGGED = frozenset((401, 403))
+
+
+def _internal(exc: Exception, method: str, path: str, rid: str) -> ConveyorError:
+    """A bug of ours as a 500 answer with an error id (the traceback goes to the log)."""
+    error_id = os.urandom(8).hex()
+    log.exception("internal error on %s %s", method, path,
+                  extra={"request_id": rid, "error_id": error_id})  # fmt: skip
+    return ConveyorError(
+        f"internal error {error_id}: {type(exc).__name__}", details={"error_id": error_id}
     )
 
 
@@ -398,12 +417,7 @@ class InferenceApp:
         except _Disconnected:
             return
         except Exception as exc:  # a bug of ours: answer 500 with an id, keep serving
-            error_id = os.urandom(8).hex()
-            log.exception("internal error on %s %s", method, path,
-                          extra={"request_id": rid, "error_id": error_id})  # fmt: skip
-            failure = ConveyorError(
-                f"internal error {error_id}: {type(exc).__name__}", details={"error_id": error_id}
-            )
+            failure = _internal(exc, method, path, rid)
             await self._error(send, failure, rid, labels, t0, path.startswith("/v2"))
 
     def _check_key(self, name: str | None, bearer: bytes | None) -> None:
@@ -514,8 +528,15 @@ class InferenceApp:
                 out = render_invocations(outputs, ids, route.version, shown, route.classes)
         except _Disconnected:
             return
-        except ConveyorError as exc:
-            await self._error(send, exc, rid, labels, t0, v2)
+        except Exception as exc:
+            failure = (
+                exc
+                if isinstance(exc, ConveyorError)
+                else _internal(exc, "POST", scope["path"], rid)
+            )
+            await self._error(send, failure, rid, labels, t0, v2)
+            if self.prediction_log is not None and failure.status not in _NOT_LOGGED:
+                self._log_failure(table, labels[2], ts_ms, t0, failure)
             return
         headers = [
             _JSON if binary_at is None else (b"content-type", _BINARY_TYPE),
@@ -543,6 +564,19 @@ class InferenceApp:
             )  # fmt: skip
         if table.shadows:
             await self._shadow(table, matrix, outputs, ids, ts_ms, rid)
+
+    def _log_failure(
+        self, table: RouteTable, route: str, ts_ms: int, t0: float, exc: ConveyorError
+    ) -> None:
+        """One prediction-log row for a request answered ``exc.status`` (``route`` "" when
+        it failed before a route was chosen): its status and message, no inputs."""
+        assert self.prediction_log is not None
+        chosen = next((r for r in table.all_routes() if r.name == route), None) if route else None
+        served = chosen or table.primary
+        self.prediction_log.log_failure(
+            table.endpoint, served.version, route or None, served.signature, ts_ms,
+            (time.perf_counter() - t0) * 1000.0, exc.status, exc.message,
+        )  # fmt: skip
 
     async def _recover(
         self,

@@ -19,7 +19,7 @@ import orjson
 from conveyor._util import utc_date
 from conveyor.serving.predictor import Signature
 
-__all__ = ["Entry", "Rows", "entries_to_rows", "rows_table"]
+__all__ = ["Entry", "Failure", "Rows", "entries_to_rows", "failures_table", "rows_table"]
 
 _DAY_MS = 86_400_000
 _ARROW_KIND = {"float": "float64", "int": "int64", "bool": "bool_", "str": "string"}
@@ -28,6 +28,12 @@ _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 Entry = tuple[Any, ...]
 """One request kept whole: ``(ids, ts_ms, rows, latency_ms, matrix, outputs, proba,
 shadow_of, agree)``."""
+
+Failure = tuple[str, str | None, int, float, int, str]
+"""One failed request: ``(prediction_id, route, ts_ms, latency_ms, status, error)``."""
+
+#: What an answered row carries in the ``status`` / ``error`` columns.
+OK_STATUS = 200
 
 
 @dataclass(slots=True)
@@ -212,5 +218,33 @@ def rows_table(endpoint: str, version: str, route: str, sig: Signature, rows: Ro
         "agree": pa.array(rows.agree, pa.bool_())
         if rows.agree is not None
         else pa.nulls(total, pa.bool_()),
+        "status": pa.repeat(pa.scalar(OK_STATUS, pa.int32()), total),
+        "error": pa.nulls(total, pa.string()),
     }
     return pa.table(table)
+
+
+def failures_table(endpoint: str, version: str, failures: list[Failure]) -> Any:
+    """The Arrow table of failed requests, one row each: the columns of :func:`rows_table`
+    without inputs (null output, probabilities and shadow columns), ``status`` the HTTP
+    status answered and ``error`` its message."""
+    import pyarrow as pa
+
+    ids, routes, ts, latency, status, error = zip(*failures, strict=True)
+    total = len(ids)
+    return pa.table(
+        {
+            "prediction_id": pa.array(ids, pa.string()),
+            "ts": pa.array(ts, pa.timestamp("ms", "UTC")),
+            "endpoint": pa.repeat(pa.scalar(endpoint, pa.string()), total),
+            "model_version": pa.repeat(pa.scalar(version, pa.string()), total),
+            "route": pa.array(routes, pa.string()),
+            "latency_ms": pa.array(latency, pa.float64()),
+            "output": pa.nulls(total, pa.string()),
+            "output_num": pa.nulls(total, pa.float64()),
+            "shadow_of": pa.nulls(total, pa.string()),
+            "agree": pa.nulls(total, pa.bool_()),
+            "status": pa.array(status, pa.int32()),
+            "error": pa.array(error, pa.string()),
+        }
+    )

@@ -22,7 +22,18 @@ text of the row's output),
 (list<double>: the class probabilities in the model's class order, null when the model
 gives none), ``shadow_of`` (the
 served prediction id for shadow rows, else null) and ``agree`` (shadow output equal to
-the served one, else null). Feedback columns: ``prediction_id``, ``ts``, ``endpoint``,
+the served one, else null), ``status`` (int32, the HTTP status answered: 200 on every
+answered row, fallback answers included) and ``error`` (null on answered rows).
+
+Failed requests (:meth:`PredictionLog.log_failure`: the server answered 4xx/5xx after the
+endpoint was known) are one row each in the same files: ``prediction_id`` (an id of the
+failed request), ``ts``, ``endpoint``, ``model_version`` (the route's, else the primary's),
+``route`` (null when the request failed before a route was chosen), ``latency_ms``, the
+answered ``status`` and ``error`` (the answer's message, at most ``MAX_ERROR_CHARS``
+characters); no inputs and no output. Files written before these two columns existed
+have neither; readers treat their rows as answered (``monitoring.windows``).
+
+Feedback columns: ``prediction_id``, ``ts``, ``endpoint``,
 ``label`` (JSON text), ``label_num`` (double or null).
 
 Back-pressure: when the queue holds ``max_queue_rows`` rows, new rows are dropped and
@@ -46,19 +57,22 @@ from typing import Any
 import numpy as np
 import orjson
 
-from conveyor._util import utc_date
-from conveyor.serving.log_rows import Entry, entries_to_rows, rows_table
+from conveyor._util import hide_credentials, utc_date
+from conveyor.serving.log_rows import Entry, Failure, entries_to_rows, failures_table, rows_table
 from conveyor.serving.predictor import Signature
 
-__all__ = ["PredictionLog"]
+__all__ = ["MAX_ERROR_CHARS", "PredictionLog"]
 
 log = logging.getLogger("conveyor.serving.prediction_log")
 
 StreamKey = tuple[str, str, str, Signature]
 
+#: The longest ``error`` message logged for a failed request (longer ones are cut).
+MAX_ERROR_CHARS = 200
+
 # Dictionary-encode only the columns with few distinct values: trying it on float inputs
 # and ids (then falling back) made Parquet writing ~3.5x slower and files larger.
-_DICTIONARY = ("endpoint", "model_version", "route", "output", "label")
+_DICTIONARY = ("endpoint", "model_version", "route", "output", "label", "error")
 
 
 def _parquet_options(table: Any) -> dict[str, Any]:
@@ -100,6 +114,7 @@ class PredictionLog:
         # writer takes the whole dict at once and transposes each stream in C
         self._entries: dict[StreamKey, list[Entry]] = {}
         self._feedback_queue: deque[tuple[str, list[tuple[str, Any]], int]] = deque()
+        self._failures: deque[tuple[str, str, Signature, Failure]] = deque()
         self._lock = threading.Lock()
         self._in_rows = 0  # written by the request thread only
         self._out_rows = 0  # written by the writer thread only
@@ -157,6 +172,30 @@ class PredictionLog:
         self._in_rows += n
         return True
 
+    def log_failure(
+        self,
+        endpoint: str,
+        version: str,
+        route: str | None,
+        signature: Signature,
+        ts_ms: int,
+        latency_ms: float,
+        status: int,
+        error: str,
+    ) -> bool:
+        """Queue one failed request (one row); False (and counted) when the queue is full.
+
+        ``route`` is None when the request failed before a route was chosen; ``error`` is
+        cut to ``MAX_ERROR_CHARS`` characters, credentials in URLs hidden."""
+        if self._in_rows - self._out_rows + 1 > self.max_queue_rows:
+            self.dropped += 1
+            return False
+        pid = uuid.uuid4().hex
+        failure = (pid, route, ts_ms, latency_ms, status, hide_credentials(error)[:MAX_ERROR_CHARS])
+        self._failures.append((endpoint, version, signature, failure))
+        self._in_rows += 1
+        return True
+
     def log_feedback(self, endpoint: str, items: Sequence[tuple[str, Any]], ts_ms: int) -> bool:
         n = len(items)
         if self._in_rows - self._out_rows + n > self.max_queue_rows:
@@ -203,6 +242,7 @@ class PredictionLog:
         for key, items in entries.items():
             self._out_rows += sum(e[2] for e in items)
             taken += self._stream_tables(key, items)
+        taken += self._failure_tables()
         q = self._feedback_queue
         feedback: dict[tuple[Any, ...], list[Any]] = {}
         while q:
@@ -218,6 +258,27 @@ class PredictionLog:
                 n = sum(len(i[1]) for i in items)
                 self.write_failed += n
                 log.exception("prediction log: converting %d labels of %s failed", n, bkey[1])
+        return taken
+
+    def _failure_tables(self) -> list[tuple[tuple[Any, ...], Any]]:
+        """Queued failed requests as tables, keyed like the predictions of their route's
+        signature, so they land in the same files."""
+        q = self._failures
+        groups: dict[tuple[str, str, Signature, str], list[Failure]] = {}
+        while q:
+            endpoint, version, sig, failure = q.popleft()
+            self._out_rows += 1
+            groups.setdefault((endpoint, version, sig, utc_date(failure[2])), []).append(failure)
+        taken: list[tuple[tuple[Any, ...], Any]] = []
+        for (endpoint, version, sig, date), failures in groups.items():
+            try:
+                table = failures_table(endpoint, version, failures)
+            except Exception:
+                self.write_failed += len(failures)
+                log.exception("prediction log: converting %d failed request(s) of %s failed",
+                              len(failures), endpoint)  # fmt: skip
+                continue
+            taken.append((("predictions", endpoint, date, sig.names, sig.kinds), table))
         return taken
 
     def _stream_tables(

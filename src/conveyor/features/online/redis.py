@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from conveyor._util import hide_credentials
 from conveyor.errors import StoreUnavailable, ValidationFailed
 from conveyor.features.online.base import OnlineStore
 
@@ -74,9 +75,11 @@ class RedisOnlineStore(OnlineStore):
         return self._view_prefix(view) + key
 
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
-        return StoreUnavailable(
-            f"online store {self.url} unreachable ({type(exc).__name__}: {exc}); "
-            "check the server and CONVEYOR_FEATURES_ONLINE_URL"
+        return StoreUnavailable(  # answered to inference clients: no password in it
+            hide_credentials(
+                f"online store {self.url} unreachable ({type(exc).__name__}: {exc}); "
+                "check the server and CONVEYOR_FEATURES_ONLINE_URL"
+            )
         )
 
     def write(self, view: str, rows: Iterable[tuple[bytes, bytes]]) -> int:
