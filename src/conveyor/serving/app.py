@@ -472,9 +472,8 @@ class InferenceApp:
                 asked = requested_outputs(payload)
                 want_proba = "probabilities" in asked[0]
                 if table.features is not None:  # entity keys as named inputs
-                    loop = asyncio.get_running_loop()
-                    payload = await loop.run_in_executor(
-                        self.executor, table.features.enrich_v2, payload, table.signature
+                    payload = await table.features.enrich_v2_async(
+                        payload, table.signature, self.executor
                     )
             elif csv:
                 payload, want_proba = None, False
@@ -482,9 +481,8 @@ class InferenceApp:
                 payload = loads(body)
                 want_proba = wants_probabilities(payload)
                 if table.features is not None:  # entity keys in, the full vector out
-                    loop = asyncio.get_running_loop()
-                    payload = await loop.run_in_executor(
-                        self.executor, table.features.enrich, payload, table.signature
+                    payload = await table.features.enrich_async(
+                        payload, table.signature, self.executor
                     )
             if version is not None:
                 route = table.for_version(version)
