@@ -36,7 +36,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[str, Any, pd.DataFrame, Path]]:
+def live(tmp_path: Path, online_url: str) -> Iterator[tuple[str, Any, pd.DataFrame, Path]]:
+    """A uvicorn server of ``churn-api`` bound to ``churn``, on each online store (Redis:
+    read from uvicorn's event loop)."""
     frame = churn_world(tmp_path / "data")
     model = churn_model(frame)
     client = conveyor.connect()
@@ -149,7 +151,7 @@ def test_binding_takes_effect_on_the_next_poll_without_a_redeploy(tmp_path: Path
     assert server.router.get("churn-api").features is None
 
 
-def test_v2_requests_carry_entity_keys_as_named_inputs(tmp_path: Path) -> None:
+def test_v2_requests_carry_entity_keys_as_named_inputs(tmp_path: Path, online_url: str) -> None:
     import asyncio
 
     frame = churn_world(tmp_path / "data")

@@ -97,6 +97,11 @@ class FeatureEnricher:
             found = self._unreachable(exc, len(rows))
         return {"dataframe_records": self._join(rows, found, signature)}
 
+    def close_loop(self) -> None:
+        """Release the online store's connection of the running event loop (server
+        shutdown)."""
+        self.lookup.store.close_loop()
+
     def _unreachable(self, exc: StoreUnavailable, n: int) -> Any:
         """The store is down: 503 (``fail``), or every feature's default (``defaults``)."""
         if self.on_missing != "defaults":

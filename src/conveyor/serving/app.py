@@ -307,6 +307,9 @@ class InferenceApp:
             self._snapshot_task = None
         if self.prediction_log is not None:
             await asyncio.to_thread(self.prediction_log.close)
+        for table in self.router.tables.values():
+            if table.features is not None:  # its online store's connection of this loop
+                table.features.close_loop()
         self.metrics.write_snapshot()
         # the thread pool stays: its threads are idle, and a restarted app reuses them
 

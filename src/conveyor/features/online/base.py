@@ -82,6 +82,10 @@ class OnlineStore(ABC):
     def close(self) -> None:  # noqa: B027 - optional
         """Release connections."""
 
+    def close_loop(self) -> None:  # noqa: B027 - optional
+        """Release the running event loop's connection (``read_many_async``), if any: the
+        inference server's shutdown, before its loop ends."""
+
 
 def default_online_url() -> str:
     from conveyor.config import get_settings

@@ -62,11 +62,10 @@ class _Pipe(asyncio.Protocol):
     def __init__(self, reader: Any) -> None:
         self.reader = reader
         self.waiters: deque[asyncio.Future[Any]] = deque()
-        self.transport: asyncio.Transport | None = None
+        self.transport: Any = None  # asyncio's or uvloop's TCP transport
         self.lost: Exception | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
@@ -97,7 +96,6 @@ class _Pipe(asyncio.Protocol):
             raise self.lost
         waiter = asyncio.get_running_loop().create_future()
         self.waiters.append(waiter)
-        assert self.transport is not None
         self.transport.write(command)
         reply = await waiter
         if isinstance(reply, Exception):  # an error reply (hiredis returns it)
@@ -268,6 +266,11 @@ class RedisOnlineStore(OnlineStore):
             if not loop.is_closed():
                 loop.call_soon_threadsafe(pipe.close)
         self._pipes.clear()
+
+    def close_loop(self) -> None:
+        pipe = self._pipes.pop(asyncio.get_running_loop(), None)
+        if pipe is not None:
+            pipe.close()
 
 
 class _AsyncTarget:
