@@ -210,7 +210,7 @@ def test_redis_reads_from_an_event_loop_pipelined_and_recover_from_a_lost_connec
 
     url = redis_or_skip()  # a database other than 0: SELECT on connect
     store = open_online_store(url, timeout_s=2)
-    store.write("v", [(b"[%d]" % i, b"%016d{\"x\":%d}" % (i, i)) for i in range(50)])
+    store.write("v", [(b"[%d]" % i, b'%016d{"x":%d}' % (i, i)) for i in range(50)])
     keys = [[b"[%d]" % i for i in range(0, 50, 7)], [b"[1]", b"[999]"]]
 
     async def reads() -> None:
@@ -219,14 +219,14 @@ def test_redis_reads_from_an_event_loop_pipelined_and_recover_from_a_lost_connec
         answers = await asyncio.gather(
             *(store.read_many_async(["v"], [[b"[%d]" % i]]) for i in range(50))
         )
-        assert answers == [[b"%016d{\"x\":%d}" % (i, i)] for i in range(50)]
+        assert answers == [[b'%016d{"x":%d}' % (i, i)] for i in range(50)]
         killer = redis.Redis.from_url(url)
         assert killer.client_kill_filter(skipme=True, _type="normal") >= 1
         killer.close()
         deadline = asyncio.get_running_loop().time() + 10
         while True:  # the server closed it: at most the reads in flight fail, then reconnect
             try:
-                assert await store.read_many_async(["v"], [[b"[3]"]]) == [b"%016d{\"x\":3}" % 3]
+                assert await store.read_many_async(["v"], [[b"[3]"]]) == [b'%016d{"x":3}' % 3]
                 break
             except StoreUnavailable:
                 assert asyncio.get_running_loop().time() < deadline

@@ -306,5 +306,6 @@ def _async_target(url: str) -> _AsyncTarget | None:
     db = int(options.get("db") or 0)
     if db:
         hello.append(_command(b"SELECT", b"%d" % db))
-    return _AsyncTarget(options.get("host") or "localhost", int(options.get("port") or 6379),
-                        hello, hiredis)
+    return _AsyncTarget(
+        options.get("host") or "localhost", int(options.get("port") or 6379), hello, hiredis
+    )
