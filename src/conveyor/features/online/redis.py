@@ -181,11 +181,14 @@ class RedisOnlineStore(OnlineStore):
             raise self._unavailable(exc) from exc
         return values
 
+    def _full_keys(self, views: Sequence[str], keys: Sequence[Sequence[bytes]]) -> list[bytes]:
+        prefixes = [self._view_prefix(v) for v in views]
+        return [p + k for p, ks in zip(prefixes, keys, strict=True) for k in ks]
+
     def read_many(
         self, views: Sequence[str], keys: Sequence[Sequence[bytes]]
     ) -> list[bytes | None]:
-        prefixes = [self._view_prefix(v) for v in views]
-        full = [p + k for p, ks in zip(prefixes, keys, strict=True) for k in ks]
+        full = self._full_keys(views, keys)
         if not full:
             return []
         try:
@@ -202,8 +205,7 @@ class RedisOnlineStore(OnlineStore):
     ) -> list[bytes | None]:
         if self._async is None:
             return await super().read_many_async(views, keys, executor)
-        prefixes = [self._view_prefix(v) for v in views]
-        full = [p + k for p, ks in zip(prefixes, keys, strict=True) for k in ks]
+        full = self._full_keys(views, keys)
         if not full:
             return []
         pipe: _Pipe | None = None
