@@ -24,6 +24,7 @@ import weakref
 from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
+from contextlib import suppress
 from typing import Any
 
 from conveyor._util import hide_credentials
@@ -265,7 +266,7 @@ class RedisOnlineStore(OnlineStore):
     def close(self) -> None:
         self._redis.close()
         for loop, pipe in list(self._pipes.items()):
-            if not loop.is_closed():
+            with suppress(RuntimeError):  # a closed loop: nothing left to run the close on
                 loop.call_soon_threadsafe(pipe.close)
         self._pipes.clear()
 
