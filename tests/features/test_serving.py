@@ -90,10 +90,14 @@ def test_server_looks_features_up_and_logs_the_vector(live: tuple) -> None:
         assert "orders_7d" in missing.text and "NOT_FOUND" in missing.text
     deadline = time.monotonic() + 20
     rows: list[dict[str, Any]] = []
-    while len(rows) < 4:  # the writer flushes on its interval
+    while len(rows) < 5:  # the writer flushes on its interval
         assert time.monotonic() < deadline, "prediction log not written"
         time.sleep(0.05)
         rows = [r for f in sorted(logs.rglob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    # the failed lookup is logged as a failed request, before any route was chosen
+    failed = [r for r in rows if r["status"] == 422]
+    assert len(failed) == 1 and failed[0]["route"] is None
+    assert "orders_7d" in failed[0]["error"] and "NOT_FOUND" in failed[0]["error"]
     logged = {(r["input_orders_7d"], r["input_spend_7d"]) for r in rows}
     for i in ids:
         # the model runs in ONNX on float32 inputs: the log keeps what it saw
