@@ -64,6 +64,52 @@ def test_a_long_metric_is_drawn_from_its_envelope_then_in_full(
     assert page.locator("figure.chart canvas").count() == 1
 
 
+def _failed_requests(root: Path, endpoint: str, stamps: list[int]) -> None:
+    """One prediction-log file of failed requests (one row each) with the serving runtime's
+    columns plus ``status`` and ``error``, in the log's layout (``predictions/endpoint=/date=``):
+    what a log that records failures holds. The other files of the window lack both columns;
+    DuckDB reads them as null there (``union_by_name``), i.e. answered."""
+    import uuid
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = len(stamps)
+    table = pa.table(
+        {
+            "prediction_id": pa.array([uuid.uuid4().hex for _ in stamps], pa.string()),
+            "ts": pa.array(stamps, pa.timestamp("ms", "UTC")),
+            "endpoint": pa.array([endpoint] * n, pa.string()),
+            "model_version": pa.array(["1"] * n, pa.string()),
+            "route": pa.array(["primary"] * n, pa.string()),
+            "latency_ms": pa.array([3.0] * n, pa.float64()),
+            "output": pa.nulls(n, pa.string()),
+            "output_num": pa.nulls(n, pa.float64()),
+            "shadow_of": pa.nulls(n, pa.string()),
+            "agree": pa.nulls(n, pa.bool_()),
+            "status": pa.array([422] * n, pa.int64()),
+            "error": pa.array(["input x0 must be a number"] * n, pa.string()),
+        }
+    )
+    date = np.datetime64(stamps[0], "ms").astype("datetime64[D]")
+    folder = root / "predictions" / f"endpoint={endpoint}" / f"date={date}"
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / f"part-{uuid.uuid4().hex}.parquet")
+
+
+def _traffic(page: Any) -> Any:
+    return page.locator("section", has=page.locator("h2", has_text="Latency, throughput"))
+
+
+def _x_ranges(traffic: Any) -> list[tuple[float, float]]:
+    """The time range each traffic chart draws (epoch ms, from its figure's data-x-min/max)."""
+    return [
+        (float(f.get_attribute("data-x-min")), float(f.get_attribute("data-x-max")))
+        for f in traffic.locator("figure.chart").all()
+    ]
+
+
 def test_endpoint_page_charts_traffic_and_samples_the_log(
     page: Any, ui_server: tuple[str, dict[str, Any]]
 ) -> None:
@@ -76,9 +122,14 @@ def test_endpoint_page_charts_traffic_and_samples_the_log(
     data = write_log(Path(default_log_uri()), n_requests=30, start_ms=now_ms() - 30 * 60_000)
     page.goto("/endpoints/churn")
     settle(page)
-    traffic = page.locator("section", has=page.locator("h2", has_text="Latency, throughput"))
+    traffic = _traffic(page)
     assert "30 requests (120 rows)" in traffic.locator(".traffic-totals").inner_text()
+    # latency, throughput and fallback share; the log has no error column: a note, no chart
     assert traffic.locator("figure.chart canvas").count() == 3
+    errors = traffic.locator(".metric.errors")
+    assert errors.locator("figure.chart").count() == 0
+    assert errors.locator(".not-logged").inner_text().startswith("Errors not logged")
+    assert "errors not logged" in traffic.locator(".traffic-totals").inner_text()
     log = page.get_by_role("table", name="Prediction log sample")
     assert log.locator("tbody tr").count() == 50
     assert data.ids[-1] in log.locator("tbody tr").first.inner_text()  # newest first
@@ -87,6 +138,75 @@ def test_endpoint_page_charts_traffic_and_samples_the_log(
     settle(page)
     assert page.url.endswith("?window=6h")
     assert "30 requests" in traffic.locator(".traffic-totals").inner_text()
+
+
+def test_endpoint_page_charts_errors_over_time_when_the_log_has_them(
+    page: Any, ui_server: tuple[str, dict[str, Any]]
+) -> None:
+    from tests.monitoring.test_loop_helpers import write_log
+
+    from conveyor._util import now_ms
+    from conveyor.backend.http import HttpBackend
+    from conveyor.monitoring.windows import default_log_uri
+
+    with HttpBackend(ui_server[0]) as client:
+        client.deploy("churn-errors", model="churn@champion", compile=False)
+    root, start = Path(default_log_uri()), now_ms() - 40 * 60_000
+    write_log(root, n_requests=30, rows_per_request=1, start_ms=start, endpoint="churn-errors")
+    # 10 failures, all in the second half of the window's traffic: 10 of 40 rows
+    _failed_requests(root, "churn-errors", [start + 150_000 + i * 10_000 for i in range(10)])
+    page.goto("/endpoints/churn-errors")
+    settle(page)
+    traffic = _traffic(page)
+    assert "errors 0.25" in traffic.locator(".traffic-totals").inner_text()
+    errors = traffic.locator(".metric.errors")
+    assert errors.locator(".not-logged").count() == 0
+    assert errors.locator("figure.chart canvas").count() == 1
+    assert errors.get_by_role("img", name="Error rate over time").count() == 1
+    assert "from the log's error column" in errors.inner_text()
+    assert traffic.locator("figure.chart canvas").count() == 4
+    assert axe_violations(page) == []
+
+
+def test_traffic_charts_zoom_to_a_dragged_time_range_and_reset(
+    page: Any, ui_server: tuple[str, dict[str, Any]]
+) -> None:
+    from tests.monitoring.test_loop_helpers import write_log
+
+    from conveyor._util import now_ms
+    from conveyor.backend.http import HttpBackend
+    from conveyor.monitoring.windows import default_log_uri
+
+    with HttpBackend(ui_server[0]) as client:
+        client.deploy("churn-zoom", model="churn@champion", compile=False)
+    write_log(
+        Path(default_log_uri()), n_requests=50, start_ms=now_ms() - 50 * 60_000,
+        step_ms=60_000, endpoint="churn-zoom",
+    )  # fmt: skip
+    page.goto("/endpoints/churn-zoom")
+    settle(page)
+    traffic = _traffic(page)
+    whole = _x_ranges(traffic)
+    assert len(whole) == 3 and all(r == whole[0] for r in whole), whole
+    lo, hi = whole[0]
+    plot = traffic.locator("figure.chart .u-over").first
+    plot.scroll_into_view_if_needed()
+    box = plot.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.25, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    page.mouse.up()
+    traffic.get_by_role("button", name="Reset").wait_for()
+    zoomed = _x_ranges(traffic)
+    assert all(r == zoomed[0] for r in zoomed), zoomed  # every chart shows the same range
+    zlo, zhi = zoomed[0]
+    assert lo < zlo < zhi < hi, (whole[0], zoomed[0])
+    assert (zhi - zlo) < 0.4 * (hi - lo)  # a quarter of the plot's width was dragged
+    traffic.get_by_role("button", name="Reset").click()
+    traffic.get_by_role("button", name="Reset").wait_for(state="detached")
+    assert _x_ranges(traffic) == whole
+    assert axe_violations(page) == []
 
 
 def test_model_version_shows_its_global_explanations(
