@@ -64,40 +64,6 @@ def test_a_long_metric_is_drawn_from_its_envelope_then_in_full(
     assert page.locator("figure.chart canvas").count() == 1
 
 
-def _failed_requests(root: Path, endpoint: str, stamps: list[int]) -> None:
-    """One prediction-log file of failed requests (one row each) with the serving runtime's
-    columns plus ``status`` and ``error``, in the log's layout (``predictions/endpoint=/date=``):
-    what a log that records failures holds. The other files of the window lack both columns;
-    DuckDB reads them as null there (``union_by_name``), i.e. answered."""
-    import uuid
-
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    n = len(stamps)
-    table = pa.table(
-        {
-            "prediction_id": pa.array([uuid.uuid4().hex for _ in stamps], pa.string()),
-            "ts": pa.array(stamps, pa.timestamp("ms", "UTC")),
-            "endpoint": pa.array([endpoint] * n, pa.string()),
-            "model_version": pa.array(["1"] * n, pa.string()),
-            "route": pa.array(["primary"] * n, pa.string()),
-            "latency_ms": pa.array([3.0] * n, pa.float64()),
-            "output": pa.nulls(n, pa.string()),
-            "output_num": pa.nulls(n, pa.float64()),
-            "shadow_of": pa.nulls(n, pa.string()),
-            "agree": pa.nulls(n, pa.bool_()),
-            "status": pa.array([422] * n, pa.int64()),
-            "error": pa.array(["input x0 must be a number"] * n, pa.string()),
-        }
-    )
-    date = np.datetime64(stamps[0], "ms").astype("datetime64[D]")
-    folder = root / "predictions" / f"endpoint={endpoint}" / f"date={date}"
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, folder / f"part-{uuid.uuid4().hex}.parquet")
-
-
 def _traffic(page: Any) -> Any:
     return page.locator("section", has=page.locator("h2", has_text="Latency, throughput"))
 
@@ -143,7 +109,7 @@ def test_endpoint_page_charts_traffic_and_samples_the_log(
 def test_endpoint_page_charts_errors_over_time_when_the_log_has_them(
     page: Any, ui_server: tuple[str, dict[str, Any]]
 ) -> None:
-    from tests.monitoring.test_loop_helpers import write_log
+    from tests.monitoring.test_loop_helpers import write_failures, write_log
 
     from conveyor._util import now_ms
     from conveyor.backend.http import HttpBackend
@@ -154,7 +120,7 @@ def test_endpoint_page_charts_errors_over_time_when_the_log_has_them(
     root, start = Path(default_log_uri()), now_ms() - 40 * 60_000
     write_log(root, n_requests=30, rows_per_request=1, start_ms=start, endpoint="churn-errors")
     # 10 failures, all in the second half of the window's traffic: 10 of 40 rows
-    _failed_requests(root, "churn-errors", [start + 150_000 + i * 10_000 for i in range(10)])
+    write_failures(root, [start + 150_000 + i * 10_000 for i in range(10)], endpoint="churn-errors")
     page.goto("/endpoints/churn-errors")
     settle(page)
     traffic = _traffic(page)
