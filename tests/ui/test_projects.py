@@ -31,7 +31,9 @@ def _rows(page: Any, table: str) -> str:
 
 
 def _runs(page: Any) -> list[str]:
-    return sorted(page.locator("table[aria-label='Runs'] tbody tr td:nth-child(2)").all_inner_texts())
+    return sorted(
+        page.locator("table[aria-label='Runs'] tbody tr td:nth-child(2)").all_inner_texts()
+    )
 
 
 def test_switching_project_shows_its_runs_and_the_url_keeps_it(
