@@ -80,6 +80,18 @@ def test_switching_project_shows_its_runs_and_the_url_keeps_it(
     page.go_forward()
     settle(page)
     assert _runs(page) == ["fraud-run-0", "fraud-run-1", "fraud-run-2"]
+    # the header's links too; once back in the default project they no longer name the other
+    header = page.get_by_role("navigation", name="Sections")
+    header.get_by_role("link", name="Experiments").click()
+    settle(page)
+    assert page.url.endswith(f"/experiments?project={PROJECT}")
+    for _ in range(3):
+        page.go_back()
+    settle(page)
+    assert page.url.endswith("/experiments")
+    header.get_by_role("link", name="Experiments").click()
+    settle(page)
+    assert PROJECT not in page.url and "churn-ui" in _rows(page, "Experiments")
     # the URL alone reproduces the view, in a fresh tab
     with open_page(browser, ui_server[0]) as fresh:
         fresh.goto(deep)

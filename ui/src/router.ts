@@ -15,12 +15,14 @@ export const PROJECT_PARAM = "project";
 /** The project of the current URL, or null (the server's default). */
 export const currentProject = (): string | null => new URLSearchParams(location.search).get(PROJECT_PARAM) || null;
 
-/** `href` in the current project: added when `href` names none (`replace`: in any case). */
+/** `href` in the current project, when it names none (`replace`: whatever it names). */
 function inProject(href: string, replace = false): string {
   const project = currentProject();
   const url = new URL(href, location.href);
-  if (!project || (!replace && url.searchParams.has(PROJECT_PARAM)) || url.searchParams.get(PROJECT_PARAM) === project) return href;
-  url.searchParams.set(PROJECT_PARAM, project);
+  const named = url.searchParams.get(PROJECT_PARAM) || null;
+  if (named === project || (named !== null && !replace)) return href;
+  if (project) url.searchParams.set(PROJECT_PARAM, project);
+  else url.searchParams.delete(PROJECT_PARAM);
   return url.pathname + url.search + url.hash;
 }
 
