@@ -145,8 +145,8 @@ def write_failures(
     root: Path,
     stamps: Sequence[int],
     *,
-    status: int = 422,
-    error: str = "input x0 must be a number",
+    status: int = 503,
+    error: str = "model raised ValueError",
     endpoint: str = ENDPOINT,
 ) -> list[str]:
     """One prediction-log file of failed requests (a row each, at ``stamps``) with the serving

@@ -119,7 +119,7 @@ def test_endpoint_page_charts_errors_over_time_when_the_log_has_them(
         client.deploy("churn-errors", model="churn@champion", compile=False)
     root, start = Path(default_log_uri()), now_ms() - 40 * 60_000
     write_log(root, n_requests=30, rows_per_request=1, start_ms=start, endpoint="churn-errors")
-    # 10 failures, all in the second half of the window's traffic: 10 of 40 rows
+    # 10 failed requests (503) among 40, one row each: 0.25 of the rows and of the requests
     write_failures(root, [start + 150_000 + i * 10_000 for i in range(10)], endpoint="churn-errors")
     page.goto("/endpoints/churn-errors")
     settle(page)
@@ -129,7 +129,10 @@ def test_endpoint_page_charts_errors_over_time_when_the_log_has_them(
     assert errors.locator(".not-logged").count() == 0
     assert errors.locator("figure.chart canvas").count() == 1
     assert errors.get_by_role("img", name="Error rate over time").count() == 1
-    assert "from the log's error column" in errors.inner_text()
+    # the note names the source the API gives (the log's error column, or its failed rows)
+    with HttpBackend(ui_server[0]) as client:
+        source = client.endpoint_traffic("churn-errors", "1h").error_source
+    assert errors.locator(".error-source").inner_text() == f"Source: {source}"
     assert traffic.locator("figure.chart canvas").count() == 4
     assert axe_violations(page) == []
 

@@ -19,9 +19,13 @@ interface Traffic {
   latency_p95: (number | null)[];
   latency_p99: (number | null)[];
   fallback_rate: (number | null)[];
+  /** Failed requests' share per bucket (5xx when `client_error_rate` is given too); null throughout when the log records no failures. */
   error_rate: (number | null)[];
+  /** 4xx share per bucket, from servers that log failed requests with their status. */
+  client_error_rate?: (number | null)[];
+  /** Where the error rate comes from, or why it is unknown. */
   error_source: string;
-  summary: { requests: number; rows: number; latency_ms: Record<string, number | null>; throughput_rps: number | null; fallback_rate: number | null; error_rate: number | null };
+  summary: { requests: number; rows: number; latency_ms: Record<string, number | null>; throughput_rps: number | null; fallback_rate: number | null; error_rate: number | null; client_error_rate?: number | null };
 }
 
 interface LogRow { prediction_id: string; ts: number; model_version: string; route: string; latency_ms: number; inputs: Record<string, unknown>; output: string; label: string | null; shadow_of: string | null }
@@ -71,6 +75,7 @@ export function TrafficPanel({ endpoint }: { endpoint: string }) {
               <p class="traffic-totals">
                 {s.requests.toLocaleString()} requests ({s.rows.toLocaleString()} rows) · p50 {fmt(s.latency_ms.p50)} ms · p99 {fmt(s.latency_ms.p99)} ms · {fmt(s.throughput_rps)} requests/s · fallback{" "}
                 {fmt(s.fallback_rate)} · errors {logged ? fmt(s.error_rate) : <span class="muted">not logged</span>}
+                {logged && s.client_error_rate !== undefined && ` (client errors, 4xx: ${fmt(s.client_error_rate)})`}
               </p>
               <p class="chart-note muted">
                 {range ? (
@@ -94,14 +99,19 @@ export function TrafficPanel({ endpoint }: { endpoint: string }) {
                 <div class="metric errors">
                   <h3>Error rate (share of rows)</h3>
                   {logged ? (
-                    chart("Error rate over time", [series("error rate", t.starts, t.error_rate)])
+                    chart(
+                      "Error rate over time",
+                      t.client_error_rate
+                        ? [series("server errors (5xx)", t.starts, t.error_rate), series("client errors (4xx)", t.starts, t.client_error_rate)]
+                        : [series("error rate", t.starts, t.error_rate)],
+                    )
                   ) : (
                     <p class="state empty not-logged">
-                      Errors not logged: this endpoint's prediction log has no <code>error</code> or <code>status</code> column, so failed requests are not in it. The server counts them in{" "}
-                      <code>/metrics</code> (<code>conveyor_requests_total</code>); the fallback share is the log's sign of model errors.
+                      Errors not logged: the prediction log of this window holds no failed request (no <code>status</code> or <code>error</code> column), so the error rate is unknown. The server
+                      counts failures in <code>/metrics</code> (<code>conveyor_requests_total</code>); the fallback share is the log's sign of model errors.
                     </p>
                   )}
-                  {logged && <p class="chart-note muted">from the log's {t.error_source}</p>}
+                  {logged && <p class="chart-note muted error-source">Source: {t.error_source}</p>}
                 </div>
                 <div class="metric">
                   <h3>Fallback share (rows answered by the fallback route)</h3>
