@@ -90,12 +90,8 @@ def test_endpoint_page_charts_traffic_and_samples_the_log(
     settle(page)
     traffic = _traffic(page)
     assert "30 requests (120 rows)" in traffic.locator(".traffic-totals").inner_text()
-    # latency, throughput and fallback share; the log has no error column: a note, no chart
-    assert traffic.locator("figure.chart canvas").count() == 3
-    errors = traffic.locator(".metric.errors")
-    assert errors.locator("figure.chart").count() == 0
-    assert errors.locator(".not-logged").inner_text().startswith("Errors not logged")
-    assert "errors not logged" in traffic.locator(".traffic-totals").inner_text()
+    for chart in ("Latency p50, p95 and p99", "Requests per second", "Fallback share"):
+        assert traffic.get_by_role("img", name=f"{chart} over time").locator("canvas").count() == 1
     log = page.get_by_role("table", name="Prediction log sample")
     assert log.locator("tbody tr").count() == 50
     assert data.ids[-1] in log.locator("tbody tr").first.inner_text()  # newest first
@@ -104,6 +100,34 @@ def test_endpoint_page_charts_traffic_and_samples_the_log(
     settle(page)
     assert page.url.endswith("?window=6h")
     assert "30 requests" in traffic.locator(".traffic-totals").inner_text()
+
+
+def test_endpoint_page_says_errors_are_not_logged_when_the_log_has_no_status(
+    page: Any, ui_server: tuple[str, dict[str, Any]]
+) -> None:
+    from tests.monitoring.test_loop_helpers import write_predictions
+
+    from conveyor._util import now_ms
+    from conveyor.backend.http import HttpBackend
+    from conveyor.monitoring.windows import default_log_uri
+
+    with HttpBackend(ui_server[0]) as client:
+        client.deploy("churn-unlogged", model="churn@champion", compile=False)
+    # a log without status or error column (what servers wrote before they logged failures)
+    write_predictions(
+        Path(default_log_uri()), [0.2] * 20, start_ms=now_ms() - 10 * 60_000,
+        endpoint="churn-unlogged",
+    )  # fmt: skip
+    page.goto("/endpoints/churn-unlogged")
+    settle(page)
+    traffic = _traffic(page)
+    assert "20 requests (20 rows)" in traffic.locator(".traffic-totals").inner_text()
+    assert "errors not logged" in traffic.locator(".traffic-totals").inner_text()
+    errors = traffic.locator(".metric.errors")
+    assert errors.locator("figure.chart").count() == 0  # a note, not an empty chart
+    assert errors.locator(".not-logged").inner_text().startswith("Errors not logged")
+    assert traffic.locator("figure.chart canvas").count() == 3  # the other three charts
+    assert axe_violations(page) == []
 
 
 def test_endpoint_page_charts_errors_over_time_when_the_log_has_them(
