@@ -180,7 +180,7 @@ def test_traffic_charts_zoom_to_a_dragged_time_range_and_reset(
     settle(page)
     traffic = _traffic(page)
     whole = _x_ranges(traffic)
-    assert len(whole) == 3 and all(r == whole[0] for r in whole), whole
+    assert len(whole) >= 3 and all(r == whole[0] for r in whole), whole  # 4 when errors logged
     lo, hi = whole[0]
     plot = traffic.locator("figure.chart .u-over").first
     plot.scroll_into_view_if_needed()
