@@ -5,6 +5,7 @@ version's global explanations."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +44,10 @@ def test_a_long_metric_is_drawn_from_its_envelope_then_in_full(
     assert "6,000 points, drawn as the lowest and highest value of each range of steps" in (
         note.inner_text()
     )
-    box = page.locator("figure.chart .u-over").bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] * 0.25, y)  # drag over a quarter: load those steps
-    # the note names the range as soon as it is chosen, before that range's points arrive
+    # drag over a quarter: load those steps; the note names the range as soon as it is
+    # chosen, before that range's points arrive
     with page.expect_response(lambda r: "/metric-chart?" in r.url and "min_step=" in r.url):
-        page.mouse.down()
-        page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
-        page.mouse.up()
+        _drag(page, page.locator("figure.chart .u-over"), 0.25, 0.5)
     page.locator(".chart-note", has_text="in steps").wait_for()
     settle(page)
     zoomed = note.inner_text()
@@ -66,6 +63,35 @@ def test_a_long_metric_is_drawn_from_its_envelope_then_in_full(
 
 def _traffic(page: Any) -> Any:
     return page.locator("section", has=page.locator("h2", has_text="Latency, throughput"))
+
+
+def _endpoint_page(
+    page: Any, url: str, endpoint: str, write: Callable[..., Any], minutes: int, **args: Any
+) -> Any:
+    """Deploy ``endpoint``, write its prediction log from ``minutes`` ago (``write(log root,
+    endpoint=, start_ms=, **args)``, where the server's settings put it), open its page; the
+    traffic section."""
+    from conveyor._util import now_ms
+    from conveyor.backend.http import HttpBackend
+    from conveyor.monitoring.windows import default_log_uri
+
+    with HttpBackend(url) as client:
+        client.deploy(endpoint, model="churn@champion", compile=False)
+    write(Path(default_log_uri()), endpoint=endpoint, start_ms=now_ms() - minutes * 60_000, **args)
+    page.goto(f"/endpoints/{endpoint}")
+    settle(page)
+    return _traffic(page)
+
+
+def _drag(page: Any, plot: Any, start: float, end: float) -> None:
+    """Drag across ``plot`` from ``start`` to ``end`` (shares of its width), mid-height."""
+    plot.scroll_into_view_if_needed()
+    box = plot.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * start, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * end, y, steps=5)
+    page.mouse.up()
 
 
 def _x_ranges(traffic: Any) -> list[tuple[float, float]]:
@@ -107,20 +133,10 @@ def test_endpoint_page_says_errors_are_not_logged_when_the_log_has_no_status(
 ) -> None:
     from tests.monitoring.test_loop_helpers import write_predictions
 
-    from conveyor._util import now_ms
-    from conveyor.backend.http import HttpBackend
-    from conveyor.monitoring.windows import default_log_uri
-
-    with HttpBackend(ui_server[0]) as client:
-        client.deploy("churn-unlogged", model="churn@champion", compile=False)
     # a log without status or error column (what servers wrote before they logged failures)
-    write_predictions(
-        Path(default_log_uri()), [0.2] * 20, start_ms=now_ms() - 10 * 60_000,
-        endpoint="churn-unlogged",
-    )  # fmt: skip
-    page.goto("/endpoints/churn-unlogged")
-    settle(page)
-    traffic = _traffic(page)
+    traffic = _endpoint_page(
+        page, ui_server[0], "unlogged", write_predictions, 10, outputs=[0.2] * 20
+    )
     assert "20 requests (20 rows)" in traffic.locator(".traffic-totals").inner_text()
     assert "errors not logged" in traffic.locator(".traffic-totals").inner_text()
     errors = traffic.locator(".metric.errors")
@@ -135,19 +151,15 @@ def test_endpoint_page_charts_errors_over_time_when_the_log_has_them(
 ) -> None:
     from tests.monitoring.test_loop_helpers import write_failures, write_log
 
-    from conveyor._util import now_ms
     from conveyor.backend.http import HttpBackend
-    from conveyor.monitoring.windows import default_log_uri
 
-    with HttpBackend(ui_server[0]) as client:
-        client.deploy("churn-errors", model="churn@champion", compile=False)
-    root, start = Path(default_log_uri()), now_ms() - 40 * 60_000
-    write_log(root, n_requests=30, rows_per_request=1, start_ms=start, endpoint="churn-errors")
-    # 10 failed requests (503) among 40, one row each: 0.25 of the rows and of the requests
-    write_failures(root, [start + 150_000 + i * 10_000 for i in range(10)], endpoint="churn-errors")
-    page.goto("/endpoints/churn-errors")
-    settle(page)
-    traffic = _traffic(page)
+    def write(root: Path, endpoint: str, start_ms: int) -> None:
+        write_log(root, n_requests=30, rows_per_request=1, start_ms=start_ms, endpoint=endpoint)
+        # 10 failed requests (503) among 40, one row each: 0.25 of the rows and of the requests
+        failed = [start_ms + 150_000 + i * 10_000 for i in range(10)]
+        write_failures(root, failed, endpoint=endpoint)
+
+    traffic = _endpoint_page(page, ui_server[0], "churn-errors", write, 40)
     assert "errors 0.25" in traffic.locator(".traffic-totals").inner_text()
     errors = traffic.locator(".metric.errors")
     assert errors.locator(".not-logged").count() == 0
@@ -166,30 +178,13 @@ def test_traffic_charts_zoom_to_a_dragged_time_range_and_reset(
 ) -> None:
     from tests.monitoring.test_loop_helpers import write_log
 
-    from conveyor._util import now_ms
-    from conveyor.backend.http import HttpBackend
-    from conveyor.monitoring.windows import default_log_uri
-
-    with HttpBackend(ui_server[0]) as client:
-        client.deploy("churn-zoom", model="churn@champion", compile=False)
-    write_log(
-        Path(default_log_uri()), n_requests=50, start_ms=now_ms() - 50 * 60_000,
-        step_ms=60_000, endpoint="churn-zoom",
-    )  # fmt: skip
-    page.goto("/endpoints/churn-zoom")
-    settle(page)
-    traffic = _traffic(page)
+    traffic = _endpoint_page(
+        page, ui_server[0], "zoom", write_log, 50, n_requests=50, step_ms=60_000
+    )
     whole = _x_ranges(traffic)
     assert len(whole) >= 3 and all(r == whole[0] for r in whole), whole  # 4 when errors logged
     lo, hi = whole[0]
-    plot = traffic.locator("figure.chart .u-over").first
-    plot.scroll_into_view_if_needed()
-    box = plot.bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] * 0.25, y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
-    page.mouse.up()
+    _drag(page, traffic.locator("figure.chart .u-over").first, 0.25, 0.5)
     traffic.get_by_role("button", name="Reset").wait_for()
     zoomed = _x_ranges(traffic)
     assert all(r == zoomed[0] for r in zoomed), zoomed  # every chart shows the same range
