@@ -67,6 +67,9 @@ def test_switching_project_shows_its_runs_and_the_url_keeps_it(
     assert _runs(page) == ["fraud-run-0", "fraud-run-1", "fraud-run-2"]
     assert switch.input_value() == PROJECT
     assert axe_violations(page) == []
+    page.emulate_media(color_scheme="dark")
+    assert axe_violations(page) == []
+    page.emulate_media(color_scheme="light")
     deep = page.url
     # back and forward move between the projects' views
     page.go_back()
