@@ -21,7 +21,9 @@ from conveyor.features.sources import (
     DatasetFile,
     arrow_table,
     connect_duckdb,
+    locatable,
     quote,
+    utc_timestamp,
     view_relation,
 )
 
@@ -125,10 +127,9 @@ def _register_entities(
         )
     table = table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
     con.register("__entities_in", table)
-    con.execute(
-        f"CREATE TEMP VIEW __entities_ts AS SELECT *, CAST({quote(timestamp_column)} AS "
-        f"TIMESTAMP) AS {ENTITY_TS} FROM __entities_in"
-    )
+    ts_type = con.sql(f"SELECT {quote(timestamp_column)} FROM __entities_in LIMIT 0").types[0]
+    ts = utc_timestamp(quote(timestamp_column), str(ts_type))
+    con.execute(f"CREATE TEMP VIEW __entities_ts AS SELECT *, {ts} AS {ENTITY_TS} FROM __entities_in")
     con.execute(
         f"CREATE TEMP VIEW __entities AS SELECT *, {_ENTITY_KEY} AS {ENTITY_KEY} FROM __entities_ts"
     )
@@ -198,6 +199,41 @@ def _ttl_guard(alias: str, view: ResolvedView, expr: str) -> str:
 #: chain over 1M rows x 3 views of 10M rows peaked at 1.7 GB, one view at a time at 1.46).
 CHAIN_MAX_ROWS = 500_000
 
+#: A packed (event, created) order key must fit a BIGINT with room for the probe's sign.
+_PACK_BITS = 62
+
+
+def _asof_order(
+    con: duckdb.DuckDBPyConnection, view: ResolvedView, rel: str, pack: bool
+) -> tuple[str, str]:
+    """The two sides of the view's ASOF inequality: (view row's key, entity row's probe).
+
+    Without a created column: the event times. With one: (event, created) as one ordered
+    number, so ties on the event time go to the latest-created row inside the join (no
+    dedup pass). ``pack``: when the view's event span and created-minus-event spread fit
+    62 bits together (read from the data: min and max), the number is a BIGINT — event
+    offset high, created offset low, a missing created time lowest — and the probe the
+    entity time with every low bit set (clamped to the view's span, so it cannot overflow);
+    otherwise the 128-bit ``ORDER_KEY``, which sorts and compares about twice as slowly.
+    """
+    if not view.source.get("created_timestamp_column"):
+        return "__ts", f"e.{ENTITY_TS}"
+    if pack:
+        lo, hi, dlo, dhi = con.sql(
+            "SELECT min(epoch_us(__ts)), max(epoch_us(__ts)), "
+            "min(epoch_us(__created) - epoch_us(__ts)), max(epoch_us(__created) - epoch_us(__ts)) "
+            f"FROM ({rel})"
+        ).fetchall()[0]
+        if lo is not None and hi is not None:
+            spread = 0 if dlo is None or dhi is None else dhi - dlo + 1  # 0: created missing
+            bits = spread.bit_length()
+            if (hi - lo).bit_length() + bits <= _PACK_BITS:
+                low = f"coalesce(epoch_us(__created) - epoch_us(__ts) - ({dlo or 0}) + 1, 0)"
+                key = f"(epoch_us(__ts) - ({lo})) * {1 << bits} + {low}"
+                at = f"least(greatest(epoch_us(e.{ENTITY_TS}), {lo - 1}), {hi})"
+                return key, f"({at} - ({lo})) * {1 << bits} + {(1 << bits) - 1}"
+    return ORDER_KEY, f"e.{ENTITY_KEY}"
+
 
 def _join_sql(
     con: duckdb.DuckDBPyConnection,
@@ -209,7 +245,14 @@ def _join_sql(
     tmp: Path,
     entity_rows: int,
 ) -> tuple[str, list[str]]:
-    """The final SQL and the statements to run before it (see ``CHAIN_MAX_ROWS``)."""
+    """The final SQL and the statements to run before it (see ``CHAIN_MAX_ROWS``).
+
+    One view at a time, a ``locatable`` view (Parquet as on disk) is joined in two steps:
+    the ASOF join carries only the join keys, the order key and each row's ``__loc`` (its
+    place in the files), then one hash join on ``__loc`` reads the matched rows' features.
+    The join sorts 10M narrow rows instead of 10M rows of features, so it neither spills
+    nor holds the features in memory. Other views carry their features through the join.
+    """
     chain = entity_rows <= CHAIN_MAX_ROWS and all(v.source["type"] != "postgresql" for v in views)
     selects = [f"e.{quote(c)}" for c in columns]
     joins: list[str] = []
@@ -224,17 +267,12 @@ def _join_sql(
 
             lateral_join(con, view, postgres_url, path)
         else:
-            rel = view_relation(con, view, dataset_file)
+            narrow = not chain and locatable(view)
+            rel = view_relation(con, view, dataset_file, locator=narrow)
+            key, probe = _asof_order(con, view, rel, locatable(view))
             on = " AND ".join(f"e.{quote(k)} = {alias}.{quote(k)}" for k in view.join_keys)
-            if view.source.get("created_timestamp_column"):
-                # ties on the event time go to the latest-created row: the ASOF inequality
-                # runs on (event time, created time) packed into one HUGEINT, so the join
-                # picks that row and no dedup pass (a window or group over the view) is needed
-                rel = f"SELECT *, {ORDER_KEY} AS __key FROM ({rel})"
-                on += f" AND e.{ENTITY_KEY} >= {alias}.__key"
-            else:
-                on += f" AND e.{ENTITY_TS} >= {alias}.__ts"
-            con.execute(f"CREATE TEMP VIEW {alias} AS {rel}")
+            on += f" AND {probe} >= {alias}.__key"
+            con.execute(f"CREATE TEMP VIEW {alias} AS SELECT *, {key} AS __key FROM ({rel})")
             guarded = [_ttl_guard(alias, view, f"{alias}.{quote(f)}") for f in view.feature_names]
             if chain:
                 feats = ", ".join(
@@ -243,14 +281,26 @@ def _join_sql(
                 chained = f"(SELECT e.*, {feats} FROM {chained} e ASOF LEFT JOIN {alias} ON {on})"
                 continue
             keys = ", ".join(quote(k) for k in dict.fromkeys(view.join_keys))
-            narrow = f"SELECT {ROW}, {ENTITY_TS}, {ENTITY_KEY}, {keys} FROM __entities"
+            entities = f"SELECT {ROW}, {ENTITY_TS}, {ENTITY_KEY}, {keys} FROM __entities"
             feats = ", ".join(
                 f"{g} AS {quote(f)}" for g, f in zip(guarded, view.feature_names, strict=True)
             )
-            prepare.append(
-                f"COPY (SELECT e.{ROW}, {feats} FROM ({narrow}) e ASOF LEFT JOIN {alias} ON {on}) "
-                f"TO {_literal(str(path))} (FORMAT parquet, COMPRESSION uncompressed)"
-            )
+            target = f"TO {_literal(str(path))} (FORMAT parquet, COMPRESSION uncompressed)"
+            if narrow:
+                matches = f"__m{i}"
+                keyed = f"SELECT {keys}, __key, __loc FROM {alias}"
+                prepare += [
+                    f"CREATE TEMP TABLE {matches} AS SELECT e.{ROW}, e.{ENTITY_TS}, "
+                    f"{alias}.__loc FROM ({entities}) e ASOF LEFT JOIN ({keyed}) {alias} ON {on}",
+                    f"COPY (SELECT e.{ROW}, {feats} FROM {matches} e LEFT JOIN {alias} "
+                    f"ON {alias}.__loc = e.__loc) {target}",
+                    f"DROP TABLE {matches}",
+                ]
+            else:
+                prepare.append(
+                    f"COPY (SELECT e.{ROW}, {feats} FROM ({entities}) e "
+                    f"ASOF LEFT JOIN {alias} ON {on}) {target}"
+                )
         joins.append(
             f"LEFT JOIN read_parquet({_literal(str(path))}) {part} ON {part}.{ROW} = e.{ROW}"
         )
