@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from conveyor.features.registry import ResolvedView
 
-__all__ = ["HistoricalFeatures", "historical_features"]
+__all__ = ["HistoricalFeatures", "Parts", "historical_features"]
 
 ROW = "__row"
 ENTITY_TS = "__ets"
@@ -59,9 +59,11 @@ class HistoricalFeatures:
         views: list[ResolvedView],
         tmp: Any,
         prepare: list[str] | None = None,
+        parts: Parts | None = None,
     ) -> None:
         self._con, self.sql, self.views, self._tmp = con, sql, views, tmp
         self._prepare = list(prepare or ())
+        self._parts = parts
 
     def _ready(self) -> str:
         """The final SQL, once the per-view joins it reads have run (the first time)."""
@@ -76,10 +78,16 @@ class HistoricalFeatures:
         return "features:" + ",".join(f"{v.name}@{v.version}" for v in self.views)
 
     def to_arrow(self) -> pa.Table:
-        return arrow_table(self._con.sql(self._ready()))
+        sql = self._ready()
+        assembled = None if self._parts is None else self._parts.assemble()
+        return arrow_table(self._con.sql(sql)) if assembled is None else assembled
 
     def to_df(self) -> pd.DataFrame:
-        return self._con.sql(self._ready()).df()
+        sql = self._ready()
+        assembled = None if self._parts is None else self._parts.assemble()
+        if assembled is None:
+            return self._con.sql(sql).df()
+        return _to_pandas(assembled, assembled.column_names[self._parts.entities.num_columns :])
 
     def to_parquet(self, path: str | Path) -> Path:
         out = Path(path)
@@ -106,9 +114,65 @@ class HistoricalFeatures:
         self.close()
 
 
+def _to_pandas(table: pa.Table, features: list[str]) -> pd.DataFrame:
+    """``table`` in pandas as DuckDB's ``df()`` gives it: an integer or boolean feature
+    with NULLs as a nullable column (``Int64``, ``boolean``), not floats."""
+    import pandas as pd
+    import pyarrow as pa
+
+    def nullable(kind: pa.DataType) -> Any:
+        if pa.types.is_boolean(kind):
+            return pd.BooleanDtype()
+        return pd.api.types.pandas_dtype(str(kind).capitalize().replace("Uint", "UInt"))
+
+    exact = {
+        name: table.column(name).to_pandas(types_mapper=nullable)
+        for name in features
+        if table.column(name).null_count
+        and (
+            pa.types.is_integer(table.schema.field(name).type)
+            or pa.types.is_boolean(table.schema.field(name).type)
+        )
+    }
+    # the table is ours alone: each column's buffers go as soon as it is converted
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    for name, column in exact.items():
+        frame[name] = column
+    return frame
+
+
+class Parts:
+    """The per-view results (``(__row, features)`` Parquet files, every entity row once in
+    some order) put beside the entity columns in Arrow: each file's rows go back to the
+    entity order through the inverse permutation of its ``__row`` (one ``take``), so the
+    result costs no join, no sort and no copy into DuckDB and out again."""
+
+    def __init__(self, entities: pa.Table) -> None:
+        self.entities = entities
+        self.files: list[tuple[Path, list[str], list[str]]] = []
+
+    def assemble(self) -> pa.Table | None:
+        """The result, or None when a file does not hold each row exactly once."""
+        import numpy as np
+        import pyarrow.parquet as pq
+
+        table, n = self.entities, self.entities.num_rows
+        for path, columns, outputs in self.files:
+            part = pq.read_table(path)
+            rows = part.column(ROW).to_numpy()
+            if len(rows) != n or (n and not (np.bincount(rows, minlength=n) == 1).all()):
+                return None
+            order = np.empty(n, dtype=np.int64)
+            order[rows] = np.arange(n, dtype=np.int64)
+            part = part.select(columns).take(order)
+            for column, output in zip(columns, outputs, strict=True):
+                table = table.append_column(output, part.column(column))
+        return table
+
+
 def _register_entities(
     con: duckdb.DuckDBPyConnection, entity_df: Any, timestamp_column: str
-) -> tuple[list[str], int]:
+) -> tuple[list[str], int, pa.Table]:
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -125,15 +189,18 @@ def _register_entities(
             f"entity frame has no timestamp column {timestamp_column!r}; "
             f"its columns: {', '.join(columns)} (pass timestamp_column=...)"
         )
+    given = table
     table = table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
     con.register("__entities_in", table)
     ts_type = con.sql(f"SELECT {quote(timestamp_column)} FROM __entities_in LIMIT 0").types[0]
     ts = utc_timestamp(quote(timestamp_column), str(ts_type))
-    con.execute(f"CREATE TEMP VIEW __entities_ts AS SELECT *, {ts} AS {ENTITY_TS} FROM __entities_in")
+    con.execute(
+        f"CREATE TEMP VIEW __entities_ts AS SELECT *, {ts} AS {ENTITY_TS} FROM __entities_in"
+    )
     con.execute(
         f"CREATE TEMP VIEW __entities AS SELECT *, {_ENTITY_KEY} AS {ENTITY_KEY} FROM __entities_ts"
     )
-    return columns, table.num_rows
+    return columns, table.num_rows, given
 
 
 def _output_names(views: list[ResolvedView], full: bool, taken: list[str]) -> dict[str, str]:
@@ -165,7 +232,7 @@ def historical_features(
     tmp = tempfile.TemporaryDirectory(prefix="conveyor-features-")
     con = connect_duckdb(memory_limit, Path(tmp.name) / "spill")
     try:
-        columns, entity_rows = _register_entities(con, entity_df, timestamp_column)
+        columns, entity_rows, given = _register_entities(con, entity_df, timestamp_column)
         for view in views:
             missing = [k for k in view.join_keys if k not in columns]
             if missing:
@@ -174,14 +241,15 @@ def historical_features(
                     f"(needed by feature view {view.name!r}); its columns: {', '.join(columns)}"
                 )
         names = _output_names(views, full_feature_names, columns)
+        parts = Parts(given)
         sql, prepare = _join_sql(
-            con, views, names, columns, dataset_file, postgres_url, Path(tmp.name), entity_rows
+            con, views, names, columns, dataset_file, postgres_url, Path(tmp.name), parts
         )
     except BaseException:
         con.close()
         tmp.cleanup()
         raise
-    return HistoricalFeatures(con, sql, views, tmp, prepare)
+    return HistoricalFeatures(con, sql, views, tmp, prepare, parts if parts.files else None)
 
 
 def _ttl_guard(alias: str, view: ResolvedView, expr: str) -> str:
@@ -243,7 +311,7 @@ def _join_sql(
     dataset_file: DatasetFile | None,
     postgres_url: str | None,
     tmp: Path,
-    entity_rows: int,
+    parts: Parts,
 ) -> tuple[str, list[str]]:
     """The final SQL and the statements to run before it (see ``CHAIN_MAX_ROWS``).
 
@@ -253,7 +321,9 @@ def _join_sql(
     The join sorts 10M narrow rows instead of 10M rows of features, so it neither spills
     nor holds the features in memory. Other views carry their features through the join.
     """
-    chain = entity_rows <= CHAIN_MAX_ROWS and all(v.source["type"] != "postgresql" for v in views)
+    chain = parts.entities.num_rows <= CHAIN_MAX_ROWS and all(
+        v.source["type"] != "postgresql" for v in views
+    )
     selects = [f"e.{quote(c)}" for c in columns]
     joins: list[str] = []
     prepare: list[str] = []
@@ -301,6 +371,7 @@ def _join_sql(
                     f"COPY (SELECT e.{ROW}, {feats} FROM ({entities}) e "
                     f"ASOF LEFT JOIN {alias} ON {on}) {target}"
                 )
+        parts.files.append((path, view.feature_names, outputs))
         joins.append(
             f"LEFT JOIN read_parquet({_literal(str(path))}) {part} ON {part}.{ROW} = e.{ROW}"
         )
