@@ -84,10 +84,11 @@ class HistoricalFeatures:
 
     def to_df(self) -> pd.DataFrame:
         sql = self._ready()
-        assembled = None if self._parts is None else self._parts.assemble()
-        if assembled is None:
+        parts = self._parts
+        assembled = None if parts is None else parts.assemble()
+        if parts is None or assembled is None:
             return self._con.sql(sql).df()
-        return _to_pandas(assembled, assembled.column_names[self._parts.entities.num_columns :])
+        return _to_pandas(assembled, assembled.column_names[parts.entities.num_columns :])
 
     def to_parquet(self, path: str | Path) -> Path:
         out = Path(path)
@@ -172,7 +173,7 @@ class Parts:
 
 def _register_entities(
     con: duckdb.DuckDBPyConnection, entity_df: Any, timestamp_column: str
-) -> tuple[list[str], int, pa.Table]:
+) -> tuple[list[str], pa.Table]:
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -200,7 +201,7 @@ def _register_entities(
     con.execute(
         f"CREATE TEMP VIEW __entities AS SELECT *, {_ENTITY_KEY} AS {ENTITY_KEY} FROM __entities_ts"
     )
-    return columns, table.num_rows, given
+    return columns, given
 
 
 def _output_names(views: list[ResolvedView], full: bool, taken: list[str]) -> dict[str, str]:
@@ -232,7 +233,7 @@ def historical_features(
     tmp = tempfile.TemporaryDirectory(prefix="conveyor-features-")
     con = connect_duckdb(memory_limit, Path(tmp.name) / "spill")
     try:
-        columns, entity_rows, given = _register_entities(con, entity_df, timestamp_column)
+        columns, given = _register_entities(con, entity_df, timestamp_column)
         for view in views:
             missing = [k for k in view.join_keys if k not in columns]
             if missing:
