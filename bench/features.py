@@ -559,7 +559,7 @@ def main() -> None:
     a = parser.parse_args()
     a.phases = tuple(a.phases.split(","))
     data = generate(WORK, a.views, a.rows, a.keys, a.entities)
-    py = None if a.no_peer else ensure_venv("feast", ["feast[redis]"], check_import="feast")
+    py = None if a.no_peer else ensure_venv("feast", ["feast[redis]==0.67.0"], check_import="feast")
     ours: dict[str, Any] = {}
     feast: dict[str, Any] | None = None if py is None else {}
     if "historical" in a.phases:  # rounds alternate so that both see the same load
