@@ -4,9 +4,10 @@ feature at or before the row's timestamp and within the view's TTL — never a l
 DuckDB runs one ``ASOF LEFT JOIN`` per view over the sources as they are on disk (Parquet,
 CSV, a dataset's Parquet), with a memory limit and a spill folder, so a 1M-row entity frame
 against 10M-row views stays within bounded memory; for a large frame, a Parquet view joins
-narrow (keys, order, row locator) and its matched rows' features are read by locator. With a ``created_timestamp_column``,
-rows sharing an event time resolve to the latest-created (late-arriving corrections win);
-without one, which of the tied rows is used is unspecified. Views on a PostgreSQL table
+narrow (keys, order, row locator) and its matched rows' features are read by locator.
+With a ``created_timestamp_column``, rows sharing an event time resolve to the
+latest-created (late-arriving corrections win); without one, which of the tied rows is
+used is unspecified. Views on a PostgreSQL table
 are joined inside PostgreSQL (``postgres_offline.py``) and their results joined back here.
 """
 
