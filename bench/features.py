@@ -48,7 +48,9 @@ from _common import REPO, ensure_venv, log, machine_info, pkg_version, update_do
 WORK = REPO / "bench" / ".work" / "features"
 N_FEATURES = 10
 HISTORICAL_VIEWS = 3
-PHASES = ("historical", "online", "serving")
+PHASES = ("historical", "materialize", "online", "serving")
+#: ``materialize`` alone (no online reads) is asked for by name: ``online`` materializes too
+DEFAULT_PHASES = ("historical", "online", "serving")
 
 
 def generate(root: Path, views: int, rows: int, keys: int, entities: int, seed: int = 0) -> Path:
@@ -218,6 +220,24 @@ views = [FeatureView(name=f"view{v}", entities=[driver],
                                        created_timestamp_column="created"))
          for v in range(VIEWS)]
 apply([driver, *views])
+
+# Feast's rows and non-null view0__f0, predicted from ours: its file store drops an entity
+# row whose key has rows in a view but none at or before the row's time (no TTL here),
+# keeps a key without rows, and keeps one row per (key, time). A feature is null in ours
+# exactly when no row matched (the data has no null values).
+def agreement(frame):
+    import duckdb
+    con = duckdb.connect()
+    con.register("frame", frame)
+    keep = " AND ".join(
+        f"(view{v}__f0 IS NOT NULL OR driver_id NOT IN "
+        f"(SELECT driver_id FROM read_parquet('{DATA}/view{v}.parquet')))" for v in range(3))
+    rows, non_null = con.sql(
+        "SELECT count(*), count(*) FILTER (WHERE matched) FROM (SELECT DISTINCT driver_id, "
+        f"event_timestamp, view0__f0 IS NOT NULL AS matched FROM frame WHERE {keep})"
+    ).fetchall()[0]
+    return {"feast_rows_predicted": rows, "feast_non_null_predicted": non_null}
+
 out = {}
 if PHASE == "historical":
     entity = pd.read_parquet(f"{DATA}/entities.parquet")
@@ -226,6 +246,12 @@ if PHASE == "historical":
         frame = job.to_df()
     out = {"historical_s": time.perf_counter() - t, "rows": len(frame),
            "non_null": int(frame["view0__f0"].notna().sum()), "peak_rss_mb": peak_mb()}
+    out.update(agreement(frame))  # after the peak is read: not part of the figure
+elif PHASE == "materialize":
+    t = time.perf_counter()
+    done = materialize(end="2026-03-01T00:00:00+00:00")
+    out = {"materialize_s": time.perf_counter() - t, "materialized_rows": sum(m.rows for m in done),
+           "materialize_peak_rss_mb": peak_mb()}
 elif PHASE == "online":
     t = time.perf_counter()
     done = materialize(end="2026-03-01T00:00:00+00:00")
@@ -290,6 +316,11 @@ if PHASE == "historical":
                                           full_feature_names=True).to_df()
     out = {"historical_s": time.perf_counter() - t, "rows": len(frame),
            "non_null": int(frame["view0__f0"].notna().sum()), "peak_rss_mb": peak_mb()}
+elif PHASE == "materialize":
+    t = time.perf_counter()
+    store.materialize(start_date=datetime(2025, 12, 1, tzinfo=timezone.utc),
+                      end_date=datetime(2026, 3, 1, tzinfo=timezone.utc))
+    out = {"materialize_s": time.perf_counter() - t, "materialize_peak_rss_mb": peak_mb()}
 else:
     t = time.perf_counter()
     store.materialize(start_date=datetime(2025, 12, 1, tzinfo=timezone.utc),
@@ -376,6 +407,27 @@ def _round(into: dict[str, Any], got: dict[str, Any]) -> None:
     into["peak_rss_mb"] = max(into["peak_rss_mb_rounds"])
 
 
+def agreement_lines(ours: dict[str, Any], feast: dict[str, Any] | None) -> list[str]:
+    """Feast's historical row counts as predicted from ours (``agreement`` in ``_OURS``)
+    beside the ones Feast returned: the systems differ only where docs/features.md says."""
+    predicted = ours.get("feast_rows_predicted")
+    if predicted is None:
+        return []
+    text = (
+        f"Feast's rows predicted from Conveyor's result (entity rows whose key has rows in a "
+        f"view but none at or before the row's time dropped, repeated (key, time) rows kept "
+        f'once; docs/features.md, "Differences from Feast"): {predicted:,}, non-null '
+        f"`view0__f0` {ours['feast_non_null_predicted']:,}"
+    )
+    got = (feast or {}).get("rows")
+    if got is not None:
+        exact = predicted == got and ours["feast_non_null_predicted"] == feast.get("non_null")
+        text += f"; Feast returned {got:,} and {feast.get('non_null'):,}" + (
+            ": exact." if exact else ": they differ."
+        )
+    return ["", text + ("" if got is not None else " (Feast not run).")]
+
+
 def render(a: argparse.Namespace, ours: dict[str, Any], feast: dict[str, Any] | None) -> str:
     info = machine_info()
     cmd = (
@@ -404,6 +456,8 @@ def render(a: argparse.Namespace, ours: dict[str, Any], feast: dict[str, Any] | 
             return v.get(sub) if isinstance(v, dict) and sub else v
 
         mine, theirs = get(ours), get(feast)
+        if mine is None and theirs is None:
+            return  # a phase not run
         fmt = (lambda v: f"{v:.2f} s") if unit == "s" else (lambda v: f"{v:.3f} ms")
         if unit == "mb":
             fmt = lambda v: f"{v:.0f} MiB"  # noqa: E731
@@ -416,6 +470,7 @@ def render(a: argparse.Namespace, ours: dict[str, Any], feast: dict[str, Any] | 
     row("historical retrieval (wall)", "historical_s")
     row("historical retrieval peak RSS", "peak_rss_mb", unit="mb")
     row(f"materialize {a.views} views to Redis", "materialize_s")
+    row("materialize peak RSS", "materialize_peak_rss_mb", unit="mb")
     row("online 1 entity × 5 views × 10 features, p50", "online_1", "p50_ms", "ms")
     row("online 1 entity × 5 views × 10 features, p99", "online_1", "p99_ms", "ms")
     row("online 100 entities × 5 views, p50", "online_100", "p50_ms", "ms")
@@ -432,6 +487,7 @@ def render(a: argparse.Namespace, ours: dict[str, Any], feast: dict[str, Any] | 
         f"{ours.get('views_present')}/{a.views}, "
         f"Feast {(feast or {}).get('views_present')}/{a.views}.",
     ]
+    lines += agreement_lines(ours, feast)
     if ours.get("historical_s_rounds"):
         rounds = [
             f"{who} {', '.join(f'{t:.2f}' for t in d['historical_s_rounds'])} s (load "
@@ -490,7 +546,9 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--no-doc", action="store_true")
     parser.add_argument(
-        "--phases", default=",".join(PHASES), help=f"comma-separated, of {', '.join(PHASES)}"
+        "--phases",
+        default=",".join(DEFAULT_PHASES),
+        help=f"comma-separated, of {', '.join(PHASES)}",
     )
     parser.add_argument(
         "--rounds",
@@ -501,7 +559,7 @@ def main() -> None:
     a = parser.parse_args()
     a.phases = tuple(a.phases.split(","))
     data = generate(WORK, a.views, a.rows, a.keys, a.entities)
-    py = None if a.no_peer else ensure_venv("feast", ["feast[redis]"], check_import="feast")
+    py = None if a.no_peer else ensure_venv("feast", ["feast[redis]==0.67.0"], check_import="feast")
     ours: dict[str, Any] = {}
     feast: dict[str, Any] | None = None if py is None else {}
     if "historical" in a.phases:  # rounds alternate so that both see the same load
@@ -513,7 +571,7 @@ def main() -> None:
     ours.update(measure("conveyor", sys.executable, _OURS, data, a, rest))
     log(f"conveyor: {json.dumps(ours)}")
     if py is not None and feast is not None:
-        feast.update(measure("feast", py, _FEAST, data, a, ("online",)))
+        feast.update(measure("feast", py, _FEAST, data, a, ("materialize", "online")))
         feast["version"] = pkg_version(py, "feast")
         log(f"feast: {json.dumps(feast)}")
     body = render(a, ours, feast)

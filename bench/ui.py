@@ -20,7 +20,8 @@ and, with a plain HTTP client, each API request those pages make (server-side ti
 so it is the server's time plus a few tenths of a millisecond).
 
 With ``--mlflow`` the same data is loaded into ``mlflow server`` (SQLite, seeded through its
-own SqlAlchemyStore ORM; its venv in bench/.peers/mlflow) and its UI timed on a, c and e.
+own SqlAlchemyStore ORM; its venv in bench/.peers/mlflow) and its UI timed on a, b, c, e and d
+(its compare page, ``#/compare-runs?runs=[...]&experiments=[...]``, with the same 200 runs).
 
 Usage::
 
@@ -306,7 +307,7 @@ with store.ManagedSessionMaker() as s:
         if (k + 1) % 20000 == 0:
             s.flush()
     s.add(SqlLatestMetric(run_uuid=big, **last))
-print(json.dumps({"experiment": exp_id, "big": big, "seed_s": time.perf_counter() - t0}))
+print(json.dumps({"experiment": exp_id, "big": big, "compare": ids[-200:], "seed_s": time.perf_counter() - t0}))
 """
 
 
@@ -356,7 +357,7 @@ def time_mlflow(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     ]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    out: dict[str, list[float]] = {"table": [], "sort": [], "filter": [], "run": []}
+    out: dict[str, list[float]] = {"table": [], "sort": [], "filter": [], "compare": [], "run": []}
     exp, big = seeded["experiment"], seeded["big"]
     rows = "() => document.querySelectorAll('.ag-row').length >= 20"
     table = f"/#/experiments/{exp}/runs"
@@ -376,6 +377,19 @@ def time_mlflow(work: Path, args: argparse.Namespace) -> dict[str, Any]:
         ".some((r) => r.textContent.includes(name)), t0); }"
     )
     plotted = "() => document.querySelector('.js-plotly-plot path.js-line')"
+    # MLflow's compare link (its Routes.getCompareRunPageRoute): JSON lists in the hash's query
+    compare = (
+        f"/#/compare-runs?runs={json.dumps(seeded['compare'], separators=(',', ':'))}"
+        f"&experiments={json.dumps([str(exp)], separators=(',', ':'))}"
+    )
+    # drawn: the run table lists the 200 runs (the newest's name), the parallel coordinates
+    # plot (its default tab) has its axes
+    newest = f"run-{args.runs - 1:05d}"
+    compared = (
+        "() => [...document.querySelectorAll('.mlflow-compare-run-table')]"
+        f".some((t) => t.textContent.includes('{newest}'))"
+        " && document.querySelector('.js-plotly-plot .parcoords .y-axis')"
+    )
     with server_process(
         "mlflow-server", cmd, health_url=f"{base}/health", base_url=base, env=env, log_dir=work
     ):
@@ -392,6 +406,7 @@ def time_mlflow(work: Path, args: argparse.Namespace) -> dict[str, Any]:
                     hash_ = f"#/experiments/{exp}/runs?{query}"
                     out[key].append(float(page.evaluate(step, [hash_, firsts[key]])))
                     context.close()
+                out["compare"].append(_navigate(browser, base, compare, compared))
                 run_page = f"/#/experiments/{exp}/runs/{big}/model-metrics"
                 out["run"].append(_navigate(browser, base, run_page, plotted))
                 log(
@@ -454,7 +469,9 @@ def report(res: dict[str, Any]) -> str:
             "state its UI keeps (`orderByKey`, `searchFilter`) set on a loaded page, until the "
             "first row is the run MLflow's own search puts first; the long run's model-metrics "
             "tab until its plot is drawn (MLflow charts a sample of the points, not all "
-            "100,000). Compare was not scripted for MLflow.",
+            "100,000); its compare page (`#/compare-runs?runs=[...]&experiments=[...]`, the "
+            "link its runs table makes) with the same 200 runs until its run table lists them "
+            "and its default plot, parallel coordinates, has its axes.",
         ]
     return "\n".join(lines)
 

@@ -1,8 +1,9 @@
 """Screenshots of the web UI pages docs/ui.md shows that changed with issue 15's panels.
 
 Seeds a fresh store the way tests/ui does (``tests/ui/seed.py``), adds a 100,000-point
-run, a prediction log of the ``churn`` endpoint and a pending approval request, serves it
-on loopback and saves the pages with Debian's Chromium into ``docs/img``::
+run, a prediction log of the ``churn`` endpoint (with failed requests), a pending approval
+request and a second project (the header's switcher), serves it on loopback and saves the
+pages with Debian's Chromium into ``docs/img``::
 
     PYTHONPATH=src .venv/bin/python scripts/ui_screenshots.py
 """
@@ -24,7 +25,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="ui-shots-"))
     os.environ["CONVEYOR_HOME"] = str(root)  # the server and the log writer agree on it
     from playwright.sync_api import sync_playwright
-    from tests.monitoring.test_loop_helpers import write_log
+    from tests.monitoring.test_loop_helpers import write_failures, write_log
     from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
     from tests.ui.seed import seed
 
@@ -48,7 +49,12 @@ def main() -> None:
             stamps = [big.start_time + 10 * s for s in steps]
             client.log_batch(big.id, metrics=MetricRows(["loss"] * n, values, steps, stamps))
             client.end_run(big.id, "FINISHED")
-        write_log(Path(default_log_uri()), n_requests=240, start_ms=now_ms() - 55 * 60_000)
+            client.create_project("fraud", "the fraud team's models")
+        start = now_ms() - 55 * 60_000
+        write_log(Path(default_log_uri()), n_requests=240, start_ms=start)
+        # a burst of failed requests 20 minutes into the traffic
+        burst = [start + 20 * 60_000 + i * 4_000 for i in range(60)]
+        write_failures(Path(default_log_uri()), burst, endpoint="churn")
         requester = LocalBackend(backend.meta, backend.artifacts, Actor("dana"))
         requester.request_approval("churn", 1, "alias:prod", "AUC 0.91 on the holdout")
         card = {
@@ -60,6 +66,7 @@ def main() -> None:
         # path, file, height (None: the viewport), the <summary> to open
         shots = [
             (f"/runs/{big.id}?tab=metrics", "ui-run-100k-points.png", None, None),
+            ("/experiments", "ui-project-switcher.png", 420, None),
             ("/endpoints/churn", "ui-endpoint.png", 1750, None),
             ("/models/churn/versions/1", "ui-model-version-governance.png", 2000, "Request an"),
         ]

@@ -133,3 +133,74 @@ def test_dataset_source_and_sql_transformation(tmp_path: Path) -> None:
         end=int(pd.Timestamp("2026-01-02", tz="UTC").value // 10**6)
     )
     assert {m.view for m in done} >= {"b_ds"}
+
+
+@pytest.mark.parametrize("order", ["packed", "128-bit"])
+@pytest.mark.parametrize("joins", ["chained", "per-view", "per-view, transformed"])
+def test_boundaries_and_rows_feast_differs_on(
+    tmp_path: Path, joins: str, order: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ends of [t - ttl, t] are inclusive, ties go to the latest created row, and every
+    entity row comes back — also those Feast's file offline store drops (a key with rows,
+    none in the window) or collapses (a repeated (key, time)); naive times are UTC, aware
+    ones are converted. Paths: one chain, one view at a time (Parquet read by row locator),
+    and one view at a time carrying the features (a transformed view); the (event, created)
+    order as a packed BIGINT (spans of seconds) or, with a created time years away, 128 bits.
+    """
+    from datetime import timedelta
+
+    from conveyor.features import Entity, FeatureView, Field, FileSource
+
+    if joins != "chained":
+        monkeypatch.setattr(offline, "CHAIN_MAX_ROWS", 0)
+    t = pd.Timestamp("2026-01-01 12:00", tz="UTC")
+    us, ttl = pd.Timedelta(microseconds=1), timedelta(seconds=2)
+    rows = [  # (key, event time, created time, value)
+        (1, t, t, 10),  # tied event time: the later-created row (11) wins
+        (1, t, t + us, 11),
+        (1, t - ttl, t, 99),  # older, loses to the tie
+        (2, t - ttl, t, 20),  # exactly t - ttl: in the window
+        (3, t - ttl - us, t, 30),  # one microsecond too old: outside
+        (4, t + us, t + us, 40),  # one microsecond after t: the future
+        (5, t, t + timedelta(seconds=3), 50),  # exactly t (and the latest created): in
+    ]
+    if order == "128-bit":  # created 20 years after its event: 62 bits cannot hold both
+        rows.append((7, t - timedelta(days=1), t + timedelta(days=7300), 70))
+    source = pd.DataFrame(rows, columns=["customer_id", "event_timestamp", "created", "value"])
+    (tmp_path / "aware").mkdir()
+    (tmp_path / "naive").mkdir()
+    source.to_parquet(tmp_path / "aware" / "part-0.parquet")  # TIMESTAMPTZ in DuckDB
+    naive = source.assign(  # the same instants as naive UTC times: plain TIMESTAMP
+        event_timestamp=source.event_timestamp.dt.tz_localize(None),
+        created=source.created.dt.tz_localize(None),
+    )
+    naive.to_parquet(tmp_path / "naive" / "part-0.parquet")
+    customer = Entity(name="customer", join_keys=["customer_id"])
+    transformation = "SELECT * FROM source" if joins.endswith("transformed") else None
+    views = [
+        FeatureView(
+            name=name,
+            entities=[customer],
+            schema=[Field("value", "int64")],
+            source=FileSource(str(tmp_path / name), created_timestamp_column="created"),
+            ttl=ttl,
+            transformation=transformation,
+        )
+        for name in ("aware", "naive")
+    ]
+    apply([customer, *views])
+    keys = [1, 1, 2, 3, 4, 5, 6]  # 1 twice at the same time; 6 has no rows at all
+    utc = pd.DataFrame({"customer_id": keys, "event_timestamp": [t] * len(keys)})
+    paris = utc.assign(event_timestamp=utc.event_timestamp.dt.tz_convert("Europe/Paris"))
+    naive_entities = utc.assign(event_timestamp=utc.event_timestamp.dt.tz_localize(None))
+    want = [11, 11, 20, None, None, 50, None]
+    for entities in (utc, paris, naive_entities):
+        with get_historical_features(
+            entities, ["aware:value", "naive:value"], full_feature_names=True
+        ) as job:
+            got = job.to_df()
+        assert list(got.customer_id) == keys  # every row, in the given order
+        for column in ("aware__value", "naive__value"):
+            assert [None if pd.isna(v) else int(v) for v in got[column]] == want, column
+    # Feast's file store would return 4 of these 7 rows: the repeated (1, t) once, and
+    # neither key 3 nor key 4, whose rows all fall outside [t - ttl, t]

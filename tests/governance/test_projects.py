@@ -100,8 +100,14 @@ def test_rest_projects_with_tokens(secured: Secured) -> None:
     # carol has no role in default: refused, saying so; her project list shows teamb only
     error = error_of(HTTP.get(url + "/experiments", headers=_headers(carol)), 403)
     assert "no role in project 'default'" in error["message"]
-    listed = HTTP.get(url + "/projects", headers=_headers(carol, "teamb")).json()
-    assert [p["name"] for p in listed["projects"]] == ["teamb"]
+    for project in ("teamb", ""):  # from default too, where she has no role: she finds teamb
+        listed = HTTP.get(url + "/projects", headers=_headers(carol, project)).json()
+        assert [p["name"] for p in listed["projects"]] == ["teamb"]
+    me = HTTP.get(url + "/whoami", headers=_headers(carol)).json()
+    assert (me["project"], me["role"], me["roles"]) == ("default", None, {"teamb": "editor"})
+    assert me["permissions"] == []
+    error = error_of(HTTP.get(url + "/projects/default", headers=_headers(carol)), 404)
+    assert "the projects you can use are: teamb" in error["message"]
     error = error_of(HTTP.get(url + "/experiments", headers=_headers(carol, "nope")), 404)
     assert "the projects you can use are: teamb " in error["message"]
     # an editor of default only: refused in teamb, and teamb's run id is not found in default

@@ -141,6 +141,40 @@ def write_predictions(
     return ids
 
 
+def write_failures(
+    root: Path,
+    stamps: Sequence[int],
+    *,
+    status: int = 503,
+    error: str = "model raised ValueError",
+    endpoint: str = ENDPOINT,
+) -> list[str]:
+    """One prediction-log file of failed requests (a row each, at ``stamps``) with the serving
+    runtime's columns plus ``status`` and ``error``: what a log that records failures holds.
+    Files without those columns read as null there (``union_by_name``): answered requests.
+    Returns the prediction ids."""
+    n = len(stamps)
+    ids = [uuid.uuid4().hex for _ in stamps]
+    table = pa.table(
+        {
+            "prediction_id": pa.array(ids, pa.string()),
+            "ts": pa.array(list(stamps), pa.timestamp("ms", "UTC")),
+            "endpoint": pa.array([endpoint] * n, pa.string()),
+            "model_version": pa.array(["1"] * n, pa.string()),
+            "route": pa.array(["primary"] * n, pa.string()),
+            "latency_ms": pa.array([3.0] * n, pa.float64()),
+            "output": pa.nulls(n, pa.string()),
+            "output_num": pa.nulls(n, pa.float64()),
+            "shadow_of": pa.nulls(n, pa.string()),
+            "agree": pa.nulls(n, pa.bool_()),
+            "status": pa.array([status] * n, pa.int64()),
+            "error": pa.array([error] * n, pa.string()),
+        }
+    )
+    pq.write_table(table, _part(root, "predictions", endpoint, stamps[0]))
+    return ids
+
+
 def write_feedback(
     root: Path, labels: Mapping[str, Any], ts_ms: int, endpoint: str = ENDPOINT
 ) -> None:

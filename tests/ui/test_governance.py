@@ -183,3 +183,30 @@ def test_artifact_previews_send_the_token(browser: Any, secured_ui: dict[str, An
         image.wait_for()
         assert image.get_attribute("src").startswith("blob:")
         pg.wait_for_function("() => document.querySelector('img.preview').naturalWidth > 0")
+
+
+def test_a_user_whose_only_role_is_in_another_project_finds_it_in_the_switcher(
+    browser: Any, secured_ui: dict[str, Any]
+) -> None:
+    from conveyor.backend.http import HttpBackend
+
+    url, tokens = secured_ui["url"], secured_ui["tokens"]
+    with HttpBackend(url, token=tokens["root"]) as root:
+        root.create_project("ops-ui", "the ops team's project")
+    with HttpBackend(url, token=tokens["root"], project="ops-ui") as root_ops:
+        root_ops.create_user("dora", "editor")  # her only role
+        dora = root_ops.create_token("dora").token
+        root_ops.create_experiment("ops-model")
+    with open_page(browser, url) as pg:
+        pg.goto("/experiments")
+        settle(pg)
+        _sign_in(pg, dora)
+        pg.locator(".error").first.wait_for()
+        settle(pg)
+        assert "no role in project 'default'" in pg.locator("main").inner_text()
+        switch = pg.get_by_label("Project")
+        assert sorted(switch.locator("option").all_inner_texts()) == ["default", "ops-ui (editor)"]
+        switch.select_option("ops-ui")
+        settle(pg)
+        assert pg.url.endswith("/experiments?project=ops-ui")
+        assert "ops-model" in pg.get_by_role("table", name="Experiments").inner_text()

@@ -1,4 +1,5 @@
 // Every page reads through the REST API generated from the operation table (/api/v1).
+import { currentProject } from "./router";
 
 export const API = "/api/v1";
 
@@ -41,6 +42,19 @@ export function onUnauthenticated(listener: (error: ApiError) => void): () => vo
   return () => unauthenticated.delete(listener);
 }
 
+/** The header naming the project a request acts in (docs/governance.md, "Projects"). */
+export const PROJECT_HEADER = "X-Conveyor-Project";
+
+/** Headers every call sends: this tab's token, the URL's project (`?project=`). */
+function identity(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const token = session.token();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const project = currentProject();
+  if (project) headers[PROJECT_HEADER] = project;
+  return headers;
+}
+
 let inFlight = 0;
 
 /** Run one request, counted on `<html data-requests>` while it is in flight, with a
@@ -76,10 +90,8 @@ function request<T>(method: string, path: string, init: { query?: Query; body?: 
 async function send<T>(method: string, path: string, init: { query?: Query; body?: unknown; signal?: AbortSignal }): Promise<T> {
   let response: Response;
   try {
-    const headers: Record<string, string> = { Accept: "application/json" };
+    const headers: Record<string, string> = { Accept: "application/json", ...identity() };
     if (init.body !== undefined) headers["Content-Type"] = "application/json";
-    const token = session.token();
-    if (token) headers.Authorization = `Bearer ${token}`;
     response = await fetch(withQuery(API + path, init.query), {
       method,
       headers,
@@ -113,10 +125,9 @@ export const patch = <T>(path: string, body: unknown, signal?: AbortSignal) => r
 /** The URL of a blob's bytes (artifact previews, downloads). */
 export const blobUrl = (sha256: string) => `${API}/blobs/${sha256}`;
 
-/** A blob's bytes, with this tab's token (an <img src> or a plain link would not send it). */
+/** A blob's bytes, with this tab's token and project (an <img src> or a plain link would not send them). */
 export async function fetchBlob(sha256: string, signal?: AbortSignal): Promise<Response> {
-  const token = session.token();
-  const response = await counted(() => fetch(blobUrl(sha256), { signal, headers: token ? { Authorization: `Bearer ${token}` } : {} }));
+  const response = await counted(() => fetch(blobUrl(sha256), { signal, headers: identity() }));
   if (!response.ok) {
     const failure = new ApiError(response.status, "http_" + response.status, `The artifact's bytes could not be read (${response.status} ${response.statusText}).`);
     if (response.status === 401) unauthenticated.forEach((listener) => listener(failure));

@@ -2,10 +2,11 @@ import { render } from "preact";
 import { useEffect, useErrorBoundary, useState } from "preact/hooks";
 import { onUnauthenticated } from "./api";
 import { SignedIn, SignIn } from "./governance/auth";
+import { ProjectSwitcher } from "./governance/projects";
 import "./governance/panels";
 import "./style.css";
 import { NotFound } from "./components";
-import { match, useLocation, type Params } from "./router";
+import { currentProject, match, useLocation, type Params } from "./router";
 import { extraPages } from "./slots";
 import { Overview } from "./pages/overview";
 import { Experiments, RunsTable } from "./pages/experiments";
@@ -112,9 +113,12 @@ function App() {
             </a>
           ))}
         </nav>
-        <SignedIn epoch={epoch} onSignOut={() => setSignIn("You signed out.")} />
+        <div class="top-end">
+          <ProjectSwitcher home={current} epoch={epoch} />
+          <SignedIn epoch={epoch} onSignOut={() => setSignIn("You signed out.")} />
+        </div>
       </header>
-      <main id="main" key={`${loc.path}#${epoch}`}>
+      <main id="main" key={`${loc.path}#${currentProject()}#${epoch}`}>
         {signIn !== null ? (
           <SignIn
             reason={signIn}

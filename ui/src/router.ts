@@ -8,8 +8,50 @@ function notify() {
   for (const listener of listeners) listener();
 }
 
-/** Go to `href` (same origin); `replace` keeps the history length (filters typed live). */
-export function navigate(href: string, replace = false) {
+/** The query parameter naming the project a view acts in (`?project=NAME`; absent: the
+ * server's default project). The API client sends it as `X-Conveyor-Project`. */
+export const PROJECT_PARAM = "project";
+
+/** The project of the current URL, or null (the server's default). */
+export const currentProject = (): string | null => new URLSearchParams(location.search).get(PROJECT_PARAM) || null;
+
+/** `href` in the current project, when it names none (`replace`: whatever it names). */
+function inProject(href: string, replace = false): string {
+  const project = currentProject();
+  const url = new URL(href, location.href);
+  const named = url.searchParams.get(PROJECT_PARAM) || null;
+  if (named === project || (named !== null && !replace)) return href;
+  if (project) url.searchParams.set(PROJECT_PARAM, project);
+  else url.searchParams.delete(PROJECT_PARAM);
+  return url.pathname + url.search + url.hash;
+}
+
+/** The app's own link `anchor` points to (same origin, not the API), or null. */
+function appLink(anchor: HTMLAnchorElement | null | undefined): string | null {
+  const href = anchor?.getAttribute("href");
+  return href && !href.startsWith("/api/") && (href.startsWith("/") || href.startsWith("?")) ? href : null;
+}
+
+// A link opened any way (a click, a middle click, Ctrl+Enter, the context menu's new tab) points
+// into the current project: its href gets `?project=` just before the browser reads it.
+for (const type of ["mousedown", "keydown", "contextmenu"])
+  document.addEventListener(
+    type,
+    (event) => {
+      const anchor = (event.target as Element).closest?.("a");
+      const href = appLink(anchor);
+      if (href && anchor) {
+        const inside = inProject(href, true);
+        if (inside !== href) anchor.setAttribute("href", inside);
+      }
+    },
+    true,
+  );
+
+/** Go to `href` (same origin; it stays in the current project unless it names one);
+ * `replace` keeps the history length (filters typed live). */
+export function navigate(target: string, replace = false) {
+  const href = inProject(target);
   if (href === location.pathname + location.search) return;
   if (replace) history.replaceState(null, "", href);
   else history.pushState(null, "", href);
@@ -24,8 +66,8 @@ document.addEventListener("click", (event) => {
   if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   const anchor = (event.target as Element).closest?.("a");
   if (!anchor || anchor.target || anchor.hasAttribute("download")) return;
-  const href = anchor.getAttribute("href");
-  if (!href || href.startsWith("/api/") || !(href.startsWith("/") || href.startsWith("?"))) return;
+  const href = appLink(anchor);
+  if (!href) return;
   event.preventDefault();
   navigate(href.startsWith("?") ? location.pathname + href : href);
 });

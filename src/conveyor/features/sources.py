@@ -30,7 +30,9 @@ __all__ = [
     "arrow_table",
     "cached_dataset_file",
     "connect_duckdb",
+    "locatable",
     "quote",
+    "utc_timestamp",
     "view_relation",
 ]
 
@@ -91,6 +93,21 @@ def connect_duckdb(
     return con
 
 
+#: A row's place in a Parquet source, as one BIGINT: the file's index in the scan in the
+#: high bits, its row number in the file in the low 40.
+LOCATOR = "(file_index::BIGINT << 40) + file_row_number AS __loc"
+
+
+def locatable(view: ResolvedView) -> bool:
+    """Whether the view's rows are Parquet rows as they are on disk (no transformation),
+    so a join can carry each row's ``__loc`` and read its features afterwards."""
+    source = view.source
+    plain = source["type"] == "dataset" or (
+        source["type"] == "file" and source.get("file_format", "parquet") == "parquet"
+    )
+    return plain and not view.transformation
+
+
 def _scan(source: dict[str, Any], dataset_file: DatasetFile | None) -> str:
     kind = source["type"]
     if kind == "file":
@@ -143,10 +160,14 @@ def view_relation(
     dataset_file: DatasetFile | None = None,
     *,
     features: list[str] | None = None,
+    locator: bool = False,
 ) -> str:
-    """SQL of the view's rows: join keys, ``__ts``, ``__created``?, features (all of them)."""
+    """SQL of the view's rows: join keys, ``__ts``, ``__created``?, features (all of them);
+    with ``locator`` (a ``locatable`` view only) each row's ``__loc`` too."""
     source = view.source
     raw = f"SELECT * FROM {_scan(source, dataset_file)}"
+    if locator:
+        raw = f"SELECT *, {LOCATOR} FROM {_scan(source, dataset_file)}"
     transform = view.transformation
     if transform and transform["kind"] == "sql":
         raw = f"WITH source AS ({raw}) {transform['sql']}"
@@ -156,7 +177,9 @@ def view_relation(
         name = f"__py_{view.name}".replace("-", "_").replace(".", "_").replace("/", "_")
         con.register(name, frame)
         raw = f"SELECT * FROM {quote(name)}"
-    columns = [c[0] for c in con.sql(f"SELECT * FROM ({raw}) LIMIT 0").description]
+    probe = con.sql(f"SELECT * FROM ({raw}) LIMIT 0")
+    types = dict(zip(probe.columns, map(str, probe.types), strict=True))
+    columns = list(types)
     wanted = [*view.join_keys, source["timestamp_field"], *(features or view.feature_names)]
     created = source.get("created_timestamp_column")
     if created:
@@ -168,11 +191,24 @@ def view_relation(
             f"columns: {', '.join(columns)}"
         )
     keys = ", ".join(quote(k) for k in view.join_keys)
-    cols = [keys, f"CAST({quote(source['timestamp_field'])} AS TIMESTAMP) AS __ts"]
+    ts = source["timestamp_field"]
+    cols = [keys, f"{utc_timestamp(quote(ts), types[ts])} AS __ts"]
     if created:
-        cols.append(f"CAST({quote(created)} AS TIMESTAMP) AS __created")
+        cols.append(f"{utc_timestamp(quote(created), types[created])} AS __created")
     cols += [quote(f) for f in features or view.feature_names]
+    if locator:
+        cols.append("__loc")
     return f"SELECT {', '.join(cols)} FROM ({raw})"
+
+
+def utc_timestamp(expr: str, sql_type: str) -> str:
+    """``expr`` as a UTC ``TIMESTAMP``: an instant (``TIMESTAMPTZ``) by its epoch
+    microseconds — the same value as a cast in a UTC session, without the cast's per-value
+    calendar conversion (ten times the cost: 1.6 CPU-s per 10M values here) — anything else
+    (naive times are UTC already, dates, text) cast."""
+    if sql_type.upper().startswith(("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")):
+        return f"make_timestamp(epoch_us({expr}))"
+    return f"CAST({expr} AS TIMESTAMP)"
 
 
 def arrow_table(rel: duckdb.DuckDBPyRelation) -> Any:

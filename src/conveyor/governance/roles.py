@@ -27,6 +27,7 @@ from conveyor.governance.identity import DEFAULT_PROJECT, Actor
 __all__ = [
     "ROLES",
     "ROLE_PERMISSIONS",
+    "SELF_PERMISSIONS",
     "SERVER_PERMISSIONS",
     "RoleName",
     "check_permission",
@@ -48,6 +49,10 @@ ROLES: tuple[str, ...] = tuple(ROLE_PERMISSIONS)
 #: Permissions over the whole server rather than one project: checked against the role in
 #: ``default`` (whose admins are the server's admins), whatever project the call acts in.
 SERVER_PERMISSIONS = frozenset({"projects:manage"})
+#: Permissions every signed-in user holds in any project, even one where they have no role:
+#: they only describe the caller (``whoami``) or list what the caller can see (the projects
+#: where it holds a role), so a user whose only role is in another project can find it.
+SELF_PERMISSIONS = frozenset({"whoami:read", "projects:read"})
 RoleName = Annotated[str, Rule({"enum": list(ROLES)})]
 
 
@@ -77,13 +82,14 @@ def check_permission(
     admins: Callable[[str], Sequence[str]] | None = None,
 ) -> None:
     """Refuse (PermissionDenied) unless ``actor`` may use ``permission`` in its project
-    (in ``default`` for the ``SERVER_PERMISSIONS``).
+    (in ``default`` for the ``SERVER_PERMISSIONS``; any signed-in actor holds the
+    ``SELF_PERMISSIONS``).
 
     Unrestricted actors (embedded store owner, system workers, ``--insecure-local``) pass.
     The refusal names the missing permission, the roles that hold it, and who can grant
     it: the admins of the project (``admins(project)``, looked up only on refusal).
     """
-    if not actor.restricted:
+    if not actor.restricted or permission in SELF_PERMISSIONS:
         return
     project = DEFAULT_PROJECT if permission in SERVER_PERMISSIONS else actor.project
     role = actor.role_in(project)

@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import { get, session } from "../api";
 import { ErrorBox, useTitle } from "../components";
 import { useAction, useData } from "../data";
+import { currentProject } from "../router";
 
 /** What `GET /whoami` answers. */
 export interface WhoAmI {
@@ -15,14 +16,14 @@ export interface WhoAmI {
   permissions: string[];
 }
 
-let asked: { token: string | null; answer: Promise<WhoAmI> } | null = null;
+let asked: { key: string; answer: Promise<WhoAmI> } | null = null;
 
-/** Who this tab acts as: `/whoami`, asked once per token. */
+/** Who this tab acts as: `/whoami`, asked once per token and project (roles are per project). */
 export function whoami(): Promise<WhoAmI> {
-  const token = session.token();
-  if (!asked || asked.token !== token) {
+  const key = `${session.token()} ${currentProject()}`;
+  if (!asked || asked.key !== key) {
     const answer = get<WhoAmI>("/whoami");
-    asked = { token, answer };
+    asked = { key, answer };
     answer.catch(() => (asked = null));
   }
   return asked.answer;
@@ -39,7 +40,7 @@ export function can(who: WhoAmI | undefined, permission: string): boolean {
 
 /** The caller's identity for a view (undefined while it loads or when it cannot be read). */
 export function useWho(): WhoAmI | undefined {
-  return useData((_s) => whoami(), [session.token()]).data;
+  return useData((_s) => whoami(), [session.token(), currentProject()]).data;
 }
 
 /** The sign-in view: an API token, checked against `/whoami`, kept in sessionStorage. */
@@ -75,7 +76,7 @@ export function SignIn({ reason, onSignedIn }: { reason: string; onSignedIn: () 
 
 /** The header's "signed in as" with a sign-out, when this tab holds a token. */
 export function SignedIn({ epoch, onSignOut }: { epoch: number; onSignOut: () => void }) {
-  const who = useData((s) => (session.token() ? get<WhoAmI>("/whoami", undefined, s) : Promise.resolve(null)), [epoch]);
+  const who = useData((s) => (session.token() ? get<WhoAmI>("/whoami", undefined, s) : Promise.resolve(null)), [epoch, currentProject()]);
   if (!who.data) return null;
   return (
     <div class="who">

@@ -1,6 +1,6 @@
 import { blobUrl, fetchBlob, get, session } from "../api";
 import { useEffect, useState } from "preact/hooks";
-import { LineChart } from "../chart";
+import { LineChart, useZoom, ZoomNote } from "../chart";
 import { Empty, ErrorBox, KeyValues, Loading, Page, Section, Show, Status, Table, Time, fmt, short } from "../components";
 import { useData } from "../data";
 import { setQuery, useLocation } from "../router";
@@ -32,20 +32,20 @@ export async function history(runId: string, key: string, signal: AbortSignal, o
 
 /** A metric's chart: drag across it to load that range of steps at full detail. */
 function MetricChart({ runId, metric, axis }: { runId: string; metric: string; axis: "step" | "time" }) {
-  const [range, setRange] = useState<[number, number] | null>(null);
+  const { range: dragged, zoom, reset } = useZoom();
   const [all, setAll] = useState(false);
+  const range: [number, number] | null = dragged && [Math.max(0, Math.ceil(dragged[0])), Math.max(0, Math.floor(dragged[1]))];
   const h = useData((s) => history(runId, metric, s, { all, range }), [runId, metric, all, range?.[0], range?.[1]]);
-  const zoom = axis === "step" && !all ? (lo: number, hi: number) => setRange([Math.max(0, Math.ceil(lo)), Math.max(0, Math.floor(hi))]) : undefined;
+  const zoomable = axis === "step" && !all;
   return (
     <div class="metric">
       <h3>{metric}</h3>
       <Show loaded={h} what={`Loading ${metric}`}>
         {(d) => (
           <>
-            <LineChart title={`${metric} by ${axis}`} time={axis === "time"} series={[{ label: metric, x: axis === "time" ? d.time : d.step, y: d.value }]} onZoom={zoom} />
+            <LineChart title={`${metric} by ${axis}`} time={axis === "time"} series={[{ label: metric, x: axis === "time" ? d.time : d.step, y: d.value }]} onZoom={zoomable ? zoom : undefined} />
             <p class="chart-note muted">
               {d.downsampled ? `${d.points.toLocaleString()} points${range ? ` in steps ${range[0]}–${range[1]}` : ""}, drawn as the lowest and highest value of each range of steps (${d.step.length.toLocaleString()} points on the chart)` : `${d.points.toLocaleString()} points${range ? ` in steps ${range[0]}–${range[1]}` : ""}`}
-              {zoom && " · drag across the chart to zoom in"}
               {d.downsampled && !all && (
                 <>
                   {" "}
@@ -55,21 +55,15 @@ function MetricChart({ runId, metric, axis }: { runId: string; metric: string; a
                   </button>
                 </>
               )}
-              {(range || all) && (
-                <>
-                  {" "}
-                  ·{" "}
-                  <button
-                    type="button"
-                    class="link"
-                    onClick={() => {
-                      setRange(null);
-                      setAll(false);
-                    }}
-                  >
-                    Reset
-                  </button>
-                </>
+              {(zoomable || range || all) && (
+                <ZoomNote
+                  hint={zoomable}
+                  zoomed={!!(range || all)}
+                  onReset={() => {
+                    reset();
+                    setAll(false);
+                  }}
+                />
               )}
             </p>
           </>
