@@ -195,3 +195,72 @@ def test_concurrent_materializations_keep_the_newest_value_of_each_key(online_ur
         stores[0].clear()
         for store in stores:
             store.close()
+
+
+@pytest.mark.redis
+def test_redis_reads_from_an_event_loop_pipelined_and_recover_from_a_lost_connection() -> None:
+    """The inference server's read (``read_many_async``): the values ``read_many`` gives,
+    concurrent reads on one connection each get their own answer, a killed connection is
+    replaced on the next read, an unreachable server is the same clear error."""
+    import asyncio
+
+    import redis
+
+    from .conftest import redis_or_skip
+
+    url = redis_or_skip()  # a database other than 0: SELECT on connect
+    store = open_online_store(url, timeout_s=2)
+    store.write("v", [(b"[%d]" % i, b'%016d{"x":%d}' % (i, i)) for i in range(50)])
+    keys = [[b"[%d]" % i for i in range(0, 50, 7)], [b"[1]", b"[999]"]]
+
+    async def reads() -> None:
+        got = await store.read_many_async(["v", "v"], keys)
+        assert got == store.read_many(["v", "v"], keys) and got[-1] is None
+        answers = await asyncio.gather(
+            *(store.read_many_async(["v"], [[b"[%d]" % i]]) for i in range(50))
+        )
+        assert answers == [[b'%016d{"x":%d}' % (i, i)] for i in range(50)]
+        killer = redis.Redis.from_url(url)
+        assert killer.client_kill_filter(skipme=True, _type="normal") >= 1
+        killer.close()
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:  # the server closed it: at most the reads in flight fail, then reconnect
+            try:
+                assert await store.read_many_async(["v"], [[b"[3]"]]) == [b'%016d{"x":3}' % 3]
+                break
+            except StoreUnavailable:
+                assert asyncio.get_running_loop().time() < deadline
+        store.close_loop()
+
+    asyncio.run(reads())
+    down = open_online_store("redis://:s3cret@127.0.0.1:1/0", timeout_s=0.2)
+    with pytest.raises(StoreUnavailable, match=r"redis://\*\*\*@127.0.0.1:1/0 unreachable") as info:
+        asyncio.run(down.read_many_async(["v"], [[b"[1]"]]))
+    assert "s3cret" not in str(info.value)
+
+
+def test_a_silent_redis_server_is_a_timeout_then_a_fresh_connection() -> None:
+    """A server that accepts and never answers: the read fails after the store's timeout
+    (never a hang) and drops the connection; the next read connects again."""
+    import asyncio
+
+    async def scenario() -> None:
+        accepted: list[asyncio.StreamWriter] = []
+
+        async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted.append(writer)
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        store = open_online_store(f"redis://127.0.0.1:{port}/0", timeout_s=0.2)
+        for attempt in (1, 2):
+            with pytest.raises(StoreUnavailable, match=r"no answer within 0.2 s"):
+                await store.read_many_async(["v"], [[b"[1]"]])
+            assert len(accepted) == attempt  # a new connection for the second read
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+        store.close()
+
+    asyncio.run(scenario())

@@ -36,7 +36,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[str, Any, pd.DataFrame, Path]]:
+def live(tmp_path: Path, online_url: str) -> Iterator[tuple[str, Any, pd.DataFrame, Path]]:
+    """A uvicorn server of ``churn-api`` bound to ``churn``, on each online store (Redis:
+    read from uvicorn's event loop)."""
     frame = churn_world(tmp_path / "data")
     model = churn_model(frame)
     client = conveyor.connect()
@@ -88,10 +90,14 @@ def test_server_looks_features_up_and_logs_the_vector(live: tuple) -> None:
         assert "orders_7d" in missing.text and "NOT_FOUND" in missing.text
     deadline = time.monotonic() + 20
     rows: list[dict[str, Any]] = []
-    while len(rows) < 4:  # the writer flushes on its interval
+    while len(rows) < 5:  # the writer flushes on its interval
         assert time.monotonic() < deadline, "prediction log not written"
         time.sleep(0.05)
         rows = [r for f in sorted(logs.rglob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    # the failed lookup is logged as a failed request, before any route was chosen
+    failed = [r for r in rows if r["status"] == 422]
+    assert len(failed) == 1 and failed[0]["route"] is None
+    assert "orders_7d" in failed[0]["error"] and "NOT_FOUND" in failed[0]["error"]
     logged = {(r["input_orders_7d"], r["input_spend_7d"]) for r in rows}
     for i in ids:
         # the model runs in ONNX on float32 inputs: the log keeps what it saw
@@ -149,7 +155,7 @@ def test_binding_takes_effect_on_the_next_poll_without_a_redeploy(tmp_path: Path
     assert server.router.get("churn-api").features is None
 
 
-def test_v2_requests_carry_entity_keys_as_named_inputs(tmp_path: Path) -> None:
+def test_v2_requests_carry_entity_keys_as_named_inputs(tmp_path: Path, online_url: str) -> None:
     import asyncio
 
     frame = churn_world(tmp_path / "data")

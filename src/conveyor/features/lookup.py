@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from orjson import dumps, loads
@@ -127,8 +128,37 @@ class FeatureLookup:
     ) -> OnlineResponse:
         """Values for each row; ``use_defaults`` fills missing ones from the Fields' defaults."""
         columns = self._columns_by_view(full_feature_names)
+        raw = self.store.read_many(self._view_names, self._view_keys(entity_rows))
+        return self._decode(entity_rows, columns, raw, use_defaults, now_ms)
+
+    async def get_async(
+        self,
+        entity_rows: Sequence[dict[str, Any]],
+        *,
+        use_defaults: bool = False,
+        executor: Executor | None = None,
+    ) -> OnlineResponse:
+        """``get`` from an event loop (the inference server): the store read without
+        blocking the loop where the store can (Redis), else in ``executor``."""
+        columns = self._columns_by_view(False)
+        keys = self._view_keys(entity_rows)
+        raw = await self.store.read_many_async(self._view_names, keys, executor)
+        return self._decode(entity_rows, columns, raw, use_defaults, None)
+
+    def _view_keys(self, entity_rows: Sequence[dict[str, Any]]) -> list[list[bytes]]:
+        """The entity keys to read, view after view."""
         by_group = self._keys(entity_rows)
-        raw = self.store.read_many(self._view_names, [by_group[g] for g in self._view_groups])
+        return [by_group[g] for g in self._view_groups]
+
+    def _decode(
+        self,
+        entity_rows: Sequence[dict[str, Any]],
+        columns: list[list[str]],
+        raw: list[bytes | None],
+        use_defaults: bool,
+        now_ms: float | None,
+    ) -> OnlineResponse:
+        """The typed values (and statuses, event times) of the raw ``read_many`` answer."""
         now = time.time() * 1000.0 if now_ms is None else now_ms
         n = len(entity_rows)
         values: dict[str, list[Any]] = {k: [row[k] for row in entity_rows] for k in self.join_keys}

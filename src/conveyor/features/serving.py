@@ -16,6 +16,7 @@ fails only for a feature that declares none). The store's timeouts bound the wai
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
@@ -76,15 +77,42 @@ class FeatureEnricher:
         """The payload as ``dataframe_records`` with every feature filled in; join keys the
         model's ``signature`` does not take as inputs are dropped."""
         rows = self._rows(payload)
-        defaults = self.on_missing == "defaults"
         try:
-            found = self.lookup.get(rows, use_defaults=defaults)
+            found = self.lookup.get(rows, use_defaults=self.on_missing == "defaults")
         except StoreUnavailable as exc:
-            if not defaults:
-                raise StoreUnavailable(
-                    f"feature lookup for service {self.service!r} failed: {exc.message}"
-                ) from None
-            found = self._all_defaults(len(rows))
+            found = self._unreachable(exc, len(rows))
+        return {"dataframe_records": self._join(rows, found, signature)}
+
+    async def enrich_async(
+        self, payload: Any, signature: Any = None, executor: Executor | None = None
+    ) -> dict[str, Any]:
+        """``enrich`` from the inference server's event loop: the store read without a
+        thread hop where the store allows (Redis on TCP), else in ``executor``."""
+        rows = self._rows(payload)
+        try:
+            found = await self.lookup.get_async(
+                rows, use_defaults=self.on_missing == "defaults", executor=executor
+            )
+        except StoreUnavailable as exc:
+            found = self._unreachable(exc, len(rows))
+        return {"dataframe_records": self._join(rows, found, signature)}
+
+    def close_loop(self) -> None:
+        """Release the online store's connection of the running event loop (server
+        shutdown)."""
+        self.lookup.store.close_loop()
+
+    def _unreachable(self, exc: StoreUnavailable, n: int) -> Any:
+        """The store is down: 503 (``fail``), or every feature's default (``defaults``)."""
+        if self.on_missing != "defaults":
+            raise StoreUnavailable(
+                f"feature lookup for service {self.service!r} failed: {exc.message}"
+            ) from None
+        return self._all_defaults(n)
+
+    def _join(self, rows: list[dict[str, Any]], found: Any, signature: Any) -> list[dict[str, Any]]:
+        """``rows`` with the looked-up values joined (a request-time value wins)."""
+        defaults = self.on_missing == "defaults"
         for name, column in found.values.items():
             for i, value in enumerate(column):
                 row = rows[i]
@@ -104,12 +132,25 @@ class FeatureEnricher:
         for row in rows:
             for key in drop:
                 row.pop(key, None)
-        return {"dataframe_records": rows}
+        return rows
 
     def enrich_v2(self, payload: Any, signature: Any = None) -> dict[str, Any]:
         """A v2 inference request whose named inputs carry the join keys (and any
         request-time features), one value per row -> the same request with one input per
         column of the full feature vector (``id``, ``outputs``, ``parameters`` kept)."""
+        rows = self._v2_rows(payload)
+        return self._v2_request(payload, self.enrich({"dataframe_records": rows}, signature))
+
+    async def enrich_v2_async(
+        self, payload: Any, signature: Any = None, executor: Executor | None = None
+    ) -> dict[str, Any]:
+        """``enrich_v2`` from the event loop, as ``enrich_async``."""
+        rows = self._v2_rows(payload)
+        records = await self.enrich_async({"dataframe_records": rows}, signature, executor)
+        return self._v2_request(payload, records)
+
+    def _v2_rows(self, payload: Any) -> list[dict[str, Any]]:
+        """The rows of a v2 request's named inputs (one value per row)."""
         inputs = payload.get("inputs") if isinstance(payload, dict) else None
         if not isinstance(inputs, list) or not inputs:
             raise self._v2_refusal("the body has no list 'inputs'")
@@ -132,8 +173,13 @@ class FeatureEnricher:
             raise self._v2_refusal(
                 f"input(s) {', '.join(map(repr, uneven))} do not have {n} values (one per row)"
             )
-        rows = [{name: values[i] for name, values in columns.items()} for i in range(n)]
-        records = self.enrich({"dataframe_records": rows}, signature)["dataframe_records"]
+        return [{name: values[i] for name, values in columns.items()} for i in range(n)]
+
+    @staticmethod
+    def _v2_request(payload: dict[str, Any], enriched: dict[str, Any]) -> dict[str, Any]:
+        """The v2 request with one named input per column of the enriched rows."""
+        records = enriched["dataframe_records"]
+        n = len(records)
         names = list(records[0]) if records else []
         full = [{"name": c, "shape": [n], "data": [r.get(c) for r in records]} for c in names]
         return {**payload, "inputs": full}

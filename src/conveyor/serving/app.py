@@ -307,6 +307,9 @@ class InferenceApp:
             self._snapshot_task = None
         if self.prediction_log is not None:
             await asyncio.to_thread(self.prediction_log.close)
+        for table in self.router.tables.values():
+            if table.features is not None:  # its online store's connection of this loop
+                table.features.close_loop()
         self.metrics.write_snapshot()
         # the thread pool stays: its threads are idle, and a restarted app reuses them
 
@@ -472,9 +475,8 @@ class InferenceApp:
                 asked = requested_outputs(payload)
                 want_proba = "probabilities" in asked[0]
                 if table.features is not None:  # entity keys as named inputs
-                    loop = asyncio.get_running_loop()
-                    payload = await loop.run_in_executor(
-                        self.executor, table.features.enrich_v2, payload, table.signature
+                    payload = await table.features.enrich_v2_async(
+                        payload, table.signature, self.executor
                     )
             elif csv:
                 payload, want_proba = None, False
@@ -482,9 +484,8 @@ class InferenceApp:
                 payload = loads(body)
                 want_proba = wants_probabilities(payload)
                 if table.features is not None:  # entity keys in, the full vector out
-                    loop = asyncio.get_running_loop()
-                    payload = await loop.run_in_executor(
-                        self.executor, table.features.enrich, payload, table.signature
+                    payload = await table.features.enrich_async(
+                        payload, table.signature, self.executor
                     )
             if version is not None:
                 route = table.for_version(version)

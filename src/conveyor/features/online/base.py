@@ -8,9 +8,11 @@ or running windows out of order, leaves the newest value in place (idempotent).
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +64,27 @@ class OnlineStore(ABC):
         backends override it to skip building the ``(view, key)`` pairs)."""
         return self.read([(view, key) for view, ks in zip(views, keys, strict=True) for key in ks])
 
+    async def read_many_async(
+        self,
+        views: Sequence[str],
+        keys: Sequence[Sequence[bytes]],
+        executor: Executor | None = None,
+    ) -> list[bytes | None]:
+        """``read_many`` from an event loop: in ``executor`` (a thread hop), unless the
+        backend has a non-blocking client (Redis on TCP does)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, self.read_many, views, keys)
+
     @abstractmethod
     def clear(self, view: str | None = None) -> None:
         """Delete a view's values (or every value of this project)."""
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release connections."""
+
+    def close_loop(self) -> None:  # noqa: B027 - optional
+        """Release the running event loop's connection (``read_many_async``), if any: the
+        inference server's shutdown, before its loop ends."""
 
 
 def default_online_url() -> str:
