@@ -20,17 +20,18 @@ export function Compare() {
     const byId = new Map(found.map((r) => [r.id, r]));
     const missing = ids.filter((id) => !byId.has(id));
     if (missing.length) throw new ApiError(404, "not_found", `no run with id ${missing.map((m) => `'${m}'`).join(", ")}`);
-    return ids.map((id) => byId.get(id)!);
+    const list = ids.map((id) => byId.get(id)!);
+    const { metric, overlaid } = overlayOf(list, loc.query.get("metric"));
+    if (metric) prefetch(metric, overlaid, s);
+    return list;
   }, [ids.join(",")]);
   if (ids.length === 0) return <Page title="Compare runs"><Empty>Pick runs in an experiment's table, then Compare.</Empty></Page>;
   if (runs.error) return <ErrorBox error={runs.error} />;
   if (!runs.data) return <Loading what={`Loading ${ids.length} runs`} />;
   const list = runs.data;
-  const metricKeys = [...new Set(list.flatMap((r) => Object.keys(r.metrics)))].sort();
+  const { metricKeys, metric, overlaid } = overlayOf(list, loc.query.get("metric"));
   const paramKeys = [...new Set(list.flatMap((r) => Object.keys(r.params)))].sort();
   const label = (r: Run) => r.name || short(r.id);
-  const asked = loc.query.get("metric");
-  const metric = asked && metricKeys.includes(asked) ? asked : metricKeys[0];
   return (
     <Page title={`Compare ${list.length} runs`}>
       <Section title="Param diff">
@@ -54,7 +55,7 @@ export function Compare() {
                 ))}
               </select>
             </label>
-            <Overlay key={metric} metric={metric} runs={list.filter((r) => metric in r.metrics).slice(0, MAX_OVERLAYS)} label={label} />
+            <Overlay key={metric} metric={metric} runs={overlaid} label={label} />
           </>
         )}
       </Section>
@@ -62,8 +63,38 @@ export function Compare() {
   );
 }
 
+/** The metrics of `runs`, the one to overlay (`asked` when they have it, else the first)
+ * and the runs overlaid (the first MAX_OVERLAYS that logged it). */
+function overlayOf(runs: Run[], asked: string | null) {
+  const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort();
+  const metric = asked && metricKeys.includes(asked) ? asked : metricKeys[0];
+  const overlaid = metric === undefined ? [] : runs.filter((r) => metric in r.metrics).slice(0, MAX_OVERLAYS);
+  return { metricKeys, metric, overlaid };
+}
+
+type Histories = Awaited<ReturnType<typeof history>>[];
+const histories = (metric: string, runs: Run[], s: AbortSignal): Promise<Histories> => Promise.all(runs.map((r) => history(r.id, metric, s)));
+const overlayKey = (metric: string, runs: Run[]) => `${metric}|${runs.map((r) => r.id).join(",")}`;
+
+// The overlay's histories are asked for as soon as the runs arrive rather than after the
+// page's first render: drawing a 200-run param diff and parallel plot takes a few hundred ms,
+// which the requests now overlap. One entry: the page being opened.
+let early: { key: string; histories: Promise<Histories> } | null = null;
+
+function prefetch(metric: string, runs: Run[], signal: AbortSignal) {
+  const pending = histories(metric, runs, signal);
+  pending.catch(() => undefined); // its failure is reported by the Overlay that takes it
+  early = { key: overlayKey(metric, runs), histories: pending };
+}
+
+function overlayHistories(metric: string, runs: Run[], signal: AbortSignal): Promise<Histories> {
+  const taken = early;
+  early = null;
+  return taken?.key === overlayKey(metric, runs) ? taken.histories : histories(metric, runs, signal);
+}
+
 function Overlay({ metric, runs, label }: { metric: string; runs: Run[]; label: (r: Run) => string }) {
-  const data = useData((s) => Promise.all(runs.map((r) => history(r.id, metric, s))), [metric, runs.map((r) => r.id).join(",")]);
+  const data = useData((s) => overlayHistories(metric, runs, s), [metric, runs.map((r) => r.id).join(",")]);
   return (
     <div class="metric">
       <Show loaded={data}>{(hs) => <LineChart title={`${metric} of ${runs.length} runs`} series={hs.map((h, i) => ({ label: label(runs[i]), x: h.step, y: h.value }))} />}</Show>
