@@ -35,6 +35,29 @@ def test_metric_columns_match_the_history(sqlite_backend: Any) -> None:
                 client.get_metric_columns("0" * 32, "loss")
 
 
+def test_metric_columns_read_through_the_driver_on_both_databases(
+    meta: Any, artifacts: Any
+) -> None:
+    """get_metric_columns reads with store.dialect.fetch_tuples (the driver's tuples, no
+    SQLAlchemy rows): the same points, order and NaN on SQLite and PostgreSQL."""
+    from conveyor.backend import LocalBackend
+
+    backend = LocalBackend(meta, artifacts)
+    run = backend.create_run(backend.create_experiment("driver-read").id)
+    other = backend.create_run(backend.create_experiment("driver-read-2").id)
+    steps = [3, 0, 1, 1, 2]
+    rows = MetricRows(["loss"] * 5, [0.3, 0.0, math.nan, 0.1, -2.5], steps, [5, 1, 2, 3, 4])
+    backend.log_batch(run.id, metrics=rows)
+    backend.log_batch(other.id, metrics=MetricRows(["loss"], [9.0], [0], [0]))
+    cols = backend.get_metric_columns(run.id, "loss")
+    assert cols.steps == [0, 1, 1, 2, 3]
+    assert cols.timestamps == [1, 2, 3, 4, 5]
+    assert str(cols.values) == str([0.0, math.nan, 0.1, -2.5, 0.3])
+    assert all(type(v) is float for v in cols.values)
+    assert all(type(t) is int for t in cols.timestamps + cols.steps)
+    assert backend.get_metric_columns(other.id, "loss").values == [9.0]
+
+
 @pytest.mark.server
 def test_metric_chart_keeps_every_point_or_each_buckets_envelope(sqlite_backend: Any) -> None:
     from conveyor.errors import ValidationFailed
