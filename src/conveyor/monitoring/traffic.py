@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import Annotated, Any
 
 import numpy as np
@@ -90,6 +91,13 @@ def _ms(table: pa.Table, column: str) -> np.ndarray:
     return np.asarray(pc.cast(stamps, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
+def _buckets(table: pa.Table, edges: list[int]) -> list[pa.Table]:
+    """``table`` (ordered by ``ts``, as ``read_window`` gives it) cut at the ``edges``."""
+    stamps = _ms(table, "ts") if table.num_rows else np.empty(0, dtype=np.int64)
+    cuts = np.searchsorted(stamps, edges, side="left")
+    return [table.slice(int(lo), int(hi - lo)) for lo, hi in pairwise(cuts)]
+
+
 def endpoint_traffic(
     stores: Stores, endpoint: EndpointName, window: Duration = "1h", buckets: Buckets = 60
 ) -> EndpointTraffic:
@@ -104,22 +112,15 @@ def endpoint_traffic(
     whole = operational_report(data)
     out.summary = whole.to_dict()
     out.error_source = whole.error_source
-    stamps = _ms(data.table, "ts") if data.num_rows else np.empty(0, dtype=np.int64)
     edges = [min(win.start_ms + i * size, win.end_ms) for i in range(buckets + 1)]
-    cuts = np.searchsorted(stamps, edges, side="left")  # the window's rows are ordered by ts
-    failures = data.failures
-    failed_cuts = None
-    if failures is not None:
-        failed_stamps = _ms(failures, "ts") if failures.num_rows else stamps[:0]
-        failed_cuts = np.searchsorted(failed_stamps, edges, side="left")
+    answered = _buckets(data.table, edges)
+    # None throughout when the log records no failures
+    failed: list[pa.Table | None] = (
+        [None] * buckets if data.failures is None else list(_buckets(data.failures, edges))
+    )
     for i in range(buckets):
         part = Window(edges[i], edges[i + 1])
-        sub = data.table.slice(int(cuts[i]), int(cuts[i + 1] - cuts[i]))
-        failed = None
-        if failures is not None and failed_cuts is not None:
-            lo, hi = int(failed_cuts[i]), int(failed_cuts[i + 1])
-            failed = failures.slice(lo, hi - lo)
-        rep = operational_report(WindowData(endpoint, part, sub, "ok", failures=failed))
+        rep = operational_report(WindowData(endpoint, part, answered[i], "ok", failures=failed[i]))
         out.starts.append(part.start_ms)
         out.requests.append(rep.requests)
         out.rows.append(rep.rows)
