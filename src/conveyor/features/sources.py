@@ -165,9 +165,7 @@ def view_relation(
     """SQL of the view's rows: join keys, ``__ts``, ``__created``?, features (all of them);
     with ``locator`` (a ``locatable`` view only) each row's ``__loc`` too."""
     source = view.source
-    raw = f"SELECT * FROM {_scan(source, dataset_file)}"
-    if locator:
-        raw = f"SELECT *, {LOCATOR} FROM {_scan(source, dataset_file)}"
+    raw = f"SELECT *{', ' + LOCATOR if locator else ''} FROM {_scan(source, dataset_file)}"
     transform = view.transformation
     if transform and transform["kind"] == "sql":
         raw = f"WITH source AS ({raw}) {transform['sql']}"
