@@ -156,8 +156,7 @@ class PredictionLog:
         ``proba`` holds the rows' class probabilities (one column per class), if any.
         """
         n = len(ids)
-        if self._in_rows - self._out_rows + n > self.max_queue_rows:
-            self.dropped += n
+        if self._refused(n):
             return False
         if proba is not None and len(proba) != n:
             proba = None  # a model's malformed probabilities never fail the request
@@ -171,6 +170,14 @@ class PredictionLog:
                 stream.append(entry)
         self._in_rows += n
         return True
+
+    def _refused(self, n: int) -> bool:
+        """Whether ``n`` more rows would overflow the queue (``max_queue_rows``); refused
+        rows are counted in ``dropped``."""
+        if self._in_rows - self._out_rows + n > self.max_queue_rows:
+            self.dropped += n
+            return True
+        return False
 
     def log_failure(
         self,
@@ -187,8 +194,7 @@ class PredictionLog:
 
         ``route`` is None when the request failed before a route was chosen; ``error`` is
         cut to ``MAX_ERROR_CHARS`` characters, credentials in URLs hidden."""
-        if self._in_rows - self._out_rows + 1 > self.max_queue_rows:
-            self.dropped += 1
+        if self._refused(1):
             return False
         pid = uuid.uuid4().hex
         failure = (pid, route, ts_ms, latency_ms, status, hide_credentials(error)[:MAX_ERROR_CHARS])
@@ -198,8 +204,7 @@ class PredictionLog:
 
     def log_feedback(self, endpoint: str, items: Sequence[tuple[str, Any]], ts_ms: int) -> bool:
         n = len(items)
-        if self._in_rows - self._out_rows + n > self.max_queue_rows:
-            self.dropped += n
+        if self._refused(n):
             return False
         self._feedback_queue.append((endpoint, list(items), ts_ms))
         self._in_rows += n
