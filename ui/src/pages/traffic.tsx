@@ -97,7 +97,7 @@ export function TrafficPanel({ endpoint }: { endpoint: string }) {
                   {chart("Requests per second over time", [series("requests/s", t.starts, perSecond)])}
                 </div>
                 <div class="metric errors">
-                  <h3>Error rate (share of rows)</h3>
+                  <h3>Error rate (share of requests)</h3>
                   {logged ? (
                     chart(
                       "Error rate over time",
