@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# the demo's own store, made anew each run (a store in .conveyor is left alone)
 demo: $(STAMP)
-	$(BIN)/python examples/demo.py
+	rm -rf .conveyor-demo
+	CONVEYOR_HOME=.conveyor-demo $(BIN)/python examples/demo.py
 
 services:
 	@bash scripts/ensure-services.sh

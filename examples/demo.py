@@ -17,7 +17,10 @@
 
 Scenario data is generated (examples/churn_data.py, with a drift knob); nothing is
 downloaded. Everything lands in ./.conveyor (SQLite + a local artifact folder) unless
-CONVEYOR_HOME or CONVEYOR_URI say otherwise. Nothing sleeps: each stage waits for the
+CONVEYOR_HOME or CONVEYOR_URI say otherwise; `make demo` gives it a store of its own,
+./.conveyor-demo, made anew on every run. The loop needs an empty store (its gates compare
+against the champion it made itself), so a store that already holds a run of it is
+refused up front, saying what to do. Nothing sleeps: each stage waits for the
 event it needs (a server started, a log flushed), and the rollout controller is ticked
 after each batch of traffic.
 """
@@ -624,9 +627,26 @@ def home() -> Path:
     return get_settings().home_path.absolute()
 
 
+def require_empty_store(where: str) -> None:
+    """Stop before anything is written when the store holds an earlier run of the demo:
+    its champion and datasets would change every gate's verdict below."""
+    from conveyor.errors import NotFound
+
+    try:
+        backend().get_model(ENDPOINT)
+    except NotFound:
+        return
+    raise SystemExit(
+        f"the store {where} already holds a run of the demo (model {ENDPOINT!r}); the demo "
+        "needs an empty store: run `make demo` (its own store, .conveyor-demo, made anew "
+        "each run) or set CONVEYOR_HOME to a new folder"
+    )
+
+
 def main() -> None:
     settings = get_settings()
     where = settings.uri or str(settings.home_path.absolute())
+    require_empty_store(where)
     console.print(f"[bold]Conveyor demo[/] — store: {where}")
     started = time.perf_counter()
     dataset, train, evaluation = version_data()

@@ -64,3 +64,32 @@ def test_demo_runs_the_loop_end_to_end(tmp_path: Path) -> None:
         check=False,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_demo_refuses_a_store_that_holds_an_earlier_run(tmp_path: Path) -> None:
+    """A second run on the same store would gate against its own champion and fail halfway:
+    it stops before writing anything, saying how to run it again."""
+    from conveyor.artifacts import ArtifactStore
+    from conveyor.backend import LocalBackend
+    from conveyor.store import MetadataStore
+
+    home = tmp_path / ".conveyor"
+    earlier = LocalBackend(
+        MetadataStore(f"sqlite:///{home / 'conveyor.db'}"), ArtifactStore.from_uri(str(home / "artifacts"))
+    )
+    earlier.create_model("churn")
+    earlier.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
+    out = subprocess.run(
+        [sys.executable, str(DEMO)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode != 0
+    assert "already holds a run of the demo (model 'churn')" in out.stderr
+    assert "make demo" in out.stderr and "CONVEYOR_HOME" in out.stderr
+    assert "Conveyor demo" not in out.stdout  # stopped before the first stage
