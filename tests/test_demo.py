@@ -74,9 +74,8 @@ def test_demo_refuses_a_store_that_holds_an_earlier_run(tmp_path: Path) -> None:
     from conveyor.store import MetadataStore
 
     home = tmp_path / ".conveyor"
-    earlier = LocalBackend(
-        MetadataStore(f"sqlite:///{home / 'conveyor.db'}"), ArtifactStore.from_uri(str(home / "artifacts"))
-    )
+    meta = MetadataStore(f"sqlite:///{home / 'conveyor.db'}")
+    earlier = LocalBackend(meta, ArtifactStore.from_uri(str(home / "artifacts")))
     earlier.create_model("churn")
     earlier.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
